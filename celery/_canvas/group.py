@@ -1,0 +1,249 @@
+"""``group``: apply a list of signatures in parallel."""
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableSequence
+from typing import TYPE_CHECKING, Any
+
+from celery._canvas.members import CompositeSignature
+from celery._canvas.signature import Signature, maybe_signature, signature
+from celery._state import get_current_worker_task
+from celery.utils import uuid
+from celery.utils.functional import lookahead
+from celery.utils.text import truncate
+
+if TYPE_CHECKING:
+    from celery.result import GroupResult
+
+__all__ = ('group', 'maybe_unroll_group', 'as_header_tasks')
+
+
+def maybe_unroll_group(g: group) -> Any:
+    """A group of one member is that member; anything else is returned as is."""
+    try:
+        size = len(g.tasks)
+    except TypeError:
+        return g
+    return g.tasks[0] if size == 1 else g
+
+
+def as_header_tasks(tasks: Any, app: Any) -> Any:
+    """Normalize a chord header (group, chain, signature, dicts, generator) to its task list."""
+    from celery._canvas.chain import _chain
+    if isinstance(tasks, dict) and not isinstance(tasks, Signature):
+        tasks = signature(tasks, app=app)
+    if isinstance(tasks, group) and tasks.options.get('task_id'):
+        # Frozen: its members already report to this group id, keep it.
+        return tasks
+    if isinstance(tasks, (group, _chain)):
+        return list(tasks.tasks)
+    if isinstance(tasks, Signature):
+        return [tasks]
+    return [signature(t, app=app) for t in tasks]
+
+
+@Signature.register_type()
+class group(CompositeSignature):
+    """Create a group of tasks to be executed in parallel.
+
+    Calling it sends every member; the result is a
+    :class:`~celery.result.GroupResult` in the members' order.
+    """
+
+    tasks = property(lambda self: self.kwargs['tasks'],
+                     lambda self, value: self.kwargs.__setitem__('tasks', value),
+                     doc='Tasks in group.')
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], app: Any = None) -> group:
+        """Rebuild a group (and its member signatures) from its dict form."""
+        tasks = [maybe_signature(task, app=app) for task in d['kwargs']['tasks']]
+        sig = cls(tasks, app=app, **d['options'])
+        sig['args'] = tuple(d.get('args') or ())
+        sig['immutable'] = d.get('immutable', False)
+        return sig
+
+    def __init__(self, *tasks: Any, **options: Any) -> None:
+        if len(tasks) == 1:
+            tasks = tasks[0]
+            if isinstance(tasks, group):
+                tasks = tasks.tasks
+            if isinstance(tasks, Signature):
+                tasks = [tasks.clone()]
+        # Materialized: a lazily filled list would JSON-encode only the items
+        # consumed so far, silently dropping members.
+        tasks = list(tasks)
+        super().__init__('celery.group', (), {'tasks': tasks}, **options)
+        self.subtask_type = 'group'
+
+    # -- calling ---------------------------------------------------------------
+
+    def __call__(self, *partial_args: Any, **options: Any) -> GroupResult:
+        return self.apply_async(partial_args, **options)
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, add_to_parent: bool = True,
+                    producer: Any = None, link: Any = None, link_error: Any = None,
+                    **options: Any) -> GroupResult:
+        """Send every member (partial args are prepended to each); returns a GroupResult."""
+        if link is not None:
+            raise TypeError('Cannot add link to group: use a chord')
+        if link_error is not None:
+            raise TypeError('Cannot add link to group: do that on individual tasks')
+        app = self.app
+        if app.conf.task_always_eager:
+            return self.apply(args, kwargs, **options)
+        if not self.tasks:
+            return self.freeze()
+        from vine import barrier
+        options, group_id, root_id = self._freeze_gid(options)
+        tasks = self._prepared(self.tasks, args, group_id, root_id)
+        ready = barrier()
+        results = list(self._apply_tasks(tasks, producer, app, ready, kwargs=kwargs, **options))
+        result = app.GroupResult(group_id, results, ready_barrier=ready)
+        ready.finalize()
+        from celery.result import GroupResult as _GroupResult
+        if len(result) == 1 and isinstance(result[0], _GroupResult):
+            # group(a | group(b, c)): the inner group is the result.
+            result = result[0]
+        parent_task = get_current_worker_task()
+        if add_to_parent and parent_task:
+            parent_task.add_trail(result)
+        return result
+
+    def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> GroupResult:
+        """Run every member eagerly, in order."""
+        app = self.app
+        if not self.tasks:
+            return self.freeze()
+        options, group_id, root_id = self._freeze_gid(options)
+        tasks = self._prepared(self.tasks, args, group_id, root_id)
+        return app.GroupResult(group_id, [
+            sig.apply(kwargs=kwargs, **options) for sig, _, _ in tasks
+        ])
+
+    def _freeze_gid(self, options: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
+        # The task_id option is the group's id, not the members'.
+        options = {**self.options, **{
+            k: v for k, v in options.items()
+            if k not in self._IMMUTABLE_OPTIONS or k not in self.options
+        }}
+        options['group_id'] = group_id = options.pop('task_id', None) or uuid()
+        return options, group_id, options.get('root_id')
+
+    def _prepared(self, tasks: Any, partial_args: Any, group_id: str,
+                  root_id: str | None) -> Iterator[tuple[Signature, Any, str]]:
+        """Yield ``(clone, frozen result, group_id)`` per member, nested groups flattened."""
+        for index, task in enumerate(self._flatten(tasks)):
+            task = task.clone()
+            if partial_args and not task.immutable:
+                task.args = tuple(partial_args) + tuple(task.args)
+            yield task, task.freeze(group_id=group_id, root_id=root_id,
+                                    group_index=index), group_id
+
+    def _flatten(self, tasks: Any) -> Iterator[Signature]:
+        for task in tasks:
+            task = maybe_signature(task, app=self._app)
+            if isinstance(task, group):
+                yield from self._flatten(task.tasks)
+            else:
+                yield task
+
+    def _apply_tasks(self, tasks: Any, producer: Any = None, app: Any = None, ready: Any = None,
+                     chord: Any = None, kwargs: Any = None,
+                     **options: Any) -> Iterator[Any]:
+        """Send each prepared member; the chord size is recorded before the last one goes out."""
+        app = app or self.app
+        with app.producer_or_acquire(producer) as producer:
+            chord_size = 0
+            for (sig, res, group_id), next_task in lookahead(tasks):
+                chord_obj = chord if chord is not None else sig.options.get('chord')
+                chord_size += sig._chord_member_count()
+                if chord_obj is not None and next_task is None:
+                    app.backend.set_chord_size(group_id, chord_size)
+                sig.apply_async(producer=producer, add_to_parent=False, chord=chord_obj,
+                                kwargs=kwargs, **options)
+                if ready is not None and not ready.cancelled and not ready.ready:
+                    ready.size += 1
+                    res.then(ready, weak=True)
+                yield res
+
+    # -- freezing --------------------------------------------------------------
+
+    def freeze(self, _id: str | None = None, group_id: str | None = None, chord: Any = None,
+               root_id: str | None = None, parent_id: str | None = None,
+               group_index: int | None = None) -> GroupResult:
+        """Give the group and every member an id; returns the GroupResult they will fill."""
+        return self.app.GroupResult(*self._freeze_group_tasks(
+            _id, group_id, chord, root_id, parent_id, group_index))
+
+    _freeze = freeze
+
+    def _freeze_group_tasks(self, _id: str | None = None, group_id: str | None = None,
+                            chord: Any = None, root_id: str | None = None,
+                            parent_id: str | None = None,
+                            group_index: int | None = None) -> tuple[str, list[Any]]:
+        opts = self.options
+        try:
+            gid = opts['task_id']
+        except KeyError:
+            gid = opts['task_id'] = group_id or _id or uuid()
+        if group_id:
+            opts['group_id'] = group_id
+        if chord:
+            opts['chord'] = chord
+        if group_index is not None:
+            opts['group_index'] = group_index
+        root_id = opts.setdefault('root_id', root_id)
+        parent_id = opts.setdefault('parent_id', parent_id)
+        new_tasks, results = [], []
+        for index, task in enumerate(self._flatten(self.tasks)):
+            task = task.clone()
+            new_tasks.append(task)
+            results.append(task.freeze(group_id=gid, chord=chord, root_id=root_id,
+                                       parent_id=parent_id, group_index=index))
+        if isinstance(self.tasks, MutableSequence) and not isinstance(self.tasks, tuple):
+            self.tasks[:] = new_tasks
+        else:
+            self.tasks = new_tasks
+        return gid, results
+
+    # -- links, composition ----------------------------------------------------
+
+    def link(self, sig: Signature) -> Signature:
+        """Link an (immutable copy of) callback to the first member only."""
+        sig = sig.clone().set(immutable=True)
+        return self.tasks[0].link(sig)
+
+    def link_error(self, sig: Signature) -> tuple[Signature, ...]:
+        """Link an errback to every member (any of them may fail)."""
+        sig = maybe_signature(sig, app=self._app)
+        return tuple(task.link_error(sig.clone().set(immutable=True)) for task in self.tasks)
+
+    def __or__(self, other: Any) -> Any:
+        from celery._canvas.chord import chord
+        # group | task -> chord
+        return chord(self, body=other, app=self._app)
+
+    def skew(self, start: float = 1.0, stop: float | None = None, step: float = 1.0) -> group:
+        """Spread the members' countdowns: ``start``, ``start + step``, … (capped at ``stop``)."""
+        countdown = start
+        for task in self.tasks:
+            task.set(countdown=countdown)
+            if stop is None or countdown + step <= stop:
+                countdown += step
+        return self
+
+    def stamp(self, visitor: Any = None, append_stamps: bool = False, **headers: Any) -> None:
+        """Stamp every member (and their links) through ``visitor``."""
+        visitor_headers = visitor.on_group_start(self, **headers) if visitor else None
+        headers = self._stamp_members(visitor, append_stamps, visitor_headers, headers)
+        if visitor is not None:
+            visitor.on_group_end(self, **headers)
+
+    def _chord_member_count(self) -> int:
+        return sum(maybe_signature(t, app=self._app)._chord_member_count() for t in self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __repr__(self) -> str:
+        return f'group({truncate(repr(self.tasks), 1024)})'

@@ -1,0 +1,436 @@
+"""Signatures: a task call (name, arguments, options) as a serializable dict."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from copy import deepcopy
+from typing import TYPE_CHECKING, Any
+
+from celery._canvas.stamping import StampingVisitor, combine_stamps, existing_stamps
+from celery._state import current_app
+from celery.utils import uuid
+from celery.utils.functional import maybe_list
+from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
+    from celery.result import AsyncResult
+
+__all__ = ('Signature', 'signature', 'subtask', 'maybe_signature', 'maybe_subtask')
+
+logger = get_logger(__name__)
+
+
+def _getitem_property(key: str, doc: str) -> property:
+    def getter(self: dict) -> Any:
+        return self.get(key)
+
+    def setter(self: dict, value: Any) -> None:
+        self[key] = value
+    return property(getter, setter, doc=doc)
+
+
+class Signature(dict):
+    """Task signature: wraps the arguments and execution options of a single task call.
+
+    Signatures can be passed to functions or serialized to be sent across
+    the wire; they serialize as a plain dict with the keys ``task``,
+    ``args``, ``kwargs``, ``options``, ``subtask_type``, ``immutable`` and
+    ``chord_size``.
+    """
+
+    TYPES: dict[str, type[Signature]] = {}
+    _app: Celery | None = None
+    _type: Any = None
+
+    #: Options that keep their first value when partial options are merged:
+    #: changing them would leave a chord waiting for a member that never reports.
+    _IMMUTABLE_OPTIONS = frozenset({'group_id', 'stamped_headers'})
+
+    @classmethod
+    def register_type(cls, name: str | None = None) -> Callable[[type], type]:
+        """Register a signature subclass so :meth:`from_dict` can rebuild it by ``subtask_type``."""
+        def _inner(subclass: type[Signature]) -> type[Signature]:
+            cls.TYPES[name or subclass.__name__] = subclass
+            return subclass
+        return _inner
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> Signature:
+        """Create a signature (of the right subclass) from its dict form."""
+        typ = d.get('subtask_type')
+        if typ:
+            target_cls = cls.TYPES.get(typ)
+            if target_cls is None:
+                logger.warning('Unknown signature type %r for task %r: treating it as a '
+                               'plain task signature', typ, d.get('task'))
+            elif target_cls is not cls:
+                return target_cls.from_dict(d, app=app)
+        return Signature(d, app=app)
+
+    def __init__(self, task: Any = None, args: Any = None, kwargs: Any = None,
+                 options: dict | None = None, type: Any = None, subtask_type: str | None = None,
+                 immutable: bool = False, app: Celery | None = None, **ex: Any) -> None:
+        self._app = app
+
+        if isinstance(task, dict):
+            super().__init__(task)
+            return
+        try:
+            task_name = task.name
+        except AttributeError:
+            task_name = task
+        else:
+            self._type = task
+        chord_size = ex.pop('chord_size', None)
+        super().__init__(
+            task=task_name, args=tuple(args or ()),
+            kwargs=kwargs or {},
+            options=dict(options or {}, **ex),
+            subtask_type=subtask_type,
+            immutable=immutable,
+            chord_size=chord_size,
+        )
+
+    # -- calling ---------------------------------------------------------------
+
+    def __call__(self, *partial_args: Any, **partial_kwargs: Any) -> Any:
+        """Call the task directly (in the current process)."""
+        args, kwargs, _ = self._merge(partial_args, partial_kwargs, None)
+        return self.type(*args, **kwargs)
+
+    def delay(self, *partial_args: Any, **partial_kwargs: Any) -> AsyncResult:
+        """Shortcut to :meth:`apply_async` using star arguments."""
+        return self.apply_async(partial_args, partial_kwargs)
+
+    def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        """Call task locally: same as :meth:`apply_async` but executed eagerly."""
+        options = {k: v for k, v in options.items() if v is not None}
+        args, kwargs, options = self._merge(args, kwargs, options)
+        return self.type.apply(args, kwargs, **options)
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, route_name: str | None = None,
+                    **options: Any) -> AsyncResult:
+        """Apply this task asynchronously (partial args are prepended)."""
+        options = {k: v for k, v in options.items() if v is not None}
+        if args or kwargs or options:
+            args, kwargs, options = self._merge(args, kwargs, options)
+        else:
+            args, kwargs, options = self.args, self.kwargs, self.options
+        if route_name is not None:
+            options = dict(options, route_name=route_name)
+        return self._apply_async(args, kwargs, **options)
+
+    def _merge(self, args: Any = None, kwargs: Any = None, options: dict | None = None,
+               force: bool = False) -> tuple[tuple, dict, dict]:
+        """Merge partial args/kwargs/options with ours (immutable ignores args/kwargs)."""
+        if options is not None:
+            keep = self._IMMUTABLE_OPTIONS.union(self.options.get('stamped_headers') or ())
+            new_options = {**self.options, **{
+                k: v for k, v in options.items() if k not in keep or k not in self.options
+            }}
+        else:
+            new_options = self.options
+        if self.immutable and not force:
+            return self.args, self.kwargs, new_options
+        return (tuple(args) + tuple(self.args) if args else self.args,
+                dict(self.kwargs, **kwargs) if kwargs else self.kwargs,
+                new_options)
+
+    # -- copying and freezing --------------------------------------------------
+
+    def clone(self, args: Any = None, kwargs: Any = None, **opts: Any) -> Signature:
+        """Create a copy of this signature, merging extra partial arguments and options."""
+        if args or kwargs or opts:
+            args, kwargs, opts = self._merge(args, kwargs, opts)
+        else:
+            args, kwargs, opts = self.args, self.kwargs, self.options
+        clone = Signature.from_dict({'task': self.task,
+                                     'args': tuple(args),
+                                     'kwargs': dict(kwargs),
+                                     # copied so the clone's links don't alias ours
+                                     'options': deepcopy(opts),
+                                     'subtask_type': self.subtask_type,
+                                     'immutable': self.immutable,
+                                     'chord_size': self.chord_size},
+                                    app=self._app)
+        clone._type = self._type
+        return clone
+
+    partial = clone
+
+    def freeze(self, _id: str | None = None, group_id: str | None = None,
+               chord: Any = None, root_id: str | None = None, parent_id: str | None = None,
+               group_index: int | None = None) -> AsyncResult:
+        """Finalize the signature by adding a concrete task id; returns its result."""
+        opts = self.options
+        try:
+            tid = opts['task_id']
+        except KeyError:
+            tid = opts['task_id'] = _id or uuid()
+        if root_id:
+            opts['root_id'] = root_id
+        if parent_id:
+            opts['parent_id'] = parent_id
+        if 'reply_to' not in opts:
+            opts['reply_to'] = self.app.thread_oid
+        if group_id and 'group_id' not in opts:
+            opts['group_id'] = group_id
+        if chord:
+            opts['chord'] = chord
+        if group_index is not None:
+            opts['group_index'] = group_index
+        return self.AsyncResult(tid)
+
+    _freeze = freeze
+
+    def replace(self, args: Any = None, kwargs: Any = None, options: dict | None = None) -> Signature:
+        """Replace the args, kwargs or options set for this signature (a new copy)."""
+        sig = self.clone()
+        if args is not None:
+            sig.args = args
+        if kwargs is not None:
+            sig.kwargs = kwargs
+        if options is not None:
+            sig.options = options
+        return sig
+
+    def set(self, immutable: bool | None = None, **options: Any) -> Signature:
+        """Set arbitrary execution options (same as ``.options.update(…)``); returns self."""
+        if immutable is not None:
+            self.set_immutable(immutable)
+        self.options.update(options)
+        return self
+
+    def set_immutable(self, immutable: bool) -> None:
+        """Make the signature ignore the results of the tasks before it."""
+        self.immutable = immutable
+
+    # -- stamping --------------------------------------------------------------
+
+    def stamp(self, visitor: StampingVisitor | None = None, append_stamps: bool = False,
+              **headers: Any) -> Signature:
+        """Stamp this signature (and its links) with custom headers, or the visitor's."""
+        self.stamp_links(visitor, append_stamps, **headers)
+        visitor_headers = visitor.on_signature(self, **headers) if visitor else None
+        return self.set(**self._stamp_headers(visitor_headers, append_stamps, **headers))
+
+    def _stamp_headers(self, visitor_headers: dict | None = None, append_stamps: bool = False,
+                       self_headers: bool = True, **headers: Any) -> dict[str, Any]:
+        """Combine explicit stamps, the visitor's and ours into the options to set."""
+        own = existing_stamps(self.options) if self_headers else None
+        return combine_stamps((headers, visitor_headers, own), append_stamps)
+
+    def stamp_links(self, visitor: StampingVisitor | None, append_stamps: bool = False,
+                    **headers: Any) -> None:
+        """Stamp the callbacks and errbacks linked to this signature."""
+        for key, hook in (('link', 'on_callback'), ('link_error', 'on_errback')):
+            links = maybe_list(self.options.get(key))
+            if not links:
+                continue
+            stamped = []
+            for link in links:
+                link = maybe_signature(link, app=self._app)
+                visitor_headers = getattr(visitor, hook)(link, **headers) if visitor else None
+                link_headers = combine_stamps((headers, visitor_headers), append_stamps)
+                link.stamp(visitor, append_stamps, **link_headers)
+                stamped.append(link)
+            self.options[key] = stamped
+
+    # -- links -----------------------------------------------------------------
+
+    def _with_list_option(self, key: str) -> list:
+        items = self.options.setdefault(key, [])
+        if not isinstance(items, list):
+            items = self.options[key] = [items]
+        return items
+
+    def append_to_list_option(self, key: str, value: Any) -> Any:
+        """Append ``value`` to list option ``key`` unless already present."""
+        items = self._with_list_option(key)
+        if value not in items:
+            items.append(value)
+        return value
+
+    def extend_list_option(self, key: str, value: Any) -> None:
+        """Extend list option ``key`` with ``value``."""
+        items = self._with_list_option(key)
+        items.extend(maybe_list(value))
+
+    def link(self, callback: Signature) -> Signature:
+        """Add callback task to be applied if this task succeeds."""
+        return self.append_to_list_option('link', callback)
+
+    def link_error(self, errback: Signature) -> Signature:
+        """Add callback task to be applied on error in task execution."""
+        return self.append_to_list_option('link_error', errback)
+
+    def on_error(self, errback: Signature) -> Signature:
+        """Version of :meth:`link_error` that supports chaining (returns self)."""
+        self.link_error(errback)
+        return self
+
+    def flatten_links(self) -> list[Signature]:
+        """Return a recursive list of dependencies (unchain if you will, but with links intact)."""
+        result: list[Signature] = [self]
+        for link in maybe_list(self.options.get('link')) or []:
+            result.extend(maybe_signature(link, app=self._app).flatten_links())
+        return result
+
+    # -- composition -----------------------------------------------------------
+
+    def __or__(self, other: Any) -> Any:
+        from celery._canvas.chain import _chain
+        from celery._canvas.group import group, maybe_unroll_group
+        if isinstance(other, _chain):
+            # task | chain -> chain
+            return _chain([self, *other.unchain_tasks()], app=self._app)
+        if isinstance(other, group):
+            # task | group -> chain (a group of one is just its task)
+            return _chain(self, maybe_unroll_group(other), app=self._app)
+        if isinstance(other, Signature):
+            return _chain(self, other, app=self._app)
+        return NotImplemented
+
+    def __ior__(self, other: Any) -> Any:
+        # `|=` composes workflows, it does not merge dicts.
+        return self.__or__(other)
+
+    def _chord_member_count(self) -> int:
+        """How many completions this signature reports to a chord it is a header member of."""
+        return 1
+
+    # -- misc ------------------------------------------------------------------
+
+    def election(self) -> AsyncResult:
+        """Send the ``election`` remote-control command for this task id."""
+        type_ = self.type
+        app = type_.app
+        tid = self.options.get('task_id') or uuid()
+        with app.producer_or_acquire(None) as producer:
+            props = type_.backend.on_task_call(producer, tid)
+            app.control.election(tid, 'task', self.clone(task_id=tid, **props),
+                                 connection=producer.connection)
+            return type_.AsyncResult(tid)
+
+    def reprcall(self, *args: Any, **kwargs: Any) -> str:
+        """Return a string representation of the signature as a call."""
+        args, kwargs, _ = self._merge(args, kwargs, {}, force=True)
+        arg_reprs = [repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()]
+        return f'{self["task"]}({", ".join(arg_reprs)})'
+
+    def __deepcopy__(self, memo: dict) -> Signature:
+        memo[id(self)] = self
+        return dict(self)  # type: ignore[return-value]
+
+    def __invert__(self) -> Any:
+        return self.apply_async().get()
+
+    def __reduce__(self) -> tuple:
+        return signature, (dict(self),)
+
+    def __json__(self) -> dict:
+        return dict(self)
+
+    def __repr__(self) -> str:
+        return self.reprcall()
+
+    def items(self) -> Any:  # type: ignore[override]
+        """Dict items of the serialized form."""
+        for k, v in super().items():
+            yield k.decode() if isinstance(k, bytes) else k, v
+
+    @property
+    def name(self) -> str:
+        """Name of the task (same as ``task``)."""
+        return self.get('name') or self.task
+
+    @property
+    def id(self) -> str | None:
+        """The task id, once frozen or set."""
+        return self.options.get('task_id')
+
+    @id.setter
+    def id(self, value: str | None) -> None:
+        self.options['task_id'] = value
+
+    @property
+    def root_id(self) -> str | None:
+        """Id of the first task of the workflow."""
+        return self.options.get('root_id')
+
+    @property
+    def parent_id(self) -> str | None:
+        """Id of the task that sent this one."""
+        return self.options.get('parent_id')
+
+    @property
+    def type(self) -> Any:
+        """The task this signature calls (looked up in the app's registry)."""
+        return self._type or self.app.tasks[self['task']]
+
+    @property
+    def app(self) -> Celery:
+        """The app of this signature (the current app when unset)."""
+        return self._app or current_app
+
+    @property
+    def AsyncResult(self) -> Any:
+        """Result class of this signature's task."""
+        try:
+            return self.type.AsyncResult
+        except KeyError:  # task not registered here: plain results of the app
+            return self.app.AsyncResult
+
+    @property
+    def _apply_async(self) -> Callable[..., AsyncResult]:
+        try:
+            return self.type.apply_async
+        except KeyError:
+            return _partial_send_task(self.app, self['task'])
+
+    id_ = id
+    task = _getitem_property('task', 'Name of task.')
+    args = _getitem_property('args', 'Positional arguments to task.')
+    kwargs = _getitem_property('kwargs', 'Keyword arguments to task.')
+    options = _getitem_property('options', 'Task execution options.')
+    subtask_type = _getitem_property('subtask_type', 'Type of signature')
+    immutable = _getitem_property('immutable', 'Flag set if no longer accepts new arguments')
+    chord_size = _getitem_property('chord_size', 'Size of the chord this is the body of.')
+
+
+def _partial_send_task(app: Celery, name: str) -> Callable[..., AsyncResult]:
+    def send(args: Any = None, kwargs: Any = None, **options: Any) -> AsyncResult:
+        return app.send_task(name, args, kwargs, **options)
+    return send
+
+
+def signature(varies: Any, *args: Any, **kwargs: Any) -> Signature:
+    """Create new signature: from a dict, a signature, or a task name/instance + arguments."""
+    app = kwargs.get('app')
+    if isinstance(varies, dict):
+        if isinstance(varies, Signature):
+            return varies.clone()
+        return Signature.from_dict(varies, app=app)
+    return Signature(varies, *args, **kwargs)
+
+
+subtask = signature
+
+
+def maybe_signature(d: Any, app: Celery | None = None, clone: bool = False) -> Signature | None:
+    """Ensure obj is a signature, or None (lists are converted item by item)."""
+    if d is None:
+        return None
+    if isinstance(d, dict):
+        if clone:
+            d = d.clone() if isinstance(d, Signature) else dict(d)
+        if not isinstance(d, Signature):
+            d = Signature.from_dict(d, app=app)
+    elif isinstance(d, list):
+        return [maybe_signature(s, app=app) for s in d]  # type: ignore[return-value]
+    if app is not None:
+        d._app = app
+    return d
+
+
+maybe_subtask = maybe_signature

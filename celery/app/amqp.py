@@ -1,0 +1,543 @@
+"""The task message on the wire: queues, routing, message building and publishing.
+
+``app.send_task`` routes a call with :attr:`AMQP.router`, builds the message
+with :meth:`AMQP.create_task_message` (task protocol 2 by default, 1 when
+:setting:`task_protocol` is 1) and publishes it with
+:meth:`AMQP.send_task_message`.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from functools import cached_property
+from typing import Any, NamedTuple
+
+from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.common import Broadcast
+from kombu.exceptions import SerializerNotInstalled
+
+from celery import signals
+from celery.app import routes as _routes
+from celery.app.publish import publish, undeclared
+from celery.app.queues import Queues
+from celery.exceptions import ImproperlyConfigured
+from celery.utils.log import get_logger
+from celery.utils.nodenames import anon_nodename
+from celery.utils.saferepr import saferepr
+from celery.utils.serialization import serializer_not_installed
+
+__all__ = ('AMQP', 'Queues', 'task_message')
+
+logger = get_logger(__name__)
+
+#: Smallest countdown/expires accepted (the AMQP signed 32-bit int range).
+INT_MIN = -2147483648
+
+#: Names accepted by :setting:`task_default_delivery_mode`.
+DELIVERY_MODE_NAMES = {'transient': 1, 'persistent': 2}
+
+#: Types whose ``repr`` inside a list/tuple/dict equals ``saferepr``.
+_PLAIN_REPR_TYPES = frozenset({int, float, bool, type(None), str})
+
+
+class task_message(NamedTuple):
+    """A task message ready to publish."""
+
+    headers: dict[str, Any]
+    properties: dict[str, Any]
+    body: Any
+    sent_event: dict[str, Any] | None
+
+
+def _is_plain(obj: Any) -> bool:
+    return type(obj) in _PLAIN_REPR_TYPES
+
+
+def fast_saferepr(obj: Any, maxsize: int) -> str:
+    """``saferepr(obj, maxsize)``, skipping the slow path for short plain containers."""
+    kind = type(obj)
+    if kind is tuple or kind is list:
+        plain = all(map(_is_plain, obj))
+    elif kind is dict:
+        plain = all(map(_is_plain, obj.values())) and all(map(_is_plain, obj))
+    else:
+        plain = False
+    if plain:
+        text = repr(obj)
+        if len(text) <= maxsize:
+            return text
+    return saferepr(obj, maxsize)
+
+
+def normalize_delivery_mode(value: Any) -> int | None:
+    """Return an AMQP delivery mode (1 or 2) from an int, digit string or name."""
+    if value is None or isinstance(value, numbers.Integral):
+        return value
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    try:
+        return DELIVERY_MODE_NAMES[text]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f'Unknown delivery mode {value!r}: use 1/"transient" or '
+            f'2/"persistent" (task_default_delivery_mode).') from None
+
+
+def _verify_seconds(seconds: float, what: str) -> float:
+    if seconds < INT_MIN:
+        raise ValueError(f'{what} is out of range: {seconds!r}')
+    return seconds
+
+
+class AMQP:
+    """The app's messaging layer: queues, router, task message builders and publisher."""
+
+    Connection = Connection
+    Consumer = Consumer
+    Producer = Producer
+
+    #: Class used by :meth:`Queues` to hold the queue declarations.
+    queues_cls = Queues
+
+    #: Max length of the ``argsrepr`` header.
+    argsrepr_maxsize = 1024
+
+    #: Max length of the ``kwargsrepr`` header.
+    kwargsrepr_maxsize = 1024
+
+    #: Exchange factory for queues created on demand (default: direct ``Exchange``).
+    autoexchange: Callable[[str], Exchange] | None = None
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.task_protocols = {1: self.as_task_v1, 2: self.as_task_v2}
+        self._producer_pool: Any = None
+        self._rtable: list[Any] | None = None
+        self._queues: Queues | None = None
+        self._origin_pid = 0
+        self._origin_name = ''
+
+    # -- queues and routing ---------------------------------------------------
+
+    def Queues(self, queues: Any, create_missing: bool | None = None,
+               autoexchange: Callable[[str], Exchange] | None = None,
+               max_priority: int | None = None) -> Queues:
+        """Build a :class:`Queues` mapping (the default queue if ``queues`` is empty)."""
+        conf = self.app.conf
+        default_routing_key = conf.task_default_routing_key or conf.task_default_queue
+        if create_missing is None:
+            create_missing = conf.task_create_missing_queues
+        if max_priority is None:
+            max_priority = conf.task_queue_max_priority
+        if not queues and conf.task_default_queue:
+            queues = (self._default_queue_declaration(default_routing_key),)
+        return self.queues_cls(
+            queues, self.default_exchange, create_missing,
+            self.autoexchange if autoexchange is None else autoexchange,
+            max_priority, default_routing_key,
+            conf.get('task_create_missing_queue_type'),
+            conf.get('task_create_missing_queue_exchange_type'),
+        )
+
+    def _default_queue_declaration(self, routing_key: str) -> Queue:
+        conf = self.app.conf
+        arguments = None
+        queue_type = conf.get('task_default_queue_type')
+        if queue_type and queue_type != 'classic':
+            arguments = {'x-queue-type': queue_type}
+        return Queue(conf.task_default_queue, exchange=self.default_exchange,
+                     routing_key=routing_key, queue_arguments=arguments)
+
+    @property
+    def queues(self) -> Queues:
+        """All queues known to the app (:setting:`task_queues` or the default queue)."""
+        if self._queues is None:
+            self._queues = self.Queues(self.app.conf.task_queues)
+        return self._queues
+
+    @queues.setter
+    def queues(self, queues: Any) -> None:
+        self._queues = self.Queues(queues)
+        self.__dict__.pop('send_task_message', None)  # it captured the old queues
+
+    @cached_property
+    def default_exchange(self) -> Exchange:
+        """The exchange of :setting:`task_default_exchange` / ``_exchange_type``."""
+        conf = self.app.conf
+        return Exchange(conf.task_default_exchange or conf.task_default_queue,
+                        conf.task_default_exchange_type)
+
+    @property
+    def default_queue(self) -> Queue:
+        """The queue named by :setting:`task_default_queue`."""
+        return self.queues[self.app.conf.task_default_queue]
+
+    @property
+    def routes(self) -> list[Any]:
+        """The routers prepared from :setting:`task_routes`."""
+        if self._rtable is None:
+            self.flush_routes()
+        return self._rtable
+
+    def flush_routes(self) -> None:
+        """Re-read :setting:`task_routes` (and rebuild :attr:`router`)."""
+        self._rtable = _routes.prepare(self.app.conf.task_routes)
+        self.__dict__.pop('router', None)
+
+    def Router(self, queues: Mapping[str, Queue] | None = None,
+               create_missing: bool | None = None) -> _routes.Router:
+        """Build a :class:`~celery.app.routes.Router` over the app's routes and queues."""
+        if create_missing is None:
+            create_missing = self.app.conf.task_create_missing_queues
+        return _routes.Router(self.routes, queues or self.queues, create_missing, app=self.app)
+
+    @cached_property
+    def router(self) -> _routes.Router:
+        """The app's router."""
+        return self.Router()
+
+    def TaskConsumer(self, channel: Any, queues: Sequence[Queue] | None = None,
+                     accept: Sequence[str] | None = None, **kwargs: Any) -> Consumer:
+        """A consumer of task messages from the selected queues."""
+        if accept is None:
+            accept = self.app.conf.accept_content
+        if queues is None:
+            queues = list(self.queues.consume_from.values())
+        return self.Consumer(channel, accept=accept, queues=queues, **kwargs)
+
+    # -- connections ----------------------------------------------------------
+
+    @property
+    def producer_pool(self) -> Any:
+        """Pool of producers on the app's write connection (:setting:`broker_pool_limit`)."""
+        if self._producer_pool is None:
+            # Owned by this app (not kombu's process-global pools): closing the
+            # app or forking a child must not touch another app's connections.
+            from kombu.pools import ProducerPool
+            connections = self.app.pool
+            self._producer_pool = ProducerPool(connections, limit=connections.limit)
+        return self._producer_pool
+
+    publisher_pool = producer_pool
+
+    @cached_property
+    def utc(self) -> bool:
+        """Whether eta/expires are sent in UTC (:setting:`enable_utc`)."""
+        return self.app.conf.enable_utc
+
+    @cached_property
+    def _event_dispatcher(self) -> Any:
+        # Publishes with the caller's producer, so it needs no connection of its own.
+        return self.app.events.Dispatcher(enabled=False)
+
+    # -- message builders -----------------------------------------------------
+
+    @cached_property
+    def create_task_message(self) -> Callable[..., task_message]:
+        """The builder for :setting:`task_protocol` (:meth:`as_task_v2` by default)."""
+        protocol = self.app.conf.task_protocol
+        try:
+            return self.task_protocols[int(protocol)]
+        except (KeyError, ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f'Unknown task_protocol {protocol!r}: use 1 or 2.') from None
+
+    def _times(self, countdown: float | None, eta: Any, expires: Any,
+               now: datetime | None, timezone: tzinfo | None,
+               ) -> tuple[str | None, str | None, float | None]:
+        """Return the eta and expires ISO strings, and the expiration TTL in seconds."""
+        if now is None and (countdown or expires is not None):
+            now = self.app.now()
+        timezone = timezone or self.app.timezone
+        if countdown:
+            eta = now + timedelta(seconds=_verify_seconds(countdown, 'countdown'))
+        elif isinstance(eta, datetime):
+            eta = _make_aware(eta, timezone)
+        ttl = None
+        if isinstance(expires, numbers.Real):
+            ttl = _verify_seconds(expires, 'expires')
+            expires = now + timedelta(seconds=expires)
+        elif isinstance(expires, str):
+            ttl = (_make_aware(datetime.fromisoformat(expires), timezone) - now).total_seconds()
+        elif isinstance(expires, datetime):
+            expires = _make_aware(expires, timezone)
+            ttl = (expires - now).total_seconds()
+        if ttl is not None and ttl < 0:
+            logger.warning(
+                'Task expires %.3fs in the past; sending it with expiration 0 '
+                '(RabbitMQ drops it unless a consumer takes it at once).', -ttl)
+            ttl = 0
+        return _isoformat(eta), _isoformat(expires), ttl
+
+    def _reprs(self, args: Any, kwargs: Any, argsrepr: str | None,
+               kwargsrepr: str | None) -> tuple[str, str]:
+        if argsrepr is None:
+            argsrepr = fast_saferepr(args, self.argsrepr_maxsize)
+        if kwargsrepr is None:
+            kwargsrepr = fast_saferepr(kwargs, self.kwargsrepr_maxsize)
+        return argsrepr, kwargsrepr
+
+    def as_task_v2(self, task_id: str, name: str, args: Sequence[Any] | None = None,
+                   kwargs: Mapping[str, Any] | None = None,
+                   countdown: float | None = None, eta: Any = None,
+                   group_id: str | None = None, group_index: int | None = None,
+                   expires: Any = None, retries: int = 0, chord: Any = None,
+                   callbacks: Any = None, errbacks: Any = None,
+                   reply_to: str | None = None, time_limit: float | None = None,
+                   soft_time_limit: float | None = None,
+                   create_sent_event: bool = False, root_id: str | None = None,
+                   parent_id: str | None = None, shadow: str | None = None,
+                   chain: Any = None, now: datetime | None = None,
+                   timezone: tzinfo | None = None, origin: str | None = None,
+                   ignore_result: bool = False, argsrepr: str | None = None,
+                   kwargsrepr: str | None = None, stamped_headers: list[str] | None = None,
+                   replaced_task_nesting: int = 0, **options: Any) -> task_message:
+        """Build a task protocol 2 message (headers carry the metadata)."""
+        args, kwargs = _checked_arguments(args, kwargs)
+        eta, expires, ttl = self._times(countdown, eta, expires, now, timezone)
+        argsrepr, kwargsrepr = self._reprs(args, kwargs, argsrepr, kwargsrepr)
+        root_id = root_id or task_id
+        stamps = options.pop('stamps', None)
+        if stamps is None:
+            stamps = {header: options[header] for header in stamped_headers or ()
+                      if header in options}
+        headers = {
+            'lang': 'py',
+            'task': name,
+            'id': task_id,
+            'shadow': shadow,
+            'eta': eta,
+            'expires': expires,
+            'group': group_id,
+            'group_index': group_index,
+            'retries': retries,
+            'timelimit': [time_limit, soft_time_limit],
+            'root_id': root_id,
+            'parent_id': parent_id,
+            'argsrepr': argsrepr,
+            'kwargsrepr': kwargsrepr,
+            'origin': origin or self._origin,
+            'ignore_result': ignore_result,
+            'replaced_task_nesting': replaced_task_nesting,
+            'stamped_headers': stamped_headers,
+            'stamps': stamps,
+        }
+        properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
+        if ttl is not None:
+            properties['expiration'] = ttl
+        body = (args, kwargs, {
+            'callbacks': callbacks,
+            'errbacks': errbacks,
+            'chain': chain,
+            'chord': chord,
+        })
+        sent_event = None
+        if create_sent_event:
+            sent_event = _sent_event(task_id, name, root_id, parent_id, argsrepr,
+                                     kwargsrepr, retries, eta, expires)
+        return task_message(headers, properties, body, sent_event)
+
+    def as_task_v1(self, task_id: str, name: str, args: Sequence[Any] | None = None,
+                   kwargs: Mapping[str, Any] | None = None,
+                   countdown: float | None = None, eta: Any = None,
+                   group_id: str | None = None, group_index: int | None = None,
+                   expires: Any = None, retries: int = 0, chord: Any = None,
+                   callbacks: Any = None, errbacks: Any = None,
+                   reply_to: str | None = None, time_limit: float | None = None,
+                   soft_time_limit: float | None = None,
+                   create_sent_event: bool = False, root_id: str | None = None,
+                   parent_id: str | None = None, shadow: str | None = None,
+                   now: datetime | None = None, timezone: tzinfo | None = None,
+                   **compat_kwargs: Any) -> task_message:
+        """Build a legacy task protocol 1 message (the body carries the metadata)."""
+        args, kwargs = _checked_arguments(args, kwargs)
+        eta, expires, ttl = self._times(countdown, eta, expires, now, timezone)
+        properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
+        if ttl is not None:
+            properties['expiration'] = ttl
+        body = {
+            'task': name,
+            'id': task_id,
+            'args': args,
+            'kwargs': kwargs,
+            'group': group_id,
+            'group_index': group_index,
+            'retries': retries,
+            'eta': eta,
+            'expires': expires,
+            'utc': self.utc,
+            'callbacks': callbacks,
+            'errbacks': errbacks,
+            'timelimit': (time_limit, soft_time_limit),
+            'taskset': group_id,
+            'chord': chord,
+        }
+        sent_event = None
+        if create_sent_event:
+            argsrepr, kwargsrepr = self._reprs(args, kwargs, None, None)
+            sent_event = _sent_event(task_id, name, root_id or task_id, parent_id,
+                                     argsrepr, kwargsrepr, retries, eta, expires)
+        return task_message({}, properties, body, sent_event)
+
+    @property
+    def _origin(self) -> str:
+        # The pid is part of the name, so recompute it in a forked child.
+        pid = os.getpid()
+        if self._origin_pid != pid:
+            self._origin_pid, self._origin_name = pid, anon_nodename()
+        return self._origin_name
+
+    # -- publishing -----------------------------------------------------------
+
+    @cached_property
+    def send_task_message(self) -> Callable[..., Any]:
+        """Publish a :class:`task_message`: ``send_task_message(producer, name, message, **options)``."""
+        return self._create_task_sender()
+
+    def _create_task_sender(self) -> Callable[..., Any]:
+        # Everything read from the configuration is read once, here, and
+        # captured by the closure: this function runs for every message.
+        conf = self.app.conf
+        default_retry = conf.task_publish_retry
+        default_policy = dict(conf.task_publish_retry_policy or {})
+        default_delivery_mode = normalize_delivery_mode(conf.task_default_delivery_mode)
+        default_rkey = conf.task_default_routing_key
+        default_serializer = conf.task_serializer
+        default_compressor = conf.task_compression
+        default_priority = conf.task_default_priority
+        default_exchange = self.default_exchange
+        queues = self.queues
+        default_queue = self.default_queue
+        before_publish = signals.before_task_publish
+        after_publish = signals.after_task_publish
+        amqp = self
+
+        def send_task_message(producer: Producer, name: str, message: task_message,
+                              exchange: Exchange | str | None = None,
+                              routing_key: str | None = None,
+                              queue: Queue | str | None = None,
+                              event_dispatcher: Any = None, retry: bool | None = None,
+                              retry_policy: Mapping[str, Any] | None = None,
+                              serializer: str | None = None, delivery_mode: Any = None,
+                              compression: str | None = None, declare: Any = None,
+                              headers: Mapping[str, Any] | None = None,
+                              exchange_type: str | None = None, timeout: float | None = None,
+                              confirm_timeout: float | None = None,
+                              **properties: Any) -> Any:
+            message_headers, message_properties, body, sent_event = message
+            if headers:
+                message_headers.update(headers)
+            if properties:
+                message_properties.update(properties)
+            if message_properties.get('priority') is None:
+                message_properties['priority'] = default_priority or 0
+
+            qname = queue
+            if queue is None and exchange is None:
+                queue = default_queue
+            if queue is not None:
+                if isinstance(queue, str):
+                    qname, queue = queue, queues[queue]
+                else:
+                    qname = queue.name
+            queue_exchange = queue.exchange if queue is not None else None
+
+            if delivery_mode is None:
+                delivery_mode = getattr(queue_exchange, 'delivery_mode', None) or default_delivery_mode
+            else:
+                delivery_mode = normalize_delivery_mode(delivery_mode)
+            if exchange_type is None:
+                exchange_type = getattr(queue_exchange, 'type', None) or 'direct'
+
+            if (not exchange or not routing_key) and exchange_type == 'direct':
+                # Direct routing to one queue goes through the default exchange.
+                exchange, routing_key = '', qname
+            elif exchange is None:
+                exchange = queue_exchange.name or default_exchange
+                routing_key = routing_key or queue.routing_key or default_rkey
+
+            if declare is None and queue is not None and not isinstance(queue, Broadcast):
+                declare = undeclared(producer, queue)
+
+            if retry is None:
+                retry = default_retry
+            policy = dict(default_policy, **retry_policy) if retry_policy else default_policy
+
+            if before_publish.receivers:
+                before_publish.send(
+                    sender=name, body=body, exchange=exchange, routing_key=routing_key,
+                    declare=declare, headers=message_headers,
+                    properties=message_properties, retry_policy=retry_policy)
+            publish_args = dict(
+                exchange=exchange, routing_key=routing_key,
+                serializer=serializer or default_serializer,
+                compression=compression or default_compressor,
+                retry_policy=policy, delivery_mode=delivery_mode, declare=declare,
+                headers=message_headers, timeout=timeout,
+                confirm_timeout=confirm_timeout, **message_properties)
+            try:
+                result = publish(producer, body, retry, publish_args)
+            except SerializerNotInstalled as exc:
+                raise serializer_not_installed(publish_args['serializer']) from exc
+            if after_publish.receivers:
+                after_publish.send(sender=name, body=body, headers=message_headers,
+                                   exchange=exchange, routing_key=routing_key)
+            if sent_event:
+                amqp._send_sent_event(producer, sent_event, qname, exchange, routing_key,
+                                      event_dispatcher, retry, retry_policy)
+            return result
+
+        return send_task_message
+
+    def _send_sent_event(self, producer: Producer, sent_event: dict[str, Any],
+                         qname: str | None, exchange: Exchange | str,
+                         routing_key: str | None, event_dispatcher: Any,
+                         retry: bool, retry_policy: Mapping[str, Any] | None) -> None:
+        dispatcher = event_dispatcher or self._event_dispatcher
+        if isinstance(exchange, Exchange):
+            exchange = exchange.name
+        sent_event.update(queue=qname, exchange=exchange, routing_key=routing_key)
+        dispatcher.publish('task-sent', sent_event, producer,
+                           retry=retry, retry_policy=retry_policy)
+
+
+def _checked_arguments(args: Any, kwargs: Any) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    args = args or ()
+    kwargs = kwargs or {}
+    if not isinstance(args, (list, tuple)):
+        raise TypeError(f'task args must be a list or tuple, not {type(args).__name__}')
+    if not isinstance(kwargs, Mapping):
+        raise TypeError(f'task keyword arguments must be a mapping, not {type(kwargs).__name__}')
+    return args, kwargs
+
+
+def _make_aware(value: datetime, timezone: tzinfo) -> datetime:
+    if value.tzinfo is not None:
+        return value
+    localize = getattr(timezone, 'localize', None)
+    return localize(value) if localize is not None else value.replace(tzinfo=timezone)
+
+
+def _isoformat(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def _sent_event(task_id: str, name: str, root_id: str | None, parent_id: str | None,
+                argsrepr: str, kwargsrepr: str, retries: int, eta: str | None,
+                expires: str | None) -> dict[str, Any]:
+    return {
+        'uuid': task_id,
+        'root_id': root_id,
+        'parent_id': parent_id,
+        'name': name,
+        'args': argsrepr,
+        'kwargs': kwargsrepr,
+        'retries': retries,
+        'eta': eta,
+        'expires': expires,
+    }

@@ -1,0 +1,99 @@
+"""Task annotations: change task class attributes from configuration.
+
+:setting:`task_annotations` is a dict (task name or ``'*'`` → attributes),
+an object with an ``annotate(task)`` method, a dotted path naming such an
+object's class, or a list/tuple of those.  Keys starting with ``@`` wrap a
+task method (``{'@on_failure': handler}``); applying them is the task's job.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from kombu.utils.imports import symbol_by_name
+
+__all__ = ('MapAnnotation', 'prepare', 'resolve_all')
+
+#: Key of a :class:`MapAnnotation` that matches every task.
+MATCH_ANY = '*'
+
+
+class MapAnnotation(dict):
+    """Annotation from a mapping of task name (or ``'*'``) to attributes."""
+
+    def annotate_any(self) -> dict[str, Any] | None:
+        """Return the attributes set for every task, if any."""
+        found = self.get(MATCH_ANY)
+        return dict(found) if found is not None else None
+
+    def annotate(self, task: Any) -> dict[str, Any] | None:
+        """Return the attributes set for ``task`` by name, if any."""
+        found = self.get(task.name)
+        return dict(found) if found is not None else None
+
+
+class _LazyAnnotation:
+    """An annotation class named by import path, instantiated on first use."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._annotation: Any = None
+
+    def evaluate(self) -> Any:
+        """Import and instantiate (once) the annotation class."""
+        if self._annotation is None:
+            self._annotation = symbol_by_name(self.path)()
+        return self._annotation
+
+    def annotate(self, task: Any) -> Any:
+        """Delegate to the imported annotation."""
+        return _call_annotate(self.evaluate(), task)
+
+    def annotate_any(self) -> Any:
+        """Delegate to the imported annotation."""
+        return _call_annotate_any(self.evaluate())
+
+    def __repr__(self) -> str:
+        return f'<annotation {self.path}>'
+
+
+def _expand(annotation: Any) -> Any:
+    if isinstance(annotation, Mapping):
+        return MapAnnotation(annotation)
+    if isinstance(annotation, str):
+        return _LazyAnnotation(annotation)
+    return annotation
+
+
+def prepare(annotations: Any) -> list[Any]:
+    """Expand the :setting:`task_annotations` setting into a list of annotations."""
+    if annotations is None:
+        return []
+    if not isinstance(annotations, (list, tuple)):
+        annotations = (annotations,)
+    return [_expand(annotation) for annotation in annotations]
+
+
+def _call_annotate(annotation: Any, task: Any) -> Any:
+    annotate = getattr(annotation, 'annotate', None)
+    if annotate is not None:
+        return annotate(task)
+    if callable(annotation):
+        return annotation(task)
+    return None
+
+
+def _call_annotate_any(annotation: Any) -> Any:
+    annotate_any = getattr(annotation, 'annotate_any', None)
+    return annotate_any() if annotate_any is not None else None
+
+
+def _first(results: Iterator[Any]) -> Any:
+    return next((result for result in results if result), None)
+
+
+def resolve_all(annotations: list[Any], task: Any) -> Iterator[dict[str, Any]]:
+    """Yield the attribute dicts that apply to ``task``: by name first, then ``'*'``."""
+    by_name = _first(_call_annotate(a, task) for a in annotations)
+    for_any = _first(_call_annotate_any(a) for a in annotations)
+    return (found for found in (by_name, for_any) if found)

@@ -1,0 +1,106 @@
+"""How an app reaches the broker: connections, connection and producer pools."""
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kombu import Connection
+
+__all__ = ('AppConnections',)
+
+
+class AppConnections:
+    """Mixin giving :class:`~celery.Celery` its broker connections and pools."""
+
+    _pool: Any = None
+    conf: Any
+    amqp: Any
+
+    def either(self, default_key: str, *defaults: Any) -> Any:
+        """Return the first of ``defaults`` that is not None, else setting ``default_key``."""
+        for value in defaults:
+            if value is not None:
+                return value
+        return self.conf.get(default_key)
+
+
+
+    def connection_for_read(self, url: str | None = None, **kwargs: Any) -> Connection:
+        """Establish connection used for consuming."""
+        return self._connection(url or self.conf.broker_read_url, **kwargs)
+
+    def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Connection:
+        """Establish connection used for producing."""
+        return self._connection(url or self.conf.broker_write_url, **kwargs)
+
+    def connection(self, hostname: str | None = None, userid: str | None = None,
+                   password: str | None = None, virtual_host: str | None = None,
+                   port: int | None = None, ssl: Any = None, connect_timeout: float | None = None,
+                   transport: str | None = None, transport_options: dict | None = None,
+                   heartbeat: float | None = None, login_method: str | None = None,
+                   failover_strategy: Any = None, **kwargs: Any) -> Connection:
+        """Establish a connection to the message broker (for writing)."""
+        return self._connection(
+            hostname or self.conf.broker_write_url, userid=userid, password=password,
+            virtual_host=virtual_host, port=port, ssl=ssl, connect_timeout=connect_timeout,
+            transport=transport, transport_options=transport_options, heartbeat=heartbeat,
+            login_method=login_method, failover_strategy=failover_strategy, **kwargs)
+
+    broker_connection = connection
+
+    def _connection(self, url: str | None, userid: str | None = None,
+                    password: str | None = None, virtual_host: str | None = None,
+                    port: int | None = None, ssl: Any = None,
+                    connect_timeout: float | None = None, transport: str | None = None,
+                    transport_options: dict | None = None, heartbeat: float | None = None,
+                    login_method: str | None = None, failover_strategy: Any = None,
+                    **kwargs: Any) -> Connection:
+        from kombu import Connection
+        conf = self.conf
+        return Connection(
+            url,
+            userid or conf.broker_user,
+            password or conf.broker_password,
+            virtual_host or conf.broker_vhost,
+            port or conf.broker_port,
+            transport=transport or conf.broker_transport,
+            ssl=self.either('broker_use_ssl', ssl),
+            heartbeat=heartbeat if heartbeat is not None else conf.broker_heartbeat,
+            login_method=login_method or conf.broker_login_method,
+            failover_strategy=failover_strategy or conf.broker_failover_strategy,
+            transport_options=dict(conf.broker_transport_options, **transport_options or {}),
+            connect_timeout=self.either('broker_connection_timeout', connect_timeout),
+        )
+
+    def connection_or_acquire(self, connection: Connection | None = None, pool: bool = True,
+                              *_: Any, **__: Any) -> AbstractContextManager:
+        """Context used to acquire a connection from the pool (or use ``connection``)."""
+        if connection is not None:
+            return nullcontext(connection)
+        if pool:
+            return self.pool.acquire(block=True)
+        return self.connection_for_write()
+
+    default_connection = connection_or_acquire
+
+    def producer_or_acquire(self, producer: Any = None) -> AbstractContextManager:
+        """Context used to acquire a producer from the pool (or use ``producer``)."""
+        if producer is not None:
+            return nullcontext(producer)
+        return self.producer_pool.acquire(block=True)
+
+    default_producer = producer_or_acquire
+
+    @property
+    def pool(self) -> Any:
+        """Broker connection pool (for writing): :setting:`broker_pool_limit`."""
+        if self._pool is None:
+            self._pool = self.connection_for_write().Pool(limit=self.conf.broker_pool_limit)
+        return self._pool
+
+    @property
+    def producer_pool(self) -> Any:
+        """Pool of kombu producers bound to :attr:`pool`."""
+        return self.amqp.producer_pool
+

@@ -1,0 +1,119 @@
+"""The request context of an executing task (``task.request``)."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ('Context',)
+
+
+class Context:
+    """Task request variables (``Task.request``)."""
+
+    _children: list[Any] | None = None
+    _protected = 0
+    args: Any = None
+    callbacks: Any = None
+    called_directly = True
+    chain: Any = None
+    chord: Any = None
+    correlation_id: str | None = None
+    delivery_info: dict[str, Any] | None = None
+    errbacks: Any = None
+    eta: Any = None
+    expires: Any = None
+    group: str | None = None
+    group_index: int | None = None
+    headers: dict[str, Any] | None = None
+    hostname: str | None = None
+    id: str | None = None
+    ignore_result = False
+    is_eager = False
+    kwargs: Any = None
+    logfile: str | None = None
+    loglevel: int | None = None
+    origin: str | None = None
+    parent_id: str | None = None
+    properties: dict[str, Any] | None = None
+    retries = 0
+    reply_to: str | None = None
+    replaced_task_nesting = 0
+    root_id: str | None = None
+    shadow: str | None = None
+    taskset: str | None = None   # compat alias to group
+    timelimit: Any = None
+    utc: bool | None = None
+    stamped_headers: list[str] | None = None
+    stamps: dict[str, Any] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.update(*args, **kwargs)
+        if self.headers is None:
+            self.headers = self._get_custom_headers(*args, **kwargs)
+
+    def _get_custom_headers(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        headers: dict[str, Any] = {}
+        headers.update(*args, **kwargs)
+        custom = {k: v for k, v in headers.items() if not hasattr(Context, k)}
+        return custom or None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Update request fields from a mapping and/or keyword arguments."""
+        self.__dict__.update(*args, **kwargs)
+
+    def clear(self) -> None:
+        """Reset every field to its class default."""
+        self.__dict__.clear()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return field ``key`` or ``default``."""
+        return getattr(self, key, default)
+
+    def __repr__(self) -> str:
+        return f'<Context: {vars(self)!r}>'
+
+    def as_execution_options(self) -> dict[str, Any]:
+        """Options to re-send the same request (used by retry and replace)."""
+        limit_hard, limit_soft = self.timelimit or (None, None)
+        execution_options = {
+            'task_id': self.id,
+            'root_id': self.root_id,
+            'parent_id': self.parent_id,
+            'group_id': self.group,
+            'group_index': self.group_index,
+            'shadow': self.shadow,
+            'chord': self.chord,
+            'chain': self.chain,
+            'link': self.callbacks,
+            'link_error': self.errbacks,
+            'expires': self.expires,
+            'soft_time_limit': limit_soft,
+            'time_limit': limit_hard,
+            'headers': self.headers,
+            'retries': self.retries,
+            'reply_to': self.reply_to,
+            'replaced_task_nesting': self.replaced_task_nesting,
+            'origin': self.origin,
+        }
+        if self.stamped_headers:
+            execution_options['stamped_headers'] = self.stamped_headers
+            execution_options.update(
+                {header: (self.stamps or {}).get(header) for header in self.stamped_headers})
+        return execution_options
+
+    @property
+    def children(self) -> list[Any]:
+        """Results of the subtasks sent by this task (tracked for the result meta)."""
+        if self._children is None:
+            self._children = []
+        return self._children
+
+    @property
+    def time_limit(self) -> float | None:
+        """Hard time limit of this request (first item of ``timelimit``)."""
+        return (self.timelimit or (None, None))[0]
+
+    @property
+    def soft_time_limit(self) -> float | None:
+        """Soft time limit of this request (second item of ``timelimit``)."""
+        return (self.timelimit or (None, None))[1]
+

@@ -1,0 +1,306 @@
+"""``app.control``: send remote control commands to workers and collect replies."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import Any
+
+from celery.exceptions import DuplicateNodenameWarning
+from celery.utils.log import get_logger
+
+__all__ = ('Inspect', 'Control', 'flatten_reply')
+
+logger = get_logger(__name__)
+
+TERM_SIGNAME = 'SIGTERM'
+
+W_DUPNODE = """\
+Received multiple replies from node {0}: {1}.
+Please make sure you give each node a unique nodename using
+the celery worker `-n` option.\
+"""
+
+
+def flatten_reply(reply: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the ``[{node: reply}, ...]`` list into ``{node: reply}``."""
+    nodes: dict[str, Any] = {}
+    for item in reply:
+        duplicates = set(item) & set(nodes)
+        if duplicates:
+            warnings.warn(DuplicateNodenameWarning(
+                W_DUPNODE.format(', '.join(sorted(duplicates)), item)), stacklevel=2)
+        nodes.update(item)
+    return nodes
+
+
+def _as_destination(destination: Any) -> list[str] | None:
+    if destination is None or isinstance(destination, (list, tuple)):
+        return destination
+    return [destination]
+
+
+class Inspect:
+    """Ask workers about their state: ``app.control.inspect().active()``."""
+
+    app: Any = None
+
+    def __init__(self, destination: Any = None, timeout: float = 1.0,
+                 callback: Callable[[dict], Any] | None = None, connection: Any = None,
+                 app: Any = None, limit: int | None = None, pattern: str | None = None,
+                 matcher: str | None = None) -> None:
+        self.app = app or self.app
+        self.destination = destination
+        self.timeout = timeout
+        self.callback = callback
+        self.connection = connection
+        self.limit = limit
+        self.pattern = pattern
+        self.matcher = matcher
+
+    def _prepare(self, reply: list[dict[str, Any]] | None) -> Any:
+        if not reply:
+            return None
+        by_node = flatten_reply(reply)
+        if self.destination and not isinstance(self.destination, (list, tuple)):
+            return by_node.get(self.destination)
+        return by_node
+
+    def _request(self, command: str, **kwargs: Any) -> Any:
+        return self._prepare(self.app.control.broadcast(
+            command, arguments=kwargs, destination=self.destination,
+            callback=self.callback, connection=self.connection, limit=self.limit,
+            timeout=self.timeout, reply=True, pattern=self.pattern, matcher=self.matcher,
+        ))
+
+    def report(self) -> Any:
+        """Bug report text of each worker."""
+        return self._request('report')
+
+    def clock(self) -> Any:
+        """Logical clock of each worker."""
+        return self._request('clock')
+
+    def active(self, safe: bool | None = None) -> Any:
+        """Tasks being executed."""
+        return self._request('active', safe=safe)
+
+    def scheduled(self, safe: bool | None = None) -> Any:
+        """Tasks with an ETA/countdown held by the workers."""
+        return self._request('scheduled')
+
+    def reserved(self, safe: bool | None = None) -> Any:
+        """Tasks received and waiting to run."""
+        return self._request('reserved')
+
+    def stats(self) -> Any:
+        """Statistics of each worker."""
+        return self._request('stats')
+
+    def revoked(self) -> Any:
+        """Revoked task ids."""
+        return self._request('revoked')
+
+    def registered(self, *taskinfoitems: str) -> Any:
+        """Registered task names (with the given attributes)."""
+        return self._request('registered', taskinfoitems=taskinfoitems)
+    registered_tasks = registered
+
+    def ping(self, destination: Any = None) -> Any:
+        """Ping the workers."""
+        return self._request('ping')
+
+    def active_queues(self) -> Any:
+        """Queues each worker consumes from."""
+        return self._request('active_queues')
+
+    def query_task(self, *ids: Any) -> Any:
+        """State and request info of the given task ids."""
+        if len(ids) == 1 and isinstance(ids[0], (list, tuple)):
+            ids = tuple(ids[0])
+        return self._request('query_task', ids=ids)
+
+    def conf(self, with_defaults: bool = False) -> Any:
+        """Configuration of each worker."""
+        return self._request('conf', with_defaults=with_defaults)
+
+    def hello(self, from_node: str, revoked: Any = None) -> Any:
+        """Mingle: exchange revoked ids and clocks."""
+        return self._request('hello', from_node=from_node, revoked=revoked)
+
+    def memsample(self) -> Any:
+        """Current RSS of each worker."""
+        return self._request('memsample')
+
+    def memdump(self, samples: int = 10) -> Any:
+        """Recent memory samples of each worker."""
+        return self._request('memdump', samples=samples)
+
+    def objgraph(self, type: str = 'Request', n: int = 200, max_depth: int = 10) -> Any:
+        """Graph of objects of ``type`` (needs objgraph on the worker)."""
+        return self._request('objgraph', num=n, max_depth=max_depth, type=type)
+
+
+class Control:
+    """Remote control of workers through the broadcast mailbox."""
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
+        app.on_after_fork.connect(self._after_fork, weak=False)
+
+    def _after_fork(self, **kwargs: Any) -> None:
+        # The producer pool belongs to the parent process.
+        self.__dict__.pop('mailbox', None)
+
+    @cached_property
+    def mailbox(self) -> Any:
+        """The :class:`kombu.pidbox.Mailbox` named by :setting:`control_exchange`."""
+        from kombu.pidbox import Mailbox
+        from kombu.utils.functional import lazy
+        conf = self.app.conf
+        return Mailbox(
+            conf.control_exchange, type='fanout', accept=conf.accept_content,
+            serializer=conf.task_serializer, clock=self.app.clock,
+            producer_pool=lazy(lambda: self.app.amqp.producer_pool),
+            queue_ttl=conf.control_queue_ttl, reply_queue_ttl=conf.control_queue_ttl,
+            queue_expires=conf.control_queue_expires,
+            reply_queue_expires=conf.control_queue_expires,
+            queue_exclusive=conf.control_queue_exclusive,
+            queue_durable=conf.control_queue_durable,
+        )
+
+    @cached_property
+    def inspect(self) -> type[Inspect]:
+        """:class:`Inspect` bound to this app: ``app.control.inspect(timeout=2)``."""
+        return self.app.subclass_with_self(Inspect, reverse='control.inspect')
+
+    def purge(self, connection: Any = None) -> int:
+        """Discard all waiting tasks from the task queues; returns how many."""
+        with self.app.connection_or_acquire(connection) as conn:
+            return self.app.amqp.TaskConsumer(conn).purge()
+    discard_all = purge
+
+    def election(self, id: str, topic: str, action: str | None = None,
+                 connection: Any = None) -> None:
+        """Hold an election among the workers."""
+        self.broadcast('election', connection=connection, destination=None,
+                       arguments={'id': id, 'topic': topic, 'action': action})
+
+    def revoke(self, task_id: str | list[str], destination: Any = None,
+               terminate: bool = False, signal: str = TERM_SIGNAME, **kwargs: Any) -> Any:
+        """Tell workers to skip the task(s); with ``terminate``, kill it if running."""
+        return self.broadcast('revoke', destination=destination, arguments={
+            'task_id': task_id, 'terminate': terminate, 'signal': signal}, **kwargs)
+
+    def revoke_by_stamped_headers(self, headers: dict[str, Any] | list[str],
+                                  destination: Any = None, terminate: bool = False,
+                                  signal: str = TERM_SIGNAME, **kwargs: Any) -> Any:
+        """Revoke every task whose stamped headers match ``headers``."""
+        return self.broadcast('revoke_by_stamped_headers', destination=destination,
+                              arguments={'headers': headers, 'terminate': terminate,
+                                         'signal': signal}, **kwargs)
+
+    def terminate(self, task_id: str | list[str], destination: Any = None,
+                  signal: str = TERM_SIGNAME, **kwargs: Any) -> Any:
+        """Revoke and kill the running task(s)."""
+        return self.revoke(task_id, destination=destination, terminate=True,
+                           signal=signal, **kwargs)
+
+    def ping(self, destination: Any = None, timeout: float = 1.0, **kwargs: Any) -> Any:
+        """Ping workers; returns a list of ``{node: {'ok': 'pong'}}``."""
+        return self.broadcast('ping', reply=True, arguments={}, destination=destination,
+                              timeout=timeout, **kwargs)
+
+    def rate_limit(self, task_name: str, rate_limit: Any, destination: Any = None,
+                   **kwargs: Any) -> Any:
+        """Set the rate limit of a task type (``'10/m'``; falsy disables it)."""
+        return self.broadcast('rate_limit', destination=destination, arguments={
+            'task_name': task_name, 'rate_limit': rate_limit}, **kwargs)
+
+    def add_consumer(self, queue: str, exchange: str | None = None,
+                     exchange_type: str = 'direct', routing_key: str | None = None,
+                     options: dict[str, Any] | None = None, destination: Any = None,
+                     **kwargs: Any) -> Any:
+        """Tell workers to start consuming from ``queue``."""
+        return self.broadcast('add_consumer', destination=destination, arguments=dict({
+            'queue': queue, 'exchange': exchange, 'exchange_type': exchange_type,
+            'routing_key': routing_key}, **(options or {})), **kwargs)
+
+    def cancel_consumer(self, queue: str, destination: Any = None, **kwargs: Any) -> Any:
+        """Tell workers to stop consuming from ``queue``."""
+        return self.broadcast('cancel_consumer', destination=destination,
+                              arguments={'queue': queue}, **kwargs)
+
+    def time_limit(self, task_name: str, soft: float | None = None,
+                   hard: float | None = None, destination: Any = None, **kwargs: Any) -> Any:
+        """Set the soft/hard time limits of a task type."""
+        return self.broadcast('time_limit', destination=destination, arguments={
+            'task_name': task_name, 'hard': hard, 'soft': soft}, **kwargs)
+
+    def enable_events(self, destination: Any = None, **kwargs: Any) -> Any:
+        """Tell workers to send task events."""
+        return self.broadcast('enable_events', arguments={}, destination=destination,
+                              **kwargs)
+
+    def disable_events(self, destination: Any = None, **kwargs: Any) -> Any:
+        """Tell workers to stop sending task events."""
+        return self.broadcast('disable_events', arguments={}, destination=destination,
+                              **kwargs)
+
+    def pool_grow(self, n: int = 1, destination: Any = None, **kwargs: Any) -> Any:
+        """Add ``n`` pool processes."""
+        return self.broadcast('pool_grow', arguments={'n': n}, destination=destination,
+                              **kwargs)
+
+    def pool_shrink(self, n: int = 1, destination: Any = None, **kwargs: Any) -> Any:
+        """Remove ``n`` pool processes."""
+        return self.broadcast('pool_shrink', arguments={'n': n}, destination=destination,
+                              **kwargs)
+
+    def autoscale(self, max: int, min: int, destination: Any = None, **kwargs: Any) -> Any:
+        """Change the autoscaler bounds."""
+        return self.broadcast('autoscale', arguments={'max': max, 'min': min},
+                              destination=destination, **kwargs)
+
+    def shutdown(self, destination: Any = None, **kwargs: Any) -> Any:
+        """Warm-shutdown workers."""
+        return self.broadcast('shutdown', arguments={}, destination=destination, **kwargs)
+
+    def pool_restart(self, modules: list[str] | None = None, reload: bool = False,
+                     reloader: Any = None, destination: Any = None, **kwargs: Any) -> Any:
+        """Restart the pool (needs :setting:`worker_pool_restarts`)."""
+        return self.broadcast('pool_restart', arguments={
+            'modules': modules, 'reload': reload, 'reloader': reloader},
+            destination=destination, **kwargs)
+
+    def heartbeat(self, destination: Any = None, **kwargs: Any) -> Any:
+        """Ask workers for a heartbeat event now."""
+        return self.broadcast('heartbeat', arguments={}, destination=destination, **kwargs)
+
+    def broadcast(self, command: str, arguments: dict[str, Any] | None = None,
+                  destination: Any = None, connection: Any = None, reply: bool = False,
+                  timeout: float = 1.0, limit: int | None = None,
+                  callback: Callable[[dict], Any] | None = None, channel: Any = None,
+                  pattern: str | None = None, matcher: str | None = None,
+                  **extra_kwargs: Any) -> list[dict[str, Any]] | None:
+        """Send ``command`` to workers; with ``reply``, return their replies.
+
+        Arguments:
+            destination: node names to address (default: every node).
+            limit: stop waiting after this many replies.
+            callback: called with each reply as it arrives.
+            pattern, matcher: address nodes whose name matches ``pattern``
+                (``matcher`` is ``'glob'`` or ``'pcre'``).
+        """
+        with self.app.connection_or_acquire(connection) as conn:
+            arguments = dict(arguments or {}, **extra_kwargs)
+            mailbox = self.mailbox(conn)
+            if pattern and matcher:
+                replies = mailbox._broadcast(command, arguments, None, reply, timeout, limit,
+                                             callback, channel=channel, pattern=pattern,
+                                             matcher=matcher)
+            else:
+                replies = mailbox._broadcast(command, arguments, _as_destination(destination),
+                                         reply, timeout, limit, callback, channel=channel)
+        # One drain can deliver several replies at once: honour the limit exactly.
+        return replies[:limit] if replies and limit else replies

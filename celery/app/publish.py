@@ -1,0 +1,71 @@
+"""Publishing helpers for task messages: retry-on-error publish, producer tuning, declares."""
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Producer, Queue
+
+from celery.utils.log import get_logger
+
+__all__ = ('publish', 'undeclared')
+
+logger = get_logger('celery.app.amqp')
+
+
+def publish(producer: Producer, body: Any, retry: bool, publish_args: dict[str, Any]) -> Any:
+    """Publish once without kombu's retry wrapper; only on a connection error retry."""
+    # kombu builds a retry closure (and updates transport options) for every
+    # ``publish(retry=True)``; the first attempt almost always succeeds, so
+    # make it plain and hand the retrying over to kombu only when it fails.
+    if not retry:
+        _tune_producer_channel(producer)
+        return producer.publish(body, retry=False, **publish_args)
+    try:
+        _tune_producer_channel(producer)
+        return producer.publish(body, retry=False, **publish_args)
+    except Exception as exc:
+        connection = producer.connection
+        recoverable = (connection.recoverable_connection_errors
+                       + connection.recoverable_channel_errors)
+        if not isinstance(exc, recoverable):
+            raise
+        logger.warning('Publishing failed (%r), retrying per task_publish_retry_policy.', exc)
+    return producer.publish(body, retry=True, **publish_args)
+
+
+def _tune_producer_channel(producer: Producer) -> None:
+    """Tune the producer's channel the first time it publishes."""
+    channel = producer.channel
+    if '_celery_tuned' not in channel.__dict__:
+        _tune_channel(channel)
+
+
+def _tune_channel(channel: Any) -> None:
+    """Give a kombu Redis channel one reusable client instead of one per message."""
+    channel._celery_tuned = True
+    if not type(channel).__module__.startswith('kombu.transport.redis'):
+        return
+    create_client = channel._create_client
+    cache: list[Any] = [None, None]
+
+    def cached_create_client(asynchronous: bool = False) -> Any:
+        # redis-py clients are thread-safe and cheap to share, but costly to build.
+        if asynchronous:
+            return create_client(asynchronous=True)
+        pool = channel.pool
+        if cache[0] is not pool:
+            cache[:] = [pool, create_client()]
+        return cache[1]
+
+    channel._create_client = cached_create_client
+
+
+def undeclared(producer: Producer, queue: Queue) -> list[Queue] | None:
+    """``[queue]`` unless it is already declared on the producer's connection."""
+    # kombu would skip it too, but only after wrapping the check in a retry
+    # closure; looking first keeps the publish fast path free of that work.
+    if queue.can_cache_declaration:
+        connection = producer.connection
+        if connection is not None and hash(queue) in connection.declared_entities:
+            return None
+    return [queue]

@@ -1,0 +1,195 @@
+"""Task routing: deciding which queue/exchange/routing key a task goes to.
+
+Precedence, highest first: options passed to ``apply_async``, the routers
+in :setting:`task_routes`, routing attributes on the task class, and the
+default queue.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kombu import Queue
+from kombu.utils.functional import maybe_evaluate
+from kombu.utils.imports import symbol_by_name
+
+from celery.exceptions import QueueNotFound
+
+__all__ = ('MapRoute', 'Router', 'expand_router_string', 'prepare')
+
+#: Task class attributes that act as a route of last resort.
+TASK_ROUTE_ATTRIBUTES = ('queue', 'exchange', 'routing_key', 'priority')
+
+Route = dict[str, Any]
+
+
+def _as_route(value: Any) -> Route:
+    """A route value is a queue name, a :class:`~kombu.Queue`, or a dict."""
+    if isinstance(value, (str, Queue)):
+        return {'queue': value}
+    return dict(value)
+
+
+def _merge_set_values(base: Route, overrides: Mapping[str, Any]) -> Route:
+    """Update ``base`` with every value of ``overrides`` that is not None."""
+    for key, value in overrides.items():
+        if value is not None:
+            base[key] = value
+    return base
+
+
+class MapRoute:
+    """Router built from a mapping of task name (exact, glob or regex) to route."""
+
+    def __init__(self, routes: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
+        items = routes.items() if isinstance(routes, Mapping) else routes
+        self.map: dict[str, Route] = {}
+        self.patterns: list[tuple[re.Pattern[str], Route]] = []
+        for key, value in items:
+            route = _as_route(value)
+            if isinstance(key, re.Pattern):
+                self.patterns.append((key, route))
+            elif '*' in key or '?' in key:
+                self.patterns.append((re.compile(fnmatch.translate(key)), route))
+            else:
+                self.map[key] = route
+
+    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Route | None:
+        """Return a copy of the route for task ``name``, or None."""
+        route = self.map.get(name)
+        if route is not None:
+            return dict(route)
+        for pattern, route in self.patterns:
+            if pattern.match(name):
+                return dict(route)
+        return None
+
+    def __repr__(self) -> str:
+        return f'<MapRoute: {len(self.map)} names, {len(self.patterns)} patterns>'
+
+
+class Router:
+    """Resolve the final delivery options for a task message."""
+
+    def __init__(self, routes: Iterable[Any] | None = None,
+                 queues: Mapping[str, Queue] | None = None,
+                 create_missing: bool = False, app: Any = None) -> None:
+        self.app = app
+        self.queues = {} if queues is None else queues
+        self.routes = [] if routes is None else list(routes)
+        self.create_missing = create_missing
+
+    def route(self, options: Mapping[str, Any], name: str, args: Any = (),
+              kwargs: Mapping[str, Any] | None = None,
+              task_type: Any = None) -> Route:
+        """Return ``options`` completed with ``queue`` (a kombu Queue) and routing."""
+        kwargs = kwargs or {}
+        options = self.expand_destination(dict(options))
+        merged = self._task_route(task_type) if task_type is not None else {}
+        if self.routes:
+            found = self.lookup_route(name, args, kwargs, options, task_type)
+            if found:
+                _merge_set_values(merged, self.expand_destination(found))
+        _merge_set_values(merged, options)
+        if 'queue' not in merged:
+            merged['queue'] = self.expand_destination(self._default_queue_name())['queue']
+        return merged
+
+    def expand_destination(self, route: str | Queue | Route) -> Route:
+        """Turn a queue name inside ``route`` into the :class:`~kombu.Queue` it names."""
+        if isinstance(route, (str, Queue)):
+            queue, route = route, {}
+        else:
+            queue = route.pop('queue', None)
+        if queue:
+            route['queue'] = queue if isinstance(queue, Queue) else self._lookup_queue(queue)
+        return route
+
+    def lookup_route(self, name: str, args: Any = None,
+                     kwargs: Mapping[str, Any] | None = None,
+                     options: Mapping[str, Any] | None = None,
+                     task_type: Any = None) -> Any:
+        """Return the first route any router gives for ``name``, or None."""
+        for router in self.routes:
+            found = self.query_router(router, name, args, kwargs, options, task_type)
+            if found is not None:
+                return found
+        return None
+
+    def query_router(self, router: Any, task: str, args: Any,
+                     kwargs: Mapping[str, Any] | None,
+                     options: Mapping[str, Any] | None, task_type: Any) -> Any:
+        """Ask one router (function, MapRoute or pre-4.0 router object) for a route."""
+        router = router.evaluate() if isinstance(router, _LazyRouter) else maybe_evaluate(router)
+        if hasattr(router, 'route_for_task'):
+            return router.route_for_task(task, args, kwargs)
+        return router(task, args, kwargs, options, task=task_type)
+
+    def _lookup_queue(self, name: str) -> Queue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise QueueNotFound(
+                f'Queue {name!r} is not defined in task_queues and '
+                f'task_create_missing_queues is disabled: add it to '
+                f'task_queues or enable task_create_missing_queues.') from None
+
+    def _task_route(self, task_type: Any) -> Route:
+        route = {}
+        for attr in TASK_ROUTE_ATTRIBUTES:
+            value = getattr(task_type, attr, None)
+            if value is not None:
+                route[attr] = value
+        return self.expand_destination(route) if route else route
+
+    def _default_queue_name(self) -> str:
+        if self.app is None:
+            return 'celery'
+        return self.app.conf.task_default_queue
+
+
+def expand_router_string(router: str) -> Any:
+    """Import a router by dotted path; pre-4.0 router classes are instantiated."""
+    router = symbol_by_name(router)
+    if hasattr(router, 'route_for_task'):
+        router = router()
+    return router
+
+
+class _LazyRouter:
+    """A router named by import path, imported when first used."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._router: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.evaluate()(*args, **kwargs)
+
+    def evaluate(self) -> Any:
+        """Import (once) and return the router."""
+        if self._router is None:
+            self._router = expand_router_string(self.path)
+        return self._router
+
+    def __repr__(self) -> str:
+        return f'<router {self.path}>'
+
+
+def _expand_route(route: Any) -> Any:
+    if isinstance(route, (Mapping, list, tuple)):
+        return MapRoute(route)
+    if isinstance(route, str):
+        return _LazyRouter(route)
+    return route
+
+
+def prepare(routes: Any) -> list[Any]:
+    """Expand the :setting:`task_routes` setting into a list of routers."""
+    if routes is None:
+        return []
+    if not isinstance(routes, (list, tuple)):
+        routes = (routes,)
+    return [_expand_route(route) for route in routes]

@@ -1,0 +1,523 @@
+"""Trace task execution: run a task, store its state, call callbacks and signals.
+
+:func:`build_tracer` turns a task into a ``trace(uuid, args, kwargs, request)``
+function that is built once per task type, so that everything which can be
+looked up ahead of time (handlers, signal receivers, backend methods) is
+resolved before the first message arrives.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections import namedtuple
+from typing import Any, Callable, NamedTuple
+from warnings import warn
+
+from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
+from kombu.exceptions import EncodeError
+from kombu.serialization import loads as loads_message
+
+from celery import signals
+from celery._state import _task_stack
+from celery.exceptions import (
+    BackendGetMetaError,
+    Ignore,
+    InvalidTaskError,
+    Reject,
+    Retry,
+)
+from celery.states import FAILURE, IGNORED, REJECTED, RETRY, STARTED, SUCCESS
+from celery.utils.log import get_logger
+from celery.utils.nodenames import gethostname
+from celery.utils.saferepr import saferepr
+from celery.utils.serialization import prepare_accept_content
+
+__all__ = (
+    'TraceInfo', 'build_tracer', 'trace_task', 'trace_task_ret', 'fast_trace_task',
+    'setup_worker_optimizations', 'reset_worker_optimizations', 'report_internal_error',
+    'traceback_clear', 'get_log_policy', 'trace_ok_t',
+)
+
+logger = get_logger(__name__)
+
+#: Format strings for the messages logged by the tracer; the record's ``data``
+#: attribute carries the same context as a dict.
+LOG_SUCCESS = 'Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s'
+LOG_FAILURE = 'Task %(name)s[%(id)s] %(description)s: %(exc)s'
+LOG_INTERNAL_ERROR = 'Task %(name)s[%(id)s] %(description)s: %(exc)s'
+LOG_IGNORED = 'Task %(name)s[%(id)s] %(description)s'
+LOG_REJECTED = 'Task %(name)s[%(id)s] %(exc)s'
+LOG_RETRY = 'Task %(name)s[%(id)s] retry: %(exc)s'
+
+log_policy_t = namedtuple('log_policy_t', ('format', 'description', 'severity', 'traceback', 'mail'))
+log_policy_reject = log_policy_t(LOG_REJECTED, 'rejected', logging.WARNING, 1, 1)
+log_policy_ignore = log_policy_t(LOG_IGNORED, 'ignored', logging.INFO, 0, 0)
+log_policy_internal = log_policy_t(LOG_INTERNAL_ERROR, 'INTERNAL ERROR', logging.CRITICAL, 1, 1)
+log_policy_expected = log_policy_t(LOG_FAILURE, 'raised expected', logging.INFO, 0, 0)
+log_policy_unexpected = log_policy_t(LOG_FAILURE, 'raised unexpected', logging.ERROR, 1, 1)
+
+#: States after which ``after_return`` is not called.
+IGNORE_STATES = frozenset({IGNORED, RETRY, REJECTED})
+
+
+class trace_ok_t(NamedTuple):
+    """What a tracer returns: the return value, error info, runtime and result repr."""
+
+    retval: Any
+    info: TraceInfo | None
+    runtime: float | None
+    retstr: str | None
+
+
+#: ``[tasks, accept, hostname]`` cached for :func:`fast_trace_task` in the worker.
+_localized: list[Any] = []
+
+
+def info(fmt: str, context: dict[str, Any]) -> None:
+    """Log ``fmt % context`` at INFO, with the context attached as ``data``."""
+    logger.info(fmt, context, extra={'data': context})
+
+
+def task_has_custom(task: Any, attr: str) -> bool:
+    """Return True when ``task`` (or a base class below ``Task``) overrides ``attr``."""
+    for cls in task.__class__.__mro__:
+        if cls.__module__ == 'celery.app.task' and cls.__name__ == 'Task':
+            return False
+        if attr in cls.__dict__:
+            return True
+    return False
+
+
+def get_task_name(request: Any, default: str) -> str:
+    """Name shown in logs: the shadow name when the message carries one."""
+    return getattr(request, 'shadow', None) or default
+
+
+def get_log_policy(task: Any, einfo: ExceptionInfo, exc: BaseException) -> log_policy_t:
+    """Choose how to log an error: internal, rejected, ignored, expected or not."""
+    if isinstance(exc, Reject):
+        return log_policy_reject
+    if isinstance(exc, Ignore):
+        return log_policy_ignore
+    if einfo.internal:
+        return log_policy_internal
+    if task.throws and isinstance(exc, task.throws):
+        return log_policy_expected
+    return log_policy_unexpected
+
+
+def traceback_clear(exc: BaseException | None = None) -> None:
+    """Drop frame locals held by a traceback so large objects are freed early."""
+    tb = exc.__traceback__ if exc is not None else sys.exc_info()[2]
+    while tb is not None:
+        try:
+            tb.tb_frame.clear()
+        except RuntimeError:
+            pass  # the frame is still executing
+        tb = tb.tb_next
+
+
+def _pickleable(einfo: ExceptionInfo) -> ExceptionInfo:
+    from celery.utils.serialization import (
+        get_pickleable_etype,
+        get_pickleable_exception,
+    )
+    einfo.exception = get_pickleable_exception(einfo.exception)
+    einfo.type = get_pickleable_etype(einfo.type)
+    return einfo
+
+
+class TraceInfo:
+    """The state a traced task ended in and its return value (or exception)."""
+
+    __slots__ = ('state', 'retval')
+
+    def __init__(self, state: str, retval: Any = None) -> None:
+        self.state = state
+        self.retval = retval
+
+    def handle_error_state(self, task: Any, req: Any, eager: bool = False,
+                           call_errbacks: bool = True) -> ExceptionInfo:
+        """Store and report the error for a RETRY or FAILURE state."""
+        store_errors = not eager
+        if task.ignore_result:
+            store_errors = task.store_errors_even_if_ignored
+        elif eager and getattr(task, 'store_eager_result', False):
+            store_errors = True
+        if self.state == RETRY:
+            return self.handle_retry(task, req, store_errors=store_errors)
+        return self.handle_failure(task, req, store_errors=store_errors,
+                                   call_errbacks=call_errbacks)
+
+    def handle_reject(self, task: Any, req: Any, **kwargs: Any) -> None:
+        """Log a :exc:`~celery.exceptions.Reject` raised by the task."""
+        self._log_error(task, req, ExceptionInfo())
+
+    def handle_ignore(self, task: Any, req: Any, **kwargs: Any) -> None:
+        """Log an :exc:`~celery.exceptions.Ignore` raised by the task."""
+        self._log_error(task, req, ExceptionInfo())
+
+    def handle_retry(self, task: Any, req: Any, store_errors: bool = True,
+                     **kwargs: Any) -> ExceptionInfo:
+        """Store the RETRY state, call ``on_retry`` and send ``task_retry``."""
+        type_, _, tb = sys.exc_info()
+        try:
+            reason = self.retval
+            einfo = ExceptionInfo((type_, reason, tb))
+            if store_errors:
+                task.backend.mark_as_retry(req.id, reason.exc, einfo.traceback, request=req)
+            task.on_retry(reason.exc, req.id, req.args, req.kwargs, einfo)
+            signals.task_retry.send(sender=task, request=req, reason=reason, einfo=einfo)
+            info(LOG_RETRY, {'id': req.id, 'name': get_task_name(req, task.name),
+                             'exc': str(reason)})
+            return einfo
+        finally:
+            del tb
+
+    def handle_failure(self, task: Any, req: Any, store_errors: bool = True,
+                       call_errbacks: bool = True) -> ExceptionInfo:
+        """Store the FAILURE state, call ``on_failure`` and send ``task_failure``."""
+        _, _, tb = sys.exc_info()
+        try:
+            exc = self.retval
+            einfo = _pickleable(ExceptionInfo())
+            task.backend.mark_as_failure(
+                req.id, exc, einfo.traceback, request=req,
+                store_result=store_errors, call_errbacks=call_errbacks,
+            )
+            task.on_failure(exc, req.id, req.args, req.kwargs, einfo)
+            signals.task_failure.send(
+                sender=task, task_id=req.id, exception=exc, args=req.args,
+                kwargs=req.kwargs, traceback=tb, einfo=einfo,
+            )
+            self._log_error(task, req, einfo)
+            return einfo
+        finally:
+            del tb
+
+    def _log_error(self, task: Any, req: Any, einfo: ExceptionInfo) -> None:
+        from celery.utils.serialization import get_pickled_exception
+        eobj = einfo.exception = get_pickled_exception(einfo.exception)
+        if isinstance(eobj, ExceptionWithTraceback):
+            eobj = einfo.exception = eobj.exc
+        policy = get_log_policy(task, einfo, eobj)
+        context = {
+            'hostname': req.hostname,
+            'id': req.id,
+            'name': get_task_name(req, task.name),
+            'exc': saferepr(eobj),
+            'traceback': str(einfo.traceback),
+            'args': req.get('argsrepr') or saferepr(req.args),
+            'kwargs': req.get('kwargsrepr') or saferepr(req.kwargs),
+            'description': policy.description,
+            'internal': einfo.internal,
+        }
+        logger.log(policy.severity, policy.format.strip(), context,
+                   exc_info=einfo.exc_info if policy.traceback else None,
+                   extra={'data': context})
+
+
+def _apply_callbacks(app: Any, callbacks: list[Any], retval: Any, uuid: str,
+                     root_id: str, priority: int | None) -> None:
+    from celery.canvas import group, maybe_signature
+    sigs = [maybe_signature(sig, app=app) for sig in callbacks]
+    opts = {'parent_id': uuid, 'root_id': root_id, 'priority': priority}
+    if len(sigs) == 1:
+        sigs[0].apply_async((retval,), **opts)
+        return
+    plain = []
+    for sig in sigs:
+        if isinstance(sig, group):
+            sig.apply_async((retval,), **opts)
+        else:
+            plain.append(sig)
+    if plain:
+        group(plain, app=app).apply_async((retval,), **opts)
+
+
+def _apply_chain(app: Any, chain: list[Any], retval: Any, uuid: str, root_id: str,
+                 priority: int | None) -> None:
+    from celery.canvas import maybe_signature
+    # The remaining chain is stored in reverse order: the next step is last.
+    next_step = maybe_signature(chain.pop(), app=app)
+    next_step.apply_async((retval,), chain=chain, parent_id=uuid, root_id=root_id,
+                          priority=priority)
+
+
+def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None = None,
+                 store_errors: bool = True, Info: type = TraceInfo, eager: bool = False,
+                 propagate: bool = False, app: Any = None,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 trace_ok_t: type = trace_ok_t,
+                 IGNORE_STATES: frozenset[str] = IGNORE_STATES) -> Callable[..., trace_ok_t]:
+    """Return a function that traces one execution of ``task``."""
+    from celery.app.task import Context
+    app = app or task.app
+    fun = task if task_has_custom(task, '__call__') else task.run
+    loader = loader or app.loader
+    ignore_result = task.ignore_result
+    track_started = not eager and task.track_started and not ignore_result
+    store_eager = eager and not ignore_result and getattr(task, 'store_eager_result', False)
+    publish_result = store_eager or (not eager and not ignore_result)
+    deduplicate = bool(
+        (app.conf.task_acks_late or task.acks_late)
+        and app.conf.worker_deduplicate_successful_tasks
+        and getattr(app.backend, 'persistent', False)
+    )
+    hostname = hostname or gethostname()
+    inherit_parent_priority = app.conf.task_inherit_parent_priority
+    loader_task_init = loader.on_task_init
+    loader_cleanup = loader.on_process_cleanup
+    before_start = task.before_start if task_has_custom(task, 'before_start') else None
+    on_success = task.on_success if task_has_custom(task, 'on_success') else None
+    after_return = task.after_return if task_has_custom(task, 'after_return') else None
+    pid = os.getpid()
+    push_request, pop_request = task.request_stack.push, task.request_stack.pop
+    push_task, pop_task = _task_stack.push, _task_stack.pop
+    does_info = logger.isEnabledFor(logging.INFO)
+    resultrepr_maxsize = task.resultrepr_maxsize
+    send_prerun, send_postrun = signals.task_prerun.send, signals.task_postrun.send
+    send_success = signals.task_success.send
+    prerun, postrun, success = signals.task_prerun, signals.task_postrun, signals.task_success
+
+    def on_error(request: Any, exc: BaseException, state: str = FAILURE,
+                 call_errbacks: bool = True) -> tuple[Any, Any, str, Any]:
+        if propagate:
+            raise
+        I = Info(state, exc)
+        R = I.handle_error_state(task, request, eager=eager, call_errbacks=call_errbacks)
+        return I, R, I.state, I.retval
+
+    def already_succeeded(request: Any) -> bool:
+        from celery.worker.state import successful_requests
+        if request.id in successful_requests:
+            return True
+        try:
+            state = app.AsyncResult(request.id).state
+        except BackendGetMetaError:
+            return False
+        if state == SUCCESS:
+            info(LOG_IGNORED, {'id': request.id, 'name': get_task_name(request, name),
+                               'description': 'Task already completed successfully.'})
+            return True
+        return False
+
+    def trace_task(uuid: str, args: Any, kwargs: Any, request: dict | None = None) -> trace_ok_t:
+        R = I = T = Rstr = retval = state = None
+        task_request = None
+        time_start = monotonic()
+        try:
+            if not hasattr(kwargs, 'items'):
+                raise InvalidTaskError('Task keyword arguments is not a mapping')
+            task_request = Context(request or {}, args=args, called_directly=False,
+                                   kwargs=kwargs)
+            delivery_info = task_request.delivery_info or {}
+            if deduplicate and delivery_info.get('redelivered') and \
+                    already_succeeded(task_request):
+                return trace_ok_t(R, I, T, Rstr)
+            push_task(task)
+            root_id = task_request.root_id or uuid
+            priority = delivery_info.get('priority') if inherit_parent_priority else None
+            push_request(task_request)
+            try:
+                if prerun.receivers:
+                    send_prerun(sender=task, task_id=uuid, task=task, args=args, kwargs=kwargs)
+                loader_task_init(uuid, task)
+                if track_started:
+                    task.backend.store_result(uuid, {'pid': pid, 'hostname': hostname},
+                                              STARTED, request=task_request)
+                try:
+                    if before_start:
+                        before_start(uuid, args, kwargs)
+                    R = retval = fun(*args, **kwargs)
+                    state = SUCCESS
+                except Reject as exc:
+                    I, R = Info(REJECTED, exc), ExceptionInfo(internal=True)
+                    state, retval = I.state, I.retval
+                    I.handle_reject(task, task_request)
+                    traceback_clear(exc)
+                except Ignore as exc:
+                    I, R = Info(IGNORED, exc), ExceptionInfo(internal=True)
+                    state, retval = I.state, I.retval
+                    I.handle_ignore(task, task_request)
+                    traceback_clear(exc)
+                except Retry as exc:
+                    I, R, state, retval = on_error(task_request, exc, RETRY, call_errbacks=False)
+                    traceback_clear(exc)
+                except Exception as exc:
+                    I, R, state, retval = on_error(task_request, exc)
+                    traceback_clear(exc)
+                else:
+                    try:
+                        # Callbacks go out before the result is stored so that
+                        # ``result.children`` is complete once the state is ready.
+                        callbacks = task_request.callbacks
+                        if callbacks:
+                            _apply_callbacks(app, callbacks, retval, uuid, root_id, priority)
+                        chain = task_request.chain
+                        if chain:
+                            _apply_chain(app, chain, retval, uuid, root_id, priority)
+                        task.backend.mark_as_done(uuid, retval, task_request, publish_result)
+                    except EncodeError as exc:
+                        I, R, state, retval = on_error(task_request, exc)
+                    else:
+                        Rstr = saferepr(R, resultrepr_maxsize)
+                        T = monotonic() - time_start
+                        if on_success:
+                            on_success(retval, uuid, args, kwargs)
+                        if success.receivers:
+                            send_success(sender=task, result=retval)
+                        if does_info:
+                            info(LOG_SUCCESS, {
+                                'id': uuid, 'name': get_task_name(task_request, name),
+                                'return_value': Rstr, 'runtime': T,
+                                'args': task_request.get('argsrepr') or saferepr(args),
+                                'kwargs': task_request.get('kwargsrepr') or saferepr(kwargs),
+                            })
+                if state not in IGNORE_STATES and after_return:
+                    after_return(state, retval, uuid, args, kwargs, None)
+            finally:
+                try:
+                    if postrun.receivers:
+                        send_postrun(sender=task, task_id=uuid, task=task, args=args,
+                                     kwargs=kwargs, retval=retval, state=state)
+                finally:
+                    pop_task()
+                    pop_request()
+                    if not eager:
+                        _cleanup(task, loader_cleanup)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            _signal_internal_error(task, uuid, args, kwargs, request, exc)
+            if eager:
+                raise
+            R = report_internal_error(task, exc)
+            if task_request is not None:
+                I, _, _, _ = on_error(task_request, exc)
+        return trace_ok_t(R, I, T, Rstr)
+
+    return trace_task
+
+
+def _cleanup(task: Any, loader_cleanup: Callable[[], Any]) -> None:
+    try:
+        task.backend.process_cleanup()
+        loader_cleanup()
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:
+        logger.error('Process cleanup failed: %r', exc, exc_info=True)
+
+
+def trace_task(task: Any, uuid: str, args: Any, kwargs: Any, request: dict | None = None,
+               **opts: Any) -> trace_ok_t:
+    """Trace one execution of ``task``, building its tracer on first use."""
+    try:
+        if task.__trace__ is None:
+            task.__trace__ = build_tracer(task.name, task, **opts)
+        return task.__trace__(uuid, args, kwargs, request)
+    except Exception as exc:
+        _signal_internal_error(task, uuid, args, kwargs, request, exc)
+        return trace_ok_t(report_internal_error(task, exc), TraceInfo(FAILURE, exc), 0.0, None)
+
+
+def _signal_internal_error(task: Any, uuid: str, args: Any, kwargs: Any, request: Any,
+                           exc: BaseException) -> None:
+    """Send the ``task_internal_error`` signal for an error in Celery itself."""
+    einfo = ExceptionInfo()
+    try:
+        signals.task_internal_error.send(
+            sender=task, task_id=uuid, args=args, kwargs=kwargs, request=request,
+            exception=exc, traceback=einfo.tb, einfo=einfo,
+        )
+    finally:
+        del einfo
+
+
+def report_internal_error(task: Any, exc: BaseException) -> ExceptionInfo:
+    """Warn about an error raised by Celery (not the task) and return its info."""
+    _type, _value, _tb = sys.exc_info()
+    try:
+        _value = task.backend.prepare_exception(exc, 'pickle')
+        exc_info = ExceptionInfo((_type, _value, _tb), internal=True)
+        warn(RuntimeWarning(
+            f'Exception raised outside body: {exc!r}:\n{exc_info.traceback}'))
+        return exc_info
+    finally:
+        del _tb
+
+
+def _load_body(loads: Callable[..., Any], body: Any, content_type: str | None,
+               content_encoding: str | None, accept: Any) -> tuple[Any, Any, Any]:
+    if content_type:
+        try:
+            body = loads(body, content_type, content_encoding, accept=accept)
+        except Exception as exc:
+            # Reported by the parent's error callback, which rejects the message.
+            raise InvalidTaskError(f'Cannot decode task message body: {exc!r}') from None
+    try:
+        args, kwargs, embed = body
+    except (TypeError, ValueError):
+        raise InvalidTaskError(
+            f'Task message body is not [args, kwargs, embed]: {saferepr(body)}') from None
+    if not isinstance(args, (list, tuple)) or not hasattr(kwargs, 'items') or \
+            not (embed is None or hasattr(embed, 'items')):
+        raise InvalidTaskError(
+            f'Task message body has args {type(args).__name__}, kwargs '
+            f'{type(kwargs).__name__}, embed {type(embed).__name__}: expected a list '
+            f'and two mappings') from None
+    return args, kwargs, embed
+
+
+def trace_task_ret(name: str, uuid: str, request: dict, body: Any, content_type: str | None,
+                   content_encoding: str | None, loads: Callable[..., Any] = loads_message,
+                   app: Any = None, **extra_request: Any) -> tuple[int, Any, float | None]:
+    """Pool target: decode ``body`` in the child and trace task ``name``."""
+    from celery._state import current_app
+    app = app or current_app._get_current_object()
+    accept = prepare_accept_content(app.conf.accept_content) if content_type else None
+    args, kwargs, embed = _load_body(loads, body, content_type, content_encoding, accept)
+    request.update({'args': args, 'kwargs': kwargs, 'hostname': gethostname(),
+                    'is_eager': False}, **embed or {})
+    request.update(extra_request)
+    R, I, T, Rstr = trace_task(app.tasks[name], uuid, args, kwargs, request, app=app)
+    return (1, R, T) if I else (0, Rstr, T)
+
+
+def fast_trace_task(task: str, uuid: str, request: dict, body: Any, content_type: str | None,
+                    content_encoding: str | None, loads: Callable[..., Any] = loads_message,
+                    _loc: list[Any] | None = None, hostname: str | None = None,
+                    **_: Any) -> tuple[int, Any, float | None]:
+    """Pool target using the tracers prepared by :func:`setup_worker_optimizations`."""
+    tasks, accept, hostname = _loc or _localized
+    args, kwargs, embed = _load_body(loads, body, content_type, content_encoding, accept)
+    request.update({'args': args, 'kwargs': kwargs, 'hostname': hostname,
+                    'is_eager': False}, **embed or {})
+    tracer = tasks[task].__trace__
+    if tracer is None:
+        # The pool child may have been started without the prepared tracers.
+        tracer = tasks[task].__trace__ = build_tracer(task, tasks[task], hostname=hostname)
+    R, I, T, Rstr = tracer(uuid, args, kwargs, request)
+    return (1, R, T) if I else (0, Rstr, T)
+
+
+def setup_worker_optimizations(app: Any, hostname: str | None = None) -> None:
+    """Build every task's tracer now and cache what :func:`fast_trace_task` needs."""
+    hostname = hostname or gethostname()
+    app.set_current()
+    app.set_default()
+    app.finalize()
+    _localized[:] = [app._tasks, prepare_accept_content(app.conf.accept_content), hostname]
+    for task in app.tasks.values():
+        task.__trace__ = build_tracer(task.name, task, app.loader, hostname, app=app)
+    app.use_fast_trace_task = True
+
+
+def reset_worker_optimizations(app: Any = None) -> None:
+    """Undo :func:`setup_worker_optimizations`."""
+    _localized[:] = []
+    if app is not None:
+        app.use_fast_trace_task = False

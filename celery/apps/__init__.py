@@ -1,0 +1,1 @@
+"""Programs: the worker, beat and multi applications started by the CLI."""

@@ -1,0 +1,584 @@
+"""The result backend interface and the pieces every backend shares.
+
+- :class:`Backend` encodes/decodes meta, stores states (with retries) and
+  holds the fallback chord logic.
+- :class:`SyncBackendMixin` waits for results by polling.
+- :class:`BaseBackend` is a polling backend; :class:`DisabledBackend` is
+  what an app without ``result_backend`` gets.
+"""
+from __future__ import annotations
+
+import random
+import time
+import warnings
+from collections import namedtuple
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from weakref import WeakValueDictionary
+
+from kombu.serialization import dumps, loads
+from kombu.serialization import registry as serializer_registry
+from kombu.utils.functional import LRUCache
+from kombu.utils.url import maybe_sanitize_url
+
+from celery import states
+from celery._state import get_current_task
+from celery.backends import exceptions as exc_codec
+from celery.backends.callbacks import ChordFallbackMixin
+from celery.exceptions import (
+    BackendGetMetaError,
+    BackendStoreError,
+    ImproperlyConfigured,
+    TimeoutError,
+)
+from celery.utils.log import get_logger
+from celery.utils.serialization import prepare_accept_content, raise_with_context
+
+if TYPE_CHECKING:
+    from celery.result import AsyncResult, ResultSet
+
+__all__ = (
+    'Backend',
+    'BaseBackend',
+    'DisabledBackend',
+    'KeyValueStoreBackend',
+    'SyncBackendMixin',
+    'pending_results_t',
+)
+
+logger = get_logger(__name__)
+
+pending_results_t = namedtuple('pending_results_t', ('concrete', 'weak'))
+
+E_NO_BACKEND = """
+No result backend is configured.
+Please see the documentation for more information.
+"""
+
+E_CHORD_NO_BACKEND = """
+Starting chords requires a result backend to be configured, but none is.
+Please see the documentation for more information.
+"""
+
+
+def backoff_interval_ms(base_ms: float, retries: int, maximum_ms: float) -> float:
+    """Exponential backoff with full jitter, in milliseconds."""
+    return random.uniform(0, min(maximum_ms, base_ms * (2 ** retries)))
+
+
+def _is_request_ignore_result(request: Any) -> bool:
+    return bool(request is not None and getattr(request, 'ignore_result', False))
+
+
+class _NullCache(dict):
+    """A cache that never keeps anything (``result_cache_max = -1``)."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        pass
+
+
+class Backend(ChordFallbackMixin):
+    """Base class of every result backend."""
+
+    READY_STATES = states.READY_STATES
+    UNREADY_STATES = states.UNREADY_STATES
+    EXCEPTION_STATES = states.EXCEPTION_STATES
+
+    TimeoutError = TimeoutError
+
+    #: Time to sleep between polling each individual item in ``ResultSet.iterate``.
+    subpolling_interval: float | None = None
+    #: Whether the backend joins groups without polling every member.
+    supports_native_join = False
+    #: Whether the backend expires results by itself (no cleanup task needed).
+    supports_autoexpire = False
+    #: Whether results survive a restart of the backend.
+    persistent = True
+
+    retry_policy = {'max_retries': 20, 'interval_start': 0,
+                    'interval_step': 1, 'interval_max': 1}
+
+    def __init__(self, app: Any, serializer: str | None = None,
+                 max_cached_results: int | None = None, accept: Any = None,
+                 expires: Any = None, expires_type: type | None = None,
+                 url: str | None = None, **kwargs: Any) -> None:
+        self.app = app
+        conf = app.conf
+        self.serializer = serializer or conf.result_serializer
+        try:
+            (self.content_type, self.content_encoding,
+             self.encoder) = serializer_registry._encoders[self.serializer]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f'Unknown result_serializer {self.serializer!r}: use one of '
+                f'{sorted(serializer_registry._encoders)!r} or register it with kombu') from None
+        cmax = max_cached_results or conf.result_cache_max
+        self._cache = _NullCache() if cmax == -1 else LRUCache(limit=cmax)
+        self.expires = self.prepare_expires(expires, expires_type)
+        accept = accept or conf.result_accept_content or conf.accept_content
+        self.accept = prepare_accept_content(accept)
+        self.always_retry = conf.result_backend_always_retry
+        self.max_sleep_between_retries_ms = conf.result_backend_max_sleep_between_retries_ms
+        self.base_sleep_between_retries_ms = conf.result_backend_base_sleep_between_retries_ms
+        self.max_retries = conf.result_backend_max_retries
+        self._pending_results = pending_results_t({}, WeakValueDictionary())
+        self._pending_messages: Any = None
+        self.url = url
+
+    # -- encoding ---------------------------------------------------------
+
+    def encode(self, data: Any) -> Any:
+        """Serialize ``data`` with the result serializer."""
+        return dumps(data, serializer=self.serializer)[2]
+
+    def decode(self, payload: Any) -> Any:
+        """Deserialize a stored payload (only accepted content types)."""
+        if payload is None:
+            return None
+        return loads(payload, self.content_type, self.content_encoding, accept=self.accept)
+
+    def decode_result(self, payload: Any) -> dict[str, Any]:
+        """Deserialize stored meta and revive its exception."""
+        return self.meta_from_decoded(self.decode(payload))
+
+    def meta_from_decoded(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """Turn stored exception data in ``meta`` into an exception instance."""
+        if meta['status'] in self.EXCEPTION_STATES:
+            meta['result'] = self.exception_to_python(meta['result'])
+        return meta
+
+    def prepare_exception(self, exc: BaseException, serializer: str | None = None) -> Any:
+        """Convert ``exc`` to a form the serializer can carry."""
+        return exc_codec.prepare_exception(exc, serializer or self.serializer, self.encode)
+
+    def exception_to_python(self, exc: Any) -> BaseException | None:
+        """Convert stored exception data back to an exception."""
+        return exc_codec.exception_to_python(exc, self.serializer)
+
+    def prepare_value(self, result: Any) -> Any:
+        """Prepare a value for storage: results become their tuple form."""
+        from celery.result import ResultBase
+        if self.serializer != 'pickle' and isinstance(result, ResultBase):
+            return result.as_tuple()
+        return result
+
+    def encode_result(self, result: Any, state: str) -> Any:
+        """Prepare the ``result`` of a task that ended in ``state`` for storage."""
+        if state in self.EXCEPTION_STATES and isinstance(result, BaseException):
+            return self.prepare_exception(result)
+        return self.prepare_value(result)
+
+    def prepare_expires(self, value: Any, type: type | None = None) -> Any:
+        """Normalize an expiry (``None`` = ``result_expires``) to seconds."""
+        if value is None:
+            value = self.app.conf.result_expires
+        if isinstance(value, timedelta):
+            value = value.total_seconds()
+        if value is not None and type:
+            return type(value)
+        return value
+
+    def prepare_persistent(self, enabled: bool | None = None) -> bool:
+        """Return ``enabled`` or the ``result_persistent`` setting."""
+        if enabled is not None:
+            return enabled
+        persistent = self.app.conf.result_persistent
+        return self.persistent if persistent is None else persistent
+
+    # -- building meta ----------------------------------------------------
+
+    def current_task_children(self, request: Any = None) -> list[Any]:
+        """Tuples of the results of subtasks started by the task of ``request``."""
+        request = request or getattr(get_current_task(), 'request', None)
+        if request:
+            return [r.as_tuple() for r in getattr(request, 'children', None) or ()]
+        return []
+
+    def _get_result_meta(self, result: Any, state: str, traceback: str | None,
+                         request: Any, format_date: bool = True,
+                         encode: bool = False) -> dict[str, Any]:
+        date_done = None
+        if state in self.READY_STATES:
+            date_done = self.app.now()
+            if format_date:
+                date_done = date_done.isoformat()
+        meta = {'status': state, 'result': result, 'traceback': traceback,
+                'children': self.current_task_children(request), 'date_done': date_done}
+        if request is not None:
+            if getattr(request, 'group', None):
+                meta['group_id'] = request.group
+            if getattr(request, 'parent_id', None):
+                meta['parent_id'] = request.parent_id
+            if self.app.conf.result_extended:
+                meta.update(self._extended_meta(request, encode))
+        return meta
+
+    def _extended_meta(self, request: Any, encode: bool) -> dict[str, Any]:
+        delivery_info = getattr(request, 'delivery_info', None) or {}
+        args = getattr(request, 'args', None)
+        kwargs = getattr(request, 'kwargs', None)
+        if encode:
+            args, kwargs = self.encode(args), self.encode(kwargs)
+        meta = {'name': getattr(request, 'task', None), 'args': args, 'kwargs': kwargs,
+                'worker': getattr(request, 'hostname', None),
+                'retries': getattr(request, 'retries', None),
+                'queue': delivery_info.get('routing_key')}
+        stamped_headers = getattr(request, 'stamped_headers', None)
+        if stamped_headers:
+            stamps = getattr(request, 'stamps', None) or {}
+            meta['stamped_headers'] = stamped_headers
+            meta.update({h: stamps.get(h) for h in stamped_headers})
+        return meta
+
+    # -- writing states ---------------------------------------------------
+
+    def mark_as_started(self, task_id: str, **meta: Any) -> Any:
+        """Store that the task started (``meta`` is usually pid and hostname)."""
+        return self.store_result(task_id, meta, states.STARTED)
+
+    def mark_as_done(self, task_id: str, result: Any, request: Any = None,
+                     store_result: bool = True, state: str = states.SUCCESS) -> None:
+        """Store that the task succeeded, then advance its chord."""
+        if store_result and not _is_request_ignore_result(request):
+            self.store_result(task_id, result, state, request=request)
+        if request is not None and getattr(request, 'chord', None):
+            self.on_chord_part_return(request, state, result)
+
+    def mark_as_failure(self, task_id: str, exc: BaseException, traceback: str | None = None,
+                        request: Any = None, store_result: bool = True,
+                        call_errbacks: bool = True, state: str = states.FAILURE) -> None:
+        """Store that the task failed; advance chords, fail the chain, call errbacks."""
+        if store_result:
+            self.store_result(task_id, exc, state, traceback=traceback, request=request)
+        if request is None:
+            return
+        if getattr(request, 'chord', None):
+            self.on_chord_part_return(request, state, exc)
+        self._fail_chain(request, exc, traceback, state, store_result)
+        if call_errbacks and getattr(request, 'errbacks', None):
+            self._call_task_errbacks(request, exc, traceback)
+
+    def mark_as_retry(self, task_id: str, exc: BaseException, traceback: str | None = None,
+                      request: Any = None, store_result: bool = True,
+                      state: str = states.RETRY) -> Any:
+        """Store that the task will be retried."""
+        return self.store_result(task_id, exc, state, traceback=traceback, request=request)
+
+    def mark_as_revoked(self, task_id: str, reason: str = '', request: Any = None,
+                        store_result: bool = True, state: str = states.REVOKED) -> None:
+        """Store that the task was revoked (``reason``: revoked, expired, terminated)."""
+        from celery.exceptions import TaskRevokedError
+        exc = TaskRevokedError(reason)
+        if store_result:
+            self.store_result(task_id, exc, state, traceback=None, request=request)
+        if request is not None and getattr(request, 'chord', None):
+            self.on_chord_part_return(request, state, exc)
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def exception_safe_to_retry(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a transient error worth retrying (backend specific)."""
+        return False
+
+    def _retry_delay(self, retries: int) -> float:
+        return backoff_interval_ms(self.base_sleep_between_retries_ms, retries,
+                                   self.max_sleep_between_retries_ms) / 1000.0
+
+    def _with_retries(self, operation: Callable[[], Any], error: Callable[[], Exception]) -> Any:
+        retries = 0
+        while True:
+            try:
+                return operation()
+            except Exception as exc:
+                if not (self.always_retry and self.exception_safe_to_retry(exc)):
+                    raise
+                if retries >= self.max_retries:
+                    raise_with_context(error())
+                retries += 1
+                logger.warning('Result backend error (%r): retry %d in progress', exc, retries)
+                self._sleep(self._retry_delay(retries))
+
+    def store_result(self, task_id: str, result: Any, state: str,
+                     traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+        """Store the ``result`` and ``state`` of a task (retrying when configured)."""
+        result = self.encode_result(result, state)
+        self._with_retries(
+            lambda: self._store_result(task_id, result, state, traceback,
+                                       request=request, **kwargs),
+            lambda: BackendStoreError('failed to store result on the backend',
+                                      task_id=task_id, state=state))
+        return result
+
+    def _store_result(self, task_id: str, result: Any, state: str,
+                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+        raise NotImplementedError('Backend does not implement _store_result')
+
+    # -- reading states ---------------------------------------------------
+
+    def get_task_meta(self, task_id: str, cache: bool = True) -> dict[str, Any]:
+        """Return the meta dict of a task (``PENDING`` when unknown)."""
+        self._ensure_not_eager()
+        if cache:
+            try:
+                return self._cache[task_id]
+            except KeyError:
+                pass
+        meta = self._with_retries(
+            lambda: self._get_task_meta_for(task_id),
+            lambda: BackendGetMetaError('failed to get meta', task_id=task_id))
+        if cache and meta.get('status') == states.SUCCESS:
+            self._cache[task_id] = meta
+        return meta
+
+    def _get_task_meta_for(self, task_id: str) -> dict[str, Any]:
+        raise NotImplementedError('Backend does not implement _get_task_meta_for')
+
+    def get_state(self, task_id: str) -> str:
+        """Return the state of a task."""
+        return self.get_task_meta(task_id)['status']
+
+    get_status = get_state
+
+    def get_result(self, task_id: str) -> Any:
+        """Return the result of a task."""
+        return self.get_task_meta(task_id).get('result')
+
+    def get_traceback(self, task_id: str) -> str | None:
+        """Return the remote traceback of a failed task."""
+        return self.get_task_meta(task_id).get('traceback')
+
+    def get_children(self, task_id: str) -> list[Any] | None:
+        """Return the result tuples of the subtasks of a task."""
+        try:
+            return self.get_task_meta(task_id)['children']
+        except KeyError:
+            return None
+
+    def is_cached(self, task_id: str) -> bool:
+        """Whether the meta of ``task_id`` is in the local cache."""
+        return task_id in self._cache
+
+    def reload_task_result(self, task_id: str) -> None:
+        """Refresh the cached meta of a task."""
+        self._cache[task_id] = self.get_task_meta(task_id, cache=False)
+
+    def task_result_exists(self, task_id: str) -> bool:
+        """Whether anything was stored for ``task_id``."""
+        return self.get_task_meta(task_id, cache=False).get('status') != states.PENDING
+
+    def _ensure_not_eager(self) -> None:
+        if self.app.conf.task_always_eager and not self.app.conf.get('task_store_eager_result'):
+            warnings.warn(
+                'Results are not stored in backend and should not be retrieved when '
+                'task_always_eager is enabled.', RuntimeWarning, stacklevel=3)
+
+    # -- groups -----------------------------------------------------------
+
+    def save_group(self, group_id: str, result: ResultSet) -> Any:
+        """Store the result of a group."""
+        return self._save_group(group_id, result)
+
+    def _save_group(self, group_id: str, result: Any) -> Any:
+        raise NotImplementedError(f'{type(self).__name__} cannot save groups')
+
+    def restore_group(self, group_id: str, cache: bool = True) -> Any:
+        """Return the stored :class:`~celery.result.GroupResult` (or ``None``)."""
+        meta = self.get_group_meta(group_id, cache=cache)
+        if meta:
+            return meta['result']
+        return None
+
+    def get_group_meta(self, group_id: str, cache: bool = True) -> Any:
+        """Return the meta of a stored group."""
+        self._ensure_not_eager()
+        if cache:
+            try:
+                return self._cache[group_id]
+            except KeyError:
+                pass
+        meta = self._restore_group(group_id)
+        if cache and meta is not None:
+            self._cache[group_id] = meta
+        return meta
+
+    def _restore_group(self, group_id: str) -> Any:
+        raise NotImplementedError(f'{type(self).__name__} cannot restore groups')
+
+    def reload_group_result(self, group_id: str) -> None:
+        """Refresh the cached meta of a group."""
+        self._cache[group_id] = self.get_group_meta(group_id, cache=False)
+
+    def delete_group(self, group_id: str) -> None:
+        """Remove a stored group."""
+        self._cache.pop(group_id, None)
+        return self._delete_group(group_id)
+
+    def _delete_group(self, group_id: str) -> None:
+        raise NotImplementedError(f'{type(self).__name__} cannot delete groups')
+
+    # -- housekeeping -----------------------------------------------------
+
+    def forget(self, task_id: str) -> None:
+        """Drop the stored result of a task."""
+        self._cache.pop(task_id, None)
+        self._forget(task_id)
+
+    def _forget(self, task_id: str) -> None:
+        raise NotImplementedError(f'{type(self).__name__} does not support forget.')
+
+    def cleanup(self) -> None:
+        """Remove expired results (run by the ``celery.backend_cleanup`` task)."""
+
+    def process_cleanup(self) -> None:
+        """Called by the worker after each task."""
+
+    def on_task_call(self, producer: Any, task_id: str) -> dict[str, Any]:
+        """Called when a task is published; returns extra publish options."""
+        return {}
+
+    def on_after_fork(self) -> None:
+        """Reset what must not be shared with a forked child."""
+
+    def as_uri(self, include_password: bool = False) -> str:
+        """The backend URL (password masked unless ``include_password``)."""
+        url = self.url or ''
+        if not include_password:
+            url = maybe_sanitize_url(url)
+        return url[:-1] if url.endswith(':///') else url
+
+    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = {} if kwargs is None else kwargs
+        return _unpickle_backend, (self.__class__, args, kwargs)
+
+
+def _unpickle_backend(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Backend:
+    from celery._state import get_current_app
+    return cls(*args, app=get_current_app(), **kwargs)
+
+
+class SyncBackendMixin:
+    """Wait for results by polling :meth:`Backend.get_task_meta`."""
+
+    def iter_native(self, result: ResultSet, timeout: float | None = None,
+                    interval: float = 0.5, no_ack: bool = True,
+                    on_message: Callable[..., Any] | None = None,
+                    on_interval: Callable[[], Any] | None = None) -> Iterator[tuple[str, Any]]:
+        """Yield ``(task_id, meta)`` for the members of ``result`` as they finish."""
+        from celery.result import ResultSet
+        self._ensure_not_eager()
+        task_ids = set()
+        for node in result.results:
+            if isinstance(node, ResultSet):
+                yield node.id, node.results
+            else:
+                task_ids.add(node.id)
+        yield from self.get_many(task_ids, timeout=timeout, interval=interval, no_ack=no_ack,
+                                 on_message=on_message, on_interval=on_interval)
+
+    def get_many(self, task_ids: Any, timeout: float | None = None, interval: float = 0.5,
+                 no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+                 on_interval: Callable[[], Any] | None = None,
+                 **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        """Poll each id until ready (key/value backends fetch them in bulk)."""
+        for task_id in task_ids:
+            meta = self.wait_for(task_id, timeout=timeout, interval=interval,
+                                 on_interval=on_interval, no_ack=no_ack)
+            if on_message is not None:
+                on_message(meta)
+            yield task_id, meta
+
+    def wait_for_pending(self, result: AsyncResult, timeout: float | None = None,
+                         interval: float = 0.5, no_ack: bool = True,
+                         on_message: Callable[..., Any] | None = None,
+                         on_interval: Callable[[], Any] | None = None,
+                         callback: Callable[..., Any] | None = None,
+                         propagate: bool = True) -> Any:
+        """Block until ``result`` is ready, then return (or raise) its value."""
+        self._ensure_not_eager()
+        if on_message is not None:
+            raise ImproperlyConfigured(
+                f'{type(self).__name__} does not support the on_message callback: '
+                'use the redis or rpc backend for state streaming')
+        meta = self.wait_for(result.id, timeout=timeout, interval=interval,
+                             on_interval=on_interval, no_ack=no_ack)
+        if meta:
+            result._maybe_set_cache(meta)
+            return result.maybe_throw(propagate=propagate, callback=callback)
+        return None
+
+    def wait_for(self, task_id: str, timeout: float | None = None, interval: float = 0.5,
+                 no_ack: bool = True, on_interval: Callable[[], Any] | None = None) -> Any:
+        """Poll until the task is ready; :exc:`~celery.exceptions.TimeoutError` after ``timeout``."""
+        self._ensure_not_eager()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            meta = self.get_task_meta(task_id)
+            if meta['status'] in states.READY_STATES:
+                return meta
+            if on_interval:
+                on_interval()
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError('The operation timed out.')
+                self._wait_for_change(min(interval, remaining))
+            else:
+                self._wait_for_change(interval)
+
+    def _wait_for_change(self, seconds: float) -> None:
+        """Pause between two polls of :meth:`wait_for` (a backend may wake up earlier)."""
+        time.sleep(seconds)
+
+    def add_pending_result(self, result: Any, weak: bool = False) -> Any:
+        """Polling backends keep no registry of waiting results."""
+        return result
+
+    def remove_pending_result(self, result: Any) -> Any:
+        """Polling backends keep no registry of waiting results."""
+        return result
+
+    @property
+    def is_async(self) -> bool:
+        """Polling backends are not push-based."""
+        return False
+
+
+class BaseBackend(Backend, SyncBackendMixin):
+    """Base class for polling result backends."""
+
+
+class DisabledBackend(BaseBackend):
+    """What an app gets without a ``result_backend``: storing is a no-op, reading fails."""
+
+    _cache = _NullCache()
+
+    def store_result(self, *args: Any, **kwargs: Any) -> None:
+        """Results are not stored."""
+
+    def ensure_chords_allowed(self) -> None:
+        """Chords need a result backend."""
+        raise NotImplementedError(E_CHORD_NO_BACKEND.strip())
+
+    def _is_disabled(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(E_NO_BACKEND.strip())
+
+    def as_uri(self, include_password: bool = False) -> str:
+        """Always ``disabled://``."""
+        return 'disabled://'
+
+    get_state = get_status = get_result = get_traceback = _is_disabled
+    get_task_meta_for = wait_for = get_many = _is_disabled
+    get_task_meta = _is_disabled  # type: ignore[assignment]
+
+
+def __getattr__(name: str) -> Any:
+    # KeyValueStoreBackend lives in its own module but is importable from here.
+    if name == 'KeyValueStoreBackend':
+        from celery.backends.keyvalue import KeyValueStoreBackend
+        return KeyValueStoreBackend
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

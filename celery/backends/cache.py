@@ -1,0 +1,176 @@
+"""Memcached (pymemcache) and in-process ``memory`` result backends."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from kombu.utils.functional import LRUCache
+
+from celery.backends.keyvalue import KeyValueStoreBackend
+from celery.exceptions import ImproperlyConfigured
+
+__all__ = ('CacheBackend', 'DummyClient')
+
+REQUIRES_BACKEND = """\
+The memcached backend requires the pymemcache library: pip install 'celery[memcache]'\
+"""
+
+UNKNOWN_BACKEND = """\
+The cache backend {0!r} is unknown,
+Please use one of the following backends instead: {1}\
+"""
+
+# Every ``cache+memory://`` backend of a process shares one store, like a
+# local memcached would: a result stored by one app is visible to another.
+_memory_store = LRUCache(limit=5000)
+_memory_lock = threading.Lock()
+#: Notified on every write to the memory store, so waiters need not poll.
+_memory_changed = threading.Condition()
+
+
+class DummyClient:
+    """The memcached client interface over an in-process dict."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.cache = _memory_store
+
+    def get(self, key: bytes, *args: Any, **kwargs: Any) -> Any:
+        """Return the value at ``key``."""
+        return self.cache.get(key)
+
+    def get_multi(self, keys: list[bytes]) -> dict[bytes, Any]:
+        """Return the values found for ``keys``."""
+        cache = self.cache
+        return {k: cache[k] for k in keys if k in cache}
+
+    def set(self, key: bytes, value: Any, *args: Any, **kwargs: Any) -> bool:
+        """Store ``value`` at ``key``."""
+        self.cache[key] = value
+        with _memory_changed:
+            _memory_changed.notify_all()
+        return True
+
+    def delete(self, key: bytes, *args: Any, **kwargs: Any) -> None:
+        """Remove ``key``."""
+        self.cache.pop(key, None)
+
+    def incr(self, key: bytes, delta: int = 1) -> int:
+        """Increment the counter at ``key``."""
+        with _memory_lock:
+            value = self.cache[key] = int(self.cache.get(key) or 0) + delta
+        return value
+
+    def touch(self, key: bytes, expire: int = 0, *args: Any, **kwargs: Any) -> bool:
+        """Expiry is not simulated in memory."""
+        return True
+
+
+def _memcached_client(servers: list[str], options: dict[str, Any]) -> Any:
+    try:
+        from pymemcache.client.hash import HashClient
+    except ImportError as exc:
+        raise ImproperlyConfigured(REQUIRES_BACKEND) from exc
+    parsed = []
+    for server in servers:
+        host, _, port = server.rpartition(':') if ':' in server else (server, '', '11211')
+        parsed.append((host or '127.0.0.1', int(port or 11211)))
+    options = {'connect_timeout': 5, 'timeout': 10, 'retry_attempts': 2, 'no_delay': True,
+               'dead_timeout': 1, 'use_pooling': True, **options}
+    return HashClient(parsed, **options)
+
+
+def _servers_from_url(url: str) -> tuple[str, list[str]]:
+    scheme, _, rest = url.partition('://')
+    servers = [s for s in rest.strip('/').split(';') if s]
+    return scheme, servers
+
+
+class CacheBackend(KeyValueStoreBackend):
+    """Results in memcached (``cache+memcached://host:port/``) or in memory."""
+
+    servers: list[str] | None = None
+    supports_autoexpire = True
+    supports_native_join = True
+    implements_incr = True
+
+    def __init__(self, app: Any, expires: Any = None, backend: str | None = None,
+                 options: dict[str, Any] | None = None, url: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(app, url=url, **kwargs)
+        self.url = url
+        self.options = dict(self.app.conf.cache_backend_options or {}, **(options or {}))
+        self.backend = url or backend or self.app.conf.cache_backend
+        self.servers = []
+        if self.backend and '://' in self.backend:
+            self.backend, self.servers = _servers_from_url(self.backend)
+        self.backend = self.backend or 'memory'
+        if self.backend not in ('memory', 'memcached', 'memcache', 'pymemcache', 'pylibmc'):
+            raise ImproperlyConfigured(UNKNOWN_BACKEND.format(
+                self.backend, 'memcached://, memcache://, pylibmc://, memory://'))
+        self.expires = self.prepare_expires(expires, type=int)
+        self._local = threading.local()
+
+    @property
+    def client(self) -> Any:
+        """The memcached client of this thread (pymemcache clients are not thread-safe)."""
+        client = getattr(self._local, 'client', None)
+        if client is None:
+            if self.backend == 'memory':
+                client = DummyClient()
+            else:
+                client = _memcached_client(self.servers or ['127.0.0.1:11211'], self.options)
+            self._local.client = client
+        return client
+
+    def get(self, key: bytes) -> Any:
+        """Return the value at ``key``."""
+        return self.client.get(key)
+
+    def mget(self, keys: list[bytes]) -> list[Any]:
+        """Return the values at ``keys`` (``None`` where missing)."""
+        found = self.client.get_multi(keys)
+        return [found.get(k) for k in keys]
+
+    def set(self, key: bytes, value: Any) -> Any:
+        """Store ``value`` with the result expiry."""
+        return self.client.set(key, value, self.expires or 0)
+
+    def delete(self, key: bytes) -> Any:
+        """Remove ``key``."""
+        return self.client.delete(key)
+
+    def incr(self, key: bytes) -> int:
+        """Increment the chord counter at ``key`` (created by :meth:`_apply_chord_incr`)."""
+        value = self.client.incr(key, 1)
+        if value is None:
+            # The counter expired or was evicted: recreate it.
+            self.client.set(key, b'1', self.expires or 0)
+            return 1
+        return int(value)
+
+    def expire(self, key: bytes, value: Any) -> Any:
+        """Refresh the time to live of ``key``."""
+        return self.client.touch(key, int(value or 0))
+
+    def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Any,
+                          **kwargs: Any) -> Any:
+        header_result = super()._apply_chord_incr(header_result_args, body, **kwargs)
+        self.client.set(self.get_key_for_chord(header_result.id), b'0', self.expires or 0)
+        return header_result
+
+    def _wait_for_change(self, seconds: float) -> None:
+        if isinstance(self.client, DummyClient):
+            with _memory_changed:
+                _memory_changed.wait(seconds)
+        else:
+            super()._wait_for_change(seconds)
+
+    def as_uri(self, *args: Any, **kwargs: Any) -> str:
+        """``cache+<backend>://<servers>/``."""
+        servers = ';'.join(self.servers or [])
+        return f'cache+{self.backend}://{servers}/'
+
+    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = dict(kwargs or {}, backend=self.backend, expires=self.expires,
+                      options=self.options, url=self.url)
+        return super().__reduce__(args, kwargs)

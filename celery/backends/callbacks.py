@@ -1,0 +1,158 @@
+"""Backend-side chord hooks, errbacks and chain failure propagation.
+
+Backends without a native join fall back to the ``celery.chord_unlock``
+task, which polls the header group until it is ready.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any
+
+from celery import states
+from celery.utils.log import get_logger
+
+__all__ = ('ChordFallbackMixin',)
+
+logger = get_logger(__name__)
+
+
+def _request_context(data: dict[str, Any]) -> Any:
+    from celery.app.task import Context
+    return Context(data)
+
+
+def _accepts_request_exc_traceback(task: Any) -> bool:
+    """Old-style errbacks take ``(request, exc, traceback)`` and run synchronously."""
+    run = getattr(task, 'run', None) or task
+    try:
+        params = inspect.signature(run).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
+
+
+class ChordFallbackMixin:
+    """Chord hooks that work on any backend, plus errback and chain handling."""
+
+    def ensure_chords_allowed(self) -> None:
+        """Raise if this backend cannot run chords."""
+
+    def apply_chord(self, header_result_args: tuple[Any, ...], body: Any, **kwargs: Any) -> Any:
+        """Called when a chord is applied: start waiting for its header."""
+        self.ensure_chords_allowed()
+        header_result = self.app.GroupResult(*header_result_args)
+        self.fallback_chord_unlock(header_result, body, **kwargs)
+        return header_result
+
+    def fallback_chord_unlock(self, header_result: Any, body: Any, countdown: float = 1,
+                              **kwargs: Any) -> None:
+        """Send ``celery.chord_unlock`` to poll the header and then call the body."""
+        kwargs['result'] = [r.as_tuple() for r in header_result]
+        body_type = self.app.tasks.get(body.task) if getattr(body, 'task', None) else None
+        queue = body.options.get('queue', getattr(body_type, 'queue', None))
+        if queue is None:
+            queue = self.app.amqp.router.route(body.options, body.name)['queue'].name
+        priority = body.options.get('priority', getattr(body_type, 'priority', 0))
+        self.app.tasks['celery.chord_unlock'].apply_async(
+            (header_result.id, body), kwargs, countdown=countdown,
+            queue=queue, priority=priority)
+
+    def on_chord_part_return(self, request: Any, state: str, result: Any, **kwargs: Any) -> None:
+        """A header task finished (the fallback does nothing: chord_unlock polls)."""
+
+    def set_chord_size(self, group_id: str, chord_size: int) -> None:
+        """Record the size of a chord header (only native joins need it)."""
+
+    def add_to_chord(self, chord_id: str, result: Any) -> None:
+        """Grow a running chord by one task."""
+        raise NotImplementedError(f'{type(self).__name__} does not support add_to_chord')
+
+    def chord_error_from_stack(self, callback: Any, exc: BaseException | None = None) -> Any:
+        """Fail the chord body ``callback`` with ``exc`` and call its errbacks."""
+        try:
+            backend = self.app.tasks[callback.task].backend
+        except KeyError:
+            backend = self
+        fake_request = _request_context({
+            'id': callback.options.get('task_id'),
+            'errbacks': callback.options.get('link_error', []),
+            'delivery_info': {},
+            **callback,
+        })
+        try:
+            self._call_task_errbacks(fake_request, exc, None)
+        except Exception as eb_exc:  # noqa: BLE001 - report the errback failure instead
+            return backend.fail_from_current_stack(callback.id, exc=eb_exc)
+        return backend.fail_from_current_stack(callback.id, exc=exc)
+
+    def finish_chord(self, group_id: str, header_result: Any, callback: Any) -> None:
+        """Join a ready chord header and send ``callback`` with its values; fail it on errors."""
+        from celery.exceptions import ChordError
+        from celery.result import allow_join_result
+        join = (header_result.join_native if header_result.supports_native_join
+                else header_result.join)
+        try:
+            with allow_join_result():
+                values = join(timeout=self.app.conf.result_chord_join_timeout, propagate=True)
+        except Exception as exc:  # noqa: BLE001 - a failed header fails the body
+            culprit = next(header_result._failed_join_report(), None)
+            reason = f'Dependency {culprit.id} raised {exc!r}' if culprit else repr(exc)
+            logger.error('Chord %r raised: %s', group_id, reason)
+            self.chord_error_from_stack(callback, ChordError(reason))
+            return
+        self.call_chord_body(group_id, callback, values)
+
+    def call_chord_body(self, group_id: str, callback: Any, values: list[Any]) -> None:
+        """Send the chord body with the header's values; fail the chord if it can't be sent."""
+        from celery.exceptions import ChordError
+        try:
+            callback.delay(values)
+        except Exception as exc:
+            logger.exception('Chord %r callback raised', group_id)
+            self.chord_error_from_stack(callback, ChordError(f'Callback error: {exc!r}'))
+
+    def fail_from_current_stack(self, task_id: str, exc: BaseException | None = None) -> Any:
+        """Mark ``task_id`` failed with ``exc`` (or the exception being handled)."""
+        from billiard.einfo import ExceptionInfo
+        _, real_exc, tb = sys.exc_info()
+        try:
+            exc = real_exc if exc is None else exc
+            exception_info = ExceptionInfo((type(exc), exc, tb))
+            self.mark_as_failure(task_id, exc, exception_info.traceback)
+            return exception_info
+        finally:
+            del tb
+
+    def _fail_chain(self, request: Any, exc: BaseException, traceback: str | None,
+                    state: str, store_result: bool) -> None:
+        """Propagate a failure to the rest of the chain and to chords inside it."""
+        try:
+            chain_data = list(request.chain or ())
+        except (AttributeError, TypeError):
+            return
+        for elem in chain_data:
+            ctx = _request_context(elem)
+            options = ctx.options or {}
+            ctx.update(options)
+            ctx.id = options.get('task_id')
+            ctx.group = options.get('group_id')
+            if store_result and state in states.PROPAGATE_STATES and ctx.id is not None:
+                self.store_result(ctx.id, exc, state, traceback=traceback, request=ctx)
+            if 'chord' in options:
+                self.on_chord_part_return(ctx, state, exc)
+
+    def _call_task_errbacks(self, request: Any, exc: BaseException | None,
+                            traceback: str | None) -> None:
+        new_style = []
+        for errback in request.errbacks:
+            errback = self.app.signature(errback)
+            task = self.app.tasks.get(errback.task)
+            if task is not None and _accepts_request_exc_traceback(task):
+                errback(request, exc, traceback)
+            else:
+                new_style.append(errback)
+        for errback in new_style:
+            errback.apply_async((request.id,), parent_id=request.id,
+                                root_id=getattr(request, 'root_id', None))

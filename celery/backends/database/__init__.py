@@ -1,0 +1,183 @@
+"""SQLAlchemy result backend (``db+postgresql://...``, ``db+sqlite:///...``)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+try:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+    from sqlalchemy.exc import OperationalError as SAOperationalError
+except ImportError as exc:  # the client library is an optional extra
+    from celery.exceptions import ImproperlyConfigured
+    raise ImproperlyConfigured(
+        "The database result backend needs SQLAlchemy: pip install 'celery[sqlalchemy]'"
+    ) from exc
+
+from celery import states
+from celery.backends.base import BaseBackend
+from celery.backends.database.models import ResultTables, result_tables, utcnow
+from celery.backends.database.session import SessionManager
+from celery.exceptions import ImproperlyConfigured
+from celery.utils.log import get_logger
+
+__all__ = ('DatabaseBackend',)
+
+logger = get_logger(__name__)
+
+E_NO_URL = ('Missing connection string! Set the database_url setting or use a '
+            "result_backend URL such as 'db+postgresql://user@host/dbname'.")
+
+_sessions = SessionManager()
+
+
+class DatabaseBackend(BaseBackend):
+    """Results in the ``celery_taskmeta`` / ``celery_tasksetmeta`` tables."""
+
+    subpolling_interval = 0.5
+
+    def __init__(self, dburi: str | None = None, engine_options: dict[str, Any] | None = None,
+                 url: str | None = None, **kwargs: Any) -> None:
+        super().__init__(url=url, **kwargs)
+        conf = self.app.conf
+        self.url = url or dburi or conf.database_url
+        if not self.url:
+            raise ImproperlyConfigured(E_NO_URL)
+        self.url = self.url.removeprefix('db+')
+        self.extended_result = bool(conf.result_extended)
+        self.engine_options = dict(conf.database_engine_options or {}, **(engine_options or {}))
+        self.short_lived_sessions = bool(conf.database_short_lived_sessions)
+        self.tables: ResultTables = result_tables(conf.database_table_names,
+                                                  conf.database_table_schemas,
+                                                  self.extended_result)
+        self._engine: sa.Engine | None = None
+        if conf.database_create_tables_at_setup:
+            self.engine  # noqa: B018 - create the tables now rather than on first use
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine for this URL, with the tables created."""
+        if self._engine is None or self.short_lived_sessions:
+            engine = _sessions.get_engine(self.url, self.short_lived_sessions,
+                                          **self.engine_options)
+            callback = self.app.conf.database_engine_callback
+            if callback is not None and engine is not self._engine:
+                callback(engine)
+            _sessions.prepare_models(engine, self.tables.metadata)
+            self._engine = engine
+        return self._engine
+
+    def exception_safe_to_retry(self, exc: BaseException) -> bool:
+        """Lost connections are transient."""
+        return isinstance(exc, SAOperationalError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+    # -- tasks ------------------------------------------------------------
+
+    def _task_values(self, result: Any, state: str, traceback: str | None,
+                     request: Any) -> dict[str, Any]:
+        values = {'result': result, 'status': state, 'traceback': traceback,
+                  'date_done': utcnow()}
+        if self.extended_result and request is not None:
+            delivery_info = getattr(request, 'delivery_info', None) or {}
+            values.update(
+                name=getattr(request, 'task', None),
+                args=self.encode(getattr(request, 'args', None)),
+                kwargs=self.encode(getattr(request, 'kwargs', None)),
+                worker=getattr(request, 'hostname', None),
+                retries=getattr(request, 'retries', None),
+                queue=delivery_info.get('routing_key'))
+            for key in ('args', 'kwargs'):
+                if isinstance(values[key], str):
+                    values[key] = values[key].encode('utf-8')
+        return values
+
+    def _store_result(self, task_id: str, result: Any, state: str,
+                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+        table = self.tables.task
+        values = self._task_values(result, state, traceback, request)
+        update = table.update().where(table.c.task_id == task_id).values(**values)
+        try:
+            # One transaction (one commit) for both the update and the insert.
+            with self.engine.begin() as conn:
+                if not conn.execute(update).rowcount:
+                    conn.execute(table.insert().values(task_id=task_id, **values))
+        except IntegrityError:
+            # Another writer inserted the row first: update it instead.
+            with self.engine.begin() as conn:
+                conn.execute(update)
+        return result
+
+    def _get_task_meta_for(self, task_id: str) -> dict[str, Any]:
+        table = self.tables.task
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.task_id == task_id)).first()
+        if row is None:
+            return {'task_id': task_id, 'status': states.PENDING, 'result': None,
+                    'traceback': None, 'date_done': None, 'children': []}
+        data = dict(row._mapping)
+        data.pop('id', None)
+        data['date_done'] = _aware(data['date_done'])
+        data['children'] = []
+        if self.extended_result:
+            for key in ('args', 'kwargs'):
+                if data.get(key) is not None:
+                    data[key] = self.decode(data[key])
+        return self.meta_from_decoded(data)
+
+    def _forget(self, task_id: str) -> None:
+        table = self.tables.task
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.task_id == task_id))
+
+    # -- groups -----------------------------------------------------------
+
+    def _save_group(self, group_id: str, result: Any) -> Any:
+        table = self.tables.group
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.taskset_id == group_id))
+            conn.execute(table.insert().values(taskset_id=group_id, result=result,
+                                               date_done=utcnow()))
+        return result
+
+    def _restore_group(self, group_id: str) -> dict[str, Any] | None:
+        table = self.tables.group
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.taskset_id == group_id)).first()
+        if row is None:
+            return None
+        from celery.result import ResultBase, result_from_tuple
+        stored = row.result
+        # Unpickling binds results to the current app: rebind them to ours.
+        if isinstance(stored, ResultBase):
+            stored = stored.as_tuple()
+        return {'task_id': row.taskset_id, 'result': result_from_tuple(stored, self.app),
+                'date_done': _aware(row.date_done)}
+
+    def _delete_group(self, group_id: str) -> None:
+        table = self.tables.group
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.taskset_id == group_id))
+
+    # -- housekeeping -----------------------------------------------------
+
+    def cleanup(self) -> None:
+        """Delete results older than ``result_expires``."""
+        if not self.expires:
+            return
+        cutoff = utcnow() - timedelta(seconds=self.expires)
+        task, group = self.tables.task, self.tables.group
+        with self.engine.begin() as conn:
+            conn.execute(task.delete().where(task.c.date_done < cutoff))
+            conn.execute(group.delete().where(group.c.date_done < cutoff))
+
+    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = dict(kwargs or {}, dburi=self.url, expires=self.expires,
+                      engine_options=self.engine_options)
+        return super().__reduce__(args, kwargs)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value

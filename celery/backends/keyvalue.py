@@ -1,0 +1,229 @@
+"""Base class of backends that store meta under keys (SURFACE 7.6 layout)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from kombu.utils.encoding import bytes_to_str
+
+from celery import states
+from celery.backends.base import Backend, BaseBackend
+from celery.exceptions import BackendStoreError, ChordError, TimeoutError
+from celery.utils.log import get_logger
+
+__all__ = ('BaseKeyValueStoreBackend', 'KeyValueStoreBackend')
+
+logger = get_logger(__name__)
+
+KEY_SEPARATORS = (':', '_', '-', '.')
+
+
+class BaseKeyValueStoreBackend(Backend):
+    """Stores each task's meta under ``celery-task-meta-<id>``."""
+
+    key_t: Callable[[str], bytes] = staticmethod(lambda s: s.encode('utf-8'))  # type: ignore
+    task_keyprefix = 'celery-task-meta-'
+    group_keyprefix = 'celery-taskset-meta-'
+    chord_keyprefix = 'chord-unlock-'
+    implements_incr = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._transport_options = dict(self.app.conf.result_backend_transport_options or {})
+        self._encode_prefixes()
+        if self.implements_incr:
+            self.apply_chord = self._apply_chord_incr  # type: ignore[method-assign]
+
+    def _encode_prefixes(self) -> None:
+        prefix = self._transport_options.get('global_keyprefix') or ''
+        if prefix and not prefix.endswith(KEY_SEPARATORS):
+            prefix += '_'
+        self.task_keyprefix = self.key_t(prefix + type(self).task_keyprefix)
+        self.group_keyprefix = self.key_t(prefix + type(self).group_keyprefix)
+        self.chord_keyprefix = self.key_t(prefix + type(self).chord_keyprefix)
+
+    # -- storage primitives (backend specific) ---------------------------
+
+    def get(self, key: bytes) -> Any:
+        """Return the value stored at ``key`` (``None`` when missing)."""
+        raise NotImplementedError('Must implement the get method.')
+
+    def mget(self, keys: list[bytes]) -> list[Any]:
+        """Return the values stored at ``keys`` (``None`` where missing)."""
+        raise NotImplementedError('Does not support get_many')
+
+    def _set_with_state(self, key: bytes, value: Any, state: str) -> Any:
+        return self.set(key, value)
+
+    def set(self, key: bytes, value: Any) -> Any:
+        """Store ``value`` at ``key`` (with expiry when configured)."""
+        raise NotImplementedError('Must implement the set method.')
+
+    def delete(self, key: bytes) -> Any:
+        """Remove ``key``."""
+        raise NotImplementedError('Must implement the delete method')
+
+    def incr(self, key: bytes) -> int:
+        """Atomically increment the counter at ``key``."""
+        raise NotImplementedError('Does not implement incr')
+
+    def expire(self, key: bytes, value: Any) -> Any:
+        """Set a time to live on ``key`` (no-op where unsupported)."""
+
+    # -- keys -------------------------------------------------------------
+
+    def get_key_for_task(self, task_id: str, key: str = '') -> bytes:
+        """Key of a task's meta."""
+        return self.task_keyprefix + self.key_t(task_id + key)
+
+    def get_key_for_group(self, group_id: str, key: str = '') -> bytes:
+        """Key of a group's meta."""
+        return self.group_keyprefix + self.key_t(group_id + key)
+
+    def get_key_for_chord(self, group_id: str, key: str = '') -> bytes:
+        """Key of a chord's ``chord-unlock`` counter."""
+        return self.chord_keyprefix + self.key_t(group_id + key)
+
+    # -- tasks ------------------------------------------------------------
+
+    def _store_result(self, task_id: str, result: Any, state: str,
+                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+        meta = self._get_result_meta(result=result, state=state, traceback=traceback,
+                                     request=request)
+        meta['task_id'] = bytes_to_str(task_id)
+        # A SUCCESS is final: a duplicate delivery must not overwrite it.
+        if self._get_task_meta_for(task_id)['status'] == states.SUCCESS:
+            return result
+        try:
+            self._set_with_state(self.get_key_for_task(task_id), self.encode(meta), state)
+        except BackendStoreError as exc:
+            raise BackendStoreError(str(exc), state=state, task_id=task_id) from exc
+        return result
+
+    def _get_task_meta_for(self, task_id: str) -> dict[str, Any]:
+        meta = self.get(self.get_key_for_task(task_id))
+        if not meta:
+            return {'status': states.PENDING, 'result': None}
+        return self.decode_result(meta)
+
+    def _forget(self, task_id: str) -> None:
+        self.delete(self.get_key_for_task(task_id))
+
+    def _mget_to_results(self, values: list[Any], keys: list[str],
+                         ready_states: Iterable[str]) -> dict[str, Any]:
+        results = {}
+        for key, value in zip(keys, values):
+            if value:
+                meta = self.decode_result(value)
+                if meta['status'] in ready_states:
+                    results[key] = meta
+        return results
+
+    def get_many(self, task_ids: Iterable[str], timeout: float | None = None,
+                 interval: float = 0.5, no_ack: bool = True,
+                 on_message: Callable[..., Any] | None = None,
+                 on_interval: Callable[[], Any] | None = None,
+                 max_iterations: int | None = None,
+                 READY_STATES: frozenset[str] = states.READY_STATES) -> Iterator[tuple[str, Any]]:
+        """Yield ``(id, meta)`` as the tasks finish, fetching all pending keys per round."""
+        interval = 0.5 if interval is None else interval
+        ids = set(task_ids)
+        for task_id in list(ids):
+            cached = self._cache.get(task_id)
+            if cached is not None and cached['status'] in READY_STATES:
+                ids.discard(task_id)
+                yield bytes_to_str(task_id), cached
+        deadline = None if timeout is None else time.monotonic() + timeout
+        iterations = 0
+        while ids:
+            keys = list(ids)
+            found = self._mget_to_results(self.mget([self.get_key_for_task(k) for k in keys]),
+                                          keys, READY_STATES)
+            self._cache.update(found)
+            ids.difference_update(found)
+            for task_id, meta in found.items():
+                if on_message is not None:
+                    on_message(meta)
+                yield bytes_to_str(task_id), meta
+            iterations += 1
+            if not ids or (max_iterations and iterations >= max_iterations):
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f'Operation timed out ({timeout})')
+            if on_interval:
+                on_interval()
+            time.sleep(interval)
+
+    # -- groups -----------------------------------------------------------
+
+    def _save_group(self, group_id: str, result: Any) -> Any:
+        self._set_with_state(self.get_key_for_group(group_id),
+                             self.encode({'result': result.as_tuple()}), states.SUCCESS)
+        return result
+
+    def _delete_group(self, group_id: str) -> None:
+        self.delete(self.get_key_for_group(group_id))
+
+    def _restore_group(self, group_id: str) -> Any:
+        meta = self.get(self.get_key_for_group(group_id))
+        if not meta:
+            return None
+        from celery.result import result_from_tuple
+        meta = self.decode(meta)
+        result = meta['result']
+        meta['result'] = result_from_tuple(result, self.app)
+        return meta
+
+    # -- chords via the chord-unlock-<gid> counter ------------------------
+
+    def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Any,
+                          **kwargs: Any) -> Any:
+        self.ensure_chords_allowed()
+        header_result = self.app.GroupResult(*header_result_args)
+        header_result.save(backend=self)
+        return header_result
+
+    def on_chord_part_return(self, request: Any, state: str, result: Any,
+                             **kwargs: Any) -> None:
+        """Count finished header tasks; the last one joins them and calls the body."""
+        if not self.implements_incr:
+            return
+        gid = getattr(request, 'group', None)
+        if not gid:
+            return
+        from celery.canvas import maybe_signature
+        from celery.result import GroupResult
+        callback = maybe_signature(request.chord, app=self.app)
+        key = self.get_key_for_chord(gid)
+        try:
+            deps = GroupResult.restore(gid, backend=self, app=self.app)
+        except Exception as exc:
+            logger.exception('Chord %r raised', gid)
+            self.chord_error_from_stack(callback, ChordError(f'Cannot restore group: {exc!r}'))
+            return
+        if deps is None:
+            logger.error('Chord callback %r: GroupResult %s no longer exists', gid, gid)
+            self.chord_error_from_stack(callback, ChordError(f'GroupResult {gid} no longer exists'))
+            return
+        val = self.incr(key)
+        size = (request.chord or {}).get('chord_size')
+        if size is None:
+            size = len(deps)
+        if val > size:
+            logger.warning('Chord counter incremented too many times for %r', gid)
+        elif val == size:
+            self._join_and_call_body(gid, deps, callback, key)
+        else:
+            self.expire(key, self.expires)
+
+    def _join_and_call_body(self, gid: str, deps: Any, callback: Any, key: bytes) -> None:
+        try:
+            self.finish_chord(gid, deps, callback)
+        finally:
+            deps.delete()
+            self.delete(key)
+
+
+class KeyValueStoreBackend(BaseKeyValueStoreBackend, BaseBackend):
+    """Polling key/value store backend."""

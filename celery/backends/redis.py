@@ -1,0 +1,439 @@
+"""Redis result backend: ``redis://``, ``rediss://``, ``socket://`` and ``sentinel://``.
+
+Results are written with SETEX + PUBLISH in one round trip; ``get()``
+subscribes to the result's channel while it waits (see SURFACE 7.6).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+from urllib.parse import unquote
+
+from kombu.utils.functional import retry_over_time
+from kombu.utils.url import _parse_url
+
+from celery import states
+from celery.backends.asynchronous import (
+    AsyncBackendMixin,
+    BaseResultConsumer,
+    MessageBuffer,
+)
+from celery.backends.base import Backend
+from celery.backends.keyvalue import BaseKeyValueStoreBackend
+from celery.backends.redis_chord import RedisChordMixin
+from celery.backends.redis_ssl import apply_ssl_options
+from celery.exceptions import BackendStoreError, ImproperlyConfigured
+from celery.utils.log import get_logger
+
+try:
+    import redis
+    import redis.connection
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ImportError as exc:  # the client library is an optional extra
+    raise ImproperlyConfigured(
+        "The redis result backend needs the 'redis' library: "
+        "pip install 'celery[redis]'") from exc
+
+__all__ = ('RedisBackend', 'ResultConsumer', 'SentinelBackend')
+
+logger = get_logger(__name__)
+
+E_LOST = 'Connection to Redis lost: Retry (%s/%s) %s.'
+E_RETRY_LIMIT_EXCEEDED = """
+Retry limit exceeded while trying to reconnect to the Celery redis result store backend.
+The Celery application must be restarted.
+"""
+
+# Writes a result unless a SUCCESS is already stored (duplicate-delivery
+# protection) and publishes it, all in one round trip.
+_SET_UNLESS_SUCCESS = """
+local current = redis.call('GET', KEYS[1])
+if current then
+    local ok, meta = pcall(ARGV[4] == 'json' and cjson.decode or cmsgpack.unpack, current)
+    if ok and type(meta) == 'table' and meta['status'] == 'SUCCESS' then
+        return 0
+    end
+end
+if tonumber(ARGV[2]) > 0 then
+    redis.call('SETEX', KEYS[1], ARGV[2], ARGV[1])
+else
+    redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+return 1
+"""
+_SCRIPTABLE_SERIALIZERS = frozenset({'json', 'msgpack'})
+
+CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+class ResultConsumer(BaseResultConsumer):
+    """Subscribes to ``celery-task-meta-<id>`` channels of the results being waited on."""
+
+    _pubsub: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscribed_to: set[bytes] = set()
+        # Green threads share one pub/sub connection: only one of them may
+        # open it or change subscriptions at a time (the drainer only reads).
+        self._lock = threading.RLock()
+
+    def on_after_fork(self) -> None:
+        """Drop the parent's subscriptions and connection."""
+        self.backend.client.connection_pool.reset()
+        if self._pubsub is not None:
+            self._pubsub.close()
+        self._pubsub = None
+        self.subscribed_to = set()
+        self._lock = threading.RLock()
+        self._has_work.clear()
+
+    def _reconnect_pubsub(self) -> None:
+        self._pubsub = None
+        self.backend.client.connection_pool.reset()
+        # States may have changed while we were disconnected: re-read them
+        # before subscribing again, or a result published meanwhile is lost.
+        if self.subscribed_to:
+            keys = list(self.subscribed_to)
+            for value in self.backend.client.mget(keys):
+                if value:
+                    self.on_state_change(self.backend.decode(value), None)
+        self._pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
+        if self.subscribed_to:
+            self._pubsub.subscribe(*self.subscribed_to)
+
+    @contextmanager
+    def reconnect_on_error(self) -> Iterator[None]:
+        """Reconnect (with the backend retry policy) when the connection drops."""
+        try:
+            yield
+        except CONNECTION_ERRORS as exc:
+            logger.warning('Redis result consumer lost its connection: %r; reconnecting', exc)
+            try:
+                self.backend.ensure(self._reconnect_pubsub, ())
+            except CONNECTION_ERRORS as err:
+                logger.critical(E_RETRY_LIMIT_EXCEEDED)
+                raise RuntimeError(E_RETRY_LIMIT_EXCEEDED) from err
+
+    def on_state_change(self, meta: dict[str, Any], message: Any) -> None:
+        """Fulfil the result and unsubscribe once it is ready."""
+        super().on_state_change(meta, message)
+        if meta['status'] in states.READY_STATES:
+            self.cancel_for(meta['task_id'])
+
+    def start(self, initial_task_id: str, **kwargs: Any) -> None:
+        """Open the pub/sub connection and subscribe to ``initial_task_id``."""
+        self._consume_from(initial_task_id)
+
+    def on_wait_for_pending(self, result: Any, **kwargs: Any) -> None:
+        """Read the stored states once: results stored before we subscribed are not re-sent."""
+        with self.reconnect_on_error():
+            for meta in result._iter_meta(**kwargs):
+                if meta is not None and self._is_pending(meta.get('task_id')):
+                    self.on_state_change(meta, None)
+
+    def _is_pending(self, task_id: str | None) -> bool:
+        try:
+            self._get_pending_result(task_id)  # type: ignore[arg-type]
+        except KeyError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Close the pub/sub connection."""
+        with self._lock:
+            self._has_work.clear()
+            if self._pubsub is not None:
+                self._pubsub.close()
+                self._pubsub = None
+
+    def drain_events(self, timeout: float | None = None) -> None:
+        """Handle one published state (waiting at most ``timeout``)."""
+        pubsub = self._pubsub
+        if pubsub is None or pubsub.connection is None or not self.subscribed_to:
+            self.wait_for_work(timeout)
+            return
+        with self.reconnect_on_error():
+            message = pubsub.get_message(timeout=timeout)
+            if message and message['type'] == 'message':
+                self.on_state_change(self.backend.decode(message['data']), message)
+
+    def consume_from(self, task_id: str) -> None:
+        """Subscribe to the channel of ``task_id``."""
+        self._consume_from(task_id)
+
+    def _consume_from(self, task_id: str) -> None:
+        key = self.backend.get_key_for_task(task_id)
+        if key in self.subscribed_to:
+            return
+        with self._lock:
+            self.subscribed_to.add(key)
+            with self.reconnect_on_error():
+                if self._pubsub is None:
+                    self._pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
+                self._pubsub.subscribe(key)
+            self._has_work.set()
+
+    def cancel_for(self, task_id: str) -> None:
+        """Unsubscribe from the channel of ``task_id``."""
+        key = self.backend.get_key_for_task(task_id)
+        if key not in self.subscribed_to:
+            return
+        with self._lock:
+            self.subscribed_to.discard(key)
+            if not self.subscribed_to:
+                self._has_work.clear()
+            if self._pubsub is not None:
+                with self.reconnect_on_error():
+                    self._pubsub.unsubscribe(key)
+
+
+class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin):
+    """Redis task result store."""
+
+    ResultConsumer = ResultConsumer
+    redis = redis
+    connection_class_ssl = redis.SSLConnection
+    supports_autoexpire = True
+    supports_native_join = True
+    max_connections: int | None = None
+
+    def __init__(self, host: str | None = None, port: int | None = None,
+                 db: int | None = None, password: str | None = None,
+                 max_connections: int | None = None, url: str | None = None,
+                 connection_pool: Any = None, **kwargs: Any) -> None:
+        super().__init__(expires_type=int, url=url, **kwargs)
+        conf = self.app.conf
+        self.max_connections = max_connections or conf.redis_max_connections or self.max_connections
+        self._ConnectionPool = connection_pool
+        socket_timeout = conf.redis_socket_timeout
+        socket_connect_timeout = conf.redis_socket_connect_timeout
+        self.connparams: dict[str, Any] = {
+            'host': host or conf.redis_host or 'localhost',
+            'port': port or conf.redis_port or 6379,
+            'db': db or conf.redis_db or 0,
+            'username': conf.redis_username,
+            'password': password or conf.redis_password,
+            'max_connections': self.max_connections,
+            'socket_timeout': socket_timeout and float(socket_timeout),
+            'retry_on_timeout': conf.redis_retry_on_timeout or False,
+            'socket_connect_timeout': socket_connect_timeout and float(socket_connect_timeout),
+            'socket_keepalive': conf.redis_socket_keepalive or False,
+        }
+        health_check_interval = self._transport_options.get('health_check_interval')
+        if health_check_interval:
+            self.connparams['health_check_interval'] = health_check_interval
+        ssl_options = conf.redis_backend_use_ssl
+        if ssl_options:
+            self.connparams.update(ssl_options)
+            self.connparams['connection_class'] = self.connection_class_ssl
+        if url:
+            self.connparams = self._params_from_url(url, self.connparams)
+        apply_ssl_options(self.connparams, self.connection_class_ssl)
+        self.url = url
+        self.retry_policy = {'max_retries': 20, 'interval_start': 0, 'interval_step': 1,
+                             'interval_max': 1, **self._transport_options.get('retry_policy', {})}
+        self._chord_zset = self._transport_options.get('result_chord_ordered', True)
+        self.connection_errors = CONNECTION_ERRORS
+        self._script_sha: str | None = None
+        self._pending_messages = MessageBuffer()
+        self.result_consumer = self.ResultConsumer(
+            self, self.app, self.accept, self._pending_results, self._pending_messages)
+
+    # -- connection -------------------------------------------------------
+
+    def _params_from_url(self, url: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        scheme, host, port, username, password, path, query = _parse_url(url)
+        if scheme == 'redis+socket':
+            scheme = 'socket'
+        query = dict(query)
+        connparams = dict(defaults)
+        connparams.update({k: v for k, v in (('host', host), ('port', port),
+                                             ('username', username),
+                                             ('password', password and unquote(password)))
+                           if v})
+        if scheme == 'socket':
+            connparams.update(connection_class=redis.UnixDomainSocketConnection,
+                              path='/' + (path or '').lstrip('/'))
+            for key in ('host', 'port', 'socket_connect_timeout', 'socket_keepalive'):
+                connparams.pop(key, None)
+            connparams['db'] = query.pop('virtual_host', None) or defaults.get('db') or 0
+        else:
+            connparams['db'] = path or defaults.get('db') or 0
+        ssl_keys = {'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile', 'ssl_cert_reqs'}
+        if scheme == 'redis' and ssl_keys & set(query):
+            raise ImproperlyConfigured(
+                'SSL options were given in the URL query of a redis:// backend URL: '
+                'use the rediss:// scheme for TLS connections.')
+        if scheme == 'rediss':
+            connparams['connection_class'] = self.connection_class_ssl
+            for key in ssl_keys & set(query):
+                query[key] = unquote(query[key])
+        db = connparams['db']
+        connparams['db'] = int(db.strip('/') or 0) if isinstance(db, str) else int(db)
+        parsers = getattr(redis.connection, 'URL_QUERY_ARGUMENT_PARSERS', {})
+        for key, value in list(query.items()):
+            if key in parsers:
+                query[key] = parsers[key](value)
+        connparams.update(query)
+        return connparams
+
+    def _create_client(self, **params: Any) -> Any:
+        return redis.StrictRedis(connection_pool=self._get_pool(**params))
+
+    def _get_pool(self, **params: Any) -> Any:
+        return (self._ConnectionPool or redis.ConnectionPool)(**params)
+
+    @property
+    def client(self) -> Any:
+        """The redis client (created on first use, one pool per backend)."""
+        client = self.__dict__.get('_client')
+        if client is None:
+            client = self.__dict__['_client'] = self._create_client(**self.connparams)
+        return client
+
+    def on_after_fork(self) -> None:
+        """Forget the parent's connections."""
+        self.result_consumer.on_after_fork()
+
+    def ensure(self, fun: Any, args: tuple[Any, ...], **policy: Any) -> Any:
+        """Call ``fun(*args)`` retrying on connection errors per the retry policy."""
+        retry_policy = dict(self.retry_policy, **policy)
+        max_retries = retry_policy.get('max_retries')
+        return retry_over_time(fun, self.connection_errors, args, {},
+                               partial(self.on_connection_error, max_retries),
+                               **retry_policy)
+
+    def on_connection_error(self, max_retries: int | None, exc: Exception,
+                            intervals: Iterator[float], retries: int) -> float:
+        """Log the lost connection and return the time to sleep before retrying."""
+        tts = next(intervals)
+        logger.error(E_LOST.strip(), retries, max_retries or 'Inf',
+                     f'in {tts:.2f} seconds' if tts else 'now')
+        return tts
+
+    def exception_safe_to_retry(self, exc: BaseException) -> bool:
+        """Connection and timeout errors are transient."""
+        return isinstance(exc, self.connection_errors)
+
+    # -- storage primitives -----------------------------------------------
+
+    def get(self, key: bytes) -> Any:
+        """GET ``key``."""
+        return self.client.get(key)
+
+    def mget(self, keys: list[bytes]) -> list[Any]:
+        """MGET ``keys``."""
+        return self.client.mget(keys)
+
+    def set(self, key: bytes, value: Any, **retry_policy: Any) -> Any:
+        """SETEX (or SET) and PUBLISH ``value`` in one pipeline, retrying on connection loss."""
+        if isinstance(value, str) and len(value) > 512 * 1024 * 1024:
+            raise BackendStoreError('value too large for Redis backend')
+        return self.ensure(self._set, (key, value), **retry_policy)
+
+    def _set(self, key: bytes, value: Any) -> None:
+        with self.client.pipeline() as pipe:
+            if self.expires:
+                pipe.set(key, value, ex=self.expires)
+            else:
+                pipe.set(key, value)
+            pipe.publish(key, value)
+            pipe.execute()
+
+    def _store_result(self, task_id: str, result: Any, state: str,
+                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+        if self.serializer not in _SCRIPTABLE_SERIALIZERS:
+            return super()._store_result(task_id, result, state, traceback, request, **kwargs)
+        meta = self._get_result_meta(result=result, state=state, traceback=traceback,
+                                     request=request)
+        meta['task_id'] = task_id
+        self.ensure(self._set_unless_success,
+                    (self.get_key_for_task(task_id), self.encode(meta)))
+        return result
+
+    def _set_unless_success(self, key: bytes, value: Any) -> Any:
+        client = self.client
+        args = (value, int(self.expires or 0), '', self.serializer)
+        if self._script_sha is not None:
+            try:
+                return client.evalsha(self._script_sha, 1, key, *args)
+            except redis.exceptions.NoScriptError:
+                pass
+        self._script_sha = client.script_load(_SET_UNLESS_SUCCESS)
+        return client.evalsha(self._script_sha, 1, key, *args)
+
+    def forget(self, task_id: str) -> None:
+        """Delete the result and stop waiting for it."""
+        super().forget(task_id)
+        self.result_consumer.cancel_for(task_id)
+
+    def delete(self, key: bytes) -> Any:
+        """DEL ``key``."""
+        return self.client.delete(key)
+
+    def incr(self, key: bytes) -> int:
+        """INCR ``key``."""
+        return self.client.incr(key)
+
+    def expire(self, key: bytes, value: Any) -> Any:
+        """EXPIRE ``key``."""
+        return self.client.expire(key, value)
+
+    def as_uri(self, include_password: bool = False) -> str:
+        """The backend URL, password masked unless ``include_password``."""
+        return Backend.as_uri(self, include_password) if self.url else 'redis://'
+
+    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        kwargs = dict(kwargs or {}, url=self.url, expires=self.expires)
+        return super().__reduce__(args, kwargs)
+
+
+class SentinelBackend(RedisBackend):
+    """Redis result backend reached through Redis Sentinel (``sentinel://``)."""
+
+    def _params_from_url(self, url: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        chunks = [c for c in url.split(';') if c]
+        hosts = []
+        connparams: dict[str, Any] = dict(defaults)
+        for chunk in chunks:
+            params = super()._params_from_url(chunk.replace('sentinel://', 'redis://', 1),
+                                              defaults)
+            hosts.append(params)
+            connparams = params
+        connparams = dict(connparams)
+        connparams['hosts'] = hosts
+        for key in ('host', 'port', 'path'):
+            connparams.pop(key, None)
+        return connparams
+
+    def _get_sentinel_instance(self, **params: Any) -> Any:
+        from redis.sentinel import Sentinel
+        hosts = params.pop('hosts')
+        sentinel_kwargs = self._transport_options.get('sentinel_kwargs', {})
+        params.pop('connection_class', None)
+        return Sentinel([(cp['host'], cp['port']) for cp in hosts],
+                        sentinel_kwargs=sentinel_kwargs, **params)
+
+    def _get_pool(self, **params: Any) -> Any:
+        master_name = self._transport_options.get('master_name')
+        if not master_name:
+            raise ImproperlyConfigured(
+                'The sentinel:// result backend needs the master name: set '
+                "result_backend_transport_options = {'master_name': '<name>'}")
+        params = dict(params)
+        params.pop('max_connections', None)
+        sentinel = self._get_sentinel_instance(**params)
+        return sentinel.master_for(master_name, redis.StrictRedis).connection_pool
+
+    def as_uri(self, include_password: bool = False) -> str:
+        """All sentinel URLs joined by ``;``."""
+        from kombu.utils.url import maybe_sanitize_url
+        if include_password:
+            return self.url or ''
+        return ';'.join(maybe_sanitize_url(u) for u in (self.url or '').split(';'))

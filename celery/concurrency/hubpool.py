@@ -1,0 +1,247 @@
+"""billiard's process pool, with results read by the consumer's event loop.
+
+billiard normally reads job results on a helper thread.  :class:`HubPool`
+defers that thread: when the consumer registers a hub before the first job,
+the result pipe is read by the hub instead, so acks and result callbacks run
+in the hub thread with no thread hand-off; otherwise the thread starts on the
+first job as usual.
+
+Jobs are written the same way: billiard hands each job to a task-handler
+thread, and on two cores that thread fights the event loop for the GIL on
+every message.  With a hub registered, jobs applied from the hub's thread are
+written to the children's job pipe right there when the pipe has room for
+them (so the write never blocks the loop); a job that does not fit goes
+through the thread as before.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import termios
+from collections import Counter
+from threading import Lock, get_ident
+from typing import Any, Callable
+
+from billiard.einfo import ExceptionInfo
+from billiard.pool import ACK, RUN, TASK, ApplyResult, Pool, ResultHandler
+from billiard.reduction import ForkingPickler
+
+__all__ = ('HubPool',)
+
+#: Most result bytes read per hub wake-up, so one busy pool cannot starve
+#: the other readers of the event loop.
+MAX_RESULT_BYTES_PER_WAKEUP = 256 * 1024
+
+#: Linux fcntl: the capacity of a pipe.
+F_GETPIPE_SZ = 1032
+
+
+class CountingResultHandler(ResultHandler):
+    """billiard result handler that counts jobs per child and starts on demand."""
+
+    writes: Counter[int]
+
+    def _make_methods(self) -> None:
+        super()._make_methods()
+        handle = self.on_state_change
+        writes = self.writes = Counter()
+
+        def on_state_change(message: tuple[int, tuple[Any, ...]]) -> None:
+            if message[0] == ACK:
+                writes[message[1][3]] += 1
+            handle(message)
+        self.on_state_change = on_state_change
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        # Started by start_thread() only when no event loop reads results.
+        pass
+
+    def start_thread(self) -> None:
+        """Read results on a helper thread (no event loop)."""
+        super().start()
+
+    @property
+    def was_started(self) -> bool:
+        """Whether the helper thread runs."""
+        return self._was_started
+
+
+class HubPool(Pool):
+    """A billiard pool whose results can be read from a kombu hub."""
+
+    ResultHandler = CountingResultHandler
+
+    hub: Any = None
+    _hub_thread: int | None = None
+
+    def _setup_queues(self) -> None:
+        super()._setup_queues()
+        # The task-handler thread and the hub thread both write jobs: one at a time.
+        self._job_write_lock = Lock()
+        writer = self._inqueue._writer
+        self._job_fd = writer.fileno()
+        self._job_pipe_size = fcntl.fcntl(self._job_fd, F_GETPIPE_SZ)
+        self._send_job_bytes = writer.send_bytes
+        self._quick_put = self._locked_put(writer.send)
+
+    def _locked_put(self, send: Callable[[Any], None]) -> Callable[[Any], None]:
+        lock = self._job_write_lock
+
+        def put(job: Any) -> None:
+            with lock:
+                send(job)
+        return put
+
+    def read_results_in(self, hub: Any) -> bool:
+        """Have ``hub`` read results; return False if the result thread already does."""
+        if self._result_handler.was_started:
+            return False
+        self.hub = hub
+        self._hub_thread = get_ident()
+        hub.add_reader(self._outqueue._reader.fileno(), self.on_results_readable)
+        return True
+
+    def apply_async(self, func: Callable[..., Any], args: Any = (), kwds: Any = None,
+                    callback: Callable[..., Any] | None = None,
+                    error_callback: Callable[..., Any] | None = None,
+                    accept_callback: Callable[..., Any] | None = None,
+                    timeout_callback: Callable[..., Any] | None = None,
+                    waitforslot: bool | None = None, soft_timeout: float | None = None,
+                    timeout: float | None = None, lost_worker_timeout: float | None = None,
+                    callbacks_propagate: tuple = (), correlation_id: str | None = None) -> Any:
+        """Queue ``func(*args, **kwds)`` for a child; from the hub thread, write it directly."""
+        if self.hub is None or get_ident() != self._hub_thread or self._state != RUN:
+            return super().apply_async(
+                func, args, kwds or {}, callback, error_callback, accept_callback,
+                timeout_callback, waitforslot, soft_timeout, timeout, lost_worker_timeout,
+                callbacks_propagate, correlation_id)
+        soft_timeout = soft_timeout or self.soft_timeout
+        timeout = timeout or self.timeout
+        result = ApplyResult(
+            self._cache, callback, accept_callback, timeout_callback, error_callback,
+            soft_timeout, timeout, lost_worker_timeout or self.lost_worker_timeout,
+            on_timeout_set=self.on_timeout_set, on_timeout_cancel=self.on_timeout_cancel,
+            callbacks_propagate=callbacks_propagate, send_ack=None,
+            correlation_id=correlation_id)
+        if timeout or soft_timeout:
+            self._start_timeout_handler()
+        self._write_job(result, (TASK, (result._job, None, func, args, kwds or {})))
+        return result
+
+    def _write_job(self, result: Any, job: tuple[Any, ...]) -> None:
+        try:
+            data = ForkingPickler.dumps(job)
+        except Exception:  # noqa: BLE001 - reported to the job like billiard does
+            result._set(None, (False, ExceptionInfo()))
+            return
+        lock = self._job_write_lock
+        if lock.acquire(blocking=False):
+            try:
+                if self._job_pipe_room() >= len(data) + 4:   # 4: the length header
+                    self._send_job_bytes(data)
+                    return
+            finally:
+                lock.release()
+        self._taskqueue.put(([job], None))
+
+    def _job_pipe_room(self) -> int:
+        unread = struct.unpack('i', fcntl.ioctl(self._job_fd, termios.FIONREAD, b'\0\0\0\0'))[0]
+        return self._job_pipe_size - unread
+
+    def ensure_result_reader(self) -> None:
+        """Start the result thread unless a hub reads results."""
+        if self.hub is None and not self._result_handler.was_started:
+            self._result_handler.start_thread()
+
+    def on_results_readable(self, *args: Any) -> None:
+        """Handle every result waiting in the pipe (called by the hub).
+
+        One read takes everything the children wrote so far, instead of a
+        poll and two reads per message; only whole messages are taken, so
+        billiard can read the pipe itself again at shutdown.
+        """
+        handle = self._result_handler.on_state_change
+        sentinel = False
+        for message in self._read_results():
+            if message is None:
+                sentinel = True
+            else:
+                handle(message)   # read already: ours to handle, even after the sentinel
+        if sentinel:
+            # Shutdown sentinel: the closing pool finishes reading itself.
+            self.stop_reading_results()
+
+    def _read_results(self) -> list[Any]:
+        fd = self._outqueue._reader.fileno()
+        waiting = struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0\0\0\0'))[0]
+        if waiting < 4:
+            return []
+        data = _read_exactly(fd, min(waiting, MAX_RESULT_BYTES_PER_WAKEUP))
+        messages, offset = [], 0
+        loads = ForkingPickler.loads
+        while offset < len(data):
+            if len(data) - offset < 4:
+                data += _read_exactly(fd, 4 - (len(data) - offset))
+            size = struct.unpack_from('!i', data, offset)[0]
+            start, offset = offset + 4, offset + 4 + size
+            if offset > len(data):
+                # The writer is mid-message: take the rest of this one only.
+                data += _read_exactly(fd, offset - len(data))
+            messages.append(loads(data[start:offset]))
+        return messages
+
+    def stop_reading_results(self) -> None:
+        """Unregister the result pipe from the hub."""
+        if self.hub is None:
+            return
+        try:
+            self.hub.remove_reader(self._outqueue._reader.fileno())
+        except (OSError, ValueError, KeyError):
+            pass  # the hub may be closed already
+        self.hub = None
+
+    def shrink(self, n: int = 1) -> None:
+        """Retire ``n`` children as they become idle.
+
+        billiard signals idle children, which can kill one just as it takes
+        the shared job-queue lock and leave the others waiting forever; a stop
+        sentinel in the job queue retires a child between jobs instead.
+        """
+        if n >= self._processes:
+            raise ValueError(
+                f"Can't shrink the pool by {n}: it has {self._processes} processes "
+                'and must keep at least one')
+        for _ in range(n):
+            self._processes -= 1
+            if self._putlock is not None:
+                self._putlock.shrink()
+            self._taskqueue.put(([None], None))
+        self.on_shrink(n)
+
+    def restart(self) -> None:
+        """Replace every child once it finishes its current job."""
+        super().restart()
+        # Idle children only look at their restart flag between jobs: give
+        # each one a job so it notices.
+        for _ in range(self._processes):
+            self.apply_async(_noop)
+
+    @property
+    def writes(self) -> Counter[int]:
+        """Jobs accepted per child pid."""
+        return self._result_handler.writes
+
+
+def _noop() -> None:
+    pass
+
+
+def _read_exactly(fd: int, size: int) -> bytearray:
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            raise EOFError('pool result pipe closed in the middle of a message')
+        data += chunk
+    return data

@@ -1,0 +1,215 @@
+"""The prefork pool: jobs run in child processes managed by billiard (the default)."""
+from __future__ import annotations
+
+import os
+import signal as _signal
+from typing import Any
+
+from celery.concurrency.base import BasePool
+from celery.exceptions import ImproperlyConfigured
+from celery.utils.log import get_logger
+
+__all__ = ('TaskPool', 'process_initializer', 'process_destructor')
+
+logger = get_logger(__name__)
+
+#: billiard's pool states.
+POOL_RUN, POOL_CLOSE = 0, 1
+
+#: Signals a child resets to their default action (the parent's handlers
+#: for warm/cold shutdown must not run in children).
+WORKER_SIGRESET = ('SIGTERM', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1')
+#: Signals a child ignores: Ctrl-C goes to the whole process group and the
+#: parent decides what shutdown means.
+WORKER_SIGIGNORE = ('SIGINT',)
+
+
+def process_initializer(app: Any = None, hostname: str | None = None) -> None:
+    """Prepare a freshly forked child to execute tasks for ``app``.
+
+    Sends :signal:`worker_process_init` once the child is ready.
+    """
+    try:
+        _reset_child_signals()
+        if app is not None:
+            _prepare_app_in_child(app, hostname)
+        from celery import signals
+        signals.worker_process_init.send(sender=None)
+    except Exception as exc:
+        # billiard would only report an exit code; say why the child died.
+        logger.exception('Pool child %s failed to initialize: %r', os.getpid(), exc)
+        raise
+
+
+def _reset_child_signals() -> None:
+    for name in WORKER_SIGRESET:
+        _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+    for name in WORKER_SIGIGNORE:
+        _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
+
+
+def _prepare_app_in_child(app: Any, hostname: str | None) -> None:
+    from celery import platforms
+    from celery._state import _set_task_join_will_block
+    from celery.app import trace
+    _set_task_join_will_block(True)
+    platforms.set_mp_process_title('celeryd', hostname=hostname)
+    app.loader.init_worker()
+    app.loader.init_worker_process()
+    logfile = os.environ.get('CELERY_LOG_FILE') or None
+    if logfile and '%i' in logfile.lower():
+        # Each child writes its own file, so logging is set up again here.
+        app.log.already_setup = False
+    app.log.setup(int(os.environ.get('CELERY_LOG_LEVEL', 0) or 0), logfile,
+                  bool(os.environ.get('CELERY_LOG_REDIRECT', False)),
+                  str(os.environ.get('CELERY_LOG_REDIRECT_LEVEL')),
+                  hostname=hostname)
+    # Tracers hold per-process state (backend connections, hostname): build
+    # them again in the child.
+    trace.setup_worker_optimizations(app, hostname)
+
+
+def process_destructor(pid: int, exitcode: int) -> None:
+    """Send :signal:`worker_process_shutdown` as a child exits."""
+    from celery import signals
+    signals.worker_process_shutdown.send(sender=None, pid=pid, exitcode=exitcode)
+
+
+class TaskPool(BasePool):
+    """Run jobs in ``limit`` child processes (billiard), replacing children as needed.
+
+    Options (passed by the worker): ``maxtasksperchild``,
+    ``max_memory_per_child`` (KiB), ``timeout``/``soft_timeout`` (seconds),
+    ``lost_worker_timeout``, ``max_restarts``, ``allow_restart``,
+    ``semaphore``, ``initargs`` (``(app, hostname)``).
+    """
+
+    uses_semaphore = True
+    callbacks_need_relay = True
+
+    _pool: Any = None
+
+    def on_start(self) -> None:
+        """Fork the children."""
+        from celery.concurrency.hubpool import HubPool
+        options = dict(self.options)
+        # The worker may say how it wants billiard threaded and scheduled; here
+        # the result reader is chosen at registration and children pull jobs
+        # from a shared queue, which is already fair scheduling.
+        options.pop('threads', None)
+        options.pop('sched_strategy', None)
+        initargs = options.pop('initargs', (self.app, None))
+        self._pool = HubPool(
+            processes=self.limit, initializer=process_initializer, initargs=initargs,
+            on_process_exit=process_destructor, enable_timeouts=True, synack=False,
+            **options)
+        self.on_apply = self._apply_first
+
+    def register_with_event_loop(self, loop: Any) -> None:
+        """Read results and run callbacks in ``loop``'s thread."""
+        super().register_with_event_loop(loop)
+        if self._pool.read_results_in(loop):
+            # Blocking on a free slot in the hub thread would deadlock: the
+            # slot is released by result handling in that same thread.
+            self.putlocks = False
+
+    def _apply_first(self, *args: Any, **kwargs: Any) -> Any:
+        # No event loop registered by the first job: read results on a thread.
+        self._pool.ensure_result_reader()
+        self.on_apply = self._pool.apply_async
+        return self.on_apply(*args, **kwargs)
+
+    def did_start_ok(self) -> bool:
+        """Return whether every child came up."""
+        return self._pool.did_start_ok()
+
+    def maintain_pool(self, *args: Any, **kwargs: Any) -> None:
+        """Replace exited children now."""
+        self._pool.maintain_pool()
+
+    def terminate_job(self, pid: int, signal: int | str | None = None) -> None:
+        """Send ``signal`` (default SIGTERM) to the child executing a job."""
+        self._pool.terminate_job(pid, _signum(signal))
+
+    def grow(self, n: int = 1) -> None:
+        """Add ``n`` children (started within a second by the supervisor)."""
+        self._pool.grow(n)
+
+    def shrink(self, n: int = 1) -> None:
+        """Stop ``n`` idle children; raises :exc:`ValueError` if all are busy."""
+        self._pool.shrink(n)
+
+    def restart(self) -> None:
+        """Replace every child once it finishes its current job."""
+        if not self._pool.allow_restart:
+            raise ImproperlyConfigured(
+                'Pool restarts are disabled: enable the worker_pool_restarts setting')
+        self._pool.restart()
+
+    def on_stop(self) -> None:
+        """Wait for running jobs, then stop the children."""
+        if self._pool is not None and self._pool._state in (POOL_RUN, POOL_CLOSE):
+            self._pool.close()
+            self._pool.join()
+            self._pool.stop_reading_results()
+        self.relay.close()
+
+    def on_terminate(self) -> None:
+        """Kill the children now."""
+        if self._pool is not None:
+            self._pool.stop_reading_results()
+            self._pool.terminate()
+            self._pool = None
+        self.relay.close()
+
+    def on_close(self) -> None:
+        """Stop accepting jobs."""
+        if self._pool is not None and self._pool._state == POOL_RUN:
+            self._pool.close()
+
+    def _get_info(self) -> dict[str, Any]:
+        pool = self._pool
+        info = super()._get_info()
+        if pool is None:
+            return info
+        info.update({
+            'max-concurrency': pool._processes,
+            'processes': [p.pid for p in pool._pool],
+            'max-tasks-per-child': pool._maxtasksperchild or 'N/A',
+            'put-guarded-by-semaphore': self.putlocks,
+            'timeouts': (pool.soft_timeout or 0, pool.timeout or 0),
+            'writes': _write_stats(pool.writes, len(pool._pool)),
+        })
+        return info
+
+    @property
+    def num_processes(self) -> int:
+        """Number of children the pool keeps."""
+        return self._pool._processes
+
+
+def _signum(sig: int | str | None) -> int | None:
+    if sig is None or isinstance(sig, int):
+        return sig
+    name = sig.upper()
+    name = name if name.startswith('SIG') else f'SIG{name}'
+    try:
+        return int(_signal.Signals[name])
+    except KeyError:
+        raise ValueError(f'Unknown signal name {sig!r}: use e.g. SIGTERM, SIGKILL or SIGUSR1') from None
+
+
+def _write_stats(writes: Any, procs: int) -> dict[str, Any]:
+    counts = list(writes.values())
+    total = sum(counts)
+
+    def percent(n: int) -> str:
+        return f'{n / total * 100:.2f}%' if total else '0.00%'
+    return {
+        'total': total,
+        'avg': percent(total / max(len(counts), 1)),
+        'all': ', '.join(percent(n) for n in counts),
+        'raw': ', '.join(str(n) for n in counts),
+        'strategy': 'fair',
+        'inqueues': {'total': procs, 'active': procs},
+    }

@@ -1,0 +1,185 @@
+"""Sending events: :class:`EventDispatcher`."""
+from __future__ import annotations
+
+import os
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kombu import Producer
+
+from celery.events.event import Event, get_exchange, group_from
+from celery.utils.log import get_logger
+from celery.utils.nodenames import anon_nodename
+from celery.utils.time import utcoffset
+
+__all__ = ('EventDispatcher',)
+
+logger = get_logger(__name__)
+
+
+class EventDispatcher:
+    """Publish monitoring events to the events exchange.
+
+    Arguments:
+        connection: connection used to publish (taken from the app's pool
+            when used as :meth:`app.events.default_dispatcher`).
+        hostname: node name put in every event.
+        enabled: when false, :meth:`send` does nothing.
+        groups: send only events of these groups (``task``, ``worker``...).
+        buffer_group: groups whose events are collected and published as one
+            message (a list) by :meth:`flush`.
+        buffer_limit: flush a group buffer when it holds this many events.
+        on_send_buffered: called after an event was buffered (the worker uses
+            it to flush once per event loop iteration).
+    """
+
+    #: Transports that cannot carry events.
+    DISABLED_TRANSPORTS = frozenset({'sql'})
+
+    app: Any = None
+
+    def __init__(self, connection: Any = None, hostname: str | None = None,
+                 enabled: bool = True, channel: Any = None,
+                 buffer_while_offline: bool = True, app: Any = None,
+                 serializer: str | None = None, groups: Iterable[str] | None = None,
+                 delivery_mode: int = 1, buffer_group: Iterable[str] | None = None,
+                 buffer_limit: int = 24,
+                 on_send_buffered: Callable[[], Any] | None = None) -> None:
+        from celery._state import app_or_default
+        self.app = app_or_default(app or self.app)
+        self.connection = connection
+        self.channel = channel
+        if connection is None and channel is not None:
+            self.connection = channel.connection.client
+        self.hostname = hostname or anon_nodename()
+        self.buffer_while_offline = buffer_while_offline
+        self.buffer_group = frozenset(buffer_group or ())
+        self.buffer_limit = buffer_limit
+        self.on_send_buffered = on_send_buffered
+        self._group_buffer: defaultdict[str, list[dict]] = defaultdict(list)
+        self._outbound_buffer: deque[tuple[Any, str, BaseException]] = deque()
+        self.mutex = threading.Lock()
+        self.producer: Any = None
+        self._declared_by: Any = None
+        self.serializer = serializer or self.app.conf.event_serializer
+        self.on_enabled: set[Callable[[], Any]] = set()
+        self.on_disabled: set[Callable[[], Any]] = set()
+        self.groups = set(groups or ())
+        self.clock = self.app.clock
+        self.delivery_mode = delivery_mode
+        self.pid = os.getpid()
+        self.headers = {'hostname': self.hostname}
+        conninfo = self.connection or self.app.connection_for_write()
+        self.exchange = get_exchange(conninfo, name=self.app.conf.event_exchange)
+        self.enabled = enabled
+        if conninfo.transport.driver_type in self.DISABLED_TRANSPORTS:
+            self.enabled = False
+        if self.enabled:
+            self.enable()
+
+    def __enter__(self) -> EventDispatcher:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def enable(self) -> None:
+        """Start sending events."""
+        self.producer = Producer(self.channel or self.connection, exchange=self.exchange,
+                                 serializer=self.serializer, auto_declare=False)
+        self.enabled = True
+        for callback in self.on_enabled:
+            callback()
+
+    def disable(self) -> None:
+        """Stop sending events."""
+        if self.enabled:
+            self.enabled = False
+            self.close()
+            for callback in self.on_disabled:
+                callback()
+
+    def publish(self, type: str, fields: dict[str, Any], producer: Any,
+                blind: bool = False, Event: Callable[..., dict] = Event,
+                **kwargs: Any) -> None:
+        """Publish one event of ``type`` with ``producer`` (ignores groups)."""
+        clock = None if blind else self.clock.forward()
+        event = Event(type, hostname=self.hostname, utcoffset=utcoffset(),
+                      pid=self.pid, clock=clock, **fields)
+        with self.mutex:
+            self._publish(event, producer, type.replace('-', '.'), **kwargs)
+
+    def _publish(self, event: Any, producer: Any, routing_key: str, retry: bool = False,
+                 retry_policy: dict | None = None) -> None:
+        exchange = self.exchange
+        # Declare once per producer: kombu's declare check costs a copy per call.
+        declare = () if producer is self._declared_by else [exchange]
+        try:
+            producer.publish(
+                event, routing_key=routing_key, exchange=exchange.name,
+                retry=retry, retry_policy=retry_policy, declare=declare,
+                serializer=self.serializer, headers=self.headers,
+                delivery_mode=self.delivery_mode,
+            )
+            self._declared_by = producer
+        except Exception as exc:  # noqa: BLE001 - kept for resending when online again
+            if not self.buffer_while_offline:
+                raise
+            logger.debug('Buffering event %r until the broker is reachable: %r',
+                         routing_key, exc)
+            self._outbound_buffer.append((event, routing_key, exc))
+
+    def send(self, type: str, blind: bool = False, utcoffset: Callable[[], int] = utcoffset,
+             retry: bool = False, retry_policy: dict | None = None,
+             Event: Callable[..., dict] = Event, **fields: Any) -> None:
+        """Send an event of ``type`` with ``fields``, if enabled and its group is wanted.
+
+        Arguments:
+            blind: don't set the logical clock (the event is not ordered).
+        """
+        if not self.enabled:
+            return
+        groups, group = self.groups, group_from(type)
+        if groups and group not in groups:
+            return
+        if group in self.buffer_group:
+            event = Event(type, hostname=self.hostname, utcoffset=utcoffset(),
+                          pid=self.pid, clock=self.clock.forward(), **fields)
+            buffer = self._group_buffer[group]
+            buffer.append(event)
+            if len(buffer) >= self.buffer_limit:
+                self.flush()
+            elif self.on_send_buffered:
+                self.on_send_buffered()
+            return
+        self.publish(type, fields, self.producer, blind=blind, Event=Event,
+                     retry=retry, retry_policy=retry_policy)
+
+    def flush(self, errors: bool = True, groups: bool = True) -> None:
+        """Publish events buffered while offline and the group buffers."""
+        if errors and self._outbound_buffer:
+            pending = list(self._outbound_buffer)
+            self._outbound_buffer.clear()
+            with self.mutex:
+                for event, routing_key, _ in pending:
+                    self._publish(event, self.producer, routing_key)
+        if groups:
+            with self.mutex:
+                for group, events in self._group_buffer.items():
+                    if events:
+                        batch = events[:]
+                        events.clear()
+                        self._publish(batch, self.producer, f'{group}.multi')
+
+    def extend_buffer(self, other: EventDispatcher) -> None:
+        """Take over the events another dispatcher could not send."""
+        self._outbound_buffer.extend(other._outbound_buffer)
+
+    def close(self) -> None:
+        """Release the producer (the connection stays with its owner)."""
+        self.producer = None
+
+    def __repr__(self) -> str:
+        return f'<EventDispatcher: {self.hostname} enabled={self.enabled}>'

@@ -1,0 +1,18 @@
+"""Loaders: how an app finds its configuration and task modules."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ('LOADER_ALIASES', 'get_loader_cls')
+
+#: Short names accepted by ``Celery(loader=...)``, ``--loader`` and ``CELERY_LOADER``.
+LOADER_ALIASES = {
+    'app': 'celery.loaders.app:AppLoader',
+    'default': 'celery.loaders.default:Loader',
+}
+
+
+def get_loader_cls(loader: Any) -> type:
+    """Return the loader class named by ``loader`` (an alias, a path, or a class)."""
+    from celery.utils.imports import import_from_cwd, symbol_by_name
+    return symbol_by_name(loader, LOADER_ALIASES, imp=import_from_cwd)

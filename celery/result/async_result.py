@@ -1,0 +1,354 @@
+"""A handle on the state and return value of one task."""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from vine import promise
+
+from celery import states
+from celery._state import get_current_app
+from celery.exceptions import IncompleteStream, TimeoutError
+from celery.result.guards import assert_will_not_block
+
+__all__ = ('ResultBase', 'AsyncResult', 'result_from_tuple')
+
+
+def _parse_date(value: Any) -> datetime | None:
+    if value and not isinstance(value, datetime):
+        return datetime.fromisoformat(value.replace('Z', '+00:00'))
+    return value
+
+
+class ResultBase:
+    """Base class for results."""
+
+    #: Parent result (if part of a chain).
+    parent: Any = None
+
+
+class AsyncResult(ResultBase):
+    """Query the state and return value of a task by its id."""
+
+    app: Any = None
+    backend: Any = None
+    TimeoutError = TimeoutError
+
+    def __init__(self, id: str, backend: Any = None, task_name: str | None = None,
+                 app: Any = None, parent: Any = None) -> None:
+        if id is None:
+            raise ValueError(f'AsyncResult requires valid id, not {type(id)}')
+        self.app = app or self.app or get_current_app()
+        self.id = id
+        self.backend = backend or self.app.backend
+        self.parent = parent
+        self.on_ready = promise(self._on_fulfilled, weak=True)
+        self._cache: dict[str, Any] | None = None
+        self._ignored = False
+
+    @property
+    def ignored(self) -> bool:
+        """Whether the task was sent with ``ignore_result`` (``get()`` returns None)."""
+        return getattr(self, '_ignored', False)
+
+    @ignored.setter
+    def ignored(self, value: bool) -> None:
+        self._ignored = value
+
+    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
+             weak: bool = False) -> Any:
+        """Call ``callback(result)`` when the task is ready (needs a push backend to fire)."""
+        self.backend.add_pending_result(self, weak=weak)
+        return self.on_ready.then(callback, on_error)
+
+    def _on_fulfilled(self, result: Any) -> Any:
+        self.backend.remove_pending_result(self)
+        return result
+
+    def as_tuple(self) -> tuple[Any, None]:
+        """Serializable form: ``((id, parent_tuple), None)``."""
+        parent = self.parent
+        return (self.id, parent and parent.as_tuple()), None
+
+    def as_list(self) -> list[str]:
+        """Ids of this result and its parents, self first."""
+        results = [self.id]
+        if self.parent is not None:
+            results.extend(self.parent.as_list())
+        return results
+
+    def forget(self) -> None:
+        """Remove this result (and its parents') from the backend."""
+        self._cache = None
+        if self.parent:
+            self.parent.forget()
+        self.backend.forget(self.id)
+
+    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None,
+               wait: bool = False, timeout: float | None = None) -> Any:
+        """Ask the workers not to execute (or to terminate) this task."""
+        return self.app.control.revoke(self.id, connection=connection, terminate=terminate,
+                                       signal=signal, reply=wait, timeout=timeout)
+
+    def revoke_by_stamped_headers(self, headers: dict[str, Any], connection: Any = None,
+                                  terminate: bool = False, signal: Any = None,
+                                  wait: bool = False, timeout: float | None = None) -> Any:
+        """Revoke every task carrying the stamped ``headers``."""
+        return self.app.control.revoke_by_stamped_headers(
+            headers, connection=connection, terminate=terminate, signal=signal,
+            reply=wait, timeout=timeout)
+
+    def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
+            no_ack: bool = True, follow_parents: bool = True,
+            callback: Callable[..., Any] | None = None,
+            on_message: Callable[..., Any] | None = None,
+            on_interval: Callable[[], Any] | None = None,
+            disable_sync_subtasks: bool = True) -> Any:
+        """Wait until the task is ready and return its value (re-raising its error)."""
+        if self.ignored:
+            return None
+        if disable_sync_subtasks:
+            assert_will_not_block()
+        _on_interval = promise()
+        if follow_parents and propagate and self.parent:
+            _on_interval = promise(self._maybe_reraise_parent_error, weak=True)
+            self._maybe_reraise_parent_error()
+        if on_interval:
+            _on_interval.then(on_interval)
+        if self._cache:
+            if propagate:
+                self.maybe_throw(callback=callback)
+            return self.result
+        self.backend.add_pending_result(self)
+        return self.backend.wait_for_pending(
+            self, timeout=timeout, interval=interval, on_interval=_on_interval,
+            no_ack=no_ack, propagate=propagate, callback=callback, on_message=on_message)
+
+    wait = get
+
+    def _maybe_reraise_parent_error(self) -> None:
+        for node in reversed(list(self._parents())):
+            node.maybe_throw()
+
+    def _parents(self) -> Iterator[Any]:
+        node = self.parent
+        while node:
+            yield node
+            node = node.parent
+
+    def collect(self, intermediate: bool = False, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(result, value)`` for this task and every subtask it started."""
+        for _, node in self.iterdeps(intermediate=intermediate):
+            yield node, node.get(**kwargs)
+
+    def get_leaf(self) -> Any:
+        """Return the value of the last node in the dependency graph."""
+        value = None
+        for _, node in self.iterdeps():
+            value = node.get()
+        return value
+
+    def iterdeps(self, intermediate: bool = False) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(parent, node)`` pairs breadth first through the children."""
+        stack: deque[tuple[Any, Any]] = deque([(None, self)])
+        while stack:
+            parent, node = stack.popleft()
+            yield parent, node
+            if node.ready():
+                stack.extend((node, child) for child in node.children or [])
+            elif not intermediate:
+                raise IncompleteStream()
+
+    def ready(self) -> bool:
+        """Whether the task finished (SUCCESS, FAILURE or REVOKED)."""
+        return self.state in self.backend.READY_STATES
+
+    def successful(self) -> bool:
+        """Whether the task succeeded."""
+        return self.state == states.SUCCESS
+
+    def failed(self) -> bool:
+        """Whether the task failed."""
+        return self.state == states.FAILURE
+
+    def throw(self, *args: Any, **kwargs: Any) -> None:
+        """Reject the ``on_ready`` promise with an exception and raise it."""
+        self.on_ready.throw(*args, **kwargs)
+
+    def maybe_throw(self, propagate: bool = True, callback: Callable[..., Any] | None = None) -> Any:
+        """Raise the task's exception if it failed and ``propagate``; else return its value."""
+        cache = self._get_task_meta() if self._cache is None else self._cache
+        state, value = cache['status'], cache['result']
+        if state in states.PROPAGATE_STATES and propagate:
+            self.throw(value)
+        if callback is not None:
+            callback(self.id, value)
+        return value
+
+    maybe_reraise = maybe_throw
+
+    def build_graph(self, intermediate: bool = False, formatter: Any = None) -> Any:
+        """Return a :class:`~celery.utils.graph.DependencyGraph` of the subtasks."""
+        from celery.utils.graph import DependencyGraph, GraphFormatter
+        graph = DependencyGraph(formatter=formatter or GraphFormatter(root=self.id, shape='oval'))
+        for parent, node in self.iterdeps(intermediate=intermediate):
+            graph.add_arc(node)
+            if parent:
+                graph.add_edge(parent, node)
+        return graph
+
+    @cached_property
+    def graph(self) -> Any:
+        """The dependency graph of this result."""
+        return self.build_graph()
+
+    def exists(self) -> bool:
+        """Whether the backend has any state for this task."""
+        return self.state != states.PENDING
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__}: {self.id}>'
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AsyncResult):
+            return other.id == self.id
+        if isinstance(other, str):
+            return other == self.id
+        return NotImplemented
+
+    def __copy__(self) -> AsyncResult:
+        return self.__class__(self.id, self.backend, None, self.app, self.parent)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.__class__, self.__reduce_args__()
+
+    def __reduce_args__(self) -> tuple[Any, ...]:
+        return self.id, self.backend, None, None, self.parent
+
+    def __del__(self) -> None:
+        # Stop listening for a result nobody can ask for any more.
+        backend = self.__dict__.get('backend')
+        if backend is not None:
+            try:
+                backend.remove_pending_result(self)
+            except Exception:  # noqa: BLE001 - never raise from __del__
+                pass
+
+    @property
+    def supports_native_join(self) -> bool:
+        """Whether the backend joins groups without polling each member."""
+        return self.backend.supports_native_join
+
+    @property
+    def children(self) -> list[Any] | None:
+        """Results of the subtasks this task started."""
+        return self._get_task_meta().get('children')
+
+    def _maybe_set_cache(self, meta: dict[str, Any] | None) -> Any:
+        if meta and meta['status'] in states.READY_STATES:
+            cache = self._set_cache(self.backend.meta_from_decoded(meta))
+            self.on_ready(self)
+            return cache
+        return meta
+
+    def _get_task_meta(self) -> dict[str, Any]:
+        if self._cache is None:
+            return self._maybe_set_cache(self.backend.get_task_meta(self.id))
+        return self._cache
+
+    def _iter_meta(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return iter([self._get_task_meta()])
+
+    def _set_cache(self, meta: dict[str, Any]) -> dict[str, Any]:
+        children = meta.get('children')
+        if children:
+            meta['children'] = [result_from_tuple(child, self.app) for child in children]
+        self._cache = meta
+        return meta
+
+    @property
+    def result(self) -> Any:
+        """The return value, or the exception if the task failed."""
+        return self._get_task_meta()['result']
+
+    info = result
+
+    @property
+    def traceback(self) -> str | None:
+        """The remote traceback of a failed task, as text."""
+        return self._get_task_meta().get('traceback')
+
+    @property
+    def state(self) -> str:
+        """The current state (PENDING when unknown)."""
+        return self._get_task_meta()['status']
+
+    status = state
+
+    @property
+    def task_id(self) -> str:
+        """Compatibility alias of :attr:`id`."""
+        return self.id
+
+    @task_id.setter
+    def task_id(self, id: str) -> None:
+        self.id = id
+
+    @property
+    def date_done(self) -> datetime | None:
+        """When the task finished (UTC datetime), if it did."""
+        return _parse_date(self._get_task_meta().get('date_done'))
+
+    @property
+    def name(self) -> str | None:
+        """Task name (needs ``result_extended``)."""
+        return self._get_task_meta().get('name')
+
+    @property
+    def args(self) -> Any:
+        """Positional arguments (needs ``result_extended``)."""
+        return self._get_task_meta().get('args')
+
+    @property
+    def kwargs(self) -> Any:
+        """Keyword arguments (needs ``result_extended``)."""
+        return self._get_task_meta().get('kwargs')
+
+    @property
+    def worker(self) -> str | None:
+        """Hostname of the worker that ran the task (needs ``result_extended``)."""
+        return self._get_task_meta().get('worker')
+
+    @property
+    def retries(self) -> int | None:
+        """Number of retries (needs ``result_extended``)."""
+        return self._get_task_meta().get('retries')
+
+    @property
+    def queue(self) -> str | None:
+        """Routing key the task was delivered with (needs ``result_extended``)."""
+        return self._get_task_meta().get('queue')
+
+
+def result_from_tuple(r: Any, app: Any = None) -> Any:
+    """Rebuild a result from its :meth:`~AsyncResult.as_tuple` form."""
+    if isinstance(r, ResultBase):
+        return r
+    app = app or get_current_app()
+    res, nodes = r
+    task_id, parent = res if isinstance(res, (list, tuple)) else (res, None)
+    if parent:
+        parent = result_from_tuple(parent, app)
+    if nodes is not None:
+        return app.GroupResult(task_id, [result_from_tuple(child, app) for child in nodes],
+                               parent=parent)
+    return app.AsyncResult(task_id, parent=parent)

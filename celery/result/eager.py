@@ -1,0 +1,100 @@
+"""The result of a task executed locally."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vine import promise
+
+from celery import states
+from celery.result.async_result import AsyncResult
+from celery.result.guards import assert_will_not_block
+
+__all__ = ('EagerResult',)
+
+
+class EagerResult(AsyncResult):
+    """The result of a task run locally (``apply()`` / ``task_always_eager``)."""
+
+    def __init__(self, id: str, ret_value: Any, state: str, traceback: str | None = None,
+                 name: str | None = None) -> None:
+        self.id = id
+        self._result = ret_value
+        self._state = state
+        self._traceback = traceback
+        self._name = name
+        self.parent = None
+        self.on_ready = promise()
+        self.on_ready(self)
+
+    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
+             weak: bool = False) -> Any:
+        """Call ``callback`` now: the result is already ready."""
+        return self.on_ready.then(callback, on_error)
+
+    def _get_task_meta(self) -> dict[str, Any]:
+        return self._cache
+
+    def __reduce_args__(self) -> tuple[Any, ...]:
+        return self.id, self._result, self._state, self._traceback
+
+    def __copy__(self) -> EagerResult:
+        cls, args = self.__reduce__()
+        return cls(*args)
+
+    def ready(self) -> bool:
+        """Always ready."""
+        return True
+
+    def get(self, timeout: float | None = None, propagate: bool = True,
+            disable_sync_subtasks: bool = True, **kwargs: Any) -> Any:
+        """Return the value, or raise the task's exception when ``propagate``."""
+        if disable_sync_subtasks:
+            assert_will_not_block()
+        if self.successful():
+            return self.result
+        if self.state in states.PROPAGATE_STATES:
+            if propagate:
+                raise self.result if isinstance(self.result, BaseException) \
+                    else Exception(self.result)
+            return self.result
+        return None
+
+    wait = get
+
+    def forget(self) -> None:
+        """Nothing is stored, so nothing to forget."""
+
+    def revoke(self, *args: Any, **kwargs: Any) -> None:
+        """Mark as revoked locally."""
+        self._state = states.REVOKED
+
+    def __repr__(self) -> str:
+        return f'<EagerResult: {self.id}>'
+
+    @property
+    def _cache(self) -> dict[str, Any]:  # type: ignore[override]
+        return {'task_id': self.id, 'result': self._result, 'status': self._state,
+                'traceback': self._traceback, 'name': self._name}
+
+    @property
+    def result(self) -> Any:
+        """The return value or exception."""
+        return self._result
+
+    @property
+    def state(self) -> str:
+        """The final state."""
+        return self._state
+
+    status = state
+
+    @property
+    def traceback(self) -> str | None:
+        """The traceback text of a failure."""
+        return self._traceback
+
+    @property
+    def supports_native_join(self) -> bool:
+        """Eager results are never joined natively."""
+        return False

@@ -1,0 +1,298 @@
+"""Sets of results: :class:`ResultSet` and the saveable :class:`GroupResult`."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from weakref import proxy
+
+from vine import barrier, promise
+
+from celery import states
+from celery._state import get_current_app
+from celery.exceptions import ImproperlyConfigured, TimeoutError
+from celery.result.async_result import ResultBase
+from celery.result.guards import assert_will_not_block
+
+__all__ = ('ResultSet', 'GroupResult')
+
+
+class ResultSet(ResultBase):
+    """A set of results joined together."""
+
+    _app: Any = None
+
+    def __init__(self, results: list[Any], app: Any = None,
+                 ready_barrier: Any = None, **kwargs: Any) -> None:
+        self._app = app
+        self.results = results
+        self.on_ready = promise(args=(proxy(self),))
+        self._on_full = ready_barrier or barrier(results)
+        if self._on_full:
+            self._on_full.then(promise(self._on_ready, weak=True))
+
+    def add(self, result: Any) -> None:
+        """Add ``result`` unless already present."""
+        if result not in self.results:
+            self.results.append(result)
+            if self._on_full:
+                self._on_full.add(result)
+
+    def _on_ready(self) -> None:
+        if self.backend.is_async:
+            self.on_ready()
+
+    def remove(self, result: Any) -> None:
+        """Remove ``result`` (an id or result); :exc:`KeyError` if missing."""
+        if isinstance(result, str):
+            result = self.app.AsyncResult(result)
+        try:
+            self.results.remove(result)
+        except ValueError:
+            raise KeyError(result) from None
+
+    def discard(self, result: Any) -> None:
+        """Remove ``result`` if present."""
+        try:
+            self.remove(result)
+        except KeyError:
+            pass
+
+    def update(self, results: Any) -> None:
+        """Extend with the results not already present."""
+        self.results.extend(r for r in results if r not in self.results)
+
+    def clear(self) -> None:
+        """Remove every result."""
+        self.results[:] = []
+
+    def successful(self) -> bool:
+        """Whether every task succeeded."""
+        return all(result.successful() for result in self.results)
+
+    def failed(self) -> bool:
+        """Whether any task failed."""
+        return any(result.failed() for result in self.results)
+
+    def maybe_throw(self, callback: Callable[..., Any] | None = None,
+                    propagate: bool = True) -> None:
+        """Raise the first failure among the results."""
+        for result in self.results:
+            result.maybe_throw(callback=callback, propagate=propagate)
+
+    maybe_reraise = maybe_throw
+
+    def waiting(self) -> bool:
+        """Whether any task is not ready yet."""
+        return any(not result.ready() for result in self.results)
+
+    def ready(self) -> bool:
+        """Whether every task is ready."""
+        return all(result.ready() for result in self.results)
+
+    def completed_count(self) -> int:
+        """Number of tasks that succeeded."""
+        return sum(int(result.successful()) for result in self.results)
+
+    def forget(self) -> None:
+        """Forget every result."""
+        for result in self.results:
+            result.forget()
+
+    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None,
+               wait: bool = False, timeout: float | None = None) -> Any:
+        """Revoke every task in the set."""
+        return self.app.control.revoke([r.id for r in self.results], connection=connection,
+                                       timeout=timeout, terminate=terminate,
+                                       signal=signal, reply=wait)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.results)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.results[index]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ResultSet):
+            return other.results == self.results
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__}: [{", ".join(r.id for r in self.results)}]>'
+
+    def get(self, timeout: float | None = None, propagate: bool = True,
+            interval: float = 0.5, callback: Callable[..., Any] | None = None,
+            no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+            disable_sync_subtasks: bool = True,
+            on_interval: Callable[[], Any] | None = None) -> list[Any]:
+        """Join: :meth:`join_native` when the backend supports it, else :meth:`join`."""
+        join = self.join_native if self.supports_native_join else self.join
+        return join(timeout=timeout, propagate=propagate, interval=interval,
+                    callback=callback, no_ack=no_ack, on_message=on_message,
+                    disable_sync_subtasks=disable_sync_subtasks, on_interval=on_interval)
+
+    def join(self, timeout: float | None = None, propagate: bool = True,
+             interval: float = 0.5, callback: Callable[..., Any] | None = None,
+             no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+             disable_sync_subtasks: bool = True,
+             on_interval: Callable[[], Any] | None = None) -> list[Any]:
+        """Wait for each result in order and return their values."""
+        if disable_sync_subtasks:
+            assert_will_not_block()
+        if on_message is not None:
+            raise ImproperlyConfigured('Backend does not support on_message callback')
+        deadline = None if timeout is None else time.monotonic() + timeout
+        values = []
+        for result in self.results:
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0.0:
+                    raise TimeoutError('join operation timed out')
+            value = result.get(timeout=remaining, propagate=propagate, interval=interval,
+                               no_ack=no_ack, on_interval=on_interval,
+                               disable_sync_subtasks=disable_sync_subtasks)
+            if callback:
+                callback(result.id, value)
+            else:
+                values.append(value)
+        return values
+
+    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
+             weak: bool = False) -> Any:
+        """Call ``callback`` when every result is ready."""
+        return self.on_ready.then(callback, on_error)
+
+    def iter_native(self, timeout: float | None = None, interval: float = 0.5,
+                    no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+                    on_interval: Callable[[], Any] | None = None) -> Iterator[tuple[str, Any]]:
+        """Yield ``(task_id, meta)`` as the backend reports results ready."""
+        return self.backend.iter_native(self, timeout=timeout, interval=interval, no_ack=no_ack,
+                                        on_message=on_message, on_interval=on_interval)
+
+    def join_native(self, timeout: float | None = None, propagate: bool = True,
+                    interval: float = 0.5, callback: Callable[..., Any] | None = None,
+                    no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+                    on_interval: Callable[[], Any] | None = None,
+                    disable_sync_subtasks: bool = True) -> list[Any] | None:
+        """Like :meth:`join` but fetches all results in bulk as they arrive."""
+        if disable_sync_subtasks:
+            assert_will_not_block()
+        order_index = None if callback else {r.id: i for i, r in enumerate(self.results)}
+        acc: list[Any] | None = None if callback else [None] * len(self)
+        for task_id, meta in self.iter_native(timeout, interval, no_ack, on_message, on_interval):
+            if isinstance(meta, list):
+                value = [child.get() for child in meta]
+            else:
+                value = meta['result']
+                if propagate and meta['status'] in states.PROPAGATE_STATES:
+                    raise value
+            if callback:
+                callback(task_id, value)
+            else:
+                acc[order_index[task_id]] = value  # type: ignore[index]
+        return acc
+
+    def _iter_meta(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return (meta for _, meta in self.backend.get_many(
+            {r.id for r in self.results}, max_iterations=1, **kwargs))
+
+    def _failed_join_report(self) -> Iterator[Any]:
+        return (res for res in self.results
+                if res.backend.is_cached(res.id) and res.state in states.PROPAGATE_STATES)
+
+    @property
+    def supports_native_join(self) -> bool:
+        """Whether the backend joins natively."""
+        try:
+            return self.results[0].supports_native_join
+        except IndexError:
+            return False
+
+    @property
+    def app(self) -> Any:
+        """The app of this set (from the first result when not given)."""
+        if self._app is None:
+            self._app = (self.results[0].app if self.results else get_current_app())
+        return self._app
+
+    @app.setter
+    def app(self, app: Any) -> None:
+        self._app = app
+
+    @property
+    def backend(self) -> Any:
+        """The result backend of this set."""
+        return self.app.backend if self.app else self.results[0].backend
+
+
+class GroupResult(ResultSet):
+    """The results of a group, with an id so it can be saved and restored."""
+
+    def __init__(self, id: str | None = None, results: list[Any] | None = None,
+                 parent: Any = None, **kwargs: Any) -> None:
+        self.id = id
+        self.parent = parent
+        super().__init__(results if results is not None else [], **kwargs)
+
+    def _on_ready(self) -> None:
+        self.backend.remove_pending_result(self)
+        super()._on_ready()
+
+    def save(self, backend: Any = None) -> Any:
+        """Store the group so :meth:`restore` can rebuild it by id."""
+        return (backend or self.app.backend).save_group(self.id, self)
+
+    def delete(self, backend: Any = None) -> None:
+        """Remove the stored group."""
+        (backend or self.app.backend).delete_group(self.id)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.__class__, self.__reduce_args__()
+
+    def __reduce_args__(self) -> tuple[Any, ...]:
+        return self.id, self.results
+
+    def __bool__(self) -> bool:
+        return bool(self.id or self.results)
+
+    __nonzero__ = __bool__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, GroupResult):
+            return (other.id == self.id and other.results == self.results
+                    and other.parent == self.parent)
+        if isinstance(other, str):
+            return other == self.id
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__}: {self.id} [{", ".join(r.id for r in self.results)}]>'
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def as_tuple(self) -> tuple[Any, list[Any]]:
+        """Serializable form: ``((id, parent_tuple), [child tuples])``."""
+        return ((self.id, self.parent and self.parent.as_tuple()),
+                [r.as_tuple() for r in self.results])
+
+    @property
+    def children(self) -> list[Any]:
+        """The member results."""
+        return self.results
+
+    @classmethod
+    def restore(cls, id: str, backend: Any = None, app: Any = None) -> GroupResult | None:
+        """Rebuild a saved group by id (``None`` when unknown)."""
+        bound = cls.__dict__.get('app')
+        if app is None and bound is not None and not isinstance(bound, property):
+            app = bound
+        backend = backend or (app or get_current_app()).backend
+        return backend.restore_group(id)

@@ -1,0 +1,54 @@
+"""Utility functions used all over Celery.
+
+Kept cheap to import: nothing here loads kombu, billiard or click.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from uuid import UUID, uuid4
+
+from celery.utils.functional import (
+    chunks,
+    fun_takes_argument,
+    is_iterable,
+    maybe_list,
+    memoize,
+    noop,
+)
+from celery.utils.imports import (
+    gen_task_name,
+    import_from_cwd,
+    instantiate,
+    symbol_by_name,
+)
+from celery.utils.nodenames import nodename, nodesplit, worker_direct
+
+__all__ = (
+    'cached_property',
+    'chunks',
+    'fun_takes_argument',
+    'gen_task_name',
+    'gen_unique_id',
+    'get_cls_by_name',
+    'import_from_cwd',
+    'instantiate',
+    'is_iterable',
+    'maybe_list',
+    'memoize',
+    'nodename',
+    'nodesplit',
+    'noop',
+    'symbol_by_name',
+    'uuid',
+    'worker_direct',
+)
+
+
+def uuid(_uuid: Callable[[], UUID] = uuid4) -> str:
+    """Return a new random UUID as a string (the format of task ids)."""
+    return str(_uuid())
+
+
+gen_unique_id = uuid
+get_cls_by_name = symbol_by_name

@@ -1,0 +1,102 @@
+"""Deprecation helpers: warn on use of deprecated functions and properties."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable as CallableType
+from functools import wraps
+from typing import Any
+
+from celery.exceptions import CDeprecationWarning, CPendingDeprecationWarning
+
+__all__ = ('Callable', 'Property', 'warn')
+
+PENDING_DEPRECATION_FMT = """
+    {description} is scheduled for deprecation in \
+    version {deprecation} and removal in version v{removal}. \
+    {alternative}
+"""
+
+DEPRECATION_FMT = """
+    {description} is deprecated and scheduled for removal in
+    version {removal}. {alternative}
+"""
+
+
+def warn(description: str | None = None, deprecation: str | None = None,
+         removal: str | None = None, alternative: str | None = None,
+         stacklevel: int = 2) -> None:
+    """Emit a (pending) deprecation warning for ``description``."""
+    context = {'description': description, 'deprecation': deprecation,
+               'removal': removal, 'alternative': alternative or ''}
+    if deprecation is not None:
+        warning: Warning = CPendingDeprecationWarning(PENDING_DEPRECATION_FMT.format(**context))
+    else:
+        warning = CDeprecationWarning(DEPRECATION_FMT.format(**context))
+    warnings.warn(warning, stacklevel=stacklevel)
+
+
+def Callable(deprecation: str | None = None, removal: str | None = None,
+             alternative: str | None = None,
+             description: str | None = None) -> CallableType[[CallableType[..., Any]],
+                                                             CallableType[..., Any]]:
+    """Decorator: warn each time the decorated function is called."""
+    def decorator(fun: CallableType[..., Any]) -> CallableType[..., Any]:
+        @wraps(fun)
+        def deprecated(*args: Any, **kwargs: Any) -> Any:
+            warn(description=description or f'{fun.__module__}.{fun.__qualname__}',
+                 deprecation=deprecation, removal=removal,
+                 alternative=alternative, stacklevel=3)
+            return fun(*args, **kwargs)
+        return deprecated
+    return decorator
+
+
+def Property(deprecation: str | None = None, removal: str | None = None,
+             alternative: str | None = None,
+             description: str | None = None) -> CallableType[[CallableType[..., Any]],
+                                                             _deprecated_property]:
+    """Decorator: a property that warns each time it is used."""
+    return lambda fun: _deprecated_property(
+        fun, deprecation=deprecation, removal=removal,
+        alternative=alternative, description=description or fun.__name__)
+
+
+class _deprecated_property:
+    def __init__(self, fget: Any = None, fset: Any = None, fdel: Any = None,
+                 doc: str | None = None, **depreinfo: Any) -> None:
+        self.__get = fget
+        self.__set = fset
+        self.__del = fdel
+        self.__doc__ = doc or (fget.__doc__ if fget else None)
+        self.depreinfo = depreinfo
+        self.depreinfo.setdefault('stacklevel', 3)
+
+    def __get__(self, obj: Any, type: Any = None) -> Any:
+        if obj is None:
+            return self
+        warn(**self.depreinfo)
+        return self.__get(obj)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if obj is None:
+            return
+        if self.__set is None:
+            raise AttributeError('cannot set attribute')
+        warn(**self.depreinfo)
+        self.__set(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        if obj is None:
+            return
+        if self.__del is None:
+            raise AttributeError('cannot delete attribute')
+        warn(**self.depreinfo)
+        self.__del(obj)
+
+    def setter(self, fset: Any) -> _deprecated_property:
+        """Return a copy with ``fset`` as setter."""
+        return type(self)(self.__get, fset, self.__del, self.__doc__, **self.depreinfo)
+
+    def deleter(self, fdel: Any) -> _deprecated_property:
+        """Return a copy with ``fdel`` as deleter."""
+        return type(self)(self.__get, self.__set, fdel, self.__doc__, **self.depreinfo)

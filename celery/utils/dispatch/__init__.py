@@ -1,0 +1,4 @@
+"""Observer pattern dispatch (signals)."""
+from celery.utils.dispatch.signal import Signal
+
+__all__ = ('Signal',)

@@ -1,0 +1,230 @@
+"""Dependency graph: ordering of things that depend on other things, and DOT output."""
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import Any, TextIO
+
+__all__ = ('CycleError', 'DependencyGraph', 'GraphFormatter')
+
+
+class CycleError(Exception):
+    """The dependency graph has a cycle, so it cannot be ordered."""
+
+    def __init__(self, cycle: list[Any]) -> None:
+        self.cycle = cycle
+        path = ' -> '.join(str(node) for node in cycle)
+        super().__init__(f'dependency cycle: {path}; remove one of these requirements')
+
+
+class GraphFormatter:
+    """Render the nodes and edges of a graph as Graphviz DOT statements."""
+
+    _attr = '{name}={value}'
+    _node = '{INp}"{0}" [{attrs}]'
+    _edge = '{INp}"{0}" {dir} "{1}" [{attrs}]'
+    _head = '{IN}{type} {id} {{\n{INp}graph [{attrs}]'
+    _tail = '{IN}}}'
+
+    scheme: dict[str, Any] = {
+        'shape': 'box',
+        'arrowhead': 'vee',
+        'style': 'filled',
+        'fontname': 'HelveticaNeue',
+    }
+    edge_scheme: dict[str, Any] = {'color': 'darkseagreen4', 'arrowcolor': 'black', 'arrowsize': 0.7}
+    node_scheme: dict[str, Any] = {'fillcolor': 'palegreen3', 'color': 'palegreen4'}
+    term_scheme: dict[str, Any] = {'fillcolor': 'palegreen1', 'color': 'palegreen2'}
+    graph_scheme: dict[str, Any] = {'bgcolor': 'mintcream'}
+
+    def __init__(self, root: Any = None, type: str | None = None, id: str | None = None,
+                 indent: int = 0, inw: str = ' ' * 4, **scheme: Any) -> None:
+        self.id = id or 'dependencies'
+        self.root = root
+        self.type = type or 'digraph'
+        self.direction = '->' if self.type == 'digraph' else '--'
+        self.IN = inw * indent
+        self.INp = self.IN + inw
+        self.scheme = dict(self.scheme, **scheme)
+        self.graph_scheme = dict(self.graph_scheme, root=self.label(self.root))
+
+    def attr(self, name: str, value: Any) -> str:
+        """Format one ``name=value`` attribute, quoting strings."""
+        value = f'"{value}"' if isinstance(value, str) else value
+        return self._attr.format(name=name, value=value)
+
+    def attrs(self, d: dict[str, Any] | None = None, scheme: dict[str, Any] | None = None) -> str:
+        """Format an attribute list from the base scheme, ``scheme`` and ``d``."""
+        merged = dict(self.scheme, **(scheme or {}), **(d or {}))
+        return ', '.join(self.attr(k, v) for k, v in merged.items())
+
+    def head(self, **attrs: Any) -> str:
+        """Return the opening line of the graph."""
+        return self._head.format(type=self.type, id=self.id, IN=self.IN, INp=self.INp,
+                                 attrs=self.attrs(attrs, self.graph_scheme))
+
+    def tail(self) -> str:
+        """Return the closing line of the graph."""
+        return self._tail.format(IN=self.IN)
+
+    def label(self, obj: Any) -> str:
+        """Return the text shown for ``obj``."""
+        return str(obj)
+
+    def node(self, obj: Any, **attrs: Any) -> str:
+        """Format a node that has dependencies."""
+        return self.draw_node(obj, self.node_scheme, attrs)
+
+    def terminal_node(self, obj: Any, **attrs: Any) -> str:
+        """Format a node that depends on nothing."""
+        return self.draw_node(obj, self.term_scheme, attrs)
+
+    def edge(self, a: Any, b: Any, **attrs: Any) -> str:
+        """Format the edge ``a`` depends on ``b``."""
+        return self.draw_edge(a, b, self.edge_scheme, attrs)
+
+    def draw_node(self, obj: Any, scheme: dict[str, Any] | None = None,
+                  attrs: dict[str, Any] | None = None) -> str:
+        """Format a node statement with the given scheme."""
+        return self._node.format(self.label(obj), INp=self.INp, attrs=self.attrs(attrs, scheme))
+
+    def draw_edge(self, a: Any, b: Any, scheme: dict[str, Any] | None = None,
+                  attrs: dict[str, Any] | None = None) -> str:
+        """Format an edge statement with the given scheme."""
+        return self._edge.format(self.label(a), self.label(b), INp=self.INp,
+                                 dir=self.direction, attrs=self.attrs(attrs, scheme))
+
+
+class DependencyGraph:
+    """A directed graph where an arc ``A -> B`` means *A depends on B*."""
+
+    def __init__(self, it: Iterable[tuple[Hashable, Iterable[Hashable]]] | None = None,
+                 formatter: GraphFormatter | None = None) -> None:
+        self.formatter = formatter or GraphFormatter()
+        self.adjacent: dict[Hashable, list[Hashable]] = {}
+        if it is not None:
+            self.update(it)
+
+    def add_arc(self, obj: Hashable) -> None:
+        """Add ``obj`` as a node (no-op if already present)."""
+        self.adjacent.setdefault(obj, [])
+
+    def add_edge(self, a: Hashable, b: Hashable) -> None:
+        """Record that ``a`` depends on ``b``."""
+        self.add_arc(b)
+        deps = self.adjacent.setdefault(a, [])
+        if b not in deps:
+            deps.append(b)
+
+    def connect(self, graph: DependencyGraph) -> None:
+        """Add all nodes and arcs of ``graph`` to this graph."""
+        self.update(graph.items())
+
+    def update(self, it: Iterable[tuple[Hashable, Iterable[Hashable]]]) -> None:
+        """Add ``(node, dependencies)`` pairs."""
+        for obj, deps in it:
+            self.add_arc(obj)
+            for dep in deps:
+                self.add_edge(obj, dep)
+
+    def edges(self) -> list[Hashable]:
+        """Return the nodes that have at least one dependency."""
+        return [obj for obj, deps in self.adjacent.items() if deps]
+
+    def valency_of(self, obj: Hashable) -> int:
+        """Return how many nodes ``obj`` depends on, directly or indirectly."""
+        return len(self._reachable(obj)) - 1
+
+    def topsort(self) -> list[Hashable]:
+        """Return the nodes with every dependency placed before its dependents.
+
+        Nodes are visited in insertion order, so independent nodes keep the
+        order they were added in.  Raises :exc:`CycleError` naming the cycle.
+        """
+        done: set[Hashable] = set()
+        order: list[Hashable] = []
+        for root in self.adjacent:
+            if root not in done:
+                self._visit(root, done, order)
+        return order
+
+    def _visit(self, root: Hashable, done: set[Hashable], order: list[Hashable]) -> None:
+        # Iterative depth-first post-order: deep requirement chains must not
+        # hit the recursion limit, and the active path names the cycle.
+        path: list[Hashable] = [root]
+        on_path = {root}
+        stack: list[Iterator[Hashable]] = [iter(self.adjacent.get(root, ()))]
+        while stack:
+            dep = next(stack[-1], _END)
+            if dep is _END:
+                stack.pop()
+                node = path.pop()
+                on_path.discard(node)
+                done.add(node)
+                order.append(node)
+            elif dep in on_path:
+                raise CycleError(path[path.index(dep):] + [dep])
+            elif dep not in done:
+                path.append(dep)
+                on_path.add(dep)
+                stack.append(iter(self.adjacent.get(dep, ())))
+
+    def _reachable(self, obj: Hashable) -> set[Hashable]:
+        seen: set[Hashable] = set()
+        pending = [obj]
+        while pending:
+            node = pending.pop()
+            if node not in seen:
+                seen.add(node)
+                pending.extend(self.adjacent.get(node, ()))
+        return seen
+
+    def to_dot(self, fh: TextIO, formatter: GraphFormatter | None = None) -> None:
+        """Write the graph to ``fh`` in Graphviz DOT format."""
+        draw = formatter or self.formatter
+        seen: set[str] = set()
+
+        def emit_once(render: Callable[[Any], str], obj: Any) -> None:
+            label = draw.label(obj)
+            if label not in seen:
+                seen.add(label)
+                print(render(obj), file=fh)
+
+        print(draw.head(), file=fh)
+        for obj, deps in self.adjacent.items():
+            if not deps:
+                emit_once(draw.terminal_node, obj)
+            for dep in deps:
+                emit_once(draw.node, obj)
+                print(draw.edge(obj, dep), file=fh)
+        print(draw.tail(), file=fh)
+
+    def format(self, obj: Any) -> str:
+        """Return the formatter's label for ``obj``."""
+        return self.formatter.label(obj)
+
+    def items(self) -> Iterator[tuple[Hashable, list[Hashable]]]:
+        """Iterate over ``(node, dependencies)`` pairs."""
+        return iter(self.adjacent.items())
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.adjacent)
+
+    def __getitem__(self, node: Hashable) -> list[Hashable]:
+        return self.adjacent[node]
+
+    def __setitem__(self, node: Hashable, deps: list[Hashable]) -> None:
+        self.adjacent[node] = deps
+
+    def __contains__(self, obj: object) -> bool:
+        return obj in self.adjacent
+
+    def __len__(self) -> int:
+        return len(self.adjacent)
+
+    def __repr__(self) -> str:
+        lines = (f'{self.format(obj)}({len(deps)}) -> {", ".join(map(self.format, deps))}'
+                 for obj, deps in self.adjacent.items())
+        return '\n'.join(lines)
+
+
+_END = object()

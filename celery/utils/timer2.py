@@ -1,0 +1,160 @@
+"""A scheduler thread: runs callbacks at given times (wraps kombu's Timer)."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from kombu.asynchronous.timer import Entry, to_timestamp
+from kombu.asynchronous.timer import Timer as Schedule
+
+from celery.utils.log import get_logger
+
+__all__ = ('Entry', 'Schedule', 'Timer', 'to_timestamp')
+
+logger = get_logger(__name__)
+
+THREAD_TIMEOUT_MAX = threading.TIMEOUT_MAX
+
+#: How long an idle timer waits before polling its schedule again.
+IDLE_WAIT = 1.0
+
+
+class Timer(threading.Thread):
+    """Thread that runs the entries of a :class:`kombu.asynchronous.timer.Timer`.
+
+    Unlike a sleeping loop, adding an entry wakes the thread, so an entry
+    due sooner than the current wait still runs on time.
+    """
+
+    Entry = Entry
+    Schedule = Schedule
+
+    running = False
+    _generation = 0
+    on_tick: Callable[[float], Any] | None = None
+    _timer_count = count(1)
+
+    def __init__(self, schedule: Any = None, on_error: Callable[..., Any] | None = None,
+                 on_tick: Callable[[float], Any] | None = None,
+                 on_start: Callable[[Timer], Any] | None = None,
+                 max_interval: float | None = None, **kwargs: Any) -> None:
+        self.schedule = schedule or self.Schedule(on_error=on_error, max_interval=max_interval)
+        self.on_start = on_start
+        self.on_tick = on_tick or self.on_tick
+        super().__init__()
+        self._is_shutdown = threading.Event()
+        self._is_stopped = threading.Event()
+        self.mutex = threading.Lock()
+        self.not_empty = threading.Condition(self.mutex)
+        self.daemon = True
+        self.name = f'Timer-{next(self._timer_count)}'
+
+    def run(self) -> None:
+        """Apply due entries until stopped."""
+        try:
+            self.running = True
+            self.scheduler = iter(self.schedule)
+            while not self._is_shutdown.is_set():
+                self._run_once()
+            self._is_stopped.set()
+        except Exception as exc:  # a dead timer would hang the worker: exit instead
+            logger.critical('Thread Timer crashed: %r', exc, exc_info=True)
+            sys.stderr.flush()
+            os._exit(1)
+
+    def _run_once(self) -> None:
+        with self.not_empty:
+            generation = self._generation
+            delay, entry = next(self.scheduler)
+        if entry is not None:
+            self.schedule.apply_entry(entry)
+            return
+        if delay and self.on_tick:
+            self.on_tick(delay)
+        with self.not_empty:
+            # Skip the wait if an entry was added since we looked at the schedule.
+            if generation == self._generation and not self._is_shutdown.is_set():
+                self.not_empty.wait(IDLE_WAIT if delay is None else delay)
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it to finish."""
+        self._is_shutdown.set()
+        with self.not_empty:
+            self.not_empty.notify_all()
+        if self.running:
+            self._is_stopped.wait(THREAD_TIMEOUT_MAX)
+            if self.is_alive() and self is not threading.current_thread():
+                self.join(THREAD_TIMEOUT_MAX)
+            self.running = False
+
+    def ensure_started(self) -> None:
+        """Start the thread unless it already runs."""
+        if not self.running and not self.is_alive():
+            if self.on_start:
+                self.on_start(self)
+            self.start()
+
+    def _do_enter(self, meth: str, *args: Any, **kwargs: Any) -> Any:
+        self.ensure_started()
+        with self.mutex:
+            entry = getattr(self.schedule, meth)(*args, **kwargs)
+            self._generation += 1
+            self.not_empty.notify()
+            return entry
+
+    def enter(self, entry: Any, eta: Any, priority: int | None = None) -> Any:
+        """Schedule ``entry`` at ``eta``."""
+        return self._do_enter('enter_at', entry, eta, priority=priority)
+
+    def enter_at(self, entry: Any, eta: Any = None, priority: int = 0) -> Any:
+        """Schedule ``entry`` at ``eta`` (a timestamp or datetime)."""
+        return self._do_enter('enter_at', entry, eta, priority=priority)
+
+    def enter_after(self, secs: float, entry: Any, priority: int = 0) -> Any:
+        """Schedule ``entry`` in ``secs`` seconds."""
+        return self._do_enter('enter_after', secs, entry, priority=priority)
+
+    def call_at(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fun(*args, **kwargs)`` at ``eta``; return the entry."""
+        return self._do_enter('call_at', *args, **kwargs)
+
+    def call_after(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fun(*args, **kwargs)`` in ``secs`` seconds; return the entry."""
+        return self._do_enter('call_after', *args, **kwargs)
+
+    apply_after = call_after
+
+    def call_repeatedly(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fun(*args, **kwargs)`` every ``secs`` seconds; return the entry."""
+        return self._do_enter('call_repeatedly', *args, **kwargs)
+
+    def exit_after(self, secs: float, priority: int = 10) -> None:
+        """Make the timer thread exit the process after ``secs`` seconds."""
+        self.call_after(secs, sys.exit, priority=priority)
+
+    def cancel(self, tref: Any) -> None:
+        """Cancel a scheduled entry."""
+        tref.cancel()
+
+    def clear(self) -> None:
+        """Remove every scheduled entry."""
+        self.schedule.clear()
+
+    def empty(self) -> bool:
+        """Return True if nothing is scheduled."""
+        return not len(self)
+
+    def __len__(self) -> int:
+        return len(self.schedule)
+
+    def __bool__(self) -> bool:
+        return True
+
+    @property
+    def queue(self) -> list[Any]:
+        """Snapshot of the scheduled entries, soonest first."""
+        return self.schedule.queue

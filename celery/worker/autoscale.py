@@ -1,0 +1,155 @@
+"""Grow and shrink the pool with the load (``--autoscale=max,min``)."""
+from __future__ import annotations
+
+import os
+import threading
+from time import monotonic, sleep
+from typing import Any
+
+from celery import bootsteps
+from celery.utils.log import get_logger
+from celery.worker import state
+from celery.worker.components import Pool
+
+__all__ = ('Autoscaler', 'WorkerComponent')
+
+logger = get_logger(__name__)
+
+#: Seconds after a scale-up during which the pool is not shrunk.
+AUTOSCALE_KEEPALIVE = float(os.environ.get('AUTOSCALE_KEEPALIVE', 30))
+
+
+class WorkerComponent(bootsteps.StartStopStep):
+    """The autoscaler step (only with ``--autoscale``)."""
+
+    label = 'Autoscaler'
+    conditional = True
+    requires = (Pool,)
+
+    def __init__(self, w: Any, **kwargs: Any) -> None:
+        self.enabled = bool(w.autoscale)
+        w.autoscaler = None
+        super().__init__(w, **kwargs)
+
+    def create(self, w: Any) -> Any:
+        scaler = w.autoscaler = self.instantiate(
+            w.autoscaler_cls, w.pool, w.max_concurrency, w.min_concurrency,
+            worker=w, mutex=threading.Lock())
+        return scaler
+
+    def info(self, w: Any) -> dict[str, Any]:
+        return {'autoscaler': w.autoscaler.info()} if w.autoscaler else {}
+
+
+class Autoscaler:
+    """Background thread resizing the pool once a second."""
+
+    def __init__(self, pool: Any, max_concurrency: int, min_concurrency: int = 0,
+                 worker: Any = None, keepalive: float = AUTOSCALE_KEEPALIVE,
+                 mutex: Any = None) -> None:
+        self.pool = pool
+        self.mutex = mutex or threading.Lock()
+        self.max_concurrency = max_concurrency
+        self.min_concurrency = min_concurrency
+        self.keepalive = keepalive
+        self._last_scale_up: float | None = None
+        self.worker = worker
+        self._shutdown = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the scaling thread."""
+        self._thread = threading.Thread(target=self._run, name='Autoscaler', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the scaling thread."""
+        self._shutdown.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    terminate = stop
+
+    def _run(self) -> None:
+        while not self._shutdown.is_set():
+            try:
+                self.maybe_scale()
+            except Exception as exc:  # noqa: BLE001 - keep scaling after an error
+                logger.error('Autoscaler error: %r', exc, exc_info=True)
+            sleep(1.0)
+
+    def maybe_scale(self, req: Any = None) -> bool:
+        """Resize the pool toward the number of reserved requests."""
+        if self._maybe_scale(req):
+            self.pool.maintain_pool()
+            return True
+        return False
+
+    def _maybe_scale(self, req: Any = None) -> bool:
+        procs = self.processes
+        cur = min(self.qty, self.max_concurrency)
+        if cur > procs:
+            self.scale_up(cur - procs)
+            return True
+        cur = max(self.qty, self.min_concurrency)
+        if cur < procs:
+            self.scale_down(procs - cur)
+            return True
+        return False
+
+    def update(self, max: int | None = None, min: int | None = None) -> tuple[int, int]:
+        """Change the bounds (remote control ``autoscale``)."""
+        with self.mutex:
+            if max is not None:
+                if max < self.processes:
+                    self._shrink(self.processes - max)
+                self._update_consumer_prefetch_count(max)
+                self.max_concurrency = max
+            if min is not None:
+                if min > self.processes:
+                    self._grow(min - self.processes)
+                self.min_concurrency = min
+            return self.max_concurrency, self.min_concurrency
+
+    def scale_up(self, n: int) -> None:
+        self._last_scale_up = monotonic()
+        self._grow(n)
+
+    def scale_down(self, n: int) -> None:
+        if self._last_scale_up and monotonic() - self._last_scale_up > self.keepalive:
+            self._shrink(n)
+
+    def _grow(self, n: int) -> None:
+        logger.info('Scaling up %s processes.', n)
+        self.pool.grow(n)
+
+    def _shrink(self, n: int) -> None:
+        logger.info('Scaling down %s processes.', n)
+        try:
+            self.pool.shrink(n)
+        except ValueError:
+            logger.debug("Autoscaler won't scale down: all processes busy.")
+        except Exception as exc:  # noqa: BLE001 - report and keep going
+            logger.error('Autoscaler: scale_down: %r', exc, exc_info=True)
+
+    def _update_consumer_prefetch_count(self, new_max: int) -> None:
+        consumer = getattr(self.worker, 'consumer', None)
+        if consumer is None or consumer.qos is None:
+            return
+        diff = new_max - self.max_concurrency
+        if diff:
+            consumer.qos.increment_eventually(diff * consumer.prefetch_multiplier) \
+                if diff > 0 else consumer.qos.decrement_eventually(
+                    -diff * consumer.prefetch_multiplier)
+
+    def info(self) -> dict[str, Any]:
+        return {'max': self.max_concurrency, 'min': self.min_concurrency,
+                'current': self.processes, 'qty': self.qty}
+
+    @property
+    def qty(self) -> int:
+        return len(state.reserved_requests)
+
+    @property
+    def processes(self) -> int:
+        return self.pool.num_processes

@@ -1,0 +1,224 @@
+"""The worker's bootsteps: timer, hub, pool, beat, state db and consumer."""
+from __future__ import annotations
+
+import atexit
+import gc
+from typing import Any
+
+from celery import bootsteps
+from celery._state import _set_task_join_will_block
+from celery.exceptions import ImproperlyConfigured
+from celery.utils.log import get_logger
+
+__all__ = ('Timer', 'Hub', 'Pool', 'Beat', 'StateDB', 'Consumer')
+
+logger = get_logger(__name__)
+
+ERR_B_GREEN = """\
+-B option doesn't work with eventlet/gevent pools: use standalone beat instead.\
+"""
+
+W_POOL_SETTING = """\
+The worker_pool setting shouldn't be used to select the eventlet/gevent
+pools, instead you *must use the -P* argument so that patches are applied
+as early as possible.\
+"""
+
+GREEN_POOLS = {'eventlet', 'gevent'}
+
+
+class Timer(bootsteps.Step):
+    """The timer for ETA tasks, retries of rate-limited tasks and heartbeats."""
+
+    def create(self, w: Any) -> None:
+        if w.use_eventloop:
+            # The hub runs the timer itself: no thread needed.
+            from kombu.asynchronous.timer import Timer as _Timer
+            w.timer = _Timer(max_interval=10.0)
+            return
+        if not w.timer_cls:
+            w.timer_cls = getattr(w.pool_cls, 'Timer', None) or 'celery.utils.timer2:Timer'
+        w.timer = self.instantiate(w.timer_cls, max_interval=w.timer_precision,
+                                   on_error=self.on_timer_error,
+                                   on_tick=self.on_timer_tick)
+
+    def on_timer_error(self, exc: BaseException) -> None:
+        logger.error('Timer error: %r', exc, exc_info=True)
+
+    def on_timer_tick(self, delay: float) -> None:
+        """Called by the timer thread on each tick (debug hook)."""
+
+
+class Hub(bootsteps.StartStopStep):
+    """The kombu event loop, used when the transport supports async I/O."""
+
+    requires = (Timer,)
+
+    def __init__(self, w: Any, **kwargs: Any) -> None:
+        w.hub = None
+        super().__init__(w, **kwargs)
+
+    def include_if(self, w: Any) -> bool:
+        return w.use_eventloop
+
+    def create(self, w: Any) -> Hub:
+        from kombu.asynchronous import get_event_loop, set_event_loop
+        from kombu.asynchronous import Hub as _Hub
+        w.hub = get_event_loop()
+        if w.hub is None:
+            required_hub = getattr(w._conninfo, 'requires_hub', None)
+            w.hub = set_event_loop((required_hub or _Hub)(w.timer))
+        self._patch_thread_primitives(w)
+        return self
+
+    def start(self, w: Any) -> None:
+        """The consumer's loop drives the hub."""
+
+    def stop(self, w: Any) -> None:
+        w.hub.close()
+
+    def terminate(self, w: Any) -> None:
+        w.hub.close()
+
+    def _patch_thread_primitives(self, w: Any) -> None:
+        # Only the hub thread touches the clock: locking it is wasted work.
+        from kombu.asynchronous.semaphore import DummyLock
+        w.app.clock.mutex = DummyLock()
+
+
+class Pool(bootsteps.StartStopStep):
+    """The execution pool (``-P``/``worker_pool``)."""
+
+    requires = (Hub,)
+
+    def __init__(self, w: Any, autoscale: Any = None, **kwargs: Any) -> None:
+        w.pool = None
+        w.max_concurrency = None
+        w.min_concurrency = w.concurrency
+        self.optimization = w.optimization
+        if isinstance(autoscale, str):
+            max_c, _, min_c = autoscale.partition(',')
+            autoscale = [int(max_c), int(min_c) if min_c else 0]
+        w.autoscale = autoscale
+        if w.autoscale:
+            w.max_concurrency, w.min_concurrency = w.autoscale
+        super().__init__(w, **kwargs)
+
+    def close(self, w: Any) -> None:
+        if w.dispatcher is not None:
+            w.dispatcher.release()
+        if w.pool:
+            w.pool.close()
+
+    def terminate(self, w: Any) -> None:
+        if w.pool:
+            # Killed children fail their jobs: acks_late messages must be requeued
+            # for another worker, not acked as failed.
+            for request in tuple(w.state.active_requests):
+                request.requeue_on_termination()
+            w.pool.terminate()
+
+    def create(self, w: Any) -> Any:
+        if w.app.conf.worker_pool in GREEN_POOLS:  # pragma: no cover
+            logger.warning(W_POOL_SETTING)
+        threaded = not w.use_eventloop
+        w.process_task = w._process_task
+        w.dispatcher = None
+        pool = w.pool = self.instantiate(
+            w.pool_cls, w.min_concurrency,
+            initargs=(w.app, w.hostname),
+            maxtasksperchild=w.max_tasks_per_child,
+            max_memory_per_child=w.max_memory_per_child,
+            timeout=w.time_limit,
+            soft_timeout=w.soft_time_limit,
+            putlocks=w.pool_putlocks and threaded,
+            lost_worker_timeout=w.worker_lost_wait,
+            threads=threaded,
+            max_restarts=None if threaded else 100,
+            allow_restart=w.pool_restarts,
+            forking_enable=True,
+            semaphore=None,
+            sched_strategy=self.optimization,
+            app=w.app,
+        )
+        _set_task_join_will_block(pool.task_join_will_block)
+        if not threaded and w.pool_putlocks and getattr(w.pool_cls, 'uses_semaphore', False):
+            from celery.worker.dispatch import FairDispatcher
+            w.dispatcher = FairDispatcher(w._process_task, lambda: pool.num_processes)
+            w.process_task = w.dispatcher
+        return pool
+
+    def start(self, w: Any) -> None:
+        # Children fork from here: freezing what is loaded keeps the cyclic GC
+        # in each child from touching (and so copying) pages shared with us.
+        gc.freeze()
+        super().start(w)
+
+    def info(self, w: Any) -> dict[str, Any]:
+        return {'pool': w.pool.info if w.pool else 'N/A'}
+
+    def register_with_event_loop(self, w: Any, hub: Any) -> None:
+        w.pool.register_with_event_loop(hub)
+        if w.dispatcher is not None:
+            hub.on_tick.add(w.dispatcher.fill)
+
+
+class Beat(bootsteps.StartStopStep):
+    """Embedded beat scheduler (``-B``)."""
+
+    label = 'Beat'
+    conditional = True
+
+    def __init__(self, w: Any, beat: bool = False, **kwargs: Any) -> None:
+        self.enabled = beat
+        w.beat = None
+        super().__init__(w, beat=beat, **kwargs)
+
+    def create(self, w: Any) -> Any:
+        from celery.beat import EmbeddedService
+        if w.pool_cls.__module__.endswith(('gevent', 'eventlet')):
+            raise ImproperlyConfigured(ERR_B_GREEN)
+        # Forking beat from a threaded pool's process is unsafe: run it as a thread.
+        threaded = w.pool_cls.__module__.endswith(('thread', 'solo'))
+        b = w.beat = EmbeddedService(w.app, schedule_filename=w.schedule_filename,
+                                     scheduler_cls=w.scheduler, thread=threaded)
+        return b
+
+
+class StateDB(bootsteps.Step):
+    """Persist revoked ids and the clock across restarts (``--statedb``)."""
+
+    def __init__(self, w: Any, **kwargs: Any) -> None:
+        self.enabled = w.statedb
+        w._persistence = None
+        super().__init__(w, **kwargs)
+
+    def create(self, w: Any) -> None:
+        w._persistence = w.state.Persistent(w.state, w.statedb, w.app.clock)
+        atexit.register(w._persistence.save)
+
+
+class Consumer(bootsteps.StartStopStep):
+    """The consumer: started last, it runs until the worker stops."""
+
+    last = True
+
+    def create(self, w: Any) -> Any:
+        concurrency = w.max_concurrency or w.concurrency
+        prefetch_count = max(concurrency, 1) * w.prefetch_multiplier
+        c = w.consumer = self.instantiate(
+            w.consumer_cls, w.process_task,
+            hostname=w.hostname,
+            task_events=w.task_events,
+            init_callback=w.ready_callback,
+            initial_prefetch_count=prefetch_count,
+            pool=w.pool,
+            timer=w.timer,
+            app=w.app,
+            controller=w,
+            hub=w.hub,
+            worker_options=w.options,
+            disable_rate_limits=w.disable_rate_limits,
+            prefetch_multiplier=w.prefetch_multiplier,
+        )
+        return c

@@ -1,0 +1,586 @@
+"""The worker's consumer: receives task messages and hands them to the pool."""
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections import defaultdict
+from time import sleep
+from typing import Any, Callable
+
+from kombu.exceptions import ContentDisallowed, DecodeError
+
+from celery import bootsteps, signals
+from celery.exceptions import InvalidTaskError, NotRegistered, WorkerShutdown, WorkerTerminate
+from celery.utils.log import get_logger
+from celery.utils.nodenames import gethostname
+from celery.utils.objects import Bunch
+from celery.utils.time import humanize_seconds, rate
+from celery.worker import loops
+from celery.worker.consumer.connection import forget_in_children
+from celery.worker.message_errors import (
+    INVALID_TASK_ERROR, MESSAGE_DECODE_ERROR, UNKNOWN_FORMAT, UNKNOWN_TASK_ERROR, dump_body,
+)
+from celery.worker.state import (
+    active_requests, maybe_shutdown, requests, reserved_requests, task_reserved,
+)
+
+__all__ = ('Consumer', 'Evloop', 'dump_body')
+
+logger = get_logger(__name__)
+
+CLOSE = bootsteps.CLOSE
+TERMINATE = bootsteps.TERMINATE
+STOP_CONDITIONS = {CLOSE, TERMINATE}
+#: AMQP reply code for an exclusive queue still owned by a dying connection.
+RESOURCE_LOCKED = 405
+
+CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
+CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
+CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
+
+class Evloop(bootsteps.StartStopStep):
+    """The last consumer step: run the event loop until the worker stops."""
+
+    label = 'event loop'
+    last = True
+
+    def start(self, c: Consumer) -> None:
+        c.loop(*c.loop_args())
+
+    def stop(self, c: Consumer) -> None:
+        """Nothing to stop: the loop exits when the blueprint leaves RUN."""
+
+
+class Consumer:
+    """Consume task messages from the broker and dispatch them to strategies."""
+
+    Strategies = dict
+    connection: Any = None
+    task_consumer: Any = None
+    qos: Any = None
+    event_dispatcher: Any = None
+    restart_count = -1  # the first start counts as a restart
+    first_connection_attempt = True
+
+    class Blueprint(bootsteps.Blueprint):
+        """The consumer's steps."""
+
+        name = 'Consumer'
+        default_steps = [
+            'celery.worker.consumer.connection:Connection',
+            'celery.worker.consumer.mingle:Mingle',
+            'celery.worker.consumer.events:Events',
+            'celery.worker.consumer.gossip:Gossip',
+            'celery.worker.consumer.heart:Heart',
+            'celery.worker.consumer.control:Control',
+            'celery.worker.consumer.tasks:Tasks',
+            'celery.worker.consumer.delayed_delivery:DelayedDelivery',
+            'celery.worker.consumer.consumer:Evloop',
+            'celery.worker.consumer.agent:Agent',
+        ]
+
+        def shutdown(self, parent: Any) -> None:
+            """Send ``shutdown`` to every step."""
+            self.send_all(parent, 'shutdown')
+
+    def __init__(self, on_task_request: Callable[[Any], Any],
+                 init_callback: Callable[[Any], Any] = lambda c: None,
+                 hostname: str | None = None, pool: Any = None, app: Any = None,
+                 timer: Any = None, controller: Any = None, hub: Any = None,
+                 amqheartbeat: float | None = None, worker_options: dict | None = None,
+                 disable_rate_limits: bool = False, initial_prefetch_count: int = 2,
+                 prefetch_multiplier: int = 1, **kwargs: Any) -> None:
+        self.app = app
+        self.controller = controller
+        self.init_callback = init_callback
+        self.hostname = hostname or gethostname()
+        self.pid = os.getpid()
+        self.pool = pool
+        self.timer = timer
+        self.strategies = self.Strategies()
+        self.conninfo = self.app.connection_for_read()
+        self.connection_errors = self.conninfo.connection_errors
+        self.channel_errors = self.conninfo.channel_errors
+        self.on_task_request = on_task_request
+        self.on_task_message: set[Callable[[Any], Any]] = set()
+        self.amqheartbeat_rate = self.app.conf.broker_heartbeat_checkrate
+        self.disable_rate_limits = disable_rate_limits
+        self.initial_prefetch_count = initial_prefetch_count
+        self.max_prefetch_count = initial_prefetch_count
+        self.prefetch_multiplier = prefetch_multiplier
+        self._maximum_prefetch_restored = True
+        self._limit_order = 0
+        self._thread_id: int | None = None
+        self._wake_r: int | None = None
+        self._wake_w: int | None = None
+        self.task_buckets: defaultdict[str, Any] = defaultdict(lambda: None)
+        self.reset_rate_limits()
+        self.hub = hub
+        if self.hub or getattr(self.pool, 'is_green', False):
+            self.amqheartbeat = amqheartbeat
+            if self.amqheartbeat is None:
+                self.amqheartbeat = self.app.conf.broker_heartbeat
+        else:
+            self.amqheartbeat = 0
+        self.loop = loops.asynloop if hub else loops.synloop
+        self._pending_operations: list[Callable[[], Any]] = []
+        self.steps: list[Any] = []
+        self.blueprint = self.Blueprint(steps=self.app.steps['consumer'],
+                                        on_close=self.on_close)
+        self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the blueprint, reconnecting after recoverable broker errors."""
+        blueprint = self.blueprint
+        while blueprint.state not in STOP_CONDITIONS:
+            maybe_shutdown()
+            if self.restart_count > 0:
+                sleep(min(self.restart_count, 2) * 0.5)
+            self.restart_count += 1
+            recoverable = self.connection_errors
+            if self.app.conf.broker_channel_error_retry:
+                recoverable = recoverable + self.channel_errors
+            try:
+                blueprint.start(self)
+            except recoverable as exc:
+                self._on_recoverable_error(exc)
+            except self.channel_errors as exc:
+                if getattr(exc, 'code', None) != RESOURCE_LOCKED:
+                    raise
+                # After a fast reconnect the broker may not have noticed that the
+                # old connection, owner of an exclusive queue, is gone: retry.
+                logger.warning('consumer: %s; retrying with a new connection.', exc)
+                self._reconnect_after_channel_error()
+
+    def _on_recoverable_error(self, exc: BaseException) -> None:
+        on_startup = self.first_connection_attempt
+        self.first_connection_attempt = False
+        setting = ('broker_connection_retry_on_startup' if on_startup
+                   else 'broker_connection_retry')
+        if not self.app.conf.get(setting, True):
+            logger.critical(
+                'Retrying to %s a connection to the message broker is disabled '
+                '(app.conf.%s=False). Shutting down...',
+                'establish' if on_startup else 're-establish', setting)
+            raise WorkerShutdown(1) from exc
+        if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+            logger.critical('Too many open files. Aborting...')
+            raise WorkerTerminate(1) from exc
+        maybe_shutdown()
+        if self.blueprint.state in STOP_CONDITIONS:
+            return
+        if self.connection:
+            self.on_connection_error_after_connected(exc)
+        else:
+            logger.error('consumer: Cannot connect to %s: %s.',
+                         self.conninfo.as_uri(), exc)
+        self.on_close()
+        self.blueprint.restart(self)
+
+    def _reconnect_after_channel_error(self) -> None:
+        # The connection still works, so it is closed for real (collect() would
+        # leave it open on the broker, holding its exclusive queues).
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except self.connection_errors + self.channel_errors + (OSError,):
+                pass
+        maybe_shutdown()
+        if self.blueprint.state in STOP_CONDITIONS:
+            return
+        self.on_close()
+        self.blueprint.restart(self)
+
+    def on_connection_error_after_connected(self, exc: BaseException) -> None:
+        """Log the loss, cancel long-running acks_late tasks, reduce prefetch."""
+        logger.warning(CONNECTION_RETRY, exc_info=True)
+        try:
+            self.connection.collect()
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            pass
+        if self.app.conf.worker_cancel_long_running_tasks_on_connection_loss:
+            for request in tuple(active_requests):
+                if request.task.acks_late and not request.acknowledged:
+                    logger.warning('Task %s cancelled: the connection was lost; '
+                                   'it will be redelivered.', request.humaninfo())
+                    request.cancel(self.pool)
+        if self.app.conf.worker_enable_prefetch_count_reduction:
+            active = len(active_requests)
+            self.initial_prefetch_count = max(
+                self.prefetch_multiplier,
+                self.max_prefetch_count - active * self.prefetch_multiplier)
+            self._maximum_prefetch_restored = (
+                self.initial_prefetch_count == self.max_prefetch_count)
+            if not self._maximum_prefetch_restored:
+                logger.info('Temporarily reducing the prefetch count to %s while %s '
+                            'tasks are still running.', self.initial_prefetch_count, active)
+
+    def on_close(self) -> None:
+        """Forget in-memory messages: their delivery tags die with the channel."""
+        if self.timer:
+            self.timer.clear()
+        for bucket in self.task_buckets.values():
+            if bucket:
+                bucket.clear_pending()
+        for request in tuple(reserved_requests):
+            if request not in active_requests:
+                requests.pop(request.id, None)
+                reserved_requests.discard(request)
+        dispatcher = getattr(self.controller, 'dispatcher', None)
+        if dispatcher is not None:
+            dispatcher.clear()
+        if self.pool is not None and getattr(self.pool, 'flush', None):
+            self.pool.flush()
+
+    def on_ready(self) -> None:
+        """Called by the loop once consuming: run ``init_callback`` and signal ready."""
+        callback, self.init_callback = self.init_callback, None
+        if callback:
+            callback(self)
+
+    def stop(self) -> None:
+        """Stop consuming (warm shutdown)."""
+        self.blueprint.stop(self)
+
+    def shutdown(self) -> None:
+        """Close every step."""
+        self.blueprint.shutdown(self)
+
+    def register_with_event_loop(self, hub: Any) -> None:
+        """Give each step a chance to add readers/timers to ``hub``."""
+        if self._wake_r is None:
+            # Lets other threads (e.g. a stop request) interrupt the poller.
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            self._wake_on_signals()
+        hub.add_reader(self._wake_r, self._on_wakeup)
+        self.blueprint.send_all(self, 'register_with_event_loop', args=(hub,),
+                                description='Hub.register')
+
+    def loop_args(self) -> tuple[Any, ...]:
+        """Arguments for :func:`~celery.worker.loops.asynloop`/``synloop``."""
+        return (self, self.connection, self.task_consumer, self.blueprint, self.hub,
+                self.qos, self.amqheartbeat, self.app.clock, self.amqheartbeat_rate)
+
+    # -- connections ------------------------------------------------------------
+
+    def connect(self) -> Any:
+        """Connect to the broker (with retry) and hook it into the hub."""
+        conn = self.connection_for_read(heartbeat=self.amqheartbeat)
+        forget_in_children(conn)
+        if self.hub:
+            conn.transport.register_with_event_loop(conn.connection, self.hub)
+        return conn
+
+    def connection_for_read(self, heartbeat: float | None = None) -> Any:
+        """A connected connection for consuming."""
+        return self.ensure_connected(self.app.connection_for_read(heartbeat=heartbeat))
+
+    def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Any:
+        """A connected connection for publishing."""
+        return self.ensure_connected(self.app.connection_for_write(url=url, **kwargs))
+
+    def ensure_connected(self, conn: Any) -> Any:
+        """Block until ``conn`` is connected, logging each failed attempt."""
+        max_retries = self.app.conf.broker_connection_max_retries
+
+        def _error_handler(exc: BaseException, interval: float) -> None:
+            next_step = CONNECTION_RETRY_STEP.format(
+                when=humanize_seconds(interval, 'in', ' '), retries=int(interval / 2),
+                max_retries=max_retries)
+            logger.error(CONNECTION_ERROR, conn.as_uri(), exc, next_step)
+
+        retry = self.app.conf.broker_connection_retry_on_startup \
+            if self.first_connection_attempt else self.app.conf.broker_connection_retry
+        if retry is None:
+            retry = self.app.conf.broker_connection_retry
+        if not retry:
+            conn.connect()
+        else:
+            conn.ensure_connection(_error_handler, max_retries, callback=maybe_shutdown)
+        self.first_connection_attempt = False
+        return conn
+
+    # -- scheduling helpers -------------------------------------------------------------
+
+    def call_soon(self, fun: Callable[..., Any], *args: Any) -> None:
+        """Run ``fun`` in the consumer thread (now, if already there)."""
+        if threading.get_ident() == self._thread_id:
+            fun(*args)
+        elif self.hub:
+            self.hub.call_soon(fun, *args)
+            self._wakeup()
+        else:
+            self._pending_operations.append(lambda: fun(*args))
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs in the thread that consumes messages."""
+        return self._thread_id is None or threading.get_ident() == self._thread_id
+
+    def _wake_on_signals(self) -> None:
+        # A shutdown signal only sets a flag: without a wake-up the loop would
+        # notice it at the next broker or pool event, seconds later.
+        import signal
+        try:
+            signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        except ValueError:
+            pass  # not the main thread (an embedded worker): stop() wakes the loop
+
+    def _wakeup(self) -> None:
+        if self._wake_w is not None:
+            try:
+                os.write(self._wake_w, b'\x01')
+            except (BlockingIOError, OSError):
+                pass  # a wake-up is already pending, or the loop is gone
+
+    def _on_wakeup(self, *args: Any) -> None:
+        try:
+            os.read(self._wake_r, 4096)
+        except (BlockingIOError, OSError):
+            pass
+
+    def perform_pending_operations(self) -> None:
+        """Run operations queued by other threads (blocking loop only)."""
+        while self._pending_operations:
+            try:
+                self._pending_operations.pop(0)()
+            except Exception as exc:  # noqa: BLE001 - one failure must not stop the loop
+                logger.exception('Pending callback raised: %r', exc)
+
+    def reset_rate_limits(self) -> None:
+        """Rebuild the token bucket of every task from its ``rate_limit``."""
+        self.task_buckets.update(
+            (name, self.bucket_for_task(task)) for name, task in self.app.tasks.items())
+
+    def bucket_for_task(self, type: Any) -> Any:
+        """A token bucket for a task's ``rate_limit`` (None: unlimited)."""
+        limit = rate(getattr(type, 'rate_limit', None))
+        if not limit:
+            return None
+        from kombu.utils.limits import TokenBucket
+        return TokenBucket(limit, capacity=1)
+
+    def _limit_move_to_pool(self, request: Any) -> None:
+        task_reserved(request)
+        self.on_task_request(request)
+
+    def _schedule_bucket_request(self, bucket: Any) -> None:
+        while True:
+            try:
+                request, tokens = bucket.pop()
+            except IndexError:
+                return
+            if bucket.can_consume(tokens):
+                self._limit_move_to_pool(request)
+                continue
+            # Keep the order: back to the head, wake up when a token is due.
+            bucket.contents.appendleft((request, tokens))
+            pri = self._limit_order = (self._limit_order + 1) % 10
+            self.timer.call_after(bucket.expected_time(tokens),
+                                  self._schedule_bucket_request, (bucket,), priority=pri)
+            return
+
+    def _limit_task(self, request: Any, bucket: Any, tokens: int) -> None:
+        bucket.add((request, tokens))
+        return self._schedule_bucket_request(bucket)
+
+    def _limit_post_eta(self, request: Any, bucket: Any, tokens: int,
+                        raised: bool = True) -> None:
+        if raised:
+            self.qos.decrement_eventually()
+        bucket.add((request, tokens))
+        return self._schedule_bucket_request(bucket)
+
+    def apply_eta_task(self, request: Any, raised: bool = True) -> None:
+        """Timer callback: an ETA task is due (lower the prefetch it had raised)."""
+        task_reserved(request)
+        self.on_task_request(request)
+        if raised:
+            self.qos.decrement_eventually()
+
+    # -- queues ---------------------------------------------------------------------
+
+    def add_task_queue(self, queue: str, exchange: str | None = None,
+                       exchange_type: str | None = None, routing_key: str | None = None,
+                       **options: Any) -> None:
+        """Start consuming from ``queue`` (remote control ``add_consumer``)."""
+        cset = self.task_consumer
+        queues = self.app.amqp.queues
+        if queue in queues:
+            q = queues[queue]
+        else:
+            exchange = queue if exchange is None else exchange
+            exchange_type = 'direct' if exchange_type is None else exchange_type
+            q = queues.select_add(queue, exchange=exchange, exchange_type=exchange_type,
+                                  routing_key=routing_key, **options)
+        if not cset.consuming_from(queue):
+            cset.add_queue(q)
+            cset.consume()
+            logger.info('Started consuming from %s', queue)
+
+    def cancel_task_queue(self, queue: str) -> None:
+        """Stop consuming from ``queue`` (remote control ``cancel_consumer``)."""
+        logger.info('Canceling queue %s', queue)
+        self.app.amqp.queues.deselect(queue)
+        self.task_consumer.cancel_by_queue(queue)
+
+    def update_strategies(self) -> None:
+        """Build the message handler of every registered task."""
+        from celery.app.trace import build_tracer
+        loader = self.app.loader
+        for name, task in self.app.tasks.items():
+            self.strategies[name] = task.start_strategy(self.app, self)
+            task.__trace__ = build_tracer(name, task, loader, self.hostname, app=self.app)
+
+    # -- message intake --------------------------------------------------------------
+
+    def create_task_handler(self) -> Callable[[Any], None]:
+        """Return the callback run for every message on the task queues."""
+        from celery.utils.serialization import prepare_accept_content
+        strategies = self.strategies
+        callbacks = self.on_task_message
+        accept = prepare_accept_content(self.app.conf.accept_content)
+        broker_errors = self.connection_errors + self.channel_errors
+        ack = self._make_settle('ack_log_error')
+        reject = self._make_settle('reject_log_error')
+
+        def on_task_received(message: Any) -> None:
+            payload = None
+            try:
+                type_ = message.headers['task']                 # protocol 2
+            except TypeError:
+                return self.on_unknown_message(None, message)
+            except KeyError:
+                try:
+                    payload = message.decode()
+                except Exception as exc:  # noqa: BLE001 - any decode failure
+                    return self.on_decode_error(message, exc)
+                try:
+                    type_ = payload['task']                       # protocol 1
+                except (TypeError, KeyError):
+                    return self.on_unknown_message(payload, message)
+            else:
+                if message.content_type not in accept:
+                    return self.on_decode_error(message, ContentDisallowed(
+                        f'Refusing to deserialize untrusted content of type '
+                        f'{message.content_type} (not in accept_content)'))
+            try:
+                strategy = strategies[type_]
+            except (KeyError, TypeError) as exc:
+                return self.on_unknown_task(payload, message, exc)
+            try:
+                strategy(message, payload, ack(message), reject(message), callbacks)
+            except (InvalidTaskError, ContentDisallowed) as exc:
+                return self.on_invalid_task(payload, message, exc)
+            except DecodeError as exc:
+                return self.on_decode_error(message, exc)
+            except broker_errors:
+                raise
+            except (WorkerShutdown, WorkerTerminate):
+                raise
+            except Exception as exc:  # noqa: BLE001 - bad input must not stop the worker
+                return self.on_invalid_task(payload, message, exc)
+            return None
+
+        self._thread_id = threading.get_ident()
+        return on_task_received
+
+    def _make_settle(self, method: str) -> Callable[[Any], Callable[..., None]]:
+        call_soon = self.call_soon
+        consumer = self
+
+        def bind(message: Any) -> Callable[..., None]:
+            settle = getattr(message, method)
+
+            def settle_in_consumer_thread(*args: Any) -> None:
+                if threading.get_ident() == consumer._thread_id:
+                    settle(*args)
+                else:
+                    call_soon(settle, *args)
+            return settle_in_consumer_thread
+        return bind
+
+    def _message_report(self, body: Any, message: Any) -> str:
+        return (f'body: {dump_body(message, body)} {{content_type:{message.content_type!r} '
+                f'content_encoding:{message.content_encoding!r} '
+                f'delivery_info:{message.delivery_info!r} headers={message.headers!r}}}')
+
+    def _reject_bad(self, message: Any) -> None:
+        message.reject_log_error(logger, self.connection_errors + self.channel_errors)
+
+    def on_unknown_message(self, body: Any, message: Any) -> None:
+        """Not a task message at all: log, reject, ``task_rejected``."""
+        logger.warning(UNKNOWN_FORMAT, self._message_report(body, message))
+        self._reject_bad(message)
+        signals.task_rejected.send(sender=self, message=message, exc=None)
+
+    def on_unknown_task(self, body: Any, message: Any, exc: BaseException) -> None:
+        """A task name that is not registered: log, reject, mark FAILURE."""
+        headers = message.headers or {}
+        if body is not None:
+            id_, name = body.get('id'), body.get('task')
+            root_id = None
+        else:
+            id_, name, root_id = headers.get('id'), headers.get('task'), headers.get('root_id')
+        logger.error(UNKNOWN_TASK_ERROR, name, id_, dump_body(message, body), headers,
+                     message.delivery_info)
+        self._reject_bad(message)
+        if id_:
+            properties = message.properties or {}
+            request = Bunch(id=id_, task=name, name=name, chord=None, root_id=root_id,
+                            group=None, group_index=None, parent_id=None, errbacks=None,
+                            ignore_result=False, correlation_id=properties.get('correlation_id'),
+                            reply_to=properties.get('reply_to'), delivery_info=None,
+                            args=None, kwargs=None, hostname=self.hostname, retries=0,
+                            stamped_headers=None, stamps=None)
+            try:
+                self.app.backend.mark_as_failure(id_, NotRegistered(name), request=request)
+            except Exception as store_exc:  # noqa: BLE001 - reporting must not crash
+                logger.error('Cannot store failure of unknown task %r: %r', id_, store_exc)
+        if self.event_dispatcher:
+            self.event_dispatcher.send('task-failed', uuid=id_,
+                                       exception=f'NotRegistered({name!r})')
+        signals.task_unknown.send(sender=self, message=message, exc=exc, name=name, id=id_)
+
+    def on_invalid_task(self, body: Any, message: Any, exc: BaseException) -> None:
+        """A malformed task message: log why, reject, ``task_rejected``."""
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        source = body if isinstance(body, dict) else headers
+        logger.error(INVALID_TASK_ERROR, source.get('id'), source.get('task'), exc,
+                     dump_body(message, body), headers, message.delivery_info,
+                     exc_info=not isinstance(exc, (InvalidTaskError, KeyError)))
+        self._reject_bad(message)
+        signals.task_rejected.send(sender=self, message=message, exc=exc)
+
+    def on_decode_error(self, message: Any, exc: BaseException) -> None:
+        """An undecodable or disallowed body: log why, reject, ``task_rejected``."""
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        logger.error(MESSAGE_DECODE_ERROR, headers.get('id'), headers.get('task'), exc,
+                     message.content_type, message.content_encoding, headers,
+                     message.delivery_info)
+        self._reject_bad(message)
+        signals.task_rejected.send(sender=self, message=message, exc=exc)
+
+    def on_send_event_buffered(self) -> None:
+        """An event was buffered: flush the buffer on the next loop iteration."""
+        if self.hub:
+            self.hub._ready.add(self._flush_events)
+
+    def _flush_events(self) -> None:
+        if self.event_dispatcher:
+            self.event_dispatcher.flush()
+
+    def info(self) -> dict[str, Any]:
+        """Consumer details for ``inspect stats``."""
+        info = self.blueprint.info(self)
+        info['prefetch_count'] = self.qos.value if self.qos else 'N/A'
+        return info
+
+    def __repr__(self) -> str:
+        return f'<Consumer: {self.hostname} ({self.blueprint.human_state()})>'
+

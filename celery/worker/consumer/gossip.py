@@ -1,0 +1,201 @@
+"""Consumer step: keep track of the other workers, and hold elections."""
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import partial
+from heapq import heappush
+from operator import itemgetter
+from typing import Any, Callable, Iterable
+
+from celery import bootsteps
+from celery.utils.log import get_logger
+from celery.utils.objects import Bunch
+from celery.worker.consumer.mingle import Mingle
+
+__all__ = ('Gossip',)
+
+logger = get_logger(__name__)
+
+
+class Gossip(bootsteps.ConsumerStep):
+    """Subscribe to ``worker.#`` events: peers joining/leaving/lost, and elections."""
+
+    label = 'Gossip'
+    requires = (Mingle,)
+    compatible_transports = frozenset({'amqp', 'redis'})
+    _election_fields = itemgetter('id', 'clock', 'hostname', 'pid', 'topic', 'action', 'cver')
+
+    def __init__(self, c: Any, without_gossip: bool = False, interval: float = 5.0,
+                 heartbeat_interval: float = 2.0, **kwargs: Any) -> None:
+        self.enabled = not without_gossip and self.compatible_transport(c.app)
+        self.app = c.app
+        c.gossip = self
+        self.Receiver = c.app.events.Receiver
+        self.hostname = c.hostname
+        self.full_hostname = f'{c.hostname}.{c.pid}'
+        self.on = Bunch(node_join=set(), node_leave=set(), node_lost=set())
+        self.timer = c.timer
+        self.state: Any = None
+        if self.enabled:
+            self.state = c.app.events.State(on_node_join=self.on_node_join,
+                                            on_node_leave=self.on_node_leave,
+                                            max_tasks_in_memory=1)
+        self.interval = interval
+        self.heartbeat_interval = heartbeat_interval or 2.0
+        self._tref: Any = None
+        self.dispatcher: Any = None
+        self.consensus_requests: defaultdict[str, list] = defaultdict(list)
+        self.consensus_replies: dict[str, list[str]] = {}
+        self.event_handlers: dict[str, Callable[[dict], Any]] = {
+            'worker.elect': self.on_elect,
+            'worker.elect.ack': self.on_elect_ack,
+        }
+        self.clock = c.app.clock
+        self.election_handlers: dict[str, Callable[[Any], Any]] = {'task': self.call_task}
+        super().__init__(c, **kwargs)
+
+    def compatible_transport(self, app: Any) -> bool:
+        """Whether the broker transport can carry worker events to every worker."""
+        with app.connection_for_read() as conn:
+            return conn.transport.driver_type in self.compatible_transports
+
+    @property
+    def workers(self) -> Any:
+        """Peers known from their events, by hostname."""
+        return self.state.workers if self.state is not None else {}
+
+    def alive_peers(self) -> list[str]:
+        """Names of peers whose heartbeats are current."""
+        return [w.hostname for w in self.state.alive_workers()] if self.state else []
+
+    # -- elections ---------------------------------------------------------------------
+
+    def election(self, id: str, topic: str, action: Any = None) -> None:
+        """Start an election: every worker acks, the lowest clock wins."""
+        self.consensus_replies[id] = []
+        self.dispatcher.send('worker-elect', id=id, topic=topic, action=action, cver=1)
+
+    def call_task(self, task: Any) -> None:
+        """Election handler for topic ``task``: send the signature."""
+        try:
+            self.app.signature(task).apply_async()
+        except Exception as exc:  # noqa: BLE001 - a bad election payload must not stop us
+            logger.exception('Could not call task: %r', exc)
+
+    def on_elect(self, event: dict[str, Any]) -> None:
+        """Record a candidate and acknowledge the election."""
+        try:
+            id_, clock, hostname, pid, topic, action, _ = self._election_fields(event)
+        except KeyError as exc:
+            logger.error('Election request missing field %s: %r', exc, event)
+            return
+        heappush(self.consensus_requests[id_], (clock, f'{hostname}.{pid}', topic, action))
+        self.dispatcher.send('worker-elect-ack', id=id_)
+
+    def on_elect_ack(self, event: dict[str, Any]) -> None:
+        """Count acks; once every live worker answered, the leader acts."""
+        id_ = event['id']
+        replies = self.consensus_replies.get(id_)
+        if replies is None:
+            return  # not an election we started
+        replies.append(event['hostname'])
+        if len(replies) < len(self.state.alive_workers()):
+            return
+        candidates = self.consensus_requests[id_]
+        if not candidates:
+            return
+        # kombu's sort_heap needs two entries to break clock ties.
+        winner = candidates[0] if len(candidates) == 1 else self.clock.sort_heap(candidates)
+        _, leader, topic, action = winner
+        if leader == self.full_hostname:
+            logger.info('I won the election %r', id_)
+            handler = self.election_handlers.get(topic)
+            if handler is None:
+                logger.error('Unknown election topic %r', topic)
+            else:
+                handler(action)
+        else:
+            logger.info('node %s elected for %r', leader, id_)
+        self.consensus_requests.pop(id_, None)
+        self.consensus_replies.pop(id_, None)
+
+    # -- membership --------------------------------------------------------------------
+
+    def on_node_join(self, worker: Any) -> None:
+        logger.debug('%s joined the party', worker.hostname)
+        self._call_handlers(self.on.node_join, worker)
+
+    def on_node_leave(self, worker: Any) -> None:
+        logger.debug('%s left', worker.hostname)
+        self._call_handlers(self.on.node_leave, worker)
+
+    def on_node_lost(self, worker: Any) -> None:
+        logger.info('missed heartbeat from %s', worker.hostname)
+        self._call_handlers(self.on.node_lost, worker)
+
+    def _call_handlers(self, handlers: Iterable[Callable[..., Any]], *args: Any) -> None:
+        for handler in handlers:
+            try:
+                handler(*args)
+            except Exception as exc:  # noqa: BLE001 - user callbacks must not stop us
+                logger.exception('Ignored error from handler %r: %r', handler, exc)
+
+    def periodic(self) -> None:
+        """Forget peers whose heartbeats stopped."""
+        workers = self.state.workers
+        lost = [worker for worker in list(workers.values()) if not worker.alive]
+        for worker in lost:
+            self.on_node_lost(worker)
+            workers.pop(worker.hostname, None)
+
+    # -- consuming ---------------------------------------------------------------------
+
+    def start(self, c: Any) -> None:
+        super().start(c)
+        self.dispatcher = c.event_dispatcher
+
+    def stop(self, c: Any) -> None:
+        if self._tref is not None:
+            self.timer.cancel(self._tref)
+            self._tref = None
+        super().stop(c)
+
+    def get_consumers(self, channel: Any) -> list[Any]:
+        from kombu import Consumer
+        if self._tref is not None:
+            self.timer.cancel(self._tref)
+        self._tref = self.timer.call_repeatedly(self.interval, self.periodic)
+        receiver = self.Receiver(channel, routing_key='worker.#',
+                                 queue_ttl=self.heartbeat_interval)
+        return [Consumer(channel, queues=[receiver.queue], no_ack=True,
+                         accept=receiver.accept,
+                         on_message=partial(self.on_message, receiver.event_from_message))]
+
+    def on_message(self, prepare: Callable[[dict], Any], message: Any) -> None:
+        """Route a worker event: elections, or peer state."""
+        routing_key = message.delivery_info.get('routing_key') or ''
+        if routing_key.split('.', 1)[0] == 'task':
+            return  # fanout transports deliver every event
+        try:
+            payload = message.payload
+        except Exception as exc:  # noqa: BLE001 - undecodable peer event
+            logger.error('Ignored undecodable worker event: %r', exc)
+            return
+        if not isinstance(payload, dict):
+            return
+        handler = self.event_handlers.get(routing_key)
+        if handler is not None:
+            try:
+                handler(payload)
+            except Exception as exc:  # noqa: BLE001 - a peer's bad event must not stop us
+                logger.exception('Ignored error handling %s event: %r', routing_key, exc)
+            return
+        hostname = (message.headers or {}).get('hostname') or payload.get('hostname')
+        if hostname == self.hostname:
+            self.clock.forward()
+            return
+        try:
+            _, event = prepare(payload)
+            self.state.event(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error('Ignored malformed worker event from %s: %r', hostname, exc)

@@ -1,0 +1,519 @@
+"""Remote control commands run by the worker, and the registry user commands join.
+
+A command is a function ``fun(state, **arguments)``; ``state`` carries
+``app``, ``hostname`` and ``consumer``.  Register your own with
+:func:`control_command` or :func:`inspect_command`.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from collections import UserDict, defaultdict
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+from celery.exceptions import WorkerShutdown
+from celery.platforms import EX_OK, signals as _signals
+from celery.utils.functional import maybe_list
+from celery.utils.log import get_logger
+from celery.utils.saferepr import saferepr
+from celery.utils.serialization import jsonify
+from celery.utils.time import rate
+from celery.worker import state as worker_state
+
+__all__ = ('Panel', 'control_command', 'inspect_command', 'controller_info_t', 'ok', 'nok')
+
+logger = get_logger(__name__)
+
+#: Task attributes ``inspect registered`` shows by default.
+DEFAULT_TASK_INFO_ITEMS = ('exchange', 'routing_key', 'rate_limit')
+
+TERM_SIGNAME = 'SIGTERM'
+
+
+class controller_info_t(NamedTuple):
+    """What the CLI and clients know about a command."""
+
+    alias: str | None
+    type: str
+    visible: bool
+    default_timeout: float
+    help: str
+    signature: str | None
+    args: list[tuple[str, Callable[[str], Any] | None]] | None
+    variadic: str | None
+
+
+def ok(value: Any) -> dict[str, Any]:
+    """A successful reply."""
+    return {'ok': value}
+
+
+def nok(value: Any) -> dict[str, Any]:
+    """An error reply."""
+    return {'error': value}
+
+
+class Panel(UserDict):
+    """Global registry of remote control commands: ``data`` (handlers) and ``meta``."""
+
+    data: dict[str, Callable[..., Any]] = {}
+    meta: dict[str, controller_info_t] = {}
+
+    @classmethod
+    def register(cls, *args: Any, **kwargs: Any) -> Any:
+        """Register a command (usable bare or with options)."""
+        if args:
+            return cls._register(**kwargs)(*args)
+        return cls._register(**kwargs)
+
+    @classmethod
+    def _register(cls, name: str | None = None, alias: str | None = None,
+                  type: str = 'control', visible: bool = True,
+                  default_timeout: float = 1.0, help: str | None = None,
+                  signature: str | None = None,
+                  args: list[tuple[str, Any]] | None = None,
+                  variadic: str | None = None) -> Callable[[Callable], Callable]:
+        def _inner(fun: Callable[..., Any]) -> Callable[..., Any]:
+            control_name = name or fun.__name__
+            _help = help or (fun.__doc__ or '').strip().split('\n')[0]
+            cls.data[control_name] = fun
+            cls.meta[control_name] = controller_info_t(
+                alias, type, visible, default_timeout, _help, signature, args, variadic)
+            if alias:
+                cls.data[alias] = fun
+            return fun
+        return _inner
+
+
+def control_command(**kwargs: Any) -> Callable[[Callable], Callable]:
+    """Register a control command (acts on the worker)."""
+    return Panel.register(type='control', **kwargs)
+
+
+def inspect_command(**kwargs: Any) -> Callable[[Callable], Callable]:
+    """Register an inspect command (reads the worker's state)."""
+    return Panel.register(type='inspect', **kwargs)
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _find_requests_by_id(ids: Iterable[str]) -> Iterator[Any]:
+    requests = worker_state.requests
+    for task_id in ids:
+        request = requests.get(task_id)
+        if request is not None:
+            yield request
+
+
+def _scheduled(state: Any) -> Iterator[tuple[Any, Any]]:
+    """``(timer_entry, request)`` for each ETA/countdown request held in the timer."""
+    from celery.worker.request import Request
+    for waiting in list(getattr(state.consumer.timer, 'queue', ())):
+        args = getattr(getattr(waiting, 'entry', None), 'args', None)
+        request = args[0] if args else None
+        if isinstance(request, Request):
+            yield waiting, request
+
+
+def _state_of_task(request: Any) -> str:
+    if request in worker_state.active_requests:
+        return 'active'
+    if request in worker_state.reserved_requests:
+        return 'reserved'
+    return 'ready'
+
+
+def _dispatcher(state: Any) -> Any:
+    return state.consumer.event_dispatcher
+
+
+def _update_prefetch_count(consumer: Any, delta: int) -> None:
+    """Follow a pool resize with the prefetch count."""
+    if consumer.qos is None:
+        return
+    change = delta * consumer.prefetch_multiplier
+    consumer.initial_prefetch_count = max(consumer.initial_prefetch_count + change, 1)
+    consumer.max_prefetch_count = max(consumer.max_prefetch_count + change, 1)
+    if change > 0:
+        consumer.qos.increment_eventually(change)
+    else:
+        consumer.qos.decrement_eventually(-change)
+
+
+def _terminate(state: Any, requests: Iterable[Any], signal: Any) -> list[str]:
+    signum = _signals.signum(signal or TERM_SIGNAME)
+    terminated = []
+    for request in requests:
+        if request.id not in terminated:
+            logger.info('Terminating %s (%s)', request.id, signum)
+            request.terminate(state.consumer.pool, signal=signum)
+            terminated.append(request.id)
+    return terminated
+
+
+# -- revoking -----------------------------------------------------------------------
+
+
+@control_command(variadic='task_id', signature='[id1 [id2 [... [idN]]]]')
+def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None,
+           **kwargs: Any) -> dict[str, Any]:
+    """Revoke task by task id (or list of ids)."""
+    task_ids = [str(t) for t in maybe_list(task_id) or []]
+    worker_state.revoked.update(task_ids)
+    if terminate:
+        terminated = _terminate(state, _find_requests_by_id(task_ids), signal)
+        if not terminated:
+            return ok('terminate: tasks unknown')
+        return ok(f'terminate: {", ".join(terminated)}')
+    logger.info('Tasks flagged as revoked: %s', ', '.join(task_ids))
+    return ok(f'tasks {set(task_ids)} flagged as revoked')
+
+
+@control_command(variadic='headers', signature='[key1=value1 [key2=value2 [... [keyN=valueN]]]]')
+def revoke_by_stamped_headers(state: Any, headers: Any, terminate: bool = False,
+                              signal: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """Revoke tasks by header (or list of headers)."""
+    if isinstance(headers, (list, tuple)):
+        headers = dict(item.split('=', 1) for item in headers)
+    for header, values in headers.items():
+        current = set(maybe_list(worker_state.revoked_stamps.get(header)) or ())
+        current.update(maybe_list(values) or ())
+        worker_state.revoked_stamps[header] = list(current)
+    if not terminate:
+        return ok(f'headers {headers} flagged as revoked')
+    matched: defaultdict[str, set] = defaultdict(set)
+    to_terminate = []
+    for request in list(worker_state.active_requests):
+        stamps = request.stamps or {}
+        for header, values in headers.items():
+            wanted = set(maybe_list(values) or ())
+            found = set(maybe_list(stamps.get(header)) or ())
+            if wanted & found:
+                matched[header].update(wanted & found)
+                to_terminate.append(request)
+    if not _terminate(state, to_terminate, signal):
+        return ok(f'headers {headers} were not terminated')
+    return ok(f'headers {dict(matched)} revoked')
+
+
+@control_command(args=[('signal', str)], signature='<signal> [id1 [id2 [... [idN]]]]',
+                 variadic='task_id')
+def terminate(state: Any, signal: Any, task_id: Any, **kwargs: Any) -> dict[str, Any]:
+    """Terminate task by task id (or list of ids)."""
+    return revoke(state, task_id, terminate=True, signal=signal)
+
+
+# -- tasks and limits ---------------------------------------------------------------
+
+
+@control_command(args=[('task_name', str), ('rate_limit', str)],
+                 signature='<task_name> <rate_limit (e.g., 5/s | 5/m | 5/h)>')
+def rate_limit(state: Any, task_name: str, rate_limit: Any, **kwargs: Any) -> dict[str, Any]:
+    """Tell worker(s) to modify the rate limit for a task by type."""
+    try:
+        rate(rate_limit)
+    except ValueError as exc:
+        return nok(f'Invalid rate limit string: {exc!r}')
+    try:
+        state.app.tasks[task_name].rate_limit = rate_limit
+    except KeyError:
+        logger.error('Rate limit attempt for unknown task %s', task_name)
+        return nok('unknown task')
+    state.consumer.reset_rate_limits()
+    if not rate_limit:
+        logger.info('Rate limits disabled for tasks of type %s', task_name)
+        return ok('rate limit disabled successfully')
+    logger.info('New rate limit for tasks of type %s: %s.', task_name, rate_limit)
+    return ok('new rate limit set successfully')
+
+
+@control_command(args=[('task_name', str), ('soft', float), ('hard', float)],
+                 signature='<task_name> <soft_secs> [hard_secs]')
+def time_limit(state: Any, task_name: str | None = None, hard: float | None = None,
+               soft: float | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Tell worker(s) to modify the time limit for task by type."""
+    try:
+        task = state.app.tasks[task_name]
+    except KeyError:
+        logger.error('Change time limit attempt for unknown task %s', task_name)
+        return nok('unknown task')
+    task.soft_time_limit = soft
+    task.time_limit = hard
+    logger.info('New time limits for tasks of type %s: soft=%s hard=%s',
+                task_name, soft, hard)
+    return ok('time limits set successfully')
+
+
+# -- events -------------------------------------------------------------------------
+
+
+@control_command(args=[('id', str), ('topic', str), ('action', str)],
+                 signature='<id> <topic> [action]')
+def election(state: Any, id: str, topic: str, action: str | None = None,
+             **kwargs: Any) -> None:
+    """Hold election."""
+    gossip = getattr(state.consumer, 'gossip', None)
+    if gossip is not None:
+        gossip.election(id, topic, action)
+
+
+@control_command()
+def enable_events(state: Any) -> dict[str, Any]:
+    """Tell worker(s) to send task-related events."""
+    dispatcher = _dispatcher(state)
+    if dispatcher is None:
+        return nok('events are not available on this worker (no event dispatcher)')
+    if dispatcher.groups and 'task' not in dispatcher.groups:
+        dispatcher.groups.add('task')
+        logger.info('Events of group {task} enabled by remote.')
+        return ok('task events enabled')
+    return ok('task events already enabled')
+
+
+@control_command()
+def disable_events(state: Any) -> dict[str, Any]:
+    """Tell worker(s) to stop sending task-related events."""
+    dispatcher = _dispatcher(state)
+    if dispatcher is None:
+        return nok('events are not available on this worker (no event dispatcher)')
+    if not dispatcher.groups:
+        # An empty set means "every group": keep worker events only.
+        dispatcher.groups.add('worker')
+    elif 'task' in dispatcher.groups:
+        dispatcher.groups.discard('task')
+    else:
+        return ok('task events already disabled')
+    logger.info('Events of group {task} disabled by remote.')
+    return ok('task events disabled')
+
+
+@control_command()
+def heartbeat(state: Any) -> None:
+    """Tell worker(s) to send event heartbeat immediately."""
+    logger.debug('Heartbeat requested by remote.')
+    dispatcher = _dispatcher(state)
+    if dispatcher is not None:
+        dispatcher.send('worker-heartbeat', freq=5, **worker_state.SOFTWARE_INFO)
+
+
+# -- worker information -------------------------------------------------------------
+
+
+@inspect_command(visible=False)
+def hello(state: Any, from_node: str, revoked: Any = None, **kwargs: Any) -> Any:
+    """Request mingle sync-data."""
+    if from_node == state.hostname:
+        return None
+    logger.info('sync with %s', from_node)
+    if revoked:
+        try:
+            worker_state.revoked.update(revoked)
+        except (TypeError, ValueError) as exc:
+            logger.warning('Ignored bad revoked ids from %s: %r', from_node, exc)
+    worker_state.revoked.purge()
+    return {'revoked': worker_state.revoked._data, 'clock': state.app.clock.forward()}
+
+
+@inspect_command(default_timeout=0.2)
+def ping(state: Any, **kwargs: Any) -> dict[str, Any]:
+    """Ping worker(s)."""
+    return ok('pong')
+
+
+@inspect_command()
+def clock(state: Any, **kwargs: Any) -> dict[str, Any]:
+    """Get current logical clock value."""
+    return {'clock': state.app.clock.value}
+
+
+@inspect_command()
+def report(state: Any) -> dict[str, Any]:
+    """Information about Celery installation for bug reports."""
+    return ok(state.app.bugreport())
+
+
+@inspect_command(alias='dump_conf', signature='[include_defaults=False]',
+                 args=[('with_defaults', lambda value: str(value).lower() in
+                        ('1', 'true', 'yes', 'on', 'y'))])
+def conf(state: Any, with_defaults: bool = False, **kwargs: Any) -> Any:
+    """List configuration."""
+    return jsonify(state.app.conf.table(with_defaults=with_defaults),
+                   keyfilter=lambda key: isinstance(key, str) and not key.startswith('__'),
+                   unknown_type_filter=saferepr)
+
+
+@inspect_command()
+def stats(state: Any, **kwargs: Any) -> dict[str, Any]:
+    """Request worker statistics/information."""
+    return state.consumer.controller.stats()
+
+
+@inspect_command(variadic='ids', signature='[id1 [id2 [... [idN]]]]')
+def query_task(state: Any, ids: Any, **kwargs: Any) -> dict[str, Any]:
+    """Query for task information by id."""
+    wanted = set(maybe_list(ids) or ())
+    found = {request.id: (_state_of_task(request), request.info())
+             for request in _find_requests_by_id(wanted)}
+    # ETA tasks wait in the timer, reserved by this worker.
+    found.update((request.id, ('reserved', request.info()))
+                 for _, request in _scheduled(state) if request.id in wanted)
+    return found
+
+
+@inspect_command(alias='dump_schedule')
+def scheduled(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """List of currently scheduled ETA/countdown tasks."""
+    return [{'eta': request.eta.isoformat() if request.eta else None,
+             'priority': waiting.priority, 'request': request.info()}
+            for waiting, request in _scheduled(state)]
+
+
+@inspect_command(alias='dump_reserved')
+def reserved(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """List of currently reserved tasks, not including scheduled/active."""
+    active = set(worker_state.active_requests)
+    return [request.info() for request in list(worker_state.reserved_requests)
+            if request not in active]
+
+
+@inspect_command(alias='dump_active', args=[('safe', bool)])
+def active(state: Any, safe: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+    """List of tasks currently being executed."""
+    return [request.info(safe=safe) for request in list(worker_state.active_requests)]
+
+
+@inspect_command(alias='dump_revoked')
+def revoked(state: Any, **kwargs: Any) -> list[str]:
+    """List of revoked task-ids."""
+    return list(worker_state.revoked)
+
+
+@inspect_command(alias='dump_tasks', variadic='taskinfoitems',
+                 signature='[attr1 [attr2 [... [attrN]]]]')
+def registered(state: Any, taskinfoitems: Any = None, builtins: bool = False,
+               **kwargs: Any) -> list[str]:
+    """List of registered tasks."""
+    registry = state.app.tasks
+    fields = taskinfoitems or DEFAULT_TASK_INFO_ITEMS
+    names = sorted(name for name in registry if builtins or not name.startswith('celery.'))
+    return [_task_line(registry[name], fields) for name in names]
+
+
+def _task_line(task: Any, fields: Iterable[str]) -> str:
+    values = [(field, getattr(task, field, None)) for field in fields]
+    shown = ' '.join(f'{field}={value}' for field, value in values if value is not None)
+    return f'{task.name} [{shown}]' if shown else task.name
+
+
+@inspect_command(default_timeout=60.0, args=[('type', str), ('num', int), ('max_depth', int)],
+                 signature='[object_type=Request] [num=200 [max_depth=10]]')
+def objgraph(state: Any, num: int = 200, max_depth: int = 10,
+             type: str = 'Request') -> dict[str, Any]:
+    """Create graph of uncollected objects (memory-leak debugging)."""
+    try:
+        import objgraph as _objgraph
+    except ImportError:
+        return nok('objgraph is not installed on the worker: pip install objgraph')
+    logger.info('Dumping graph for type %r', type)
+    with tempfile.NamedTemporaryFile(prefix='cobjg', suffix='.png', delete=False) as fh:
+        objects = _objgraph.by_type(type)[:num]
+        _objgraph.show_backrefs(objects, max_depth=max_depth, highlight=lambda v: v in objects,
+                                filename=fh.name)
+        return {'filename': fh.name}
+
+
+@inspect_command()
+def memsample(state: Any, **kwargs: Any) -> Any:
+    """Sample current RSS memory usage."""
+    from celery.utils.debug import sample_mem
+    return sample_mem()
+
+
+@inspect_command(args=[('samples', int)], signature='[n_samples=10]')
+def memdump(state: Any, samples: int = 10, **kwargs: Any) -> str:
+    """Dump statistics of previous memsample requests."""
+    from celery.utils import debug
+    out = io.StringIO()
+    debug.memdump(samples, file=out)
+    return out.getvalue()
+
+
+@inspect_command()
+def active_queues(state: Any) -> list[dict[str, Any]]:
+    """List the task queues a worker is currently consuming from."""
+    consumer = state.consumer.task_consumer
+    if not consumer:
+        return []
+    return [dict(queue.as_dict(recurse=True)) for queue in consumer.queues]
+
+
+# -- pool and consumers -------------------------------------------------------------
+
+
+@control_command(args=[('n', int)], signature='[N=1]')
+def pool_grow(state: Any, n: int = 1, **kwargs: Any) -> dict[str, Any]:
+    """Grow pool by n processes/threads."""
+    if state.consumer.controller.autoscaler:
+        return nok('pool_grow is not supported with autoscale. Adjust autoscale range instead.')
+    state.consumer.pool.grow(n)
+    _update_prefetch_count(state.consumer, n)
+    return ok('pool will grow')
+
+
+@control_command(args=[('n', int)], signature='[N=1]')
+def pool_shrink(state: Any, n: int = 1, **kwargs: Any) -> dict[str, Any]:
+    """Shrink pool by n processes/threads."""
+    if state.consumer.controller.autoscaler:
+        return nok('pool_shrink is not supported with autoscale. Adjust autoscale range instead.')
+    state.consumer.pool.shrink(n)
+    _update_prefetch_count(state.consumer, -n)
+    return ok('pool will shrink')
+
+
+@control_command()
+def pool_restart(state: Any, modules: Any = None, reload: bool = False,
+                 reloader: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """Restart execution pool."""
+    if not state.app.conf.worker_pool_restarts:
+        return nok('Pool restarts not enabled: start the worker with '
+                   'worker_pool_restarts=True to allow pool_restart.')
+    state.consumer.controller.reload(modules, reload, reloader=reloader)
+    return ok('reload started')
+
+
+@control_command(args=[('max', int), ('min', int)], signature='[max [min]]')
+def autoscale(state: Any, max: int | None = None, min: int | None = None) -> dict[str, Any]:
+    """Modify autoscale settings."""
+    autoscaler = state.consumer.controller.autoscaler
+    if not autoscaler:
+        return nok('Autoscale not enabled: start the worker with --autoscale=MAX,MIN.')
+    max_, min_ = autoscaler.update(max, min)
+    return ok(f'autoscale now max={max_} min={min_}')
+
+
+@control_command()
+def shutdown(state: Any, msg: str = 'Got shutdown from remote', **kwargs: Any) -> None:
+    """Shutdown worker(s)."""
+    logger.warning(msg)
+    raise WorkerShutdown(EX_OK)
+
+
+@control_command(args=[('queue', str), ('exchange', str), ('exchange_type', str),
+                       ('routing_key', str)],
+                 signature='<queue> [exchange [type [routing_key]]]')
+def add_consumer(state: Any, queue: str, exchange: str | None = None,
+                 exchange_type: str | None = None, routing_key: str | None = None,
+                 **options: Any) -> dict[str, Any]:
+    """Tell worker(s) to consume from task queue by name."""
+    state.consumer.call_soon(partial(state.consumer.add_task_queue, queue, exchange,
+                                     exchange_type or 'direct', routing_key, **options))
+    return ok(f'add consumer {queue}')
+
+
+@control_command(args=[('queue', str)], signature='<queue>')
+def cancel_consumer(state: Any, queue: str, **_: Any) -> dict[str, Any]:
+    """Tell worker(s) to stop consuming from task queue by name."""
+    state.consumer.call_soon(state.consumer.cancel_task_queue, queue)
+    return ok(f'no longer consuming from {queue}')

@@ -1,0 +1,170 @@
+"""The consumer's main loops: event-loop driven or blocking."""
+from __future__ import annotations
+
+import errno
+import socket
+from time import monotonic
+from typing import Any
+
+from celery import bootsteps
+from celery.exceptions import WorkerLostError, WorkerTerminate
+from celery.utils.log import get_logger
+from celery.worker import state
+
+__all__ = ('asynloop', 'synloop')
+
+logger = get_logger(__name__)
+
+
+def _quick_drain(connection: Any, timeout: float = 0.1) -> None:
+    try:
+        connection.drain_events(timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - only a timeout is expected here
+        exc_errno = getattr(exc, 'errno', None)
+        if exc_errno is not None and exc_errno != errno.EAGAIN:
+            raise
+
+
+def _enable_amqheartbeats(timer: Any, connection: Any, rate: float = 2.0) -> list[Any]:
+    heartbeat_error: list[Any] = [None]
+    if not connection:
+        return heartbeat_error
+    heartbeat = connection.get_heartbeat_interval()
+    if not (heartbeat and connection.supports_heartbeats):
+        return heartbeat_error
+
+    def tick(rate: float) -> None:
+        try:
+            connection.heartbeat_check(rate)
+        except Exception as exc:  # noqa: BLE001 - re-raised by the loop
+            heartbeat_error[0] = exc
+
+    timer.call_repeatedly(heartbeat / rate, tick, (rate,))
+    return heartbeat_error
+
+
+def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
+             qos: Any, heartbeat: Any, clock: Any, hbrate: float = 2.0) -> None:
+    """Consume through the kombu Hub until the blueprint stops."""
+    RUN = bootsteps.RUN
+    update_qos = qos.update
+    errors = connection.connection_errors
+    on_task_received = obj.create_task_handler()
+    heartbeat_error = _enable_amqheartbeats(hub.timer, connection, rate=hbrate)
+    consumer.on_message = on_task_received
+    obj.controller.register_with_event_loop(hub)
+    obj.register_with_event_loop(hub)
+    consumer.consume()
+    obj.on_ready()
+    if not obj.restart_count and not _pool_started_ok(obj.pool):
+        raise WorkerLostError('Could not start worker processes')
+    if connection.transport.driver_type == 'amqp':
+        hub.call_soon(_quick_drain, connection)
+    hub.propagate_errors = errors
+
+    def sync_qos() -> None:
+        # Run on every hub tick, right before poll(): messages are also read
+        # by callbacks the hub runs before polling (the amqp transport re-reads
+        # that way), and a prefetch change they make must reach the broker
+        # before the loop sleeps.  Repeated because a message delivered while
+        # waiting for qos-ok changes it again.  One basic.qos per tick at most
+        # in the common case, not one per message.
+        while qos.prev != qos.value:
+            update_qos()
+
+    hub.on_tick.add(sync_qos)
+    loop = hub.create_loop()
+    maybe_shutdown = state.maybe_shutdown
+    try:
+        while blueprint.state == RUN and obj.connection:
+            try:
+                maybe_shutdown()
+            except WorkerTerminate:
+                _soft_shutdown(obj, hub, loop)
+                raise
+            if heartbeat_error[0] is not None:
+                raise heartbeat_error[0]
+            # Also before the tick: transports decide what to poll for in
+            # their own tick callbacks (Redis: whether to BRPOP at all).
+            sync_qos()
+            try:
+                next(loop)
+            except StopIteration:
+                loop = hub.create_loop()
+    finally:
+        hub.on_tick.discard(sync_qos)
+        try:
+            hub.reset()
+        except Exception as exc:  # noqa: BLE001 - cleanup must not hide the cause
+            logger.exception('Error cleaning up after event loop: %r', exc)
+
+
+def _running(obj: Any) -> int:
+    dispatcher = getattr(obj.controller, 'dispatcher', None)
+    return len(state.reserved_requests) - (len(dispatcher.waiting) if dispatcher else 0)
+
+
+def _soft_shutdown(obj: Any, hub: Any, loop: Any) -> None:
+    """``worker_soft_shutdown_timeout``: let running tasks finish before a cold shutdown."""
+    conf = obj.app.conf
+    timeout = conf.worker_soft_shutdown_timeout
+    if not timeout or not (_running(obj) or conf.worker_enable_soft_shutdown_on_idle):
+        return
+    logger.warning('Initiating Soft Shutdown, terminating in %s seconds', timeout)
+    try:
+        obj.task_consumer.cancel()  # no new tasks while waiting
+    except obj.connection_errors + obj.channel_errors + (OSError,):
+        pass
+    deadline = monotonic() + timeout
+    hub.call_later(timeout, _noop)  # wakes the poller at the deadline
+    # The loop keeps running so that finishing tasks are acknowledged.
+    while _running(obj) and monotonic() < deadline:
+        try:
+            next(loop)
+        except StopIteration:
+            loop = hub.create_loop()
+    if _running(obj):
+        logger.warning('Soft shutdown timed out: terminating the tasks still running.')
+
+
+def _noop() -> None:
+    pass
+
+
+def synloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
+            qos: Any, heartbeat: Any, clock: Any, hbrate: float = 2.0, **kwargs: Any) -> None:
+    """Consume with blocking ``drain_events`` (transports without async I/O)."""
+    RUN = bootsteps.RUN
+    on_task_received = obj.create_task_handler()
+    perform_pending_operations = obj.perform_pending_operations
+    flush_pool = getattr(obj.pool, 'flush_callbacks', None)
+    heartbeat_error: list[Any] = [None]
+    if getattr(obj.pool, 'is_green', False):
+        heartbeat_error = _enable_amqheartbeats(obj.timer, connection, rate=hbrate)
+    consumer.on_message = on_task_received
+    consumer.consume()
+    obj.on_ready()
+    drain_timeout = 0.1 if flush_pool else 2.0
+    while blueprint.state == RUN and obj.connection:
+        try:
+            state.maybe_shutdown()
+        finally:
+            if heartbeat_error[0] is not None:
+                raise heartbeat_error[0]
+            while qos.prev != qos.value:
+                qos.update()
+            try:
+                perform_pending_operations()
+                if flush_pool:
+                    flush_pool()
+                connection.drain_events(timeout=drain_timeout)
+            except socket.timeout:
+                pass
+            except OSError:
+                if blueprint.state == RUN:
+                    raise
+
+
+def _pool_started_ok(pool: Any) -> bool:
+    did_start_ok = getattr(pool, 'did_start_ok', None)
+    return did_start_ok() if did_start_ok else True

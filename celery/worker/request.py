@@ -1,0 +1,599 @@
+"""A task message received by the worker: the unit the pool executes.
+
+The parent process never deserializes a protocol 2 body on the common path:
+the raw body travels to the pool child, which decodes it once.  ``args`` and
+``kwargs`` are decoded here only when someone asks (inspect, errors).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+from weakref import ref
+
+from billiard.einfo import ExceptionWithTraceback
+from kombu.utils.encoding import safe_repr, safe_str
+
+from celery import signals
+from celery.app.trace import fast_trace_task, trace_task, trace_task_ret
+from celery.exceptions import (
+    Ignore, InvalidTaskError, Reject, Retry, TaskRevokedError,
+)
+from celery.utils.log import get_logger
+from celery.utils.nodenames import gethostname
+from celery.utils.time import maybe_iso8601, maybe_make_aware
+from celery.worker import state
+
+__all__ = ('Request', 'create_request_cls')
+
+logger = get_logger(__name__)
+_does_debug = logger.isEnabledFor(logging.DEBUG)
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _parse_time(value: Any, field: str, tz: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return maybe_make_aware(maybe_iso8601(value), tz)
+    except (AttributeError, ValueError, TypeError) as exc:
+        raise InvalidTaskError(f'invalid {field} value {value!r}: {exc}') from exc
+
+
+class Request:
+    """A task message with everything needed to execute, ack and report it."""
+
+    acknowledged = False
+    time_start: float | None = None
+    worker_pid: int | None = None
+    time_limits: tuple[Any, Any] = (None, None)
+    _already_revoked = False
+    _already_cancelled = False
+    _terminate_on_ack: tuple[Any, Any] | None = None
+    _apply_result: Any = None
+    _decoded_args: tuple[Any, Any, Any] | None = None
+
+    def __init__(self, message: Any, on_ack: Callable[..., Any] = _noop,
+                 hostname: str | None = None, eventer: Any = None, app: Any = None,
+                 connection_errors: tuple = (), request_dict: dict | None = None,
+                 task: Any = None, on_reject: Callable[..., Any] = _noop, body: Any = None,
+                 headers: dict | None = None, decoded: bool = False, utc: bool = True,
+                 **opts: Any) -> None:
+        self._message = message
+        rd = self._request_dict = (message.headers if headers is None else headers).copy()
+        self._body = message.body if body is None else body
+        self._app = app
+        self._utc = utc
+        self._decoded = decoded
+        if decoded:
+            self._content_type = self._content_encoding = None
+            self._decoded_args = self._body
+        else:
+            self._content_type = message.content_type
+            self._content_encoding = message.content_encoding
+        try:
+            self.id = rd['id']
+            self._type = self.name = rd['task']
+        except KeyError as exc:
+            raise InvalidTaskError(f'Task message is missing the {exc} header') from None
+        if not isinstance(self.id, str) or not isinstance(self._type, str):
+            raise InvalidTaskError(f'Task message has a malformed id/task header: '
+                                   f'{self.id!r}/{self._type!r}')
+        self.name = rd.get('shadow') or self.name
+        timelimit = rd.get('timelimit')
+        if timelimit:
+            self.time_limits = tuple(timelimit)
+        self._on_ack = on_ack
+        self._on_reject = on_reject
+        self._hostname = hostname or gethostname()
+        self._eventer = eventer
+        self._connection_errors = connection_errors
+        self._task = task or app.tasks[self._type]
+        tz = None if utc else app.timezone
+        self._eta = _parse_time(rd.get('eta'), 'ETA', tz or timezone.utc)
+        self._expires = _parse_time(rd.get('expires'), 'expires', tz or timezone.utc)
+        properties = message.properties or {}
+        delivery_info = message.delivery_info or {}
+        self._delivery_info = {
+            'exchange': delivery_info.get('exchange'),
+            'routing_key': delivery_info.get('routing_key'),
+            'priority': properties.get('priority'),
+            'redelivered': delivery_info.get('redelivered', False),
+        }
+        rd['properties'] = properties
+        rd['reply_to'] = properties.get('reply_to')
+        rd['correlation_id'] = properties.get('correlation_id')
+        rd['hostname'] = self._hostname
+        rd['delivery_info'] = self._delivery_info
+        if decoded:
+            rd['args'], rd['kwargs'] = self._body[0], self._body[1]
+
+    # -- decoded lazily: the pool child decodes the body itself ----------------
+
+    def _payload(self) -> tuple[Any, Any, Any]:
+        if self._decoded_args is None:
+            self._decoded_args = tuple(self._message.decode())
+        return self._decoded_args
+
+    @property
+    def args(self) -> Any:
+        """Positional arguments (decoded on first access)."""
+        return self._payload()[0]
+
+    @property
+    def kwargs(self) -> Any:
+        """Keyword arguments (decoded on first access)."""
+        return self._payload()[1]
+
+    @property
+    def _context(self) -> Any:
+        """A task ``Context`` for backend calls made from the parent."""
+        from celery.app.task import Context
+        request = dict(self._request_dict)
+        args, kwargs, embed = self._payload() if self._can_decode() else ([], {}, None)
+        request.update(embed or {})
+        return Context(request, args=args, kwargs=kwargs)
+
+    def _can_decode(self) -> bool:
+        try:
+            self._payload()
+        except Exception:  # noqa: BLE001 - best effort for error reports
+            return False
+        return True
+
+    # -- read-only views ---------------------------------------------------------
+
+    @property
+    def task(self) -> Any:
+        return self._task
+
+    @property
+    def app(self) -> Any:
+        return self._app
+
+    @property
+    def message(self) -> Any:
+        return self._message
+
+    @property
+    def request_dict(self) -> dict:
+        return self._request_dict
+
+    @property
+    def body(self) -> Any:
+        return self._body
+
+    @property
+    def content_type(self) -> str | None:
+        return self._content_type
+
+    @property
+    def content_encoding(self) -> str | None:
+        return self._content_encoding
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def hostname(self) -> str:
+        return self._hostname
+
+    @property
+    def eventer(self) -> Any:
+        return self._eventer
+
+    @eventer.setter
+    def eventer(self, eventer: Any) -> None:
+        self._eventer = eventer
+
+    @property
+    def connection_errors(self) -> tuple:
+        return self._connection_errors
+
+    @property
+    def delivery_info(self) -> dict:
+        return self._delivery_info
+
+    @property
+    def eta(self) -> datetime | None:
+        return self._eta
+
+    @property
+    def expires(self) -> datetime | None:
+        return self._expires
+
+    @property
+    def utc(self) -> bool:
+        return self._utc
+
+    @property
+    def on_ack(self) -> Callable[..., Any]:
+        return self._on_ack
+
+    @property
+    def on_reject(self) -> Callable[..., Any]:
+        return self._on_reject
+
+    @property
+    def tzlocal(self) -> Any:
+        return self._app.timezone
+
+    @property
+    def store_errors(self) -> bool:
+        return not self._task.ignore_result or bool(self._task.store_errors_even_if_ignored)
+
+    @property
+    def task_id(self) -> str:
+        return self.id
+
+    @property
+    def task_name(self) -> str:
+        return self.name
+
+    @property
+    def reply_to(self) -> str | None:
+        return self._request_dict['reply_to']
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self._request_dict['correlation_id']
+
+    @property
+    def root_id(self) -> str | None:
+        return self._request_dict.get('root_id')
+
+    @property
+    def parent_id(self) -> str | None:
+        return self._request_dict.get('parent_id')
+
+    @property
+    def argsrepr(self) -> str:
+        return self._request_dict.get('argsrepr') or ''
+
+    @property
+    def kwargsrepr(self) -> str:
+        return self._request_dict.get('kwargsrepr') or ''
+
+    @property
+    def stamped_headers(self) -> list[str]:
+        return self._request_dict.get('stamped_headers') or []
+
+    @property
+    def stamps(self) -> dict[str, Any]:
+        headers = self._request_dict.get('stamps') or self._request_dict
+        return {h: headers.get(h) for h in self.stamped_headers}
+
+    @property
+    def ignore_result(self) -> bool:
+        return bool(self._request_dict.get('ignore_result'))
+
+    # -- execution -------------------------------------------------------------------
+
+    def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
+        """Send the request to ``pool``; the child decodes and traces it."""
+        if self.revoked():
+            raise TaskRevokedError(self.id)
+        task = self._task
+        time_limit, soft_time_limit = self.time_limits
+        trace = fast_trace_task if getattr(self._app, "use_fast_trace_task", False) else trace_task_ret
+        result = pool.apply_async(
+            trace,
+            args=(self._type, self.id, self._request_dict, self._body,
+                  self._content_type, self._content_encoding),
+            accept_callback=self.on_accepted,
+            timeout_callback=self.on_timeout,
+            callback=self.on_success,
+            error_callback=self.on_failure,
+            soft_timeout=soft_time_limit or task.soft_time_limit,
+            timeout=time_limit or task.time_limit,
+            correlation_id=self.id,
+        )
+        self._apply_result = ref(result) if result is not None else None
+        return result
+
+    def execute(self, loglevel: int | None = None, logfile: str | None = None) -> Any:
+        """Execute the task in this process (no pool)."""
+        if self.revoked():
+            return None
+        if not self._task.acks_late:
+            self.acknowledge()
+        args, kwargs, embed = self._payload()
+        request = dict(self._request_dict, loglevel=loglevel, logfile=logfile,
+                       is_eager=False, **(embed or {}))
+        retval, info, _, _ = trace_task(self._task, self.id, args, kwargs, request,
+                                        hostname=self._hostname, loader=self._app.loader,
+                                        app=self._app)
+        if self._task.acks_late:
+            self.acknowledge()
+        return retval
+
+    def maybe_expire(self) -> bool:
+        """Revoke the request when its expiry time has passed."""
+        if self._expires and datetime.now(timezone.utc) > self._expires:
+            state.revoked.add(self.id)
+            return True
+        return False
+
+    def terminate(self, pool: Any, signal: Any = None) -> None:
+        """Terminate the process running this task (or mark it to be on start)."""
+        from celery.platforms import signals as _signals
+        signum = _signals.signum(signal or 'TERM')
+        if self.time_start:
+            pool.terminate_job(self.worker_pid, signum)
+            self._announce_revoked('terminated', True, signum, False)
+        else:
+            self._terminate_on_ack = pool, signum
+        if self._apply_result is not None:
+            obj = self._apply_result()
+            if obj is not None and hasattr(obj, 'terminate'):
+                obj.terminate(signum)
+
+    def cancel(self, pool: Any, signal: Any = None) -> None:
+        """Terminate a running task because the connection was lost; it is redelivered."""
+        from celery.platforms import signals as _signals
+        signum = _signals.signum(signal or 'TERM')
+        self._already_cancelled = True
+        if self.time_start:
+            pool.terminate_job(self.worker_pid, signum)
+        self.send_event('task-cancelled')
+
+    def requeue_on_termination(self) -> None:
+        """Cold shutdown: an unacked ``acks_late`` message goes back to the queue, not FAILURE."""
+        if self._task.acks_late and not self.acknowledged:
+            self._already_cancelled = True
+
+    def _announce_revoked(self, reason: str, terminated: bool, signum: Any,
+                          expired: bool) -> None:
+        state.task_ready(self)
+        self.send_event('task-revoked', terminated=terminated, signum=signum, expired=expired)
+        self._task.backend.mark_as_revoked(self.id, reason, request=self._context,
+                                           store_result=self.store_errors)
+        self.acknowledge()
+        self._already_revoked = True
+        signals.task_revoked.send(sender=self._task, request=self._context,
+                                  terminated=terminated, signum=signum, expired=expired)
+
+    def revoked(self) -> bool:
+        """Return True (and report it once) if the task was revoked or expired."""
+        if self._already_revoked:
+            return True
+        expired = bool(self._expires) and self.maybe_expire()
+        revoked_by_id = self.id in state.revoked
+        revoked_by_header = not revoked_by_id and self._revoked_by_stamp()
+        if expired or revoked_by_id or revoked_by_header:
+            logger.info('Discarding revoked task: %s[%s]%s', self.name, self.id,
+                        ' (expired)' if expired else '')
+            self._announce_revoked('expired' if expired else 'revoked', False, None, expired)
+            return True
+        return False
+
+    def _revoked_by_stamp(self) -> bool:
+        if not state.revoked_stamps or not self.stamped_headers:
+            return False
+        for header, value in self.stamps.items():
+            revoked_values = state.revoked_stamps.get(header)
+            if revoked_values is None:
+                continue
+            values = value if isinstance(value, list) else [value]
+            wanted = revoked_values if isinstance(revoked_values, (list, set, tuple)) \
+                else [revoked_values]
+            if any(v in wanted for v in values):
+                return True
+        return False
+
+    def send_event(self, type: str, **fields: Any) -> None:
+        """Send a task event when events are enabled for this worker and task."""
+        if self._eventer and self._eventer.enabled and self._task.send_events:
+            self._eventer.send(type, uuid=self.id, **fields)
+
+    # -- pool callbacks --------------------------------------------------------------
+
+    def on_accepted(self, pid: int, time_accepted: float) -> None:
+        """The pool started the task: early ack and ``task-started``."""
+        state.task_accepted(self)
+        self.worker_pid = pid
+        self.time_start = time_accepted
+        if not self._task.acks_late:
+            self.acknowledge()
+        self.send_event('task-started')
+        if _does_debug:
+            logger.debug('Task accepted: %s[%s] pid:%s', self.name, self.id, pid)
+        if self._terminate_on_ack is not None:
+            self.terminate(*self._terminate_on_ack)
+
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        """A time limit was exceeded (the hard one kills the child)."""
+        if soft:
+            logger.warning('Soft time limit (%ss) exceeded for %s[%s]',
+                           timeout, self.name, self.id)
+            return
+        # billiard has already failed the job with TimeLimitExceeded: on_failure
+        # stored the state and settled the message.
+        logger.error('Hard time limit (%ss) exceeded for %s[%s]', timeout, self.name, self.id)
+
+    def on_success(self, failed__retval__runtime: tuple[int, Any, Any], **kwargs: Any) -> None:
+        """The pool returned: ``(failed, retval, runtime)`` from the tracer."""
+        failed, retval, runtime = failed__retval__runtime
+        if failed:
+            exc = retval.exception
+            if isinstance(exc, ExceptionWithTraceback):
+                exc = exc.exc
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                raise exc
+            return self.on_failure(retval, return_ok=True)
+        state.task_ready(self, successful=True)
+        if self._task.acks_late:
+            self.acknowledge()
+        self.send_event('task-succeeded', result=retval, runtime=runtime)
+        return None
+
+    def on_retry(self, exc_info: Any) -> None:
+        """The task raised Retry: send ``task-retried``."""
+        self.send_event('task-retried', exception=safe_repr(exc_info.exception.exc),
+                        traceback=safe_str(exc_info.traceback))
+
+    def on_failure(self, exc_info: Any, send_failed_event: bool = True,
+                   return_ok: bool = False) -> None:
+        """The task failed (``return_ok``) or the pool reported an error."""
+        from billiard.exceptions import Terminated, TimeLimitExceeded, WorkerLostError
+        state.task_ready(self)
+        exc = exc_info.exception
+        if isinstance(exc, ExceptionWithTraceback):
+            exc = exc.exc
+        if isinstance(exc, Terminated):
+            if not self._already_cancelled and not self._already_revoked:
+                self._announce_revoked('terminated', True, str(exc), False)
+            return
+        if isinstance(exc, MemoryError):
+            raise MemoryError(f'Process got: {exc}')
+        if isinstance(exc, Reject):
+            return self.reject(requeue=exc.requeue)
+        if isinstance(exc, Ignore):
+            return self.acknowledge()
+        if isinstance(exc, Retry):
+            return self.on_retry(exc_info)
+        if isinstance(exc, InvalidTaskError):
+            return self._on_invalid_body(exc)
+        requeue = False
+        is_worker_lost = isinstance(exc, WorkerLostError)
+        is_timeout = isinstance(exc, TimeLimitExceeded)
+        if self._task.acks_late:
+            if self._task.reject_on_worker_lost and is_worker_lost:
+                requeue = True
+                self.reject(requeue=True)
+                send_failed_event = False
+            elif self._already_cancelled:
+                self.reject(requeue=True)
+                requeue = True
+            elif _acks_on(self._task, 'acks_on_timeout' if is_timeout else 'acks_on_failure'):
+                self.acknowledge()
+            else:
+                self.reject(requeue=False)
+        if not requeue and (is_worker_lost or not return_ok):
+            # The child had no chance to store the failure itself.
+            context = self._context
+            self._task.backend.mark_as_failure(self.id, exc, request=context,
+                                               store_result=self.store_errors)
+            signals.task_failure.send(sender=self._task, task_id=self.id, exception=exc,
+                                      args=context.args, kwargs=context.kwargs,
+                                      traceback=exc_info.traceback, einfo=exc_info)
+        if send_failed_event:
+            self.send_event('task-failed', exception=safe_repr(exc),
+                            traceback=exc_info.traceback)
+        if requeue:
+            logger.warning('Task %s was not finished (%r): its message was requeued.',
+                           self.humaninfo(), exc)
+        elif not return_ok and not is_timeout:  # on_timeout logs time limits
+            logger.error('Task handler raised error: %r', exc, exc_info=exc_info.exc_info)
+
+    def _on_invalid_body(self, exc: BaseException) -> None:
+        logger.error('Rejected task message %s: %s (content_type %r, delivery_info %r)',
+                     self.humaninfo(), exc, self._content_type, self._delivery_info)
+        self.reject(requeue=False)
+        self._task.backend.mark_as_failure(self.id, exc, request=self._context,
+                                           store_result=self.store_errors)
+        signals.task_rejected.send(sender=self, message=self._message, exc=exc)
+
+    def acknowledge(self) -> None:
+        """Ack the message (once)."""
+        if not self.acknowledged:
+            self._on_ack(logger, self._connection_errors)
+            self.acknowledged = True
+
+    def reject(self, requeue: bool = False) -> None:
+        """Reject the message (once), optionally putting it back on the queue."""
+        if not self.acknowledged:
+            self._on_reject(logger, self._connection_errors, requeue)
+            self.acknowledged = True
+            self.send_event('task-rejected', requeue=requeue)
+
+    # -- introspection -----------------------------------------------------------
+
+    def info(self, safe: bool = False) -> dict[str, Any]:
+        """A dict describing the request (``inspect active``/``reserved``)."""
+        return {
+            'id': self.id,
+            'name': self.name,
+            'args': self.argsrepr if safe or not self._can_decode() else self.args,
+            'kwargs': self.kwargsrepr if safe or not self._can_decode() else self.kwargs,
+            'type': self._type,
+            'hostname': self._hostname,
+            'time_start': self.time_start,
+            'acknowledged': self.acknowledged,
+            'delivery_info': self._delivery_info,
+            'worker_pid': self.worker_pid,
+        }
+
+    def humaninfo(self) -> str:
+        return f'{self.name}[{self.id}]'
+
+    def __str__(self) -> str:
+        eta = f' ETA:[{self._eta}]' if self._eta else ''
+        expires = f' expires:[{self._expires}]' if self._expires else ''
+        return f'{self.humaninfo()}{eta}{expires}'
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__}: {self.humaninfo()} {self.argsrepr} {self.kwargsrepr}>'
+
+
+def _acks_on(task: Any, attr: str) -> bool:
+    """Resolve ``acks_on_failure``/``acks_on_timeout`` with the older combined switch."""
+    value = getattr(task, attr, None)
+    if value is None:
+        value = getattr(task, 'acks_on_failure_or_timeout', True)
+    return value is None or bool(value)
+
+
+def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer: Any,
+                       ref: Callable[..., Any] = ref, revoked_tasks: Any = state.revoked,
+                       task_ready: Callable[..., Any] = state.task_ready,
+                       trace: Callable[..., Any] | None = None,
+                       app: Any = None) -> type:
+    """Return a ``Request`` subclass specialised for one task type (the hot path)."""
+    default_time_limit = task.time_limit
+    default_soft_time_limit = task.soft_time_limit
+    apply_async = pool.apply_async
+    acks_late = task.acks_late
+    events = eventer and eventer.enabled
+    if trace is None:
+        trace = fast_trace_task if getattr(app, "use_fast_trace_task", False) else trace_task_ret
+
+    class TaskRequest(base):
+        def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
+            task_id = self.id
+            if self.id in revoked_tasks or self._expires or self._already_revoked:
+                if self.revoked():
+                    raise TaskRevokedError(task_id)
+            time_limit, soft_time_limit = self.time_limits
+            result = apply_async(
+                trace,
+                args=(self._type, task_id, self._request_dict, self._body,
+                      self._content_type, self._content_encoding),
+                accept_callback=self.on_accepted,
+                timeout_callback=self.on_timeout,
+                callback=self.on_success,
+                error_callback=self.on_failure,
+                soft_timeout=soft_time_limit or default_soft_time_limit,
+                timeout=time_limit or default_time_limit,
+                correlation_id=task_id,
+            )
+            self._apply_result = ref(result) if result is not None else None
+            return result
+
+        def on_success(self, failed__retval__runtime: tuple[int, Any, Any],
+                       **kwargs: Any) -> None:
+            failed, retval, runtime = failed__retval__runtime
+            if failed:
+                return base.on_success(self, failed__retval__runtime, **kwargs)
+            task_ready(self, successful=True)
+            if acks_late:
+                self.acknowledge()
+            if events:
+                self.send_event('task-succeeded', result=retval, runtime=runtime)
+            return None
+
+    return TaskRequest

@@ -1,0 +1,177 @@
+"""Worker-global state: reserved/active requests, revoked ids, counters, statedb."""
+from __future__ import annotations
+
+import os
+import pickle
+import platform
+import shelve
+import weakref
+import zlib
+from collections import Counter
+from functools import cached_property
+from typing import Any
+
+from celery import __version__
+from celery.exceptions import WorkerShutdown, WorkerTerminate
+from celery.utils.collections import LimitedSet
+
+__all__ = (
+    'forget_requests',
+    'SOFTWARE_INFO', 'reserved_requests', 'active_requests', 'total_count', 'revoked',
+    'revoked_stamps', 'successful_requests', 'task_reserved', 'task_accepted', 'task_ready',
+    'maybe_shutdown', 'reset_state', 'Persistent',
+)
+
+#: Worker software details, sent in worker events.
+SOFTWARE_INFO = {
+    'sw_ident': 'py-celery',
+    'sw_ver': __version__,
+    'sw_sys': platform.system(),
+}
+
+#: Most revoked ids kept in memory (env ``CELERY_WORKER_REVOKES_MAX``).
+REVOKES_MAX = int(os.environ.get('CELERY_WORKER_REVOKES_MAX', 50000))
+#: Seconds a revoke is remembered (env ``CELERY_WORKER_REVOKE_EXPIRES``).
+REVOKE_EXPIRES = float(os.environ.get('CELERY_WORKER_REVOKE_EXPIRES', 10800))
+#: Most successful ids kept for ``worker_deduplicate_successful_tasks``.
+SUCCESSFUL_MAX = int(os.environ.get('CELERY_WORKER_SUCCESSFUL_MAX', 1000))
+SUCCESSFUL_EXPIRES = float(os.environ.get('CELERY_WORKER_SUCCESSFUL_EXPIRES', 10800))
+
+#: Every request known to the worker, by id.
+requests: dict[str, Any] = {}
+#: Requests received and waiting for (or running in) the pool.
+reserved_requests: weakref.WeakSet = weakref.WeakSet()
+#: Requests currently executing.
+active_requests: weakref.WeakSet = weakref.WeakSet()
+#: Ids of tasks that succeeded recently.
+successful_requests = LimitedSet(maxlen=SUCCESSFUL_MAX, expires=SUCCESSFUL_EXPIRES)
+#: Executed tasks by name.
+total_count: Counter = Counter()
+#: Executed tasks of any name (a list so it can be bumped without ``global``).
+all_total_count = [0]
+#: Ids of revoked tasks.
+revoked = LimitedSet(maxlen=REVOKES_MAX, expires=REVOKE_EXPIRES)
+#: Stamped-header revokes: header name -> revoked values.
+revoked_stamps: dict[str, Any] = {}
+
+#: Set to an exit code (or True) to request a warm shutdown from the loop.
+should_stop: Any = None
+#: Set to an exit code (or True) to request a cold shutdown from the loop.
+should_terminate: Any = None
+
+
+def reset_state() -> None:
+    """Forget every request, revoke and counter (used by tests and restarts)."""
+    global should_stop, should_terminate
+    requests.clear()
+    reserved_requests.clear()
+    active_requests.clear()
+    successful_requests.clear()
+    total_count.clear()
+    all_total_count[:] = [0]
+    revoked.clear()
+    revoked_stamps.clear()
+    should_stop = should_terminate = None
+
+
+def forget_requests(hostname: str) -> None:
+    """Drop what a stopped worker still lists: its unstarted messages go back to the broker.
+
+    Only ``hostname``'s requests are dropped: several workers may share this
+    process (embedded test workers).
+    """
+    for request_id, request in list(requests.items()):
+        if getattr(request, 'hostname', None) == hostname:
+            requests.pop(request_id, None)
+            reserved_requests.discard(request)
+            active_requests.discard(request)
+
+
+def maybe_shutdown() -> None:
+    """Raise the shutdown exception requested by a signal handler, if any."""
+    if should_stop is not None and should_stop is not False:
+        raise WorkerShutdown(should_stop)
+    if should_terminate is not None and should_terminate is not False:
+        raise WorkerTerminate(should_terminate)
+
+
+def task_reserved(request: Any, add_request: Any = requests.__setitem__,
+                  add_reserved_request: Any = reserved_requests.add) -> None:
+    """Record that ``request`` was received and is waiting for the pool."""
+    add_request(request.id, request)
+    add_reserved_request(request)
+
+
+def task_accepted(request: Any, add_request: Any = requests.__setitem__,
+                  add_active_request: Any = active_requests.add) -> None:
+    """Record that ``request`` started executing."""
+    add_request(request.id, request)
+    add_active_request(request)
+    total_count[request.name] += 1
+    all_total_count[0] += 1
+
+
+def task_ready(request: Any, successful: bool = False, remove_request: Any = requests.pop,
+               discard_active_request: Any = active_requests.discard,
+               discard_reserved_request: Any = reserved_requests.discard) -> None:
+    """Record that ``request`` finished (or will never run)."""
+    if successful:
+        successful_requests.add(request.id)
+    remove_request(request.id, None)
+    discard_active_request(request)
+    discard_reserved_request(request)
+
+
+class Persistent:
+    """The ``--statedb`` file: revoked ids and the logical clock, kept in a shelve."""
+
+    protocol = pickle.HIGHEST_PROTOCOL
+    _is_open = False
+
+    def __init__(self, state: Any, filename: str, clock: Any = None) -> None:
+        self.state = state
+        self.filename = filename
+        self.clock = clock
+        self.merge()
+
+    def open(self) -> shelve.Shelf:
+        """Open the shelve file."""
+        return shelve.open(self.filename, protocol=self.protocol, writeback=True)
+
+    def merge(self) -> None:
+        """Load revoked ids and the clock from the file into memory."""
+        db = self.db
+        zrevoked = db.get('zrevoked')
+        if zrevoked:
+            self.state.revoked.update(pickle.loads(zlib.decompress(zrevoked)))
+        self.state.revoked.purge()
+        if self.clock:
+            db['clock'] = self.clock.adjust(db.get('clock') or 0)
+
+    def sync(self) -> None:
+        """Write revoked ids and the clock to the file."""
+        self.state.revoked.purge()
+        self.db.update({
+            '__proto__': 3,
+            'zrevoked': zlib.compress(pickle.dumps(self.state.revoked, protocol=self.protocol)),
+            'clock': self.clock.forward() if self.clock else 0,
+        })
+        self.db.sync()
+
+    def close(self) -> None:
+        """Close the file if it is open."""
+        if self._is_open:
+            self.db.close()
+            self._is_open = False
+            self.__dict__.pop('db', None)
+
+    def save(self) -> None:
+        """Sync then close."""
+        self.sync()
+        self.close()
+
+    @cached_property
+    def db(self) -> shelve.Shelf:
+        """The open shelve."""
+        self._is_open = True
+        return self.open()

@@ -1,0 +1,142 @@
+"""Per-task-type message handlers: what happens when a task message arrives.
+
+:func:`default` is built once per task type when the consumer starts and
+returns the closure called for every message of that type.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from kombu.asynchronous.timer import to_timestamp
+
+from celery import signals
+from celery.exceptions import InvalidTaskError
+from celery.utils.imports import symbol_by_name
+from celery.utils.log import get_logger
+from celery.worker.request import create_request_cls
+from celery.worker.state import task_reserved
+
+__all__ = ('default', 'hybrid_to_proto2', 'proto1_to_proto2')
+
+logger = get_logger(__name__)
+
+LOG_RECEIVED = 'Task %(name)s[%(id)s] received'
+
+#: Protocol 1 body keys copied into the headers of the converted message.
+_PROTO1_HEADER_KEYS = ('id', 'task', 'retries', 'eta', 'expires', 'timelimit',
+                       'group', 'group_index', 'root_id', 'parent_id', 'shadow')
+
+
+def hybrid_to_proto2(message: Any, body: dict) -> tuple[tuple, dict, bool, bool]:
+    """Convert a protocol 1 body (or a protocol 2 message with a v1 body)."""
+    try:
+        args, kwargs = body.get('args', ()), body.get('kwargs', {})
+        kwargs.items  # noqa: B018 - raises AttributeError when not a mapping
+    except AttributeError as exc:
+        raise InvalidTaskError('Task keyword arguments is not a mapping') from exc
+    if 'task' not in body or 'id' not in body:
+        raise InvalidTaskError(f'Task message is missing required fields: {sorted(body)!r}')
+    headers = {key: body.get(key) for key in _PROTO1_HEADER_KEYS}
+    headers['group'] = body.get('group') or body.get('taskset')
+    headers['timelimit'] = body.get('timelimit') or (None, None)
+    headers['retries'] = body.get('retries', 0)
+    headers['lang'] = 'py'
+    headers['ignore_result'] = body.get('ignore_result', False)
+    headers['argsrepr'] = repr(args)
+    headers['kwargsrepr'] = repr(kwargs)
+    headers.update(message.headers or {})
+    headers['id'], headers['task'] = body['id'], body['task']
+    embed = {
+        'callbacks': body.get('callbacks'),
+        'errbacks': body.get('errbacks'),
+        'chord': body.get('chord'),
+        'chain': None,
+    }
+    return (args, kwargs, embed), headers, True, body.get('utc', True)
+
+
+proto1_to_proto2 = hybrid_to_proto2
+
+
+def _eta_timestamp(req: Any, app: Any) -> float | None:
+    try:
+        return to_timestamp(req.eta)
+    except (OverflowError, ValueError) as exc:
+        logger.error("Couldn't convert ETA %r to timestamp: %r. Task: %r",
+                     req.eta, exc, req.info(safe=True), exc_info=True)
+        req.reject(requeue=False)
+        return None
+
+
+def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logger.info,
+            task_reserved: Callable[..., Any] = task_reserved) -> Callable[..., Any]:
+    """Build the message handler for ``task``: reserve, schedule or rate-limit."""
+    hostname = consumer.hostname
+    connection_errors = consumer.connection_errors
+    does_info = logger.isEnabledFor(logging.INFO)
+    eventer = consumer.event_dispatcher
+    events = bool(eventer and eventer.enabled)
+    send_event = eventer.send if events else None
+    task_sends_events = events and task.send_events
+    call_at = consumer.timer.call_at
+    apply_eta_task = consumer.apply_eta_task
+    rate_limits_enabled = not consumer.disable_rate_limits
+    get_bucket = consumer.task_buckets.__getitem__
+    handle = consumer.on_task_request
+    limit_task = consumer._limit_task
+    limit_post_eta = consumer._limit_post_eta
+    Req = create_request_cls(symbol_by_name(task.Request), task, consumer.pool, hostname,
+                             eventer, app=app)
+    revoked_tasks = consumer.controller.state.revoked
+    eta_task_limit = app.conf.worker_eta_task_limit
+    received = signals.task_received
+    utc = app.uses_utc_timezone()
+
+    def task_message_handler(message: Any, body: Any, ack: Callable[..., Any],
+                             reject: Callable[..., Any], callbacks: Any) -> Any:
+        if body is None:
+            body, headers, decoded, is_utc = message.body, message.headers, False, utc
+        else:
+            body, headers, decoded, is_utc = hybrid_to_proto2(message, body)
+        req = Req(message, on_ack=ack, on_reject=reject, app=app, hostname=hostname,
+                  eventer=eventer, task=task, connection_errors=connection_errors,
+                  body=body, headers=headers, decoded=decoded, utc=is_utc)
+        if does_info:
+            context = {'id': req.id, 'name': req.name, 'args': req.argsrepr,
+                       'kwargs': req.kwargsrepr, 'eta': req.eta}
+            info(LOG_RECEIVED, context, extra={'data': context})
+        if (req.expires or req.id in revoked_tasks) and req.revoked():
+            return None
+        if received.receivers:
+            received.send(sender=consumer, request=req)
+        if task_sends_events:
+            send_event('task-received', uuid=req.id, name=req.name, args=req.argsrepr,
+                       kwargs=req.kwargsrepr, root_id=req.root_id, parent_id=req.parent_id,
+                       retries=req.request_dict.get('retries', 0),
+                       eta=req.eta and req.eta.isoformat(),
+                       expires=req.expires and req.expires.isoformat())
+        bucket = get_bucket(task.name) if rate_limits_enabled else None
+        if req.eta:
+            eta = _eta_timestamp(req, app)
+            if eta is None:
+                return None
+            # A waiting ETA task would block a prefetch slot: take one more
+            # message for it, unless worker_eta_task_limit is reached, in which
+            # case the worker stops fetching until ETA tasks run.
+            raised = eta_task_limit is None or \
+                consumer.qos.value < consumer.initial_prefetch_count + eta_task_limit
+            if raised:
+                consumer.qos.increment_eventually()
+            if bucket:
+                return call_at(eta, limit_post_eta, (req, bucket, 1, raised), priority=6)
+            return call_at(eta, apply_eta_task, (req, raised), priority=6)
+        if bucket:
+            return limit_task(req, bucket, 1)
+        task_reserved(req)
+        if callbacks:
+            for callback in callbacks:
+                callback(req)
+        return handle(req)
+
+    return task_message_handler

@@ -1,0 +1,380 @@
+"""WorkController: the worker engine that starts the pool and the consumer.
+
+The ``celery worker`` program (:mod:`celery.apps.worker`) subclasses it to
+add the banner, signal handlers and logging set-up.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from celery import bootsteps, signals
+from celery.exceptions import (
+    ImproperlyConfigured, TaskRevokedError, WorkerShutdown, WorkerTerminate,
+)
+from celery.utils.log import get_logger, mlevel
+from celery.utils.nodenames import default_nodename, worker_direct
+from celery.utils.text import str_to_list
+from celery.utils.threads import default_socket_timeout
+from celery.worker import state
+
+__all__ = ('WorkController',)
+
+logger = get_logger(__name__)
+
+RUN, TERMINATE = bootsteps.RUN, bootsteps.TERMINATE
+EX_FAILURE = 1
+
+#: Seconds to wait for sockets during shutdown (a dead broker must not hang it).
+SHUTDOWN_SOCKET_TIMEOUT = 5.0
+
+SELECT_UNKNOWN_QUEUE = """
+Trying to select queue subset of {0!r}, but queue {1} isn't
+defined in the `task_queues` setting.
+
+If you want to automatically declare unknown queues you can
+enable the `task_create_missing_queues` setting.
+"""
+
+DESELECT_UNKNOWN_QUEUE = """
+Trying to deselect queue subset of {0!r}, but queue {1} isn't
+defined in the `task_queues` setting.
+"""
+
+
+class WorkController:
+    """Unmanaged worker instance: the pool, the consumer and their steps."""
+
+    app: Any = None
+    pidlock: Any = None
+    blueprint: Any = None
+    pool: Any = None
+    semaphore: Any = None
+    #: Holds requests until a pool process is free (prefork with an event loop).
+    dispatcher: Any = None
+    consumer: Any = None
+    hub: Any = None
+    timer: Any = None
+    #: The exit code when a :exc:`SystemExit` stopped the worker.
+    exitcode: int | None = None
+
+    class Blueprint(bootsteps.Blueprint):
+        """The worker's steps."""
+
+        name = 'Worker'
+        default_steps = {
+            'celery.worker.components:Hub',
+            'celery.worker.components:Pool',
+            'celery.worker.components:Beat',
+            'celery.worker.components:Timer',
+            'celery.worker.components:StateDB',
+            'celery.worker.components:Consumer',
+            'celery.worker.autoscale:WorkerComponent',
+        }
+
+    def __init__(self, app: Any = None, hostname: str | None = None, **kwargs: Any) -> None:
+        self.app = app or self.app
+        self.hostname = default_nodename(hostname)
+        self.startup_time = datetime.now(timezone.utc)
+        self.app.loader.init_worker()
+        self.on_before_init(**kwargs)
+        self.setup_defaults(**kwargs)
+        self.on_after_init(**kwargs)
+        self.setup_instance(**self.prepare_args(**kwargs))
+
+    def setup_instance(self, queues: Any = None, ready_callback: Any = None,
+                       pidfile: str | None = None, include: Any = None,
+                       use_eventloop: bool | None = None, exclude_queues: Any = None,
+                       **kwargs: Any) -> None:
+        """Select queues, import modules and build the blueprint."""
+        from celery import concurrency
+        from celery.app.trace import setup_worker_optimizations
+        self.pidfile = pidfile
+        self.setup_queues(queues, exclude_queues)
+        self.setup_includes(str_to_list(include) if include else [])
+        if not self.concurrency:
+            self.concurrency = os.cpu_count() or 2
+        self.loglevel = mlevel(self.loglevel)
+        self.ready_callback = ready_callback or self.on_consumer_ready
+        # Never connected: only used to read the transport's capabilities.
+        self._conninfo = self.app.connection_for_read()
+        self.use_eventloop = (self.should_use_eventloop() if use_eventloop is None
+                              else use_eventloop)
+        self.options = kwargs
+        signals.worker_init.send(sender=self)
+        setup_worker_optimizations(self.app, self.hostname)
+        self.pool_cls = concurrency.get_implementation(self.pool_cls)
+        self.steps: list[Any] = []
+        self.on_init_blueprint()
+        self.blueprint = self.Blueprint(
+            steps=self.app.steps['worker'], on_start=self.on_start,
+            on_close=self.on_close, on_stopped=self.on_stopped,
+        )
+        self.blueprint.apply(self, **kwargs)
+
+    # -- hooks for the worker program ----------------------------------------------
+
+    def on_init_blueprint(self) -> None:
+        """Hook: before the blueprint is built."""
+
+    def on_before_init(self, **kwargs: Any) -> None:
+        """Hook: before the settings are read."""
+
+    def on_after_init(self, **kwargs: Any) -> None:
+        """Hook: after the settings are read."""
+
+    def on_start(self) -> None:
+        """Hook: the blueprint is starting (creates the pidfile lock)."""
+        if self.pidfile:
+            from celery.platforms import create_pidlock
+            self.pidlock = create_pidlock(self.pidfile)
+
+    def on_consumer_ready(self, consumer: Any) -> None:
+        """Hook: the consumer is consuming."""
+
+    def on_close(self) -> None:
+        """Hook: the blueprint is closing."""
+        self.app.loader.shutdown_worker()
+
+    def on_stopped(self) -> None:
+        """Hook: every step stopped: stop the timer, close the consumer."""
+        self.timer.stop()
+        self.consumer.shutdown()
+        if self.pidlock:
+            self.pidlock.release()
+
+    # -- setup ------------------------------------------------------------------------
+
+    def setup_queues(self, include: Any, exclude: Any = None) -> None:
+        """Consume only from ``include`` (``-Q``) minus ``exclude`` (``-X``)."""
+        include = str_to_list(include) if include else []
+        exclude = str_to_list(exclude) if exclude else []
+        queues = self.app.amqp.queues
+        try:
+            queues.select(include)
+        except KeyError as exc:
+            raise ImproperlyConfigured(
+                SELECT_UNKNOWN_QUEUE.strip().format(include, exc)) from exc
+        try:
+            queues.deselect(exclude)
+        except KeyError as exc:
+            raise ImproperlyConfigured(
+                DESELECT_UNKNOWN_QUEUE.strip().format(exclude, exc)) from exc
+        if self.app.conf.worker_direct:
+            queues.select_add(worker_direct(self.hostname))
+
+    def setup_includes(self, includes: list[str]) -> None:
+        """Import ``includes`` and remember every task module (for re-exec)."""
+        prev = tuple(self.app.conf.include or ())
+        if includes:
+            prev += tuple(includes)
+            for module in includes:
+                self.app.loader.import_task_module(module)
+        self.include = includes
+        task_modules = {type(task).__module__ for task in self.app.tasks.values()}
+        self.app.conf.include = tuple(set(prev) | task_modules)
+
+    def prepare_args(self, **kwargs: Any) -> dict[str, Any]:
+        """Hook: adjust the keyword arguments passed to :meth:`setup_instance`."""
+        return kwargs
+
+    def setup_defaults(self, concurrency: int | None = None, loglevel: Any = 'WARN',
+                       logfile: str | None = None, task_events: bool | None = None,
+                       pool: Any = None, consumer_cls: Any = None, timer_cls: Any = None,
+                       timer_precision: float | None = None, autoscaler_cls: Any = None,
+                       pool_putlocks: bool | None = None, pool_restarts: bool | None = None,
+                       optimization: str | None = None, O: str | None = None,
+                       statedb: str | None = None, time_limit: float | None = None,
+                       soft_time_limit: float | None = None, scheduler: Any = None,
+                       pool_cls: Any = None, state_db: str | None = None,
+                       task_time_limit: float | None = None,
+                       task_soft_time_limit: float | None = None, scheduler_cls: Any = None,
+                       schedule_filename: str | None = None,
+                       max_tasks_per_child: int | None = None,
+                       prefetch_multiplier: int | None = None,
+                       disable_rate_limits: bool | None = None,
+                       worker_lost_wait: float | None = None,
+                       max_memory_per_child: int | None = None,
+                       disable_prefetch: bool | None = None, **_kw: Any) -> None:
+        """Resolve each option from the argument, else the setting."""
+        either = self.app.either
+        self.loglevel = loglevel
+        self.logfile = logfile
+        self.concurrency = either('worker_concurrency', concurrency)
+        self.task_events = either('worker_send_task_events', task_events)
+        self.pool_cls = either('worker_pool', pool, pool_cls)
+        self.consumer_cls = either('worker_consumer', consumer_cls)
+        self.timer_cls = either('worker_timer', timer_cls)
+        self.timer_precision = either('worker_timer_precision', timer_precision)
+        self.optimization = optimization or O
+        self.autoscaler_cls = either('worker_autoscaler', autoscaler_cls)
+        self.pool_putlocks = either('worker_pool_putlocks', pool_putlocks)
+        self.pool_restarts = either('worker_pool_restarts', pool_restarts)
+        self.statedb = either('worker_state_db', statedb, state_db)
+        self.schedule_filename = either('beat_schedule_filename', schedule_filename)
+        self.scheduler = either('beat_scheduler', scheduler, scheduler_cls)
+        self.time_limit = either('task_time_limit', time_limit, task_time_limit)
+        self.soft_time_limit = either('task_soft_time_limit', soft_time_limit,
+                                      task_soft_time_limit)
+        self.max_tasks_per_child = either('worker_max_tasks_per_child', max_tasks_per_child)
+        self.max_memory_per_child = either('worker_max_memory_per_child',
+                                           max_memory_per_child)
+        self.prefetch_multiplier = int(either('worker_prefetch_multiplier',
+                                              prefetch_multiplier))
+        self.disable_rate_limits = either('worker_disable_rate_limits', disable_rate_limits)
+        self.disable_prefetch = bool(either('worker_disable_prefetch', disable_prefetch))
+        if self.disable_prefetch:
+            self.prefetch_multiplier = 1
+        self.worker_lost_wait = either('worker_lost_wait', worker_lost_wait)
+
+    # -- running ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker and block until it stops."""
+        try:
+            self.blueprint.start(self)
+        except WorkerTerminate as exc:
+            self.exitcode = exc.code
+            self.terminate()
+        except Exception as exc:
+            logger.critical('Unrecoverable error: %r', exc, exc_info=True)
+            self.stop(exitcode=EX_FAILURE)
+        except SystemExit as exc:
+            self.stop(exitcode=exc.code)
+        except KeyboardInterrupt:
+            self.stop(exitcode=EX_FAILURE)
+
+    def register_with_event_loop(self, hub: Any) -> None:
+        """Let every step register with the hub."""
+        self.blueprint.send_all(self, 'register_with_event_loop', args=(hub,),
+                                description='hub.register')
+
+    def _process_task(self, req: Any) -> None:
+        """Send a request to the pool."""
+        try:
+            req.execute_using_pool(self.pool)
+        except TaskRevokedError:
+            pass  # already reported by the request
+
+    def process_task(self, req: Any) -> None:
+        """Send a request to the pool (replaced by the Pool step)."""
+        self._process_task(req)
+
+    def signal_consumer_close(self) -> None:
+        """Ask the consumer to stop taking messages."""
+        consumer = self.consumer
+        if consumer is not None and hasattr(consumer, 'close'):
+            consumer.close()
+
+    def should_use_eventloop(self) -> bool:
+        """Use the hub when the transport supports async I/O (amqp, redis)."""
+        from kombu.utils.compat import detect_environment
+        return (detect_environment() == 'default'
+                and self._conninfo.transport.implements.asynchronous
+                and not self.app.IS_WINDOWS)
+
+    def _stop_from_loop_thread(self, warm: bool, exitcode: int | None) -> bool:
+        # kombu connections are not thread-safe: a stop requested from another
+        # thread is carried out by the loop thread itself.
+        consumer = self.consumer
+        if consumer is None or consumer.in_loop_thread() or self.blueprint.state != RUN:
+            return False
+        exc_class = WorkerShutdown if warm else WorkerTerminate
+
+        def raise_in_loop() -> None:
+            raise exc_class(exitcode if exitcode is not None else 0)
+        consumer.call_soon(raise_in_loop)
+        return True
+
+    def stop(self, in_sighandler: bool = False, exitcode: int | None = None) -> None:
+        """Warm shutdown: stop consuming, let running tasks finish."""
+        if self._stop_from_loop_thread(True, exitcode):
+            return
+        if exitcode is not None:
+            self.exitcode = exitcode
+        if self.blueprint.state == RUN:
+            self.signal_consumer_close()
+            if not in_sighandler or self.pool.signal_safe:
+                self._shutdown(warm=True)
+        self._send_worker_shutdown()
+
+    def terminate(self, in_sighandler: bool = False) -> None:
+        """Cold shutdown: terminate running tasks."""
+        if self._stop_from_loop_thread(False, None):
+            return
+        if self.blueprint.state != TERMINATE:
+            self.signal_consumer_close()
+            if not in_sighandler or self.pool.signal_safe:
+                self._shutdown(warm=False)
+
+    def _shutdown(self, warm: bool = True) -> None:
+        if self.blueprint is not None:
+            with default_socket_timeout(SHUTDOWN_SOCKET_TIMEOUT):
+                self.blueprint.stop(self, terminate=not warm)
+                self.blueprint.join()
+            state.forget_requests(self.hostname)
+
+    def _send_worker_shutdown(self) -> None:
+        signals.worker_shutdown.send(sender=self)
+
+    def reload(self, modules: list[str] | None = None, reload: bool = False,
+               reloader: Any = None) -> None:
+        """Import (or re-import) task modules and rebuild the strategies."""
+        import importlib
+        names = self.app.loader.task_modules if modules is None else modules
+        for module in set(names or ()):
+            if module not in sys.modules:
+                logger.debug('importing module %s', module)
+                importlib.import_module(module)
+            elif reload:
+                logger.debug('reloading module %s', module)
+                (reloader or importlib.reload)(sys.modules[module])
+        self.consumer.update_strategies()
+        self.consumer.reset_rate_limits()
+        try:
+            self.pool.restart()
+        except NotImplementedError:
+            pass
+
+    # -- introspection -------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Totals, pid, clock and uptime (``inspect stats``)."""
+        uptime = datetime.now(timezone.utc) - self.startup_time
+        return {'total': dict(self.state.total_count), 'pid': os.getpid(),
+                'clock': str(self.app.clock), 'uptime': round(uptime.total_seconds())}
+
+    def rusage(self) -> dict[str, Any]:
+        """Resource usage of this process."""
+        import resource
+        s = resource.getrusage(resource.RUSAGE_SELF)
+        return {'rusage': {
+            'utime': s.ru_utime, 'stime': s.ru_stime, 'maxrss': s.ru_maxrss,
+            'ixrss': s.ru_ixrss, 'idrss': s.ru_idrss, 'isrss': s.ru_isrss,
+            'minflt': s.ru_minflt, 'majflt': s.ru_majflt, 'nswap': s.ru_nswap,
+            'inblock': s.ru_inblock, 'oublock': s.ru_oublock, 'msgsnd': s.ru_msgsnd,
+            'msgrcv': s.ru_msgrcv, 'nsignals': s.ru_nsignals, 'nvcsw': s.ru_nvcsw,
+            'nivcsw': s.ru_nivcsw,
+        }}
+
+    def stats(self) -> dict[str, Any]:
+        """Everything ``inspect stats`` reports."""
+        info = self.info()
+        info.update(self.blueprint.info(self))
+        info.update(self.consumer.blueprint.info(self.consumer))
+        info.update(self.rusage())
+        return info
+
+    @property
+    def state(self) -> Any:
+        """The worker-global :mod:`celery.worker.state` module."""
+        return state
+
+    def __repr__(self) -> str:
+        human = self.blueprint.human_state() if self.blueprint else 'initializing'
+        return f'<Worker: {self.hostname} ({human})>'
+
+    def __str__(self) -> str:
+        return self.hostname

@@ -1,0 +1,81 @@
+"""Events per second from a worker draining no-op tasks with ``-E``, and the cost of ``-E``.
+
+Publishes N no-op tasks, then starts a worker (with and without ``-E``) and
+times how long it takes to drain the queue.  Usage:
+python t/benchmarks/bench_events.py [broker_url] [tasks]
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from t.integration.control.cluster import WorkerProcess, load_app, new_unique, wait_for  # noqa: E402
+
+
+def drain(broker: str, tasks: int, events: bool, listen: bool = True) -> tuple[float, int]:
+    unique = new_unique()
+    module = load_app(broker, unique)
+    app = module.app
+    app.conf.task_send_sent_event = False
+    app.conf.task_ignore_result = True
+    count = [0]
+    stop = threading.Event()
+
+    def receive() -> None:
+        with app.connection_for_read() as conn:
+            recv = app.events.Receiver(conn, handlers={'*': lambda e: count.__setitem__(0, count[0] + 1)})
+            recv.should_stop = False
+            while not stop.is_set():
+                try:
+                    recv.capture(limit=None, timeout=0.5, wakeup=False)
+                except Exception:  # noqa: BLE001 - capture timeouts end each round
+                    pass
+
+    with app.producer_or_acquire() as producer:
+        for i in range(tasks):
+            module.add.apply_async((i, i), producer=producer, ignore_result=True)
+    listener = threading.Thread(target=receive, daemon=True)
+    if listen:
+        listener.start()
+    extra = ('-E',) if events else ()
+    worker = WorkerProcess(broker, unique, 'drain', *extra, '--without-gossip',
+                           '--without-mingle', '--without-heartbeat', '-l', 'WARNING',
+                           pool='solo', concurrency=1)
+    try:
+        started = time.perf_counter()
+        done = wait_for(lambda: _queue_empty(app, f'ctlq-{unique}'), 300, interval=0.05)
+        elapsed = time.perf_counter() - started
+        assert done, worker.output()
+        time.sleep(1.0)
+    finally:
+        worker.stop()
+        stop.set()
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(f'ctlq-{unique}')
+        app.close()
+    return elapsed, count[0]
+
+
+def _queue_empty(app, name: str) -> bool:
+    with app.connection_for_write() as conn:
+        _, messages, _ = conn.default_channel.queue_declare(name, passive=True)
+        return messages == 0
+
+
+if __name__ == '__main__':
+    url = sys.argv[1] if len(sys.argv) > 1 else 'amqp://guest:guest@127.0.0.1:5672//'
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
+    plain, _ = drain(url, n, events=False, listen=False)
+    # The cost of -E is measured with nobody consuming the events: on a small
+    # machine a monitor in the same box competes with the worker for the CPU.
+    with_events, _ = drain(url, n, events=True, listen=False)
+    monitored, received = drain(url, n, events=True)
+    print(f'drain {n} no-op tasks without -E: {n / plain:.0f} tasks/s')
+    print(f'drain {n} no-op tasks with -E:    {n / with_events:.0f} tasks/s')
+    print(f'with -E and a monitor receiving: {n / monitored:.0f} tasks/s, '
+          f'{received} events received ({received / monitored:.0f} events/s)')
+    print(f'cost of -E on drain throughput: {(with_events / plain - 1) * 100:.1f}%')

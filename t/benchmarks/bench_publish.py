@@ -1,0 +1,109 @@
+"""Publish rate: Celery ``apply_async`` vs. a bare kombu producer, same message size.
+
+Usage::
+
+    python t/benchmarks/bench_publish.py [-n 20000] [--broker amqp|redis|both]
+
+For each broker it prints tasks/s and CPU microseconds per task for
+
+* ``kombu``: ``Producer.publish`` of the same body and headers (the floor),
+* ``amqp``: ``app.amqp.create_task_message`` + ``send_task_message``,
+* ``apply_async``: the whole client path (``Task.apply_async``),
+
+and the ratio of each to bare kombu.  Queues are unique per run and deleted
+afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
+
+from kombu import Connection, Exchange, Queue  # noqa: E402
+
+from celery import Celery  # noqa: E402
+
+BROKERS = {
+    'amqp': os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//'),
+    'redis': os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0'),
+}
+
+
+def measure(n: int, publish_one: Callable[[int], object]) -> tuple[float, float]:
+    """Return (messages per second, CPU microseconds per message)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(n):
+        publish_one(i)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return n / wall, cpu / n * 1e6
+
+
+def bench_broker(label: str, url: str, n: int) -> None:
+    """Run the three publishers against one broker and print the figures."""
+    tag = uuid.uuid4().hex[:8]
+    qname = f'bench-publish-{tag}'
+    app = Celery(f'bench-{tag}', broker=url, set_as_current=False)
+    app.conf.task_default_queue = qname
+    app.conf.broker_pool_limit = 1
+
+    @app.task(name='bench.add', ignore_result=True, shared=False)
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    amqp = app.amqp
+    queue = amqp.queues[qname]
+    sample = amqp.create_task_message(str(uuid.uuid4()), 'bench.add', (1, 1), {})
+    headers, body = dict(sample.headers), sample.body
+
+    results = {}
+    with Connection(url) as conn:
+        producer = conn.Producer()
+        producer.publish(body, exchange='', routing_key=qname, declare=[queue],
+                         headers=headers, serializer='json')
+
+        def kombu_publish(i: int) -> None:
+            producer.publish(body, exchange='', routing_key=qname, headers=headers,
+                             serializer='json', correlation_id='x', reply_to='')
+        results['kombu'] = measure(n, kombu_publish)
+
+    with app.producer_or_acquire() as producer:
+        send = amqp.send_task_message
+        create = amqp.create_task_message
+
+        def amqp_publish(i: int) -> None:
+            message = create(str(uuid.uuid4()), 'bench.add', (i, i), {},
+                             ignore_result=True)
+            send(producer, 'bench.add', message, queue=queue)
+        results['amqp'] = measure(n, amqp_publish)
+
+    def apply_async(i: int) -> None:
+        add.apply_async((i, i))
+    results['apply_async'] = measure(n, apply_async)
+
+    floor = results['kombu'][0]
+    for name, (rate, cpu_us) in results.items():
+        print(f'{label:<6} {name:<12} {rate:>10,.0f} tasks/s {cpu_us:>8.1f} CPU µs/task '
+              f'{rate / floor:>7.0%} of kombu')
+
+    with Connection(url) as conn:
+        Queue(qname, Exchange(qname), qname)(conn.default_channel).delete()
+    app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-n', type=int, default=20_000, help='messages per publisher')
+    parser.add_argument('--broker', choices=['amqp', 'redis', 'both'], default='both')
+    options = parser.parse_args()
+    labels = ['amqp', 'redis'] if options.broker == 'both' else [options.broker]
+    for label in labels:
+        bench_broker(label, BROKERS[label], options.n)
+
+
+if __name__ == '__main__':
+    main()

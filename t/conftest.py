@@ -1,0 +1,70 @@
+"""Shared fixtures: broker/backend URLs and unique names for parallel-safe tests."""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+
+import pytest
+
+# Many tests spawn `celery` processes.  With bytecode writing disabled in the
+# environment each of them would compile every module again (~0.2 s); give
+# them a private bytecode cache instead, leaving the source tree clean.
+if os.environ.pop('PYTHONDONTWRITEBYTECODE', None):
+    os.environ.setdefault('PYTHONPYCACHEPREFIX', tempfile.mkdtemp(prefix='celery-tests-pycache-'))
+
+#: Our own suite uses the public testing plugin (celery_app, celery_worker, ...).
+pytest_plugins = ('celery.contrib.pytest',)
+
+AMQP_URL = os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//')
+REDIS_URL = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
+POSTGRES_URL = os.environ.get('TEST_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/test')
+MEMCACHED_URL = os.environ.get('TEST_MEMCACHED_URL', 'memcached://127.0.0.1:11211/')
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark everything under t/integration as ``integration``."""
+    for item in items:
+        if f'{os.sep}integration{os.sep}' in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _restore_join_will_block():
+    """Building a worker in-process marks result.get() as blocking; undo it per test."""
+    from celery import _state
+    saved = _state.task_join_will_block()
+    yield
+    _state._set_task_join_will_block(saved)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique string to name queues, keys and apps in one test."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    return AMQP_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture(params=['amqp', 'redis'])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """Parametrize a test over both real brokers."""
+    return AMQP_URL if request.param == 'amqp' else REDIS_URL
+
+
+@pytest.fixture
+def app(unique: str):
+    """A fresh app with an in-memory broker, not set as current."""
+    from celery import Celery
+    application = Celery(f'test-{unique}', set_as_current=False,
+                         broker='memory://', backend='cache+memory://')
+    yield application
+    application.close()

@@ -1,0 +1,1 @@
+"""Fixtures for the testing-API tests: the plugin is loaded by t/conftest.py."""

@@ -1,0 +1,70 @@
+"""FairDispatcher: requests reach the pool only while a process is free."""
+from __future__ import annotations
+
+from celery.worker import state
+from celery.worker.dispatch import FairDispatcher
+
+
+class FakeRequest:
+    def __init__(self, id: str) -> None:
+        self.id = id
+        self.rejected: list[bool] = []
+
+    def reject(self, requeue: bool = False) -> None:
+        self.rejected.append(requeue)
+
+    def humaninfo(self) -> str:
+        return self.id
+
+
+def _receive(dispatcher: FairDispatcher, n: int) -> list[FakeRequest]:
+    """Reserve and dispatch ``n`` requests one by one, as the consumer does."""
+    requests = [FakeRequest(f'r{i}') for i in range(n)]
+    for request in requests:
+        state.task_reserved(request)
+        dispatcher(request)
+    return requests
+
+
+def setup_function() -> None:
+    state.reserved_requests.clear()
+    state.requests.clear()
+
+
+def test_dispatches_up_to_the_limit_then_holds():
+    applied: list[FakeRequest] = []
+    dispatcher = FairDispatcher(applied.append, lambda: 2)
+    requests = _receive(dispatcher, 3)
+    assert applied == requests[:2]
+    assert list(dispatcher.waiting) == [requests[2]]
+
+
+def test_fill_hands_over_when_a_process_frees_up():
+    applied: list[FakeRequest] = []
+    dispatcher = FairDispatcher(applied.append, lambda: 1)
+    first, second = _receive(dispatcher, 2)
+    dispatcher.fill()
+    assert applied == [first]          # still busy
+    state.task_ready(first)
+    dispatcher.fill()
+    assert applied == [first, second]
+    assert not dispatcher.waiting
+
+
+def test_release_requeues_waiting_messages():
+    dispatcher = FairDispatcher(lambda r: None, lambda: 1)
+    first, second, third = _receive(dispatcher, 3)
+    assert dispatcher.release() == 2
+    assert second.rejected == [True] and third.rejected == [True]
+    assert first.rejected == []
+    assert second not in state.reserved_requests
+
+
+def test_keeps_arrival_order_while_holding():
+    applied: list[FakeRequest] = []
+    limit = [1]
+    dispatcher = FairDispatcher(applied.append, lambda: limit[0])
+    requests = _receive(dispatcher, 4)
+    limit[0] = 4
+    dispatcher.fill()
+    assert applied == requests
