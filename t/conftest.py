@@ -1,7 +1,9 @@
 """Shared fixtures: broker/backend URLs and unique names for parallel-safe tests."""
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 import tempfile
 import uuid
 
@@ -20,6 +22,17 @@ AMQP_URL = os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//'
 REDIS_URL = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
 POSTGRES_URL = os.environ.get('TEST_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/test')
 MEMCACHED_URL = os.environ.get('TEST_MEMCACHED_URL', 'memcached://127.0.0.1:11211/')
+
+
+#: Seconds a test process may take to exit after its last test; past that it
+#: prints every thread's stack and exits, so a stuck clean-up fails the run
+#: instead of stalling it.
+EXIT_WATCHDOG_SECONDS = 60
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    faulthandler.dump_traceback_later(EXIT_WATCHDOG_SECONDS, exit=True, file=sys.__stderr__)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

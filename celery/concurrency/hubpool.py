@@ -36,6 +36,10 @@ MAX_RESULT_BYTES_PER_WAKEUP = 256 * 1024
 #: Linux fcntl: the capacity of a pipe.
 F_GETPIPE_SZ = 1032
 
+#: Seconds to wait at shutdown for a queue lock that a child may have taken
+#: with it when it was killed; past that the lock is treated as lost.
+LOST_LOCK_WAIT = 1.0
+
 
 class CountingResultHandler(ResultHandler):
     """billiard result handler that counts jobs per child and starts on demand."""
@@ -226,6 +230,27 @@ class HubPool(Pool):
         # each one a job so it notices.
         for _ in range(self._processes):
             self.apply_async(_noop)
+
+    @staticmethod
+    def _help_stuff_finish(inqueue: Any, task_handler: Any, _pool: Any) -> None:
+        # billiard waits forever for the job-queue read lock, which a child
+        # killed while reading holds for good: wait a bounded time instead.
+        locked = inqueue._rlock.acquire(True, LOST_LOCK_WAIT)
+        while locked and task_handler.is_alive() and inqueue._reader.poll():
+            inqueue._reader.recv()
+
+    @classmethod
+    def _set_result_sentinel(cls, outqueue: Any, pool: Any) -> None:
+        # As above, for the result-queue write lock of a killed child.
+        lock = outqueue._wlock
+        if lock is None or lock.acquire(True, LOST_LOCK_WAIT):
+            try:
+                outqueue._writer.send_bytes(ForkingPickler.dumps(None))
+            finally:
+                if lock is not None:
+                    lock.release()
+        else:
+            outqueue._writer.send_bytes(ForkingPickler.dumps(None))
 
     @property
     def writes(self) -> Counter[int]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import signal as _signal
+import threading
+import time
 from typing import Any
 
 from celery.concurrency.base import BasePool
@@ -23,6 +25,11 @@ WORKER_SIGRESET = ('SIGTERM', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1')
 #: parent decides what shutdown means.
 WORKER_SIGIGNORE = ('SIGINT',)
 
+#: Seconds between a child's checks that its worker process still lives.
+PARENT_CHECK_INTERVAL = 1.0
+#: Exit code of a child whose worker process died.
+EX_PARENT_GONE = 70
+
 
 def process_initializer(app: Any = None, hostname: str | None = None) -> None:
     """Prepare a freshly forked child to execute tasks for ``app``.
@@ -31,6 +38,7 @@ def process_initializer(app: Any = None, hostname: str | None = None) -> None:
     """
     try:
         _reset_child_signals()
+        _die_with_parent()
         if app is not None:
             _prepare_app_in_child(app, hostname)
         from celery import signals
@@ -46,6 +54,20 @@ def _reset_child_signals() -> None:
         _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
     for name in WORKER_SIGIGNORE:
         _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
+
+
+def _die_with_parent() -> None:
+    # A SIGKILLed worker cannot stop its children, and an orphan would hold
+    # queue locks and prefetched jobs: leave as soon as the parent is gone.
+    # (prctl's PDEATHSIG follows the forking *thread*, and billiard forks
+    # replacement children from its supervisor thread, so it cannot be used.)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_INTERVAL)
+        os._exit(EX_PARENT_GONE)
+    threading.Thread(target=watch, name='parent-watch', daemon=True).start()
 
 
 def _prepare_app_in_child(app: Any, hostname: str | None) -> None:

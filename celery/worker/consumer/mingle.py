@@ -56,9 +56,13 @@ class Mingle(bootsteps.StartStopStep):
 
     def send_hello(self, c: Any) -> dict[str, Any]:
         """Broadcast ``hello`` and return the replies by node name."""
-        inspect = c.app.control.inspect(timeout=1.0)
-        our_revoked = getattr(revoked, '_data', revoked)
-        replies = inspect.hello(c.hostname, our_revoked) or {}
+        # A connection of its own, closed after: a pooled one would go back
+        # to the pool with a reply poll still pending on Redis, and a pool
+        # child forked later would hang closing it.
+        with c.app.connection_for_write() as connection:
+            inspect = c.app.control.inspect(timeout=1.0, connection=connection)
+            our_revoked = getattr(revoked, '_data', revoked)
+            replies = inspect.hello(c.hostname, our_revoked) or {}
         replies.pop(c.hostname, None)
         return replies
 

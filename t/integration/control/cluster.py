@@ -47,6 +47,7 @@ class WorkerProcess:
             raise AssertionError(f'worker {self.hostname} exited:\n{self.output()}')
 
     def stop(self, timeout: float = 20.0) -> None:
+        """Warm-stop the worker; one that does not exit in time is killed and fails the test."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -54,4 +55,6 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+                raise AssertionError(
+                    f'{self.hostname} ignored SIGTERM for {timeout}s:\n{self.output()}') from None
         self.log.unlink(missing_ok=True)

@@ -39,9 +39,14 @@ class Cluster:
         return self.app.control.inspect(**kwargs)
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
-        self.app.close()
+        try:
+            for worker in self.workers:
+                worker.stop()
+        finally:
+            for worker in self.workers:
+                if worker.proc.poll() is None:
+                    worker.proc.kill()
+            self.app.close()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -77,3 +77,29 @@ def test_sigusr1_dumps_thread_tracebacks(start_worker):
     assert worker.proc.poll() is None  # still running
     worker.signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
+
+
+def _children_of(pid: int) -> list[int]:
+    path = Path(f'/proc/{pid}/task/{pid}/children')
+    return [int(child) for child in path.read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+    except FileNotFoundError:
+        return False
+    return '\nState:\tZ' not in status
+
+
+def test_pool_children_exit_when_the_worker_is_killed(start_worker):
+    worker = start_worker(*FAST, '-l', 'INFO')
+    worker.wait_ready()
+    children = _children_of(worker.proc.pid)
+    assert len(children) == 2
+    worker.signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children):
+        assert time.monotonic() < deadline, 'pool children outlived the killed worker'
+        time.sleep(0.1)
