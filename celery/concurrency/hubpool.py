@@ -24,7 +24,7 @@ from threading import Lock, get_ident
 from typing import Any, Callable
 
 from billiard.einfo import ExceptionInfo
-from billiard.pool import ACK, RUN, TASK, ApplyResult, Pool, ResultHandler
+from billiard.pool import ACK, DEATH, EX_OK, RUN, TASK, ApplyResult, Pool, ResultHandler, Worker
 from billiard.reduction import ForkingPickler
 
 __all__ = ('HubPool',)
@@ -71,10 +71,27 @@ class CountingResultHandler(ResultHandler):
         return self._was_started
 
 
+class PromptExitWorker(Worker):
+    """billiard pool child that leaves at once when told to stop."""
+
+    def _do_exit(self, pid: int, exitcode: int | None, exc: BaseException | None = None) -> None:
+        if exitcode is not None or exc is not None:
+            super()._do_exit(pid, exitcode, exc)
+        # A stop sentinel: billiard would sleep a second after reporting the
+        # exit, which every warm shutdown and pool restart would wait for.
+        if self.on_exit is not None:
+            self.on_exit(pid, EX_OK)
+        try:
+            self.outq.put((DEATH, (pid, EX_OK)))
+        finally:
+            os._exit(EX_OK)
+
+
 class HubPool(Pool):
     """A billiard pool whose results can be read from a kombu hub."""
 
     ResultHandler = CountingResultHandler
+    Worker = PromptExitWorker
 
     hub: Any = None
     _hub_thread: int | None = None
@@ -138,6 +155,8 @@ class HubPool(Pool):
             data = ForkingPickler.dumps(job)
         except Exception:  # noqa: BLE001 - reported to the job like billiard does
             result._set(None, (False, ExceptionInfo()))
+            # Never accepted, so _set left it cached: shutdown would wait for it.
+            self._cache.pop(result._job, None)
             return
         lock = self._job_write_lock
         if lock.acquire(blocking=False):
