@@ -35,6 +35,9 @@ STOP_CONDITIONS = {CLOSE, TERMINATE}
 #: AMQP reply code for an exclusive queue still owned by a dying connection.
 RESOURCE_LOCKED = 405
 
+#: Most seconds a task event waits in the worker before it is published.
+EVENT_FLUSH_INTERVAL = 0.1
+
 CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
 CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
 CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
@@ -60,6 +63,7 @@ class Consumer:
     task_consumer: Any = None
     qos: Any = None
     event_dispatcher: Any = None
+    _event_flush: Any = None
     restart_count = -1  # the first start counts as a restart
     first_connection_attempt = True
 
@@ -567,11 +571,15 @@ class Consumer:
         signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_send_event_buffered(self) -> None:
-        """An event was buffered: flush the buffer on the next loop iteration."""
-        if self.hub:
-            self.hub._ready.add(self._flush_events)
+        """An event was buffered: flush the buffer within :data:`EVENT_FLUSH_INTERVAL`."""
+        # One message per loop turn would cost the broker a publish per task
+        # under load; waiting a moment lets one message carry many events
+        # (the dispatcher also flushes as soon as its buffer is full).
+        if self.hub and self._event_flush is None:
+            self._event_flush = self.hub.call_later(EVENT_FLUSH_INTERVAL, self._flush_events)
 
     def _flush_events(self) -> None:
+        self._event_flush = None
         if self.event_dispatcher:
             self.event_dispatcher.flush()
 

@@ -35,6 +35,9 @@ def proxied_app(broker_url, unique):
     app = Celery(f'outage-{unique}', set_as_current=False, broker=url)
     app.conf.task_default_queue = f'outage-{unique}'
     app.conf.broker_pool_limit = 1
+    # Without publisher confirms, an AMQP publish written just after the
+    # connection was cut is lost without an error (as with any AMQP client).
+    app.conf.broker_transport_options = {'confirm_publish': True}
     app.conf.task_publish_retry_policy = {'max_retries': 20, 'interval_start': 0.1,
                                           'interval_step': 0.1, 'interval_max': 0.2}
     yield app, proxy

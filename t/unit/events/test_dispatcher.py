@@ -1,6 +1,8 @@
 """EventDispatcher: envelope, groups, buffering; EventReceiver: clock and decoding."""
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import pytest
@@ -70,7 +72,11 @@ def test_buffered_group_is_flushed_as_one_message(app) -> None:
     assert d.producer.published == [] and flushes == [1, 1]
     d.flush()
     body, kwargs = d.producer.published[0]
-    assert [e['type'] for e in body] == ['task-received', 'task-started']
+    # One JSON list, encoded compactly by the dispatcher itself.
+    assert kwargs['content_type'] == 'application/json' and ',"' in body
+    events = json.loads(body)
+    assert [e['type'] for e in events] == ['task-received', 'task-started']
+    assert {'timestamp', 'hostname', 'utcoffset', 'pid', 'clock', 'uuid'} <= set(events[0])
     assert kwargs['routing_key'] == 'task.multi'
     for _ in range(3):
         d.send('task-succeeded', uuid='a')
