@@ -148,7 +148,8 @@ class Autoscaler:
 
     @property
     def qty(self) -> int:
-        return len(state.reserved_requests)
+        hostname = getattr(self.worker, 'hostname', None)
+        return len(state.reserved_for(hostname) if hostname else state.reserved_requests)
 
     @property
     def processes(self) -> int:

@@ -144,7 +144,8 @@ class Pool(bootsteps.StartStopStep):
         _set_task_join_will_block(pool.task_join_will_block)
         if not threaded and w.pool_putlocks and getattr(w.pool_cls, 'uses_semaphore', False):
             from celery.worker.dispatch import FairDispatcher
-            w.dispatcher = FairDispatcher(w._process_task, lambda: pool.num_processes)
+            w.dispatcher = FairDispatcher(w._process_task, lambda: pool.num_processes,
+                                          reserved=w.state.reserved_for(w.hostname))
             w.process_task = w.dispatcher
         return pool
 

@@ -101,7 +101,8 @@ def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
 
 def _running(obj: Any) -> int:
     dispatcher = getattr(obj.controller, 'dispatcher', None)
-    return len(state.reserved_requests) - (len(dispatcher.waiting) if dispatcher else 0)
+    reserved = state.reserved_for(obj.hostname)
+    return len(reserved) - (len(dispatcher.waiting) if dispatcher else 0)
 
 
 def _soft_shutdown(obj: Any, hub: Any, loop: Any) -> None:

@@ -16,7 +16,7 @@ from celery.exceptions import WorkerShutdown, WorkerTerminate
 from celery.utils.collections import LimitedSet
 
 __all__ = (
-    'forget_requests',
+    'forget_requests', 'reserved_for',
     'SOFTWARE_INFO', 'reserved_requests', 'active_requests', 'total_count', 'revoked',
     'revoked_stamps', 'successful_requests', 'task_reserved', 'task_accepted', 'task_ready',
     'maybe_shutdown', 'reset_state', 'Persistent',
@@ -41,6 +41,9 @@ SUCCESSFUL_EXPIRES = float(os.environ.get('CELERY_WORKER_SUCCESSFUL_EXPIRES', 10
 requests: dict[str, Any] = {}
 #: Requests received and waiting for (or running in) the pool.
 reserved_requests: weakref.WeakSet = weakref.WeakSet()
+#: Reserved requests by worker node name: several embedded workers may share
+#: a process, and each one's dispatching must count only its own.
+reserved_by_hostname: dict[str, weakref.WeakSet] = {}
 #: Requests currently executing.
 active_requests: weakref.WeakSet = weakref.WeakSet()
 #: Ids of tasks that succeeded recently.
@@ -65,6 +68,7 @@ def reset_state() -> None:
     global should_stop, should_terminate
     requests.clear()
     reserved_requests.clear()
+    reserved_by_hostname.clear()
     active_requests.clear()
     successful_requests.clear()
     total_count.clear()
@@ -85,6 +89,8 @@ def forget_requests(hostname: str) -> None:
             requests.pop(request_id, None)
             reserved_requests.discard(request)
             active_requests.discard(request)
+    # Cleared, not dropped: a dispatcher may hold this very set.
+    reserved_for(hostname).clear()
 
 
 def maybe_shutdown() -> None:
@@ -95,11 +101,20 @@ def maybe_shutdown() -> None:
         raise WorkerTerminate(should_terminate)
 
 
+def reserved_for(hostname: str | None) -> weakref.WeakSet:
+    """The reserved requests of the worker named ``hostname`` (a live set)."""
+    try:
+        return reserved_by_hostname[hostname]
+    except KeyError:
+        return reserved_by_hostname.setdefault(hostname, weakref.WeakSet())
+
+
 def task_reserved(request: Any, add_request: Any = requests.__setitem__,
                   add_reserved_request: Any = reserved_requests.add) -> None:
     """Record that ``request`` was received and is waiting for the pool."""
     add_request(request.id, request)
     add_reserved_request(request)
+    reserved_for(getattr(request, 'hostname', None)).add(request)
 
 
 def task_accepted(request: Any, add_request: Any = requests.__setitem__,
@@ -120,6 +135,9 @@ def task_ready(request: Any, successful: bool = False, remove_request: Any = req
     remove_request(request.id, None)
     discard_active_request(request)
     discard_reserved_request(request)
+    own = reserved_by_hostname.get(getattr(request, 'hostname', None))
+    if own is not None:
+        own.discard(request)
 
 
 class Persistent:

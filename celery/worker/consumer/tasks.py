@@ -61,7 +61,7 @@ class Tasks(bootsteps.StartStopStep):
         if qos is None or not hasattr(qos, 'can_consume'):
             return
         broker_can_consume = qos.can_consume
-        reserved = state.reserved_requests
+        reserved = state.reserved_for(c.hostname)
         controller = c.controller
 
         def can_consume() -> bool:

@@ -28,6 +28,7 @@ def _receive(dispatcher: FairDispatcher, n: int) -> list[FakeRequest]:
 
 def setup_function() -> None:
     state.reserved_requests.clear()
+    state.reserved_by_hostname.clear()
     state.requests.clear()
 
 
@@ -68,3 +69,22 @@ def test_keeps_arrival_order_while_holding():
     limit[0] = 4
     dispatcher.fill()
     assert applied == requests
+
+
+def test_another_workers_requests_do_not_hold_ours():
+    # Embedded workers share a process: one's reserved (or leaked) requests
+    # must not make another believe its pool is busy.
+    other = FakeRequest('other')
+    other.hostname = 'a@x'
+    state.task_reserved(other)
+    applied: list[FakeRequest] = []
+    dispatcher = FairDispatcher(applied.append, lambda: 1, reserved=state.reserved_for('b@x'))
+    mine = FakeRequest('mine')
+    mine.hostname = 'b@x'
+    state.task_reserved(mine)
+    dispatcher(mine)
+    assert applied == [mine]
+    state.task_ready(mine)
+    assert len(state.reserved_for('b@x')) == 0
+    state.forget_requests('a@x')
+    assert len(state.reserved_for('a@x')) == 0 and other not in state.reserved_requests
