@@ -169,8 +169,7 @@ class HubPool(Pool):
         self._taskqueue.put(([job], None))
 
     def _job_pipe_room(self) -> int:
-        unread = struct.unpack('i', fcntl.ioctl(self._job_fd, termios.FIONREAD, b'\0\0\0\0'))[0]
-        return self._job_pipe_size - unread
+        return self._job_pipe_size - _unread_bytes(self._job_fd)
 
     def ensure_result_reader(self) -> None:
         """Start the result thread unless a hub reads results."""
@@ -197,7 +196,7 @@ class HubPool(Pool):
 
     def _read_results(self) -> list[Any]:
         fd = self._outqueue._reader.fileno()
-        waiting = struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0\0\0\0'))[0]
+        waiting = _unread_bytes(fd)
         if waiting < 4:
             return []
         data = _read_exactly(fd, min(waiting, MAX_RESULT_BYTES_PER_WAKEUP))
@@ -223,6 +222,21 @@ class HubPool(Pool):
         except (OSError, ValueError, KeyError):
             pass  # the hub may be closed already
         self.hub = None
+
+    def terminate(self) -> None:
+        """Kill the children; their unfinished jobs are given up at once."""
+        # billiard reads results until every cached job has one and gives up
+        # on a killed child's job only five seconds after the child is gone,
+        # so every cold shutdown with a task running would take that long.
+        # Results already written are handled first.
+        if not self._result_handler.was_started:
+            while self._results_waiting():
+                self.on_results_readable()
+        self._result_handler.terminate()
+        super().terminate()
+
+    def _results_waiting(self) -> bool:
+        return _unread_bytes(self._outqueue._reader.fileno()) >= 4   # 4: a length header
 
     def shrink(self, n: int = 1) -> None:
         """Retire ``n`` children as they become idle.
@@ -279,6 +293,10 @@ class HubPool(Pool):
 
 def _noop() -> None:
     pass
+
+
+def _unread_bytes(fd: int) -> int:
+    return struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0\0\0\0'))[0]
 
 
 def _read_exactly(fd: int, size: int) -> bytearray:
