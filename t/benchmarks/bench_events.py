@@ -2,7 +2,7 @@
 
 Publishes N no-op tasks, then starts a worker (with and without ``-E``) and
 times how long it takes to drain the queue.  Usage:
-python t/benchmarks/bench_events.py [broker_url] [tasks] [--rounds 3]
+python t/benchmarks/bench_events.py [broker_url] [tasks] [--rounds 3] [--pool prefork] [-c 2]
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from t.integration.control.cluster import WorkerProcess, load_app, new_unique, wait_for  # noqa: E402
 
 
-def drain(broker: str, tasks: int, events: bool, listen: bool = True) -> tuple[float, int]:
+def drain(broker: str, tasks: int, events: bool, listen: bool = True,
+          pool: str = 'prefork', concurrency: int = 2) -> tuple[float, int]:
     unique = new_unique()
     module = load_app(broker, unique)
     app = module.app
@@ -46,7 +47,7 @@ def drain(broker: str, tasks: int, events: bool, listen: bool = True) -> tuple[f
     extra = ('-E',) if events else ()
     worker = WorkerProcess(broker, unique, 'drain', *extra, '--without-gossip',
                            '--without-mingle', '--without-heartbeat', '-l', 'WARNING',
-                           pool='solo', concurrency=1)
+                           pool=pool, concurrency=concurrency)
     try:
         # Timed from the first task taken: start-up is not what -E costs.
         assert wait_for(lambda: _queue_depth(app, f'ctlq-{unique}') < tasks, 60, interval=0.01), \
@@ -79,6 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('broker', nargs='?', default='amqp://guest:guest@127.0.0.1:5672//')
     parser.add_argument('tasks', nargs='?', type=int, default=20000)
+    parser.add_argument('--pool', default='prefork', help='worker pool (default: prefork)')
+    parser.add_argument('-c', '--concurrency', type=int, default=2)
     parser.add_argument('--rounds', type=int, default=3,
                         help='rounds of plain and -E drains; the medians are compared')
     options = parser.parse_args()
@@ -87,10 +90,11 @@ def main() -> None:
     for _ in range(options.rounds):
         # The cost of -E is measured with nobody consuming the events: on a
         # small machine a monitor in the same box competes with the worker.
-        plain.append(drain(url, n, events=False, listen=False)[0])
-        with_events.append(drain(url, n, events=True, listen=False)[0])
+        plain.append(drain(url, n, False, False, options.pool, options.concurrency)[0])
+        with_events.append(drain(url, n, True, False, options.pool, options.concurrency)[0])
     plain_time, events_time = statistics.median(plain), statistics.median(with_events)
-    monitored, received = drain(url, n, events=True)
+    monitored, received = drain(url, n, True, True, options.pool, options.concurrency)
+    print(f'pool {options.pool} -c {options.concurrency}')
     print(f'drain {n} no-op tasks without -E: {n / plain_time:.0f} tasks/s (median of {options.rounds})')
     print(f'drain {n} no-op tasks with -E:    {n / events_time:.0f} tasks/s (median of {options.rounds})')
     print(f'with -E and a monitor receiving: {n / monitored:.0f} tasks/s, '
