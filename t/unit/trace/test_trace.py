@@ -137,3 +137,30 @@ def test_trace_task_builds_tracer_once(app):
     ok.__trace__ = None
     assert trace_task(ok, 'tid-3', [], {}, {'id': 'tid-3'}, eager=True).retval == 'x'
     assert ok.__trace__ is not None
+
+
+def test_error_outside_the_body_sends_task_internal_error(app):
+    @app.task
+    def fine():
+        return 1
+
+    def broken_store(*args, **kwargs):
+        raise RuntimeError('backend exploded')
+
+    fine.backend.mark_as_done = broken_store
+    seen = []
+
+    @signals.task_internal_error.connect(sender=fine, weak=False)
+    def on_internal_error(sender, task_id, exception, einfo, **kwargs):
+        seen.append((sender, task_id, exception, einfo.type))
+
+    try:
+        with pytest.warns(RuntimeWarning, match='Exception raised outside body'):
+            retval, info, _, _ = build_tracer(fine.name, fine, app=app)(
+                'tid-2', [], {}, {'id': 'tid-2'})
+    finally:
+        signals.task_internal_error.disconnect(on_internal_error, sender=fine)
+    assert info.state == states.FAILURE
+    [(sender, task_id, exception, exc_type)] = seen
+    assert (sender, task_id, exc_type) == (fine, 'tid-2', RuntimeError)
+    assert str(exception) == 'backend exploded'
