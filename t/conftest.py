@@ -24,7 +24,7 @@ POSTGRES_URL = os.environ.get('TEST_POSTGRES_URL', 'postgresql://postgres@127.0.
 MEMCACHED_URL = os.environ.get('TEST_MEMCACHED_URL', 'memcached://127.0.0.1:11211/')
 
 
-#: Seconds a test process may take to exit after its last test; past that it
+#: Seconds the test run may take to exit after its last hook; past that it
 #: prints every thread's stack and exits, so a stuck clean-up fails the run
 #: instead of stalling it.
 EXIT_WATCHDOG_SECONDS = 60
@@ -32,7 +32,10 @@ EXIT_WATCHDOG_SECONDS = 60
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    faulthandler.dump_traceback_later(EXIT_WATCHDOG_SECONDS, exit=True, file=sys.__stderr__)
+    # Not in an xdist worker: it unconfigures when its own tests are done and
+    # then waits, as long as it takes, for the other workers to finish.
+    if not hasattr(config, 'workerinput'):
+        faulthandler.dump_traceback_later(EXIT_WATCHDOG_SECONDS, exit=True, file=sys.__stderr__)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -216,9 +216,10 @@ class AMQP:
         if self._producer_pool is None:
             # Owned by this app (not kombu's process-global pools): closing the
             # app or forking a child must not touch another app's connections.
+            from celery.app.pools import ForkSafeConnectionPool
             from celery.app.producers import StickyProducerPool
             limit = self.app.conf.broker_pool_limit
-            connections = self.app.connection_for_write().Pool(limit=limit)
+            connections = ForkSafeConnectionPool(self.app.connection_for_write(), limit=limit)
             self._producer_pool = StickyProducerPool(connections, limit=connections.limit)
         return self._producer_pool
 

@@ -437,11 +437,18 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
         return result
 
     def _after_fork(self) -> None:
-        # Connections must not be shared with the parent process.
-        self._pool = None
+        # Connections must not be shared with the parent process: let go of
+        # our copies without closing theirs.
+        pool, self._pool = self._pool, None
         amqp = self.__dict__.get('amqp')
-        if amqp is not None:
+        producers = amqp._producer_pool if amqp is not None else None
+        if producers is not None:
             amqp._producer_pool = None
+        if pool is not None or producers is not None:
+            # Imported already: it made these pools.
+            from celery.app.pools import drop_in_child
+            drop_in_child(pool)
+            drop_in_child(producers and producers.connections)
         self._local = _ThreadLocal()
         self.on_after_fork.send(sender=self)
 

@@ -96,7 +96,9 @@ class AppConnections:
     def pool(self) -> Any:
         """Broker connection pool (for writing): :setting:`broker_pool_limit`."""
         if self._pool is None:
-            self._pool = self.connection_for_write().Pool(limit=self.conf.broker_pool_limit)
+            from celery.app.pools import ForkSafeConnectionPool
+            self._pool = ForkSafeConnectionPool(self.connection_for_write(),
+                                                limit=self.conf.broker_pool_limit)
         return self._pool
 
     @property

@@ -20,6 +20,10 @@ class StickyProducerPool(ProducerPool):
     resting between publishes never starve other users of :attr:`app.pool`.
     """
 
+    #: Closing in a forked child would shut the parent's sockets down; the
+    #: app lets go of them instead (:func:`celery.app.pools.drop_in_child`).
+    close_after_fork = False
+
     def release(self, resource: Any) -> None:
         """Put ``resource`` back in the pool, still bound to its connection."""
         connection = resource.__connection__

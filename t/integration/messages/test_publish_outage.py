@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from billiard import get_context
 from kombu import Exchange, Queue
 from kombu.utils.url import parse_url
 
@@ -70,3 +71,25 @@ def test_producer_reconnects_after_a_failed_publish_without_retry(proxied_app, r
     app.send_task('outage.again', ignore_result=True, retry=False)
     names = task_names(reader, f'outage-{unique}', 2)
     assert names == {'outage.first', 'outage.again'}
+
+
+def test_a_forked_child_leaves_the_parents_connections_alone(broker_url, reader, unique):
+    from celery import Celery
+    queue = f'fork-{unique}'
+    app = Celery(f'fork-{unique}', set_as_current=False, broker=broker_url)
+    app.conf.task_default_queue = queue
+    app.conf.broker_transport_options = {'confirm_publish': True}
+    reader.declare(Queue(queue, Exchange(queue), queue))
+    try:
+        app.send_task('fork.before', ignore_result=True, retry=False)
+        # A child forked as billiard forks pool processes (its after-fork
+        # hooks run), doing nothing else.
+        child = get_context('fork').Process(target=int)
+        child.start()
+        child.join(10)
+        assert child.exitcode == 0
+        # Without retry: the pooled connection must still be usable.
+        app.send_task('fork.after', ignore_result=True, retry=False)
+        assert task_names(reader, queue, 2) == {'fork.before', 'fork.after'}
+    finally:
+        app.close()
