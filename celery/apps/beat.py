@@ -134,7 +134,10 @@ class Beat:
     def install_sync_handler(self, service: beat.Service) -> None:
         """Make SIGTERM and SIGINT save the schedule, then exit."""
         def _sync(signum: int, frame: Any) -> None:
-            service.sync()
+            # Only unwind: the service saves the schedule on its way out.
+            # Saving here, in the middle of whatever the loop was doing (a
+            # publish, a shelve write), could fail, and the failure would
+            # surface in that code instead of stopping beat.
             raise SystemExit()
 
         platforms.signals.update(SIGTERM=_sync, SIGINT=_sync)
