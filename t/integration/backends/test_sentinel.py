@@ -137,7 +137,8 @@ def test_failover_during_get(cluster, make_sentinel_app, unique) -> None:
 
     def wait_for_result() -> None:
         try:
-            outcome['value'] = waiting.get(timeout=30, interval=0.2)
+            # Generous: the sentinels' failover alone may take 20 s on a busy machine.
+            outcome['value'] = waiting.get(timeout=60, interval=0.2)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             outcome['error'] = exc
     waiter = threading.Thread(target=wait_for_result)
@@ -149,7 +150,7 @@ def test_failover_during_get(cluster, make_sentinel_app, unique) -> None:
           'the sentinels to promote the replica')
     # The writer's pool still points at the dead master: it must re-discover.
     writer.backend.mark_as_done(unique, 'after failover')
-    waiter.join(30)
+    waiter.join(60)
     assert outcome == {'value': 'after failover'}
     assert client.AsyncResult(early).get(timeout=5) == 'replicated'
     raw = cluster.client(cluster.replica_port).get(f'celery-task-meta-{unique}')
