@@ -20,7 +20,7 @@ import os
 import struct
 import termios
 from collections import Counter
-from threading import Lock, get_ident
+from threading import Lock, current_thread, get_ident
 from typing import Any, Callable
 
 from billiard.einfo import ExceptionInfo
@@ -39,6 +39,9 @@ F_GETPIPE_SZ = 1032
 #: Seconds to wait at shutdown for a queue lock that a child may have taken
 #: with it when it was killed; past that the lock is treated as lost.
 LOST_LOCK_WAIT = 1.0
+
+#: Seconds to wait at shutdown for billiard's task-handler thread.
+TASK_HANDLER_STOP_WAIT = 10.0
 
 
 class CountingResultHandler(ResultHandler):
@@ -271,6 +274,14 @@ class HubPool(Pool):
         locked = inqueue._rlock.acquire(True, LOST_LOCK_WAIT)
         while locked and task_handler.is_alive() and inqueue._reader.poll():
             inqueue._reader.recv()
+
+    @staticmethod
+    def _stop_task_handler(task_handler: Any) -> None:
+        # The task-handler thread can be stuck for good writing to a queue
+        # whose lock a killed child took with it; it is a daemon thread, so
+        # stop waiting for it after a while instead of hanging the shutdown.
+        if task_handler is not current_thread():
+            task_handler.stop(TASK_HANDLER_STOP_WAIT)
 
     @classmethod
     def _set_result_sentinel(cls, outqueue: Any, pool: Any) -> None:
