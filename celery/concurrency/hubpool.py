@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import struct
 import termios
+import threading
 from collections import Counter
 from threading import Lock, current_thread, get_ident
 from typing import Any, Callable
@@ -39,6 +41,9 @@ F_GETPIPE_SZ = 1032
 #: Seconds to wait at shutdown for a queue lock that a child may have taken
 #: with it when it was killed; past that the lock is treated as lost.
 LOST_LOCK_WAIT = 1.0
+
+#: Seconds terminated children get to exit before they are killed.
+CHILD_EXIT_WAIT = 5.0
 
 #: Seconds to wait at shutdown for billiard's task-handler thread.
 TASK_HANDLER_STOP_WAIT = 10.0
@@ -236,7 +241,16 @@ class HubPool(Pool):
             while self._results_waiting():
                 self.on_results_readable()
         self._result_handler.terminate()
-        super().terminate()
+        # billiard sends SIGTERM and joins each child without a limit; a child
+        # reporting its exit blocks SIGTERM and may be stuck on a lock a killed
+        # sibling held: SIGKILL whatever is still alive after a while.
+        killer = threading.Timer(CHILD_EXIT_WAIT, _kill_all, ([p.pid for p in self._pool],))
+        killer.daemon = True
+        killer.start()
+        try:
+            super().terminate()
+        finally:
+            killer.cancel()
 
     def _results_waiting(self) -> bool:
         return _unread_bytes(self._outqueue._reader.fileno()) >= 4   # 4: a length header
@@ -304,6 +318,14 @@ class HubPool(Pool):
 
 def _noop() -> None:
     pass
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass   # exited already
 
 
 def _unread_bytes(fd: int) -> int:
