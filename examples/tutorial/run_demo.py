@@ -29,6 +29,7 @@ broker_transport_options = {{
     'data_folder_in': {data!r},
     'data_folder_out': {data!r},
     'processed_folder': {data!r},
+    'control_folder': {data!r},
     'polling_interval': 0.1,
 }}
 result_backend = 'db+sqlite:///{results}'
