@@ -5,7 +5,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from celery.concurrency.relay import CallbackRelay
@@ -233,6 +233,15 @@ class BasePool:
     def num_processes(self) -> int | None:
         """Current number of workers."""
         return self.limit
+
+    @property
+    def max_jobs_in_flight(self) -> int:
+        """Most jobs to hand over at once: started ones and those queued for a free process."""
+        return self.num_processes or 1
+
+    def take_back(self, requests: Iterable[Any]) -> list[Any]:
+        """Withdraw the jobs of ``requests`` that no process has started; return their requests."""
+        return []
 
 
 def _short(obj: Any, limit: int = 256) -> str:

@@ -12,6 +12,11 @@ every message.  With a hub registered, jobs applied from the hub's thread are
 written to the children's job pipe right there when the pipe has room for
 them (so the write never blocks the loop); a job that does not fit goes
 through the thread as before.
+
+Jobs wait in that pipe for whichever child is free next, so a child never
+idles while the event loop catches up with its result.  A job no child has
+started yet can be taken back out of the pipe (:meth:`HubPool.take_back`):
+warm shutdown and revokes do, so writing ahead changes neither.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ import termios
 import threading
 from collections import Counter
 from threading import Lock, current_thread, get_ident
-from typing import Any, Callable
+from time import monotonic
+from typing import Any, Callable, Collection
 
 from billiard.einfo import ExceptionInfo
 from billiard.pool import ACK, DEATH, EX_OK, RUN, TASK, ApplyResult, Pool, ResultHandler, Worker
@@ -179,6 +185,54 @@ class HubPool(Pool):
     def _job_pipe_room(self) -> int:
         return self._job_pipe_size - _unread_bytes(self._job_fd)
 
+    def take_back(self, jobs: Collection[int]) -> list[int]:
+        """Remove ``jobs`` still waiting in the job pipe; return the ids removed.
+
+        Jobs a child has taken (or is taking) stay where they are; the others
+        in the pipe go back in their order.  Their results are forgotten.
+        """
+        if not jobs:
+            return []
+        with self._job_write_lock:
+            if not self._hold_job_readers():
+                return []
+            try:
+                waiting = self._read_waiting_jobs()
+                taken, kept = [], []
+                for data in waiting:
+                    job_id = _job_id(ForkingPickler.loads(data[4:]))
+                    if job_id in jobs:
+                        taken.append(job_id)
+                        self._cache.pop(job_id, None)
+                    else:
+                        kept.append(data)
+                _write_all(self._job_fd, b''.join(kept))
+            finally:
+                self._inqueue._rlock.release()
+        return taken
+
+    def _hold_job_readers(self) -> bool:
+        # An idle child waits for a job holding the read lock, so the lock is
+        # only asked for while jobs wait: then the child holding it is reading
+        # one and lets go at once.
+        reader_fd = self._inqueue._reader.fileno()
+        lock = self._inqueue._rlock
+        deadline = monotonic() + LOST_LOCK_WAIT
+        while _unread_bytes(reader_fd) and monotonic() < deadline:
+            if lock.acquire(True, 0.005):
+                return True
+        return False
+
+    def _read_waiting_jobs(self) -> list[bytes]:
+        fd = self._inqueue._reader.fileno()
+        data = bytes(_read_exactly(fd, _unread_bytes(fd)))
+        messages, offset = [], 0
+        while offset < len(data):
+            end = offset + 4 + struct.unpack_from('!i', data, offset)[0]
+            messages.append(data[offset:end])
+            offset = end
+        return messages
+
     def ensure_result_reader(self) -> None:
         """Start the result thread unless a hub reads results."""
         if self.hub is None and not self._result_handler.was_started:
@@ -326,6 +380,17 @@ def _kill_all(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass   # exited already
+
+
+def _job_id(job: Any) -> int | None:
+    # A job is (TASK, (job_id, index, func, args, kwargs)); None stops a child.
+    return job[1][0] if job is not None and job[0] == TASK else None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _unread_bytes(fd: int) -> int:

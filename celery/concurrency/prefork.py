@@ -5,6 +5,7 @@ import os
 import signal as _signal
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from celery.concurrency.base import BasePool
@@ -29,6 +30,9 @@ WORKER_SIGIGNORE = ('SIGINT',)
 PARENT_CHECK_INTERVAL = 1.0
 #: Exit code of a child whose worker process died.
 EX_PARENT_GONE = 70
+
+#: Jobs written ahead into the pipe per child, for the next free child.
+JOBS_QUEUED_PER_CHILD = 3
 
 
 def process_initializer(app: Any = None, hostname: str | None = None) -> None:
@@ -208,6 +212,26 @@ class TaskPool(BasePool):
     def num_processes(self) -> int:
         """Number of children the pool keeps."""
         return self._pool._processes
+
+    @property
+    def max_jobs_in_flight(self) -> int:
+        """One job running and :data:`JOBS_QUEUED_PER_CHILD` waiting per child.
+
+        A child that finishes a job takes the next from the pipe at once
+        instead of idling until the consumer has read its result.
+        """
+        return self._pool._processes * (1 + JOBS_QUEUED_PER_CHILD)
+
+    def take_back(self, requests: Iterable[Any]) -> list[Any]:
+        """Withdraw the jobs of ``requests`` still waiting in the job pipe."""
+        by_job = {}
+        for request in requests:
+            result = request._apply_result() if request._apply_result is not None else None
+            if result is not None:
+                by_job[result._job] = request
+        if self._pool is None or not by_job:
+            return []
+        return [by_job[job] for job in self._pool.take_back(by_job)]
 
 
 def _signum(sig: int | str | None) -> int | None:

@@ -144,8 +144,9 @@ class Pool(bootsteps.StartStopStep):
         _set_task_join_will_block(pool.task_join_will_block)
         if not threaded and w.pool_putlocks and getattr(w.pool_cls, 'uses_semaphore', False):
             from celery.worker.dispatch import FairDispatcher
-            w.dispatcher = FairDispatcher(w._process_task, lambda: pool.num_processes,
-                                          reserved=w.state.reserved_for(w.hostname))
+            w.dispatcher = FairDispatcher(w._process_task, lambda: pool.max_jobs_in_flight,
+                                          reserved=w.state.reserved_for(w.hostname),
+                                          take_back=pool.take_back)
             w.process_task = w.dispatcher
         return pool
 

@@ -162,6 +162,7 @@ def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None
     """Revoke task by task id (or list of ids)."""
     task_ids = [str(t) for t in maybe_list(task_id) or []]
     worker_state.revoked.update(task_ids)
+    _withdraw_revoked(state)
     if terminate:
         terminated = _terminate(state, _find_requests_by_id(task_ids), signal)
         if not terminated:
@@ -169,6 +170,13 @@ def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None
         return ok(f'terminate: {", ".join(terminated)}')
     logger.info('Tasks flagged as revoked: %s', ', '.join(task_ids))
     return ok(f'tasks {set(task_ids)} flagged as revoked')
+
+
+def _withdraw_revoked(state: Any) -> None:
+    # Jobs handed to the pool but not started would run despite the revoke.
+    dispatcher = getattr(getattr(state.consumer, 'controller', None), 'dispatcher', None)
+    if dispatcher is not None:
+        dispatcher.withdraw_revoked()
 
 
 @control_command(variadic='headers', signature='[key1=value1 [key2=value2 [... [keyN=valueN]]]]')
@@ -181,6 +189,7 @@ def revoke_by_stamped_headers(state: Any, headers: Any, terminate: bool = False,
         current = set(maybe_list(worker_state.revoked_stamps.get(header)) or ())
         current.update(maybe_list(values) or ())
         worker_state.revoked_stamps[header] = list(current)
+    _withdraw_revoked(state)
     if not terminate:
         return ok(f'headers {headers} flagged as revoked')
     matched: defaultdict[str, set] = defaultdict(set)

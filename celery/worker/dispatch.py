@@ -1,10 +1,13 @@
-"""Fair dispatch: hand a request to the pool only when a process can start it.
+"""Fair dispatch: hand a request to the pool only when a process can soon start it.
 
 billiard queues every job it is given, so a worker that passed all of its
 prefetched messages to the pool would, at warm shutdown, have to run every
-one of them (or lose them).  The dispatcher keeps the messages that no
-process could start yet; they are handed over as processes free up (checked
-on every event-loop tick) and given back to the broker on warm shutdown.
+one of them (or lose them).  The dispatcher hands over at most
+``pool.max_jobs_in_flight`` jobs (prefork: one running and one queued per
+child) and keeps the other messages; they are handed over as processes free
+up (checked on every event-loop tick).  At warm shutdown the jobs no process
+started are taken back from the pool and every kept message goes back to the
+broker; a revoked job no process started is taken back and reported revoked.
 """
 from __future__ import annotations
 
@@ -24,10 +27,12 @@ class FairDispatcher:
     """Apply requests to the pool while fewer than ``limit()`` are in flight."""
 
     def __init__(self, apply: Callable[[Any], Any], limit: Callable[[], int],
-                 reserved: Any = state.reserved_requests) -> None:
+                 reserved: Any = state.reserved_requests,
+                 take_back: Callable[[list[Any]], list[Any]] | None = None) -> None:
         self.apply = apply
         self.limit = limit
         self.reserved = reserved
+        self.take_back = take_back
         self.waiting: deque[Any] = deque()
 
     def __call__(self, request: Any) -> None:
@@ -48,8 +53,29 @@ class FairDispatcher:
         while waiting and len(reserved) - len(waiting) < limit:
             self.apply(waiting.popleft())
 
+    def handed_over_unstarted(self) -> list[Any]:
+        """Requests given to the pool that no process has started."""
+        waiting, active = set(self.waiting), state.active_requests
+        return [r for r in tuple(self.reserved) if r not in waiting and r not in active]
+
+    def withdraw_revoked(self) -> int:
+        """Take back revoked jobs that no process started and report them revoked."""
+        if self.take_back is None:
+            return 0
+        revoked = [r for r in self.handed_over_unstarted() if r.is_revoked()]
+        taken = self.take_back(revoked) if revoked else []
+        for request in taken:
+            request.revoked()
+        return len(taken)
+
+    def withdraw_unstarted(self) -> None:
+        """Take back every job no process started: it waits here again."""
+        if self.take_back is not None:
+            self.waiting.extendleft(reversed(self.take_back(self.handed_over_unstarted())))
+
     def release(self) -> int:
-        """Give every waiting message back to the broker (warm shutdown)."""
+        """Give every message no process started back to the broker (warm shutdown)."""
+        self.withdraw_unstarted()
         count = 0
         while self.waiting:
             request = self.waiting.popleft()
@@ -65,7 +91,8 @@ class FairDispatcher:
         return count
 
     def clear(self) -> None:
-        """Forget waiting requests: their channel is gone, the broker redelivers them."""
+        """Forget the requests no process started: their channel is gone, the broker redelivers them."""
+        self.withdraw_unstarted()
         for request in self.waiting:
             state.task_ready(request)
         self.waiting.clear()

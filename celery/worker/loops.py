@@ -116,6 +116,10 @@ def _soft_shutdown(obj: Any, hub: Any, loop: Any) -> None:
         obj.task_consumer.cancel()  # no new tasks while waiting
     except obj.connection_errors + obj.channel_errors + (OSError,):
         pass
+    dispatcher = getattr(obj.controller, 'dispatcher', None)
+    if dispatcher is not None:
+        # Only what runs may finish: jobs no process started go back now.
+        dispatcher.release()
     deadline = monotonic() + timeout
     hub.call_later(timeout, _noop)  # wakes the poller at the deadline
     # The loop keeps running so that finishing tasks are acknowledged.

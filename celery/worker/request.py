@@ -371,6 +371,10 @@ class Request:
             return True
         return False
 
+    def is_revoked(self) -> bool:
+        """Whether the task's id or a stamp of it was revoked (nothing is reported)."""
+        return self._already_revoked or self.id in state.revoked or self._revoked_by_stamp()
+
     def _revoked_by_stamp(self) -> bool:
         if not state.revoked_stamps or not self.stamped_headers:
             return False

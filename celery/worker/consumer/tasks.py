@@ -21,7 +21,6 @@ class Tasks(bootsteps.StartStopStep):
     requires = (Mingle,)
 
     batched_acks: Any = None
-    drain_buffered: Any = None
 
     def __init__(self, c: Any, **kwargs: Any) -> None:
         c.task_consumer = c.qos = None
@@ -33,16 +32,15 @@ class Tasks(bootsteps.StartStopStep):
         c.connection.default_channel.basic_qos(0, c.initial_prefetch_count, qos_global)
         c.task_consumer = c.app.amqp.TaskConsumer(c.connection,
                                                   on_decode_error=c.on_decode_error)
-        self.batched_acks = self.drain_buffered = None
+        self.batched_acks = None
         if c.hub is not None and c.connection.transport.driver_type == 'redis':
             from celery.worker.consumer.redis_pipeline import install
             install(c.task_consumer.channel, c.hub)
         elif c.hub is not None and c.connection.transport.driver_type == 'amqp':
             from celery.worker.consumer.amqp_acks import install as batch_acks
-            from celery.worker.consumer.amqp_readahead import install as read_ahead
+            from celery.worker.consumer.amqp_reader import install as read_frames
             self.batched_acks = batch_acks(c.task_consumer.channel, c.hub)
-            self.drain_buffered = read_ahead(
-                c.connection, c.hub, self.batched_acks and self.batched_acks.flush)
+            read_frames(c.connection, c.hub)
 
         def set_prefetch_count(prefetch_count: int) -> Any:
             return c.task_consumer.qos(prefetch_count=prefetch_count, apply_global=qos_global)
@@ -75,9 +73,6 @@ class Tasks(bootsteps.StartStopStep):
             # Acks of finished tasks must not be lost with the loop's last turn.
             _ignore_errors(c, self.batched_acks.close)
             self.batched_acks = None
-        if self.drain_buffered is not None and c.hub is not None:
-            c.hub.on_tick.discard(self.drain_buffered)
-            self.drain_buffered = None
         if c.task_consumer:
             logger.debug('Canceling task consumer...')
             _ignore_errors(c, c.task_consumer.cancel)

@@ -280,3 +280,56 @@ def test_process_signals_are_sent_in_the_child(make_pool, hub, tmp_path):
     lines = marks.read_text().split('\n')
     assert f'init {child}' in lines
     assert f'shutdown {child}' in lines
+
+
+class Handed:
+    """A request-like holder of the job handed to the pool."""
+
+    def __init__(self, result: Any) -> None:
+        import weakref
+        self._apply_result = weakref.ref(result)
+
+
+def test_jobs_no_child_started_can_be_taken_back(make_pool, hub):
+    pool = make_pool(1)
+    rec = Recorder()
+    apply(pool, rec, sleep_then_pid, 0.5)
+    run_until(hub, lambda: rec.of('accepted'))
+    queued = [Handed(pool.apply_async(add, (i, 100), callback=rec('result'),
+                                      accept_callback=rec('accepted')))
+              for i in range(4)]
+    # The child is busy: all four wait in the job pipe; take back two of them.
+    taken = pool.take_back([queued[1], queued[3]])
+    assert taken == [queued[1], queued[3]]
+    run_until(hub, lambda: len(rec.of('result')) == 3)
+    time.sleep(0.2)
+    hub.run_once()
+    # The others ran in their order; the taken ones never will.
+    assert [r[0] for r in rec.of('result')[1:]] == [100, 102]
+    assert len(rec.of('accepted')) == 3
+
+
+def test_started_jobs_are_not_taken_back(make_pool, hub):
+    pool = make_pool(1)
+    rec = Recorder()
+    running = Handed(pool.apply_async(sleep_then_pid, (0.3,), callback=rec('result'),
+                                      accept_callback=rec('accepted')))
+    run_until(hub, lambda: rec.of('accepted'))
+    assert pool.take_back([running]) == []
+    run_until(hub, lambda: rec.of('result'))
+
+
+def test_take_back_with_an_idle_pool_returns_at_once(make_pool, hub):
+    pool = make_pool(2)
+    rec = Recorder()
+    done = Handed(pool.apply_async(add, (1, 1), callback=rec('result')))
+    run_until(hub, lambda: rec.of('result'))
+    # Idle children wait for jobs holding the read lock: nothing to wait for.
+    started = time.monotonic()
+    assert pool.take_back([done]) == []
+    assert time.monotonic() - started < 0.1
+
+
+def test_pool_hands_each_child_a_queue_of_jobs(make_pool):
+    pool = make_pool(3)
+    assert pool.max_jobs_in_flight == 3 * 4

@@ -245,3 +245,20 @@ def test_revoke_with_terminate_kills_the_running_task(worker):
     assert event['terminated'] is True
     assert not [e for e in worker.events('end') if e['marker'] == 'terminated']
     assert worker.send('add', (1, 1)).get(timeout=10) == 2
+
+
+def test_revoke_of_a_task_waiting_for_a_free_process(worker):
+    busy_markers = [f'busy-{_new_id()}' for _ in range(2)]
+    busy = [worker.send('slow_late', (1.0, marker)) for marker in busy_markers]
+    for marker in busy_markers:
+        worker.wait_events('start', marker=marker)
+    marker = f'queued-{_new_id()}'
+    queued = worker.send('stamp', (marker,))
+    after = worker.send('add', (5, 5))
+    time.sleep(0.3)   # both reach the worker and wait for a free process
+    worker.client.control.revoke(queued.id)
+    with pytest.raises(TaskRevokedError):
+        queued.get(timeout=10)
+    assert after.get(timeout=10) == 10
+    assert [r.get(timeout=10) for r in busy] == busy_markers
+    assert not [e for e in worker.events('stamp') if e['marker'] == marker]

@@ -8,7 +8,17 @@ from celery.worker.dispatch import FairDispatcher
 class FakeRequest:
     def __init__(self, id: str) -> None:
         self.id = id
+        self.name = 'fake'
         self.rejected: list[bool] = []
+        self.reported_revoked = False
+
+    def is_revoked(self) -> bool:
+        return self.id in state.revoked
+
+    def revoked(self) -> bool:
+        self.reported_revoked = True
+        state.task_ready(self)
+        return True
 
     def reject(self, requeue: bool = False) -> None:
         self.rejected.append(requeue)
@@ -26,7 +36,29 @@ def _receive(dispatcher: FairDispatcher, n: int) -> list[FakeRequest]:
     return requests
 
 
+class FakePool:
+    """Takes back whatever was handed over and not started."""
+
+    def __init__(self) -> None:
+        self.handed: list[FakeRequest] = []
+        self.started: list[FakeRequest] = []
+
+    def apply(self, request: FakeRequest) -> None:
+        self.handed.append(request)
+
+    def start(self, request: FakeRequest) -> None:
+        self.started.append(request)
+        state.active_requests.add(request)
+
+    def take_back(self, requests: list[FakeRequest]) -> list[FakeRequest]:
+        taken = [r for r in self.handed if r in requests and r not in self.started]
+        self.handed = [r for r in self.handed if r not in taken]
+        return taken
+
+
 def setup_function() -> None:
+    state.active_requests.clear()
+    state.revoked.clear()
     state.reserved_requests.clear()
     state.reserved_by_hostname.clear()
     state.requests.clear()
@@ -88,3 +120,35 @@ def test_another_workers_requests_do_not_hold_ours():
     assert len(state.reserved_for('b@x')) == 0
     state.forget_requests('a@x')
     assert len(state.reserved_for('a@x')) == 0 and other not in state.reserved_requests
+
+
+def test_release_takes_back_jobs_no_process_started():
+    pool = FakePool()
+    dispatcher = FairDispatcher(pool.apply, lambda: 3, take_back=pool.take_back)
+    running, queued, other_queued, waiting = _receive(dispatcher, 4)
+    pool.start(running)
+    assert dispatcher.release() == 3
+    assert [r.rejected for r in (queued, other_queued, waiting)] == [[True]] * 3
+    assert running.rejected == [] and pool.handed == [running]
+
+
+def test_revoked_jobs_no_process_started_are_taken_back_and_reported():
+    pool = FakePool()
+    dispatcher = FairDispatcher(pool.apply, lambda: 3, take_back=pool.take_back)
+    running, queued, kept = _receive(dispatcher, 3)
+    pool.start(running)
+    state.revoked.update([running.id, queued.id])
+    assert dispatcher.withdraw_revoked() == 1
+    # A started job is the terminate option's business, not this one's.
+    assert queued.reported_revoked and not running.reported_revoked
+    assert pool.handed == [running, kept]
+
+
+def test_clear_forgets_jobs_taken_back():
+    pool = FakePool()
+    dispatcher = FairDispatcher(pool.apply, lambda: 2, take_back=pool.take_back)
+    first, second, third = _receive(dispatcher, 3)
+    dispatcher.clear()
+    assert pool.handed == [] and not dispatcher.waiting
+    assert len(state.reserved_requests) == 0
+    assert first.rejected == second.rejected == third.rejected == []
