@@ -78,6 +78,9 @@ class BasePool:
     body_can_be_buffer = False
     #: Whether callbacks fire on threads other than the consumer's.
     callbacks_need_relay = False
+    #: Whether ``callback`` and ``accept_callback`` are always called in the
+    #: consumer's thread (results read by its event loop): no relay for them.
+    results_in_consumer_thread = False
 
     _state: int | None = None
     _pool: Any = None
@@ -203,7 +206,8 @@ class BasePool:
             logger.debug('TaskPool: Apply %s (args:%s kwargs:%s)', target, _short(args), _short(kwargs))
         if self.callbacks_need_relay:
             wrap = self.relay.wrap
-            callback, accept_callback = wrap(callback), wrap(accept_callback)
+            if not self.results_in_consumer_thread:
+                callback, accept_callback = wrap(callback), wrap(accept_callback)
             timeout_callback, error_callback = wrap(timeout_callback), wrap(error_callback)
         return self.on_apply(target, args, kwargs,
                              callback=callback, accept_callback=accept_callback,

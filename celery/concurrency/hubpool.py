@@ -32,8 +32,10 @@ from time import monotonic
 from typing import Any, Callable, Collection
 
 from billiard.einfo import ExceptionInfo
-from billiard.pool import ACK, DEATH, EX_OK, RUN, TASK, ApplyResult, Pool, ResultHandler, Worker
+from billiard.pool import ACK, DEATH, EX_OK, RUN, TASK, Pool, ResultHandler, Worker
 from billiard.reduction import ForkingPickler
+
+from celery.concurrency.hubjob import HubJob
 
 __all__ = ('HubPool',)
 
@@ -153,12 +155,11 @@ class HubPool(Pool):
                 callbacks_propagate, correlation_id)
         soft_timeout = soft_timeout or self.soft_timeout
         timeout = timeout or self.timeout
-        result = ApplyResult(
+        result = HubJob(
             self._cache, callback, accept_callback, timeout_callback, error_callback,
             soft_timeout, timeout, lost_worker_timeout or self.lost_worker_timeout,
-            on_timeout_set=self.on_timeout_set, on_timeout_cancel=self.on_timeout_cancel,
-            callbacks_propagate=callbacks_propagate, send_ack=None,
-            correlation_id=correlation_id)
+            self.on_timeout_set, self.on_timeout_cancel,
+            callbacks_propagate=callbacks_propagate, correlation_id=correlation_id)
         if timeout or soft_timeout:
             self._start_timeout_handler()
         self._write_job(result, (TASK, (result._job, None, func, args, kwds or {})))

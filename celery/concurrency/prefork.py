@@ -135,6 +135,7 @@ class TaskPool(BasePool):
         """Read results and run callbacks in ``loop``'s thread."""
         super().register_with_event_loop(loop)
         if self._pool.read_results_in(loop):
+            self.results_in_consumer_thread = True
             # Blocking on a free slot in the hub thread would deadlock: the
             # slot is released by result handling in that same thread.
             self.putlocks = False

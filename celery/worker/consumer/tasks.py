@@ -37,8 +37,10 @@ class Tasks(bootsteps.StartStopStep):
             from celery.worker.consumer.redis_pipeline import install
             install(c.task_consumer.channel, c.hub)
         elif c.hub is not None and c.connection.transport.driver_type == 'amqp':
+            from celery.worker.consumer import amqp_decode
             from celery.worker.consumer.amqp_acks import install as batch_acks
             from celery.worker.consumer.amqp_reader import install as read_frames
+            amqp_decode.install()
             self.batched_acks = batch_acks(c.task_consumer.channel, c.hub)
             read_frames(c.connection, c.hub)
 
