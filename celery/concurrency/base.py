@@ -78,6 +78,8 @@ class BasePool:
     body_can_be_buffer = False
     #: Whether callbacks fire on threads other than the consumer's.
     callbacks_need_relay = False
+    #: Whether the pool forks child processes (it then starts as late as possible).
+    forks_children = False
     #: Whether ``callback`` and ``accept_callback`` are always called in the
     #: consumer's thread (results read by its event loop): no relay for them.
     results_in_consumer_thread = False

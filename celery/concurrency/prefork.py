@@ -112,6 +112,7 @@ class TaskPool(BasePool):
 
     uses_semaphore = True
     callbacks_need_relay = True
+    forks_children = True
 
     _pool: Any = None
 
@@ -212,7 +213,7 @@ class TaskPool(BasePool):
     @property
     def num_processes(self) -> int:
         """Number of children the pool keeps."""
-        return self._pool._processes
+        return self.limit if self._pool is None else self._pool._processes
 
     @property
     def max_jobs_in_flight(self) -> int:
@@ -221,7 +222,7 @@ class TaskPool(BasePool):
         A child that finishes a job takes the next from the pipe at once
         instead of idling until the consumer has read its result.
         """
-        return self._pool._processes * (1 + JOBS_QUEUED_PER_CHILD)
+        return self.num_processes * (1 + JOBS_QUEUED_PER_CHILD)
 
     def take_back(self, requests: Iterable[Any]) -> list[Any]:
         """Withdraw the jobs of ``requests`` still waiting in the job pipe."""

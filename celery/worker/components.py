@@ -151,10 +151,13 @@ class Pool(bootsteps.StartStopStep):
         return pool
 
     def start(self, w: Any) -> None:
-        # Children fork from here: freezing what is loaded keeps the cyclic GC
-        # in each child from touching (and so copying) pages shared with us.
-        gc.freeze()
-        super().start(w)
+        # A forking pool starts when the consumer is about to loop (see
+        # start_pool): every page the parent writes after the fork is copied,
+        # and connecting, declaring and syncing with peers write plenty.
+        if w.consumer is not None and getattr(w.pool, 'forks_children', False):
+            w.pool_start_pending = True
+            return
+        start_pool(w)
 
     def info(self, w: Any) -> dict[str, Any]:
         return {'pool': w.pool.info if w.pool else 'N/A'}
@@ -163,6 +166,35 @@ class Pool(bootsteps.StartStopStep):
         w.pool.register_with_event_loop(hub)
         if w.dispatcher is not None:
             hub.on_tick.add(w.dispatcher.fill)
+
+
+#: Modules a pool child imports on its first task (result classes, time
+#: zones, what connecting to a result backend by host name needs): imported
+#: before forking, they are shared instead of loaded by every child.
+CHILD_FIRST_TASK_MODULES = (
+    'celery.result', 'celery.utils.time', 'celery.utils.iso8601', 'zoneinfo',
+    'encodings.idna', 'stringprep', 'unicodedata', 'hmac', 'secrets', 'sysconfig',
+    'importlib.metadata', 'email.parser', 'email.feedparser',
+)
+
+
+def start_pool(w: Any) -> None:
+    """Start ``w``'s pool if it waits to be started (forking pools start late)."""
+    w.pool_start_pending = False
+    if w.pool is None or w.pool.active:
+        return
+    # Children fork from here: what they would load on their first task is
+    # loaded once here and shared, and freezing what is loaded keeps the
+    # cyclic GC in each child from touching (and so copying) shared pages.
+    _preload_for_children()
+    gc.freeze()
+    w.pool.start()
+
+
+def _preload_for_children() -> None:
+    import importlib
+    for name in CHILD_FIRST_TASK_MODULES:
+        importlib.import_module(name)
 
 
 class Beat(bootsteps.StartStopStep):

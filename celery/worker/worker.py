@@ -55,6 +55,8 @@ class WorkController:
     #: Holds requests until a pool process is free (prefork with an event loop).
     dispatcher: Any = None
     consumer: Any = None
+    #: Set while a forking pool waits for the consumer to start it.
+    pool_start_pending = False
     hub: Any = None
     timer: Any = None
     #: The exit code when a :exc:`SystemExit` stopped the worker.

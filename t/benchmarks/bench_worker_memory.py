@@ -21,6 +21,7 @@ TARGET_PSS_MB = 50
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 IDLE_SECONDS = 2.0
+DEPENDENCIES = ('kombu', 'billiard', 'amqp', 'vine', 'click', 'redis', 'dateutil', 'yaml', 'msgpack')
 BYTECODE_CACHE = os.path.join(tempfile.gettempdir(), 'celery-bench-pycache')
 
 app = Celery('bench_worker_memory', broker=os.environ.get('BENCH_BROKER', BROKERS['amqp']),
@@ -70,8 +71,11 @@ def main() -> None:
     env = dict(os.environ, BENCH_BROKER=BROKERS[broker], BENCH_QUEUE=queue,
                PYTHONPATH=os.pathsep.join([HERE, ROOT]), PYTHONPYCACHEPREFIX=BYTECODE_CACHE)
     env.pop('PYTHONDONTWRITEBYTECODE', None)
-    subprocess.run([sys.executable, '-m', 'compileall', '-q', os.path.join(ROOT, 'celery'), HERE],
-                   env=env, check=True)
+    # The dependencies too: with a bytecode prefix, Python ignores their own
+    # __pycache__ and the first run would compile them in the worker.
+    deps = [os.path.dirname(__import__(name).__file__) for name in DEPENDENCIES]
+    subprocess.run([sys.executable, '-m', 'compileall', '-q', os.path.join(ROOT, 'celery'), HERE,
+                    *deps], env=env, check=True)
     worker = subprocess.Popen(
         [sys.executable, '-m', 'celery', '-A', 'bench_worker_memory', 'worker', '-l', 'WARNING',
          '-n', f'{queue}@%h'], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -49,6 +49,9 @@ class Evloop(bootsteps.StartStopStep):
     last = True
 
     def start(self, c: Consumer) -> None:
+        if getattr(c.controller, 'pool_start_pending', False):
+            from celery.worker.components import start_pool
+            start_pool(c.controller)
         c.loop(*c.loop_args())
 
     def stop(self, c: Consumer) -> None:
