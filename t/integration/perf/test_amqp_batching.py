@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis
@@ -137,71 +140,61 @@ def _wait_for_all_frames(conn: Connection, n: int) -> None:
     assert wait_for(arrived, timeout=5)
 
 
-def test_frame_reader_hands_over_every_frame_of_one_read(filled_queue: str):
+@contextmanager
+def reading_frames(queue: str, on_message: Callable[[Any], None]) -> Iterator[Any]:
+    """Consume ``queue`` with a FrameReader; yield it once five deliveries arrived."""
     from kombu import Consumer
-    received = []
     with Connection(AMQP_URL) as conn:
         conn.ensure_connection()
         hub = Hub()
         reader = read_frames(conn, hub)
         assert reader is not None
-        with Consumer(conn, [Queue(filled_queue)], prefetch_count=10,
-                      on_message=lambda message: received.append(message.ack())):
+        with Consumer(conn, [Queue(queue)], prefetch_count=10, on_message=on_message):
             _wait_for_all_frames(conn, 5)
-            reader.on_readable()
-            assert len(received) == 5
-            reader.on_readable()   # nothing more has arrived: returns quietly
+            yield reader
         hub.close()
+
+
+def test_frame_reader_hands_over_every_frame_of_one_read(filled_queue: str):
+    received = []
+    with reading_frames(filled_queue, lambda message: received.append(message.ack())) as reader:
+        reader.on_readable()
+        assert len(received) == 5
+        reader.on_readable()   # nothing more has arrived: returns quietly
 
 
 def test_frame_reader_keeps_a_partial_frame_for_the_next_read(filled_queue: str):
-    from kombu import Consumer
     received = []
-    with Connection(AMQP_URL) as conn:
-        conn.ensure_connection()
-        hub = Hub()
-        reader = read_frames(conn, hub)
-        with Consumer(conn, [Queue(filled_queue)], prefetch_count=10,
-                      on_message=lambda message: received.append(message.payload)):
-            _wait_for_all_frames(conn, 5)
-            transport = conn.connection.transport
-            # Take the first 10 bytes off the socket as if a read had stopped
-            # in the middle of the first frame.
-            transport._read_buffer = transport.sock.recv(10)
-            reader.on_readable()
-            assert received == [{'n': i} for i in range(5)]
-        hub.close()
+    with reading_frames(filled_queue, lambda message: received.append(message.payload)) as reader:
+        # Take the first 10 bytes off the socket as if a read had stopped in
+        # the middle of the first frame.
+        reader.transport._read_buffer = reader.sock.recv(10)
+        reader.on_readable()
+        assert received == [{'n': i} for i in range(5)]
 
 
 def test_frame_reader_lets_handlers_wait_for_replies_mid_batch(filled_queue: str):
-    from kombu import Consumer
     received = []
-    with Connection(AMQP_URL) as conn:
-        conn.ensure_connection()
-        hub = Hub()
-        reader = read_frames(conn, hub)
 
-        def on_message(message) -> None:
-            # A synchronous method reads its reply from the same socket while
-            # later deliveries of the batch have not been handed over yet.
-            message.channel.basic_qos(0, 10 + len(received), False)
-            received.append(message.payload)
-            message.ack()
-        with Consumer(conn, [Queue(filled_queue)], prefetch_count=10, on_message=on_message):
-            _wait_for_all_frames(conn, 5)
+    def on_message(message) -> None:
+        # A synchronous method reads its reply from the same socket while
+        # later deliveries of the batch have not been handed over yet.
+        message.channel.basic_qos(0, 10 + len(received), False)
+        received.append(message.payload)
+        message.ack()
+    with reading_frames(filled_queue, on_message) as reader:
+        reader.on_readable()
+        while len(received) < 5 and wait_for(lambda: _readable(reader.sock), timeout=2):
             reader.on_readable()
-            while len(received) < 5 and wait_for(lambda: _readable(conn), timeout=2):
-                reader.on_readable()
-            # Deliveries read while waiting are handled inside the wait (as
-            # py-amqp does): the order is nested, but none is lost or repeated.
-            assert sorted(m['n'] for m in received) == [0, 1, 2, 3, 4]
-        hub.close()
+        # Deliveries read while waiting are handled inside the wait (as
+        # py-amqp does): the order is nested, but none is lost or repeated.
+        assert sorted(m['n'] for m in received) == [0, 1, 2, 3, 4]
     assert _ready_count(filled_queue) == 0
 
 
-def _readable(conn: Connection) -> bool:
+def _readable(sock: Any) -> bool:
     import select
-    readable, _, _ = select.select([conn.connection.transport.sock], [], [], 0)
+    readable, _, _ = select.select([sock], [], [], 0)
     return bool(readable)
 
 
