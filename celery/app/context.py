@@ -1,6 +1,7 @@
 """The request context of an executing task (``task.request``)."""
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 __all__ = ('Context',)
@@ -53,7 +54,8 @@ class Context:
     def _get_custom_headers(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         headers: dict[str, Any] = {}
         headers.update(*args, **kwargs)
-        custom = {k: v for k, v in headers.items() if not hasattr(Context, k)}
+        known = _context_attributes()
+        custom = {k: v for k, v in headers.items() if k not in known}
         return custom or None
 
     def update(self, *args: Any, **kwargs: Any) -> None:
@@ -117,3 +119,10 @@ class Context:
         """Soft time limit of this request (second item of ``timelimit``)."""
         return (self.timelimit or (None, None))[1]
 
+
+
+@cache
+def _context_attributes() -> frozenset[str]:
+    # Once per process: a header is custom when Context has no such attribute
+    # (checked for every header of every task).
+    return frozenset(dir(Context))

@@ -17,10 +17,10 @@ from warnings import warn
 
 from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
 from kombu.exceptions import EncodeError
-from kombu.serialization import loads as loads_message
 
 from celery import signals
 from celery._state import _task_stack
+from celery.app.body import load_body as loads_message
 from celery.exceptions import (
     BackendGetMetaError,
     Ignore,

@@ -249,7 +249,7 @@ def test_revoke_with_terminate_kills_the_running_task(worker):
 
 def test_revoke_of_a_task_waiting_for_a_free_process(worker):
     busy_markers = [f'busy-{_new_id()}' for _ in range(2)]
-    busy = [worker.send('slow_late', (1.0, marker)) for marker in busy_markers]
+    busy = [worker.send('slow_late', (3.0, marker)) for marker in busy_markers]
     for marker in busy_markers:
         worker.wait_events('start', marker=marker)
     marker = f'queued-{_new_id()}'

@@ -257,3 +257,11 @@ class test_retry:
         monkeypatch.setattr(backoff._get_current_object(), 'retry', spy)
         backoff.apply()
         assert seen == [2, 4, 8, 16]
+
+
+def test_context_headers_hold_only_fields_context_does_not_know():
+    from celery.app.context import Context
+    request = Context({'id': 'i', 'retries': 2, 'x-trace': 't'}, hostname='h', extra=1)
+    assert request.headers == {'x-trace': 't', 'extra': 1}
+    assert request.retries == 2 and request.hostname == 'h'
+    assert Context({'id': 'i'}).headers is None
