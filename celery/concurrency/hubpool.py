@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pickle
 import signal
 import struct
 import termios
@@ -120,6 +121,10 @@ class HubPool(Pool):
         self._job_fd = writer.fileno()
         self._job_pipe_size = fcntl.fcntl(self._job_fd, F_GETPIPE_SZ)
         self._send_job_bytes = writer.send_bytes
+        # A lower bound of the free space in the job pipe: children only ever
+        # make more room, so it is measured again only when it says a job
+        # might not fit.
+        self._job_room_at_least = 0
         self._quick_put = self._locked_put(writer.send)
 
     def _locked_put(self, send: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -128,6 +133,7 @@ class HubPool(Pool):
         def put(job: Any) -> None:
             with lock:
                 send(job)
+                self._job_room_at_least = 0   # of unknown size: measure again
         return put
 
     def read_results_in(self, hub: Any) -> bool:
@@ -167,7 +173,7 @@ class HubPool(Pool):
 
     def _write_job(self, result: Any, job: tuple[Any, ...]) -> None:
         try:
-            data = ForkingPickler.dumps(job)
+            data = _dump_job(job)
         except Exception:  # noqa: BLE001 - reported to the job like billiard does
             result._set(None, (False, ExceptionInfo()))
             # Never accepted, so _set left it cached: shutdown would wait for it.
@@ -176,8 +182,12 @@ class HubPool(Pool):
         lock = self._job_write_lock
         if lock.acquire(blocking=False):
             try:
-                if self._job_pipe_room() >= len(data) + 4:   # 4: the length header
+                size = len(data) + 4   # 4: the length header
+                if self._job_room_at_least < size:
+                    self._job_room_at_least = self._job_pipe_room()
+                if self._job_room_at_least >= size:
                     self._send_job_bytes(data)
+                    self._job_room_at_least -= size
                     return
             finally:
                 lock.release()
@@ -369,6 +379,16 @@ class HubPool(Pool):
     def writes(self) -> Counter[int]:
         """Jobs accepted per child pid."""
         return self._result_handler.writes
+
+
+def _dump_job(job: tuple[Any, ...]) -> bytes:
+    # Plain pickle is a third cheaper than billiard's ForkingPickler, whose
+    # extra reducers (sockets, pipes) task jobs never need; jobs that do
+    # need them still get them.
+    try:
+        return pickle.dumps(job, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - retried with billiard's reducers
+        return bytes(ForkingPickler.dumps(job))
 
 
 def _noop() -> None:
