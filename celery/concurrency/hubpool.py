@@ -9,9 +9,10 @@ first job as usual.
 Jobs are written the same way: billiard hands each job to a task-handler
 thread, and on two cores that thread fights the event loop for the GIL on
 every message.  With a hub registered, jobs applied from the hub's thread are
-written to the children's job pipe right there when the pipe has room for
-them (so the write never blocks the loop); a job that does not fit goes
-through the thread as before.
+written to the children's job pipe right there, through a non-blocking
+handle of its own on the pipe, in one atomic write: a job that does not fit
+(the pipe is full, or the job is larger than an atomic write) goes through
+the thread as before, so the loop never blocks on a write.
 
 Jobs wait in that pipe for whichever child is free next, so a child never
 idles while the event loop catches up with its result.  A job no child has
@@ -21,6 +22,7 @@ warm shutdown and revokes do, so writing ahead changes neither.
 from __future__ import annotations
 
 import fcntl
+import select
 import os
 import pickle
 import signal
@@ -40,12 +42,14 @@ from celery.concurrency.hubjob import HubJob
 
 __all__ = ('HubPool',)
 
+_LENGTH = struct.Struct('!i')
+
 #: Most result bytes read per hub wake-up, so one busy pool cannot starve
 #: the other readers of the event loop.
 MAX_RESULT_BYTES_PER_WAKEUP = 256 * 1024
 
-#: Linux fcntl: the capacity of a pipe.
-F_GETPIPE_SZ = 1032
+#: Largest write a pipe takes whole or not at all.
+PIPE_BUF = select.PIPE_BUF
 
 #: Seconds to wait at shutdown for a queue lock that a child may have taken
 #: with it when it was killed; past that the lock is treated as lost.
@@ -119,12 +123,7 @@ class HubPool(Pool):
         self._job_write_lock = Lock()
         writer = self._inqueue._writer
         self._job_fd = writer.fileno()
-        self._job_pipe_size = fcntl.fcntl(self._job_fd, F_GETPIPE_SZ)
-        self._send_job_bytes = writer.send_bytes
-        # A lower bound of the free space in the job pipe: children only ever
-        # make more room, so it is measured again only when it says a job
-        # might not fit.
-        self._job_room_at_least = 0
+        self._job_fd_nonblocking = _open_nonblocking(self._job_fd)
         self._quick_put = self._locked_put(writer.send)
 
     def _locked_put(self, send: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -133,7 +132,6 @@ class HubPool(Pool):
         def put(job: Any) -> None:
             with lock:
                 send(job)
-                self._job_room_at_least = 0   # of unknown size: measure again
         return put
 
     def read_results_in(self, hub: Any) -> bool:
@@ -179,22 +177,17 @@ class HubPool(Pool):
             # Never accepted, so _set left it cached: shutdown would wait for it.
             self._cache.pop(result._job, None)
             return
-        lock = self._job_write_lock
-        if lock.acquire(blocking=False):
+        message = _LENGTH.pack(len(data)) + data
+        fd = self._job_fd_nonblocking
+        if fd is not None and len(message) <= PIPE_BUF and self._job_write_lock.acquire(False):
             try:
-                size = len(data) + 4   # 4: the length header
-                if self._job_room_at_least < size:
-                    self._job_room_at_least = self._job_pipe_room()
-                if self._job_room_at_least >= size:
-                    self._send_job_bytes(data)
-                    self._job_room_at_least -= size
-                    return
+                os.write(fd, message)
+                return
+            except BlockingIOError:
+                pass   # the pipe is full: the thread waits for room
             finally:
-                lock.release()
+                self._job_write_lock.release()
         self._taskqueue.put(([job], None))
-
-    def _job_pipe_room(self) -> int:
-        return self._job_pipe_size - _unread_bytes(self._job_fd)
 
     def take_back(self, jobs: Collection[int]) -> list[int]:
         """Remove ``jobs`` still waiting in the job pipe; return the ids removed.
@@ -316,6 +309,17 @@ class HubPool(Pool):
             super().terminate()
         finally:
             killer.cancel()
+            self._close_job_fd()
+
+    def join(self) -> None:
+        """Wait for the children to exit (after :meth:`close`)."""
+        super().join()
+        self._close_job_fd()
+
+    def _close_job_fd(self) -> None:
+        fd, self._job_fd_nonblocking = self._job_fd_nonblocking, None
+        if fd is not None:
+            os.close(fd)
 
     def _results_waiting(self) -> bool:
         return _unread_bytes(self._outqueue._reader.fileno()) >= 4   # 4: a length header
@@ -401,6 +405,15 @@ def _kill_all(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass   # exited already
+
+
+def _open_nonblocking(fd: int) -> int | None:
+    # Opening the pipe again gives a handle whose O_NONBLOCK is its own:
+    # the task-handler thread keeps writing through the blocking one.
+    try:
+        return os.open(f'/proc/self/fd/{fd}', os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None   # no /proc: every job goes through the thread
 
 
 def _job_id(job: Any) -> int | None:

@@ -80,3 +80,21 @@ def test_jobs_from_another_thread_still_run(pool: TaskPool, hub: Hub):
     thread.join(10)
     run_until(hub, lambda: len(results) == 10)
     assert sorted(results) == list(range(10))
+
+
+def sleep_briefly(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_more_jobs_than_the_pipe_holds_never_block_the_hub(pool: TaskPool, hub: Hub):
+    results: list[Any] = []
+    for _ in range(2):   # both children busy: nothing leaves the pipe for a while
+        pool.apply_async(sleep_briefly, (0.5,), callback=results.append)
+    payload = b'p' * 2048
+    started = time.monotonic()
+    for i in range(100):  # ~200 KiB of jobs: three times what the pipe holds
+        pool.apply_async(echo, ((i, payload),), callback=results.append)
+    assert time.monotonic() - started < 0.4   # the writes did not wait for the children
+    run_until(hub, lambda: len(results) == 102)
+    assert sorted(r[0] for r in results if isinstance(r, tuple)) == list(range(100))
