@@ -34,8 +34,9 @@ from threading import Lock, current_thread, get_ident
 from time import monotonic
 from typing import Any, Callable, Collection
 
+from billiard.common import terminate_handler_fired
 from billiard.einfo import ExceptionInfo
-from billiard.pool import ACK, DEATH, EX_OK, RUN, TASK, Pool, ResultHandler, Worker
+from billiard.pool import ACK, DEATH, EX_FAILURE, EX_OK, RUN, TASK, Pool, ResultHandler, Worker
 from billiard.reduction import ForkingPickler
 
 from celery.concurrency.hubjob import HubJob
@@ -96,6 +97,14 @@ class PromptExitWorker(Worker):
     """billiard pool child that leaves at once when told to stop."""
 
     def _do_exit(self, pid: int, exitcode: int | None, exc: BaseException | None = None) -> None:
+        if terminate_handler_fired():
+            # Stopped by SIGTERM (hard time limit, terminate): billiard SIGKILLs
+            # us 0.1 s later, and a kill while reporting the exit would take
+            # the shared result-queue lock along, blocking every other child.
+            # The parent sees the exit anyway: leave without reporting it.
+            if self.on_exit is not None:
+                self.on_exit(pid, exitcode if exitcode is not None else EX_FAILURE)
+            os._exit(exitcode if exitcode is not None else EX_FAILURE)
         if exitcode is not None or exc is not None:
             super()._do_exit(pid, exitcode, exc)
         # A stop sentinel: billiard would sleep a second after reporting the
