@@ -22,9 +22,9 @@ warm shutdown and revokes do, so writing ahead changes neither.
 from __future__ import annotations
 
 import fcntl
-import select
 import os
 import pickle
+import select
 import signal
 import struct
 import termios
@@ -102,9 +102,10 @@ class PromptExitWorker(Worker):
             # us 0.1 s later, and a kill while reporting the exit would take
             # the shared result-queue lock along, blocking every other child.
             # The parent sees the exit anyway: leave without reporting it.
+            code = EX_FAILURE if exitcode is None else exitcode
             if self.on_exit is not None:
-                self.on_exit(pid, exitcode if exitcode is not None else EX_FAILURE)
-            os._exit(exitcode if exitcode is not None else EX_FAILURE)
+                self.on_exit(pid, code)
+            os._exit(code)
         if exitcode is not None or exc is not None:
             super()._do_exit(pid, exitcode, exc)
         # A stop sentinel: billiard would sleep a second after reporting the
@@ -210,15 +211,15 @@ class HubPool(Pool):
             if not self._hold_job_readers():
                 return []
             try:
-                waiting = self._read_waiting_jobs()
+                reader_fd = self._inqueue._reader.fileno()
                 taken, kept = [], []
-                for data in waiting:
-                    job_id = _job_id(ForkingPickler.loads(data[4:]))
+                for payload in _read_messages(reader_fd, _unread_bytes(reader_fd)):
+                    job_id = _job_id(ForkingPickler.loads(payload))
                     if job_id in jobs:
                         taken.append(job_id)
                         self._cache.pop(job_id, None)
                     else:
-                        kept.append(data)
+                        kept.append(_LENGTH.pack(len(payload)) + payload)
                 _write_all(self._job_fd, b''.join(kept))
             finally:
                 self._inqueue._rlock.release()
@@ -235,16 +236,6 @@ class HubPool(Pool):
             if lock.acquire(True, 0.005):
                 return True
         return False
-
-    def _read_waiting_jobs(self) -> list[bytes]:
-        fd = self._inqueue._reader.fileno()
-        data = bytes(_read_exactly(fd, _unread_bytes(fd)))
-        messages, offset = [], 0
-        while offset < len(data):
-            end = offset + 4 + struct.unpack_from('!i', data, offset)[0]
-            messages.append(data[offset:end])
-            offset = end
-        return messages
 
     def ensure_result_reader(self) -> None:
         """Start the result thread unless a hub reads results."""
@@ -274,19 +265,9 @@ class HubPool(Pool):
         waiting = _unread_bytes(fd)
         if waiting < 4:
             return []
-        data = _read_exactly(fd, min(waiting, MAX_RESULT_BYTES_PER_WAKEUP))
-        messages, offset = [], 0
         loads = ForkingPickler.loads
-        while offset < len(data):
-            if len(data) - offset < 4:
-                data += _read_exactly(fd, 4 - (len(data) - offset))
-            size = struct.unpack_from('!i', data, offset)[0]
-            start, offset = offset + 4, offset + 4 + size
-            if offset > len(data):
-                # The writer is mid-message: take the rest of this one only.
-                data += _read_exactly(fd, offset - len(data))
-            messages.append(loads(data[start:offset]))
-        return messages
+        return [loads(payload)
+                for payload in _read_messages(fd, min(waiting, MAX_RESULT_BYTES_PER_WAKEUP))]
 
     def stop_reading_results(self) -> None:
         """Unregister the result pipe from the hub."""
@@ -438,6 +419,25 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _unread_bytes(fd: int) -> int:
     return struct.unpack('i', fcntl.ioctl(fd, termios.FIONREAD, b'\0\0\0\0'))[0]
+
+
+def _read_messages(fd: int, size: int) -> list[bytearray]:
+    """Read ``size`` bytes of length-prefixed messages from ``fd``; return the payloads.
+
+    A message cut off at ``size`` is read to its end (its writer is still
+    writing it), so only whole messages are taken.
+    """
+    data = _read_exactly(fd, size)
+    payloads, offset = [], 0
+    while offset < len(data):
+        if len(data) - offset < _LENGTH.size:
+            data += _read_exactly(fd, _LENGTH.size - (len(data) - offset))
+        start = offset + _LENGTH.size
+        offset = start + _LENGTH.unpack_from(data, offset)[0]
+        if offset > len(data):
+            data += _read_exactly(fd, offset - len(data))
+        payloads.append(data[start:offset])
+    return payloads
 
 
 def _read_exactly(fd: int, size: int) -> bytearray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 from typing import Any
 
 from celery import bootsteps
@@ -192,7 +193,6 @@ def start_pool(w: Any) -> None:
 
 
 def _preload_for_children() -> None:
-    import importlib
     for name in CHILD_FIRST_TASK_MODULES:
         importlib.import_module(name)
 

@@ -3,7 +3,7 @@
 billiard queues every job it is given, so a worker that passed all of its
 prefetched messages to the pool would, at warm shutdown, have to run every
 one of them (or lose them).  The dispatcher hands over at most
-``pool.max_jobs_in_flight`` jobs (prefork: one running and one queued per
+``pool.max_jobs_in_flight`` jobs (prefork: one running and three queued per
 child) and keeps the other messages; they are handed over as processes free
 up (checked on every event-loop tick).  At warm shutdown the jobs no process
 started are taken back from the pool and every kept message goes back to the
@@ -32,7 +32,7 @@ class FairDispatcher:
         self.apply = apply
         self.limit = limit
         self.reserved = reserved
-        self.take_back = take_back
+        self.take_back = take_back or _nothing_taken_back
         self.waiting: deque[Any] = deque()
 
     def __call__(self, request: Any) -> None:
@@ -60,8 +60,6 @@ class FairDispatcher:
 
     def withdraw_revoked(self) -> int:
         """Take back revoked jobs that no process started and report them revoked."""
-        if self.take_back is None:
-            return 0
         revoked = [r for r in self.handed_over_unstarted() if r.is_revoked()]
         taken = self.take_back(revoked) if revoked else []
         for request in taken:
@@ -70,8 +68,7 @@ class FairDispatcher:
 
     def withdraw_unstarted(self) -> None:
         """Take back every job no process started: it waits here again."""
-        if self.take_back is not None:
-            self.waiting.extendleft(reversed(self.take_back(self.handed_over_unstarted())))
+        self.waiting.extendleft(reversed(self.take_back(self.handed_over_unstarted())))
 
     def release(self) -> int:
         """Give every message no process started back to the broker (warm shutdown)."""
@@ -96,3 +93,7 @@ class FairDispatcher:
         for request in self.waiting:
             state.task_ready(request)
         self.waiting.clear()
+
+
+def _nothing_taken_back(requests: list[Any]) -> list[Any]:
+    return []

@@ -4,8 +4,12 @@ A protocol 2 task message carries some twenty headers in its properties.
 py-amqp decodes each header with a function call, a ``chr()``, a chain of
 string comparisons and an ``isinstance`` per string: the largest single cost
 of receiving a task.  :func:`decode_properties_basic` gives the same result
-(the same types, the same fallbacks for undecodable text) with the common
-header types decoded inline; the rare ones go to py-amqp's own item reader.
+(the same types, the same bytes for undecodable text in headers) with the
+common header types decoded inline; the rare ones go to py-amqp's own item
+reader.  One difference: a short-string property (``content_type``...) that
+is not UTF-8 is given as bytes, where py-amqp raises and the connection
+fails on every redelivery; the consumer then rejects the message (its
+content type is not an accepted one).
 :func:`install` registers it in py-amqp's decoder registry for basic
 properties.
 """
@@ -18,7 +22,6 @@ from amqp import serialization
 
 __all__ = ('decode_properties_basic', 'decode_table', 'install')
 
-_UINT8_AT = Struct('>B').unpack_from
 _UINT16_AT = Struct('>H').unpack_from
 _UINT32_AT = Struct('>I').unpack_from
 _INT32_AT = Struct('>i').unpack_from
