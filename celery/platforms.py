@@ -26,6 +26,14 @@ try:
 except ImportError:  # Windows has none of these.
     grp = pwd = resource = None  # type: ignore[assignment]
 
+# Looked up once: a failed import searches every path entry, and pool
+# children set their titles right after forking (the search would copy
+# shared pages into each of them).
+try:
+    from setproctitle import setproctitle as _setproctitle
+except ImportError:  # optional: without it process titles stay as they are
+    _setproctitle = None
+
 __all__ = (
     'EX_OK', 'EX_FAILURE', 'EX_UNAVAILABLE', 'EX_USAGE', 'EX_CANTCREAT',
     'SYSTEM', 'IS_macOS', 'IS_WINDOWS', 'LockFailed',
@@ -564,11 +572,8 @@ def set_process_title(progname: str, info: str | None = None) -> str:
     """Set the process title shown by ``ps`` (needs the optional ``setproctitle`` module)."""
     proctitle = f'[{progname}]'
     proctitle = f'{proctitle} {info}' if info else proctitle
-    try:
-        from setproctitle import setproctitle
-    except ImportError:
-        return proctitle
-    setproctitle(proctitle)
+    if _setproctitle is not None:
+        _setproctitle(proctitle)
     return proctitle
 
 

@@ -449,7 +449,13 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
             from celery.app.pools import drop_in_child
             drop_in_child(pool)
             drop_in_child(producers and producers.connections)
+        backend = self._local.backend
         self._local = _ThreadLocal()
+        if backend is not None and backend.survives_fork:
+            # Kept rather than built again: its objects stay shared with the
+            # parent's pages instead of being copied into every pool child.
+            backend.on_after_fork()
+            self._local.backend = backend
         self.on_after_fork.send(sender=self)
 
     # -- misc --------------------------------------------------------------

@@ -498,21 +498,25 @@ def fast_trace_task(task: str, uuid: str, request: dict, body: Any, content_type
                     'is_eager': False}, **embed or {})
     tracer = tasks[task].__trace__
     if tracer is None:
-        # The pool child may have been started without the prepared tracers.
         tracer = tasks[task].__trace__ = build_tracer(task, tasks[task], hostname=hostname)
     R, I, T, Rstr = tracer(uuid, args, kwargs, request)
     return (1, R, T) if I else (0, Rstr, T)
 
 
 def setup_worker_optimizations(app: Any, hostname: str | None = None) -> None:
-    """Build every task's tracer now and cache what :func:`fast_trace_task` needs."""
+    """Cache what :func:`fast_trace_task` needs; tracers are built on each task's first run.
+
+    Tracers hold per-process state (the pid), so those inherited from the
+    parent are dropped.  Building them lazily spares a pool child the pages
+    that building one for every registered task would copy.
+    """
     hostname = hostname or gethostname()
     app.set_current()
     app.set_default()
     app.finalize()
     _localized[:] = [app._tasks, prepare_accept_content(app.conf.accept_content), hostname]
     for task in app.tasks.values():
-        task.__trace__ = build_tracer(task.name, task, app.loader, hostname, app=app)
+        task.__trace__ = None
     app.use_fast_trace_task = True
 
 

@@ -98,6 +98,9 @@ class Backend(ChordFallbackMixin):
     supports_autoexpire = False
     #: Whether results survive a restart of the backend.
     persistent = True
+    #: Whether a forked child may go on using the instance its parent built
+    #: (:meth:`on_after_fork` then drops the parent's connections).
+    survives_fork = False
 
     retry_policy = {'max_retries': 20, 'interval_start': 0,
                     'interval_step': 1, 'interval_max': 1}
@@ -443,6 +446,9 @@ class Backend(ChordFallbackMixin):
 
     def on_after_fork(self) -> None:
         """Reset what must not be shared with a forked child."""
+
+    def before_fork(self) -> None:
+        """Build what forked children can share with the parent (for backends that survive a fork)."""
 
     def as_uri(self, include_password: bool = False) -> str:
         """The backend URL (password masked unless ``include_password``)."""

@@ -40,6 +40,27 @@ except ImportError as exc:  # the client library is an optional extra
 
 __all__ = ('RedisBackend', 'ResultConsumer', 'SentinelBackend')
 
+
+def _connection_defaults() -> dict[str, Any]:
+    """Connection arguments the backend's pools get unless the configuration sets them.
+
+    RESP2, which every server speaks (redis-py 8 would ask for RESP3: a
+    ``HELLO`` round trip per connection and a slower parser, for nothing
+    results use), and redis-py's own version for ``CLIENT SETINFO`` (left
+    out, redis-py reads its package metadata for every new connection: a
+    millisecond and about a megabyte of copied pages in each pool child).
+    """
+    if redis.VERSION < (5,):  # neither argument exists yet
+        return {}
+    try:
+        from redis.driver_info import DriverInfo
+    except ImportError:  # before redis-py 7 the version is an argument of its own
+        return {'protocol': 2, 'lib_version': redis.__version__}
+    return {'protocol': 2, 'driver_info': DriverInfo(lib_version=redis.__version__)}
+
+
+_CONNECTION_DEFAULTS = _connection_defaults()
+
 logger = get_logger(__name__)
 
 E_LOST = 'Connection to Redis lost: Retry (%s/%s) %s.'
@@ -85,7 +106,9 @@ class ResultConsumer(BaseResultConsumer):
 
     def on_after_fork(self) -> None:
         """Drop the parent's subscriptions and connection."""
-        self.backend.client.connection_pool.reset()
+        client = self.backend.__dict__.get('_client')
+        if client is not None:
+            client.connection_pool.reset()
         if self._pubsub is not None:
             self._pubsub.close()
         self._pubsub = None
@@ -201,6 +224,8 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     connection_class_ssl = redis.SSLConnection
     supports_autoexpire = True
     supports_native_join = True
+    # redis-py's pools open new connections in a forked child by themselves.
+    survives_fork = True
     max_connections: int | None = None
 
     def __init__(self, host: str | None = None, port: int | None = None,
@@ -287,7 +312,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         return redis.StrictRedis(connection_pool=self._get_pool(**params))
 
     def _get_pool(self, **params: Any) -> Any:
-        return (self._ConnectionPool or redis.ConnectionPool)(**params)
+        return (self._ConnectionPool or redis.ConnectionPool)(**{**_CONNECTION_DEFAULTS, **params})
 
     @property
     def client(self) -> Any:
@@ -296,6 +321,10 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         if client is None:
             client = self.__dict__['_client'] = self._create_client(**self.connparams)
         return client
+
+    def before_fork(self) -> None:
+        """Build the client (not its connections) for the children to share."""
+        self.client
 
     def on_after_fork(self) -> None:
         """Forget the parent's connections."""

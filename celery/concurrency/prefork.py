@@ -84,12 +84,15 @@ def _prepare_app_in_child(app: Any, hostname: str | None) -> None:
     app.loader.init_worker_process()
     logfile = os.environ.get('CELERY_LOG_FILE') or None
     if logfile and '%i' in logfile.lower():
-        # Each child writes its own file, so logging is set up again here.
+        # Each child writes its own file, so logging is set up again here;
+        # otherwise the child keeps the parent's set-up (handlers, redirected
+        # stdout, warning filters) as forked, and redoing it would only copy
+        # shared pages.
         app.log.already_setup = False
-    app.log.setup(int(os.environ.get('CELERY_LOG_LEVEL', 0) or 0), logfile,
-                  bool(os.environ.get('CELERY_LOG_REDIRECT', False)),
-                  str(os.environ.get('CELERY_LOG_REDIRECT_LEVEL')),
-                  hostname=hostname)
+        app.log.setup(int(os.environ.get('CELERY_LOG_LEVEL', 0) or 0), logfile,
+                      bool(os.environ.get('CELERY_LOG_REDIRECT', False)),
+                      str(os.environ.get('CELERY_LOG_REDIRECT_LEVEL')),
+                      hostname=hostname)
     # Tracers hold per-process state (backend connections, hostname): build
     # them again in the child.
     trace.setup_worker_optimizations(app, hostname)

@@ -187,14 +187,19 @@ def start_pool(w: Any) -> None:
     # Children fork from here: what they would load on their first task is
     # loaded once here and shared, and freezing what is loaded keeps the
     # cyclic GC in each child from touching (and so copying) shared pages.
-    _preload_for_children()
+    _preload_for_children(w.app)
     gc.freeze()
     w.pool.start()
 
 
-def _preload_for_children() -> None:
+def _preload_for_children(app: Any) -> None:
     for name in CHILD_FIRST_TASK_MODULES:
         importlib.import_module(name)
+    # Children store results through it: backends that survive a fork are
+    # kept by each child rather than built again.
+    backend = app.backend
+    if backend.survives_fork:
+        backend.before_fork()
 
 
 class Beat(bootsteps.StartStopStep):

@@ -63,6 +63,24 @@ def test_success_is_not_overwritten(app, unique) -> None:
     assert app.AsyncResult(unique).get(timeout=5) == 'first'
 
 
+def test_connecting_reads_no_package_metadata(app, unique, monkeypatch) -> None:
+    # redis-py looks its version up in the package metadata for CLIENT SETINFO
+    # unless told it: costly in every pool child's first connection.
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        raise AssertionError(f'package metadata read for {name}')
+    monkeypatch.setattr(metadata, 'version', version)
+    app.backend.mark_as_done(unique, 'stored')
+    assert app.AsyncResult(unique).get(timeout=5) == 'stored'
+
+
+def test_speaks_resp2_unless_the_url_asks_otherwise(make_app) -> None:
+    assert make_app('redis').backend.client.client_info()['resp'] == '2'
+    app = make_app('redis', url=f'{REDIS_URL}?protocol=3')
+    assert app.backend.client.client_info()['resp'] == '3'
+
+
 def test_pickle_serializer_uses_get_then_set(make_app, unique) -> None:
     app = make_app('redis', result_serializer='pickle', accept_content=['pickle', 'json'])
     app.backend.mark_as_done(unique, {1, 2})
@@ -127,3 +145,43 @@ def test_backend_goes_away_and_comes_back_during_get(make_app, unique) -> None:
         server.wait()
         client.close()
         writer.close()
+
+
+def _in_child(fn) -> str:
+    """Run ``fn`` in a forked child and return what it printed to the pipe."""
+    import os
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, str(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as f:
+        return f.read()
+
+
+def test_a_forked_child_keeps_the_backend_and_connects_anew(app, unique) -> None:
+    backend = app.backend
+    backend.mark_as_done(f'{unique}-parent', 'from parent')
+    parent_connection = backend.client.connection_pool.get_connection()
+    backend.client.connection_pool.release(parent_connection)
+
+    def child() -> str:
+        kept = app.backend is backend
+        app.backend.mark_as_done(unique, 'from child')
+        fresh = app.backend.client.connection_pool.get_connection() is not parent_connection
+        return f'{kept} {fresh}'
+    assert _in_child(child) == 'True True'
+    assert app.AsyncResult(unique).get(timeout=5) == 'from child'
+    # The parent's connection was left alone.
+    assert backend.client.get(f'it{unique}_celery-task-meta-{unique}-parent') is not None
+
+
+def test_a_backend_that_does_not_survive_a_fork_is_built_again(make_app) -> None:
+    app = make_app('cache', url='cache+memory://')
+    backend = app.backend
+    assert not backend.survives_fork
+    assert _in_child(lambda: app.backend is not backend) == 'True'

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
+from celery.utils.log import get_task_logger
 
 app = Celery('programapp')
 app.conf.update(
@@ -31,6 +32,17 @@ def slow(seconds: float, marker: str) -> str:
     time.sleep(seconds)
     Path(f'{marker}.done').touch()
     return 'finished'
+
+
+logger = get_task_logger(__name__)
+
+
+@app.task
+def chatty(marker: str) -> str:
+    """Print ``marker`` and log it through the task logger."""
+    print(f'printed {marker}')
+    logger.warning('logged %s', marker)
+    return marker
 
 
 @app.task

@@ -42,6 +42,25 @@ def test_logfile_node_expansion(start_worker, client, queue_name, tmp_path):
     _wait(lambda: main_log.exists() and ' ready.' in main_log.read_text(), what='ready in logfile')
     assert client.send_task('programapp.add', (3, 4), queue=queue_name).get(timeout=20) == 7
     assert 'lognode@' in main_log.read_text()
+    # %I gives each pool child a file of its own: the task's output goes there.
+    result = client.send_task('programapp.chatty', ('in-child-file',), queue=queue_name)
+    assert result.get(timeout=20) == 'in-child-file'
+    child_logs = lambda: ''.join(p.read_text() for p in tmp_path.glob('lognode-*.log'))
+    _wait(lambda: 'printed in-child-file' in child_logs(), what='print in a child logfile')
+    assert f'programapp.chatty[{result.id}]: logged in-child-file' in child_logs()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_task_output_reaches_the_worker_log(start_worker, client, queue_name):
+    # The children keep the logging the worker set up before forking: the
+    # task log format and print() redirected to the log.
+    worker = start_worker(*FAST, '-l', 'INFO')
+    worker.wait_ready()
+    result = client.send_task('programapp.chatty', ('hello',), queue=queue_name)
+    assert result.get(timeout=20) == 'hello'
+    worker.wait_for(rf'WARNING/ForkPoolWorker-\d+\] programapp\.chatty\[{result.id}\]: logged hello')
+    worker.wait_for(r'WARNING/ForkPoolWorker-\d+\] printed hello')
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
 

@@ -164,3 +164,24 @@ def test_error_outside_the_body_sends_task_internal_error(app):
     [(sender, task_id, exception, exc_type)] = seen
     assert (sender, task_id, exc_type) == (fine, 'tid-2', RuntimeError)
     assert str(exception) == 'backend exploded'
+
+
+def test_worker_optimizations_build_each_tracer_on_first_use(app):
+    from celery.app.trace import fast_trace_task, reset_worker_optimizations, setup_worker_optimizations
+
+    @app.task(ignore_result=True)
+    def first_use():
+        return 'ran'
+
+    first_use.__trace__ = build_tracer(first_use.name, first_use, app=app)
+    setup_worker_optimizations(app, 'w@host')
+    try:
+        # Inherited tracers are dropped (they hold the parent's pid); none is built yet.
+        assert all(task.__trace__ is None for task in app.tasks.values())
+        failed, retval, _ = fast_trace_task(first_use.name, 'tid-9', {'id': 'tid-9'},
+                                            '[[], {}, {}]', 'application/json', 'utf-8')
+        assert (failed, retval) == (0, "'ran'")
+        assert first_use.__trace__ is not None
+        assert [t for t in app.tasks.values() if t.__trace__ is not None] == [first_use]
+    finally:
+        reset_worker_optimizations(app)
