@@ -4,6 +4,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from kombu import Consumer, Producer
+from kombu.utils.uuid import uuid
+
 from celery import bootsteps
 from celery.utils.log import get_logger
 from celery.worker.consumer.events import Events
@@ -16,12 +19,16 @@ logger = get_logger(__name__)
 #: Transports with broadcast support.
 COMPATIBLE_TRANSPORTS = {'amqp', 'redis'}
 
+#: Seconds to wait for the other workers' replies.
+REPLY_WINDOW = 1.0
+
 
 class Mingle(bootsteps.StartStopStep):
     """Ask other workers (``hello``) for their revoked ids and logical clock.
 
-    The exchange runs in a background thread so start-up does not wait for
-    the one-second reply window; replies are merged in the consumer thread.
+    Start-up does not wait for the reply window: with an event loop the
+    exchange runs in it, on a channel of the consumer's connection; without
+    one it runs in a background thread with a connection of its own.
     """
 
     label = 'Mingle'
@@ -39,20 +46,54 @@ class Mingle(bootsteps.StartStopStep):
     def start(self, c: Any) -> None:
         if c.restart_count > 0:
             return
-        threading.Thread(target=self.sync, args=(c,), name='mingle', daemon=True).start()
+        if c.hub is not None:
+            self.hello_in_loop(c)
+        else:
+            threading.Thread(target=self.sync, args=(c,), name='mingle', daemon=True).start()
+
+    def hello_in_loop(self, c: Any) -> None:
+        """Broadcast ``hello`` on the consumer's connection; merge the replies after the window."""
+        mailbox = c.app.control.mailbox(c.connection)
+        channel = c.connection.channel()
+        ticket = uuid()
+        replies: dict[str, Any] = {}
+
+        def on_reply(body: Any, message: Any) -> None:
+            if message.headers.get('ticket') == ticket and isinstance(body, dict):
+                replies.update(body)
+
+        consumer = Consumer(channel, [mailbox.reply_queue], accept=mailbox.accept,
+                            no_ack=True, callbacks=[on_reply])
+        try:
+            consumer.consume()
+            mailbox._publish('hello', self._hello_arguments(c), reply_ticket=ticket,
+                             channel=channel, timeout=REPLY_WINDOW, producer=Producer(channel))
+        except Exception as exc:  # noqa: BLE001 - mingle is best effort
+            logger.warning('mingle: could not sync with other workers: %r', exc)
+            self._close(c, consumer, channel)
+            return
+
+        def collect() -> None:
+            self._close(c, consumer, channel)
+            replies.pop(c.hostname, None)
+            self.on_replies(c, replies)
+        c.hub.call_later(REPLY_WINDOW, collect)
+
+    def _close(self, c: Any, consumer: Any, channel: Any) -> None:
+        try:
+            consumer.cancel()
+            channel.close()
+        except c.connection_errors + c.channel_errors + (OSError,):
+            pass  # the connection went away: the channel went with it
 
     def sync(self, c: Any) -> None:
-        """Send ``hello`` and merge every reply."""
+        """Send ``hello`` over a connection of its own and merge every reply (thread)."""
         try:
             replies = self.send_hello(c)
         except Exception as exc:  # noqa: BLE001 - mingle is best effort
             logger.warning('mingle: could not sync with other workers: %r', exc)
             return
-        if replies:
-            logger.info('mingle: sync with %s nodes', len(replies))
-            c.call_soon(self.on_node_replies, c, replies)
-        else:
-            logger.info('mingle: all alone')
+        c.call_soon(self.on_replies, c, replies)
 
     def send_hello(self, c: Any) -> dict[str, Any]:
         """Broadcast ``hello`` and return the replies by node name."""
@@ -60,11 +101,21 @@ class Mingle(bootsteps.StartStopStep):
         # to the pool with a reply poll still pending on Redis, and a pool
         # child forked later would hang closing it.
         with c.app.connection_for_write() as connection:
-            inspect = c.app.control.inspect(timeout=1.0, connection=connection)
-            our_revoked = getattr(revoked, '_data', revoked)
-            replies = inspect.hello(c.hostname, our_revoked) or {}
+            inspect = c.app.control.inspect(timeout=REPLY_WINDOW, connection=connection)
+            replies = inspect.hello(**self._hello_arguments(c)) or {}
         replies.pop(c.hostname, None)
         return replies
+
+    def _hello_arguments(self, c: Any) -> dict[str, Any]:
+        return {'from_node': c.hostname, 'revoked': getattr(revoked, '_data', revoked)}
+
+    def on_replies(self, c: Any, replies: dict[str, Any]) -> None:
+        """Log the outcome and merge what the other nodes sent."""
+        if not replies:
+            logger.info('mingle: all alone')
+            return
+        logger.info('mingle: sync with %s nodes', len(replies))
+        self.on_node_replies(c, replies)
 
     def on_node_replies(self, c: Any, replies: dict[str, Any]) -> None:
         """Merge the clock and revoked ids of each node."""

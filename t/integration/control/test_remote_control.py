@@ -236,6 +236,18 @@ def test_cli_status_inspect_control(cluster: Cluster) -> None:
     assert unknown.returncode == 2 and 'Valid commands' in unknown.stderr
 
 
+def test_a_new_worker_learns_revoked_ids_by_mingling(cluster: Cluster) -> None:
+    cluster.app.control.revoke('id-mingled', reply=True, timeout=3.0, limit=2)
+    late = WorkerProcess(cluster.broker, cluster.unique, 'w3')
+    try:
+        late.wait_ready()
+        assert wait_for(lambda: 'mingle: sync with 2 nodes' in late.output(), 10), late.output()
+        revoked = cluster.inspect(destination=[late.hostname]).revoked()
+        assert 'id-mingled' in revoked[late.hostname]
+    finally:
+        late.stop()
+
+
 def test_shutdown_one_worker(cluster: Cluster) -> None:
     w1, w2 = cluster.names
     cluster.app.control.shutdown(destination=[w2])
