@@ -35,14 +35,16 @@ EX_PARENT_GONE = 70
 JOBS_QUEUED_PER_CHILD = 3
 
 
-def process_initializer(app: Any = None, hostname: str | None = None) -> None:
+def process_initializer(app: Any = None, hostname: str | None = None,
+                        worker_pid: int | None = None) -> None:
     """Prepare a freshly forked child to execute tasks for ``app``.
 
-    Sends :signal:`worker_process_init` once the child is ready.
+    ``worker_pid`` is the process that forked it: the child leaves when that
+    one is gone.  Sends :signal:`worker_process_init` once the child is ready.
     """
     try:
         _reset_child_signals()
-        _die_with_parent()
+        _die_with_parent(worker_pid or os.getppid())
         if app is not None:
             _prepare_app_in_child(app, hostname)
         from celery import signals
@@ -60,13 +62,13 @@ def _reset_child_signals() -> None:
         _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     # A SIGKILLed worker cannot stop its children, and an orphan would hold
     # queue locks and prefetched jobs: leave as soon as the parent is gone.
     # (prctl's PDEATHSIG follows the forking *thread*, and billiard forks
     # replacement children from its supervisor thread, so it cannot be used.)
-    parent = os.getppid()
-
+    # The parent's pid comes from the parent: one killed before this child
+    # got here would already have been replaced by init as our parent.
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(PARENT_CHECK_INTERVAL)
@@ -128,7 +130,7 @@ class TaskPool(BasePool):
         # from a shared queue, which is already fair scheduling.
         options.pop('threads', None)
         options.pop('sched_strategy', None)
-        initargs = options.pop('initargs', (self.app, None))
+        initargs = (*options.pop('initargs', (self.app, None)), os.getpid())
         self._pool = HubPool(
             processes=self.limit, initializer=process_initializer, initargs=initargs,
             on_process_exit=process_destructor, enable_timeouts=True, synack=False,

@@ -54,7 +54,6 @@ class Mingle(bootsteps.StartStopStep):
     def hello_in_loop(self, c: Any) -> None:
         """Broadcast ``hello`` on the consumer's connection; merge the replies after the window."""
         mailbox = c.app.control.mailbox(c.connection)
-        channel = c.connection.channel()
         ticket = uuid()
         replies: dict[str, Any] = {}
 
@@ -62,10 +61,14 @@ class Mingle(bootsteps.StartStopStep):
             if message.headers.get('ticket') == ticket and isinstance(body, dict):
                 replies.update(body)
 
-        consumer = Consumer(channel, [mailbox.reply_queue], accept=mailbox.accept,
-                            no_ack=True, callbacks=[on_reply])
+        channel = consumer = None
         try:
+            channel = c.connection.channel()
+            consumer = Consumer(channel, [mailbox.reply_queue], accept=mailbox.accept,
+                                no_ack=True, callbacks=[on_reply])
             consumer.consume()
+            # kombu's Mailbox can only broadcast-and-wait in public: send
+            # here, collect from the loop.
             mailbox._publish('hello', self._hello_arguments(c), reply_ticket=ticket,
                              channel=channel, timeout=REPLY_WINDOW, producer=Producer(channel))
         except Exception as exc:  # noqa: BLE001 - mingle is best effort
@@ -81,8 +84,10 @@ class Mingle(bootsteps.StartStopStep):
 
     def _close(self, c: Any, consumer: Any, channel: Any) -> None:
         try:
-            consumer.cancel()
-            channel.close()
+            if consumer is not None:
+                consumer.cancel()
+            if channel is not None:
+                channel.close()
         except c.connection_errors + c.channel_errors + (OSError,):
             pass  # the connection went away: the channel went with it
 

@@ -123,3 +123,18 @@ def test_relay_logs_failing_callbacks_and_continues():
     relay.call(seen.append, 'after')
     assert relay.flush() == 2
     assert seen == ['after']
+
+
+def test_prefork_child_leaves_when_its_worker_is_already_gone():
+    # The worker may be killed before a child reaches its initializer: the
+    # child, by then adopted by init, must still notice it is orphaned.
+    from celery.concurrency.prefork import EX_PARENT_GONE, _die_with_parent
+    pid = os.fork()
+    if pid == 0:
+        _die_with_parent(os.getppid() + 1_000_000)  # not our parent: gone
+        time.sleep(10)
+        os._exit(0)
+    start = time.monotonic()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == EX_PARENT_GONE
+    assert time.monotonic() - start < 5
