@@ -42,7 +42,7 @@ __all__ = ('RedisBackend', 'ResultConsumer', 'SentinelBackend')
 
 
 def _connection_defaults() -> dict[str, Any]:
-    """Connection arguments the backend's pools get unless the configuration sets them.
+    """Connection arguments of the backend (master and sentinel pools) unless the URL sets them.
 
     RESP2, which every server speaks (redis-py 8 would ask for RESP3: a
     ``HELLO`` round trip per connection and a slower parser, for nothing
@@ -239,6 +239,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         socket_timeout = conf.redis_socket_timeout
         socket_connect_timeout = conf.redis_socket_connect_timeout
         self.connparams: dict[str, Any] = {
+            **_CONNECTION_DEFAULTS,
             'host': host or conf.redis_host or 'localhost',
             'port': port or conf.redis_port or 6379,
             'db': db or conf.redis_db or 0,
@@ -312,7 +313,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         return redis.StrictRedis(connection_pool=self._get_pool(**params))
 
     def _get_pool(self, **params: Any) -> Any:
-        return (self._ConnectionPool or redis.ConnectionPool)(**{**_CONNECTION_DEFAULTS, **params})
+        return (self._ConnectionPool or redis.ConnectionPool)(**params)
 
     @property
     def client(self) -> Any:
@@ -444,7 +445,8 @@ class SentinelBackend(RedisBackend):
     def _get_sentinel_instance(self, **params: Any) -> Any:
         from redis.sentinel import Sentinel
         hosts = params.pop('hosts')
-        sentinel_kwargs = self._transport_options.get('sentinel_kwargs', {})
+        sentinel_kwargs = {**_CONNECTION_DEFAULTS,
+                           **self._transport_options.get('sentinel_kwargs', {})}
         params.pop('connection_class', None)
         return Sentinel([(cp['host'], cp['port']) for cp in hosts],
                         sentinel_kwargs=sentinel_kwargs, **params)

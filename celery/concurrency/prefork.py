@@ -95,8 +95,8 @@ def _prepare_app_in_child(app: Any, hostname: str | None) -> None:
                       bool(os.environ.get('CELERY_LOG_REDIRECT', False)),
                       str(os.environ.get('CELERY_LOG_REDIRECT_LEVEL')),
                       hostname=hostname)
-    # Tracers hold per-process state (backend connections, hostname): build
-    # them again in the child.
+    # Tracers hold per-process state (the pid): the parent's are dropped and
+    # the child builds each on the task's first run.
     trace.setup_worker_optimizations(app, hostname)
 
 

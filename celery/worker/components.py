@@ -175,7 +175,6 @@ class Pool(bootsteps.StartStopStep):
 CHILD_FIRST_TASK_MODULES = (
     'celery.result', 'celery.utils.time', 'celery.utils.iso8601', 'zoneinfo',
     'encodings.idna', 'stringprep', 'unicodedata', 'hmac', 'secrets', 'sysconfig',
-    'importlib.metadata', 'email.parser', 'email.feedparser',
 )
 
 

@@ -99,6 +99,18 @@ def make_sentinel_app(cluster: SentinelCluster, unique: str):
         app.close()
 
 
+def test_sentinel_and_master_connections_get_the_connection_defaults(
+        make_sentinel_app, unique, monkeypatch) -> None:
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        raise AssertionError(f'package metadata read for {name}')
+    monkeypatch.setattr(metadata, 'version', version)
+    app = make_sentinel_app('defaults')
+    app.backend.mark_as_done(unique, 'stored')
+    assert app.backend.client.client_info()['resp'] == '2'
+
+
 def test_store_get_and_push_through_sentinel(cluster, make_sentinel_app, unique) -> None:
     client, writer = make_sentinel_app('client'), make_sentinel_app('writer')
     client.backend.mark_as_done(unique, {'via': 'sentinel'})
