@@ -58,8 +58,13 @@ class Mingle(bootsteps.StartStopStep):
         replies: dict[str, Any] = {}
 
         def on_reply(body: Any, message: Any) -> None:
-            if message.headers.get('ticket') == ticket and isinstance(body, dict):
+            if message.headers.get('ticket') != ticket:
+                return  # a reply to another request of this process
+            if isinstance(body, dict):
                 replies.update(body)
+            else:
+                logger.warning('mingle: ignored a reply that is not a mapping of node '
+                               'names to replies: %r', body)
 
         channel = consumer = None
         try:
