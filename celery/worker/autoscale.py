@@ -86,36 +86,55 @@ class Autoscaler:
         return False
 
     def _maybe_scale(self, req: Any = None) -> bool:
-        procs = self.processes
-        cur = min(self.qty, self.max_concurrency)
-        if cur > procs:
-            self.scale_up(cur - procs)
-            return True
-        cur = max(self.qty, self.min_concurrency)
-        if cur < procs:
-            self.scale_down(procs - cur)
-            return True
-        return False
+        change = self._size_change()
+        if change > 0:
+            self.scale_up(change)
+        elif change < 0:
+            self.scale_down(-change)
+        return change != 0
+
+    def _size_change(self) -> int:
+        """Processes to add (positive) or remove (negative) for the current backlog."""
+        backlog, running = self.qty, self.processes
+        # Growing follows the backlog up to max; shrinking follows it down to min.
+        # A pool already between the two targets is left as it is: min itself is
+        # only enforced when the bounds change (update).
+        missing = min(backlog, self.max_concurrency) - running
+        if missing > 0:
+            return missing
+        surplus = running - max(backlog, self.min_concurrency)
+        return -surplus if surplus > 0 else 0
 
     def update(self, max: int | None = None, min: int | None = None) -> tuple[int, int]:
         """Change the bounds (remote control ``autoscale``)."""
         with self.mutex:
             if max is not None:
-                if max < self.processes:
-                    self._shrink(self.processes - max)
-                self._update_consumer_prefetch_count(max)
-                self.max_concurrency = max
+                self._set_max(max)
             if min is not None:
-                if min > self.processes:
-                    self._grow(min - self.processes)
-                self.min_concurrency = min
+                self._set_min(min)
             return self.max_concurrency, self.min_concurrency
 
+    def _set_max(self, new_max: int) -> None:
+        excess = self.processes - new_max
+        if excess > 0:
+            self._shrink(excess)
+        # Compared with the old bound, so it must run before the bound changes.
+        self._update_consumer_prefetch_count(new_max)
+        self.max_concurrency = new_max
+
+    def _set_min(self, new_min: int) -> None:
+        shortfall = new_min - self.processes
+        if shortfall > 0:
+            self._grow(shortfall)
+        self.min_concurrency = new_min
+
     def scale_up(self, n: int) -> None:
+        """Add ``n`` processes and restart the keepalive period."""
         self._last_scale_up = monotonic()
         self._grow(n)
 
     def scale_down(self, n: int) -> None:
+        """Remove ``n`` processes, unless the last scale-up is within the keepalive."""
         if self._last_scale_up and monotonic() - self._last_scale_up > self.keepalive:
             self._shrink(n)
 
@@ -136,21 +155,25 @@ class Autoscaler:
         consumer = getattr(self.worker, 'consumer', None)
         if consumer is None or consumer.qos is None:
             return
-        diff = new_max - self.max_concurrency
-        if diff:
-            consumer.qos.increment_eventually(diff * consumer.prefetch_multiplier) \
-                if diff > 0 else consumer.qos.decrement_eventually(
-                    -diff * consumer.prefetch_multiplier)
+        # Each process slot is worth ``prefetch_multiplier`` prefetched messages.
+        change = (new_max - self.max_concurrency) * consumer.prefetch_multiplier
+        if change > 0:
+            consumer.qos.increment_eventually(change)
+        elif change < 0:
+            consumer.qos.decrement_eventually(-change)
 
     def info(self) -> dict[str, Any]:
+        """Bounds, current size and backlog (for ``inspect stats``)."""
         return {'max': self.max_concurrency, 'min': self.min_concurrency,
                 'current': self.processes, 'qty': self.qty}
 
     @property
     def qty(self) -> int:
+        """The backlog: requests reserved by this worker."""
         hostname = getattr(self.worker, 'hostname', None)
         return len(state.reserved_for(hostname) if hostname else state.reserved_requests)
 
     @property
     def processes(self) -> int:
+        """The pool's current number of processes."""
         return self.pool.num_processes
