@@ -276,9 +276,14 @@ class Blueprint:
         self.state = RUN
         if self.on_start:
             self.on_start()
-        for i, step in enumerate(s for s in parent.steps if s is not None):
+        self.started = 0
+        for step in parent.steps:
+            if step is None:
+                continue
             self._debug('Starting %s', step.alias)
-            self.started = i + 1
+            # Counted before the step runs: stop() treats a blueprint whose
+            # count falls short of its steps as never fully started.
+            self.started += 1
             step.start(parent)
             logger.debug('^-- substep ok')
 

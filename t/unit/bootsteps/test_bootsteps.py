@@ -160,6 +160,35 @@ def test_stop_before_start_completes_at_once():
     assert worker.pool_obj.state == 'new'
 
 
+def test_stop_after_a_failed_start_stops_nothing():
+    class Failing(bootsteps.StartStopStep):
+        requires = (Hub,)
+
+        def start(self, parent):
+            raise RuntimeError('cannot start')
+
+    class BP(bootsteps.Blueprint):
+        default_steps = (Failing, Consumer)
+
+    worker = Worker()
+    blueprint = BP().apply(worker)
+    with pytest.raises(RuntimeError):
+        blueprint.start(worker)
+    assert blueprint.started == 3  # Timer, Hub, and the step that failed
+    calls.clear()
+    blueprint.stop(worker)
+    assert calls == []
+    assert blueprint.state == bootsteps.TERMINATE and blueprint.join(0)
+
+
+def test_started_counts_again_on_each_start():
+    worker = Worker()
+    blueprint = WorkerBlueprint().apply(worker)
+    blueprint.start(worker)
+    blueprint.start(worker)
+    assert blueprint.started == len(worker.steps)
+
+
 def test_send_all_logs_errors_unless_propagating():
     class Broken(bootsteps.StartStopStep):
         def close(self, parent):
