@@ -14,12 +14,14 @@ __all__ = ('Dumper', 'evdump')
 #: Bounded: a dump may run for weeks.
 TASK_NAMES: LRUCache = LRUCache(limit=10000)
 
+# Celery's wording for worker events, kept verbatim (people grep dumps for it).
 HUMAN_TYPES = {
     'worker-offline': 'shutdown',
     'worker-online': 'started',
     'worker-heartbeat': 'heartbeat',
 }
 
+# Celery's user-visible text, kept verbatim.
 CONNECTION_ERROR = """\
 -> Cannot connect to %s: %s.
 Trying again %s
@@ -76,20 +78,20 @@ def evdump(app: Any = None, out: TextIO = sys.stdout) -> None:
     app = app_or_default(app)
     dumper = Dumper(out=out)
     dumper.say('-> evdump: starting capture...')
-    conn = app.connection_for_read().clone()
+    connection = app.connection_for_read().clone()
 
-    def _error_handler(exc: BaseException, interval: float) -> None:
-        dumper.say(CONNECTION_ERROR % (conn.as_uri(), exc,
-                                       humanize_seconds(interval, 'in', ' ')))
+    def report_retry(exc: BaseException, interval: float) -> None:
+        retry_in = humanize_seconds(interval, 'in', ' ')
+        dumper.say(CONNECTION_ERROR % (connection.as_uri(), exc, retry_in))
 
-    while True:
-        try:
-            conn.ensure_connection(_error_handler)
-            recv = app.events.Receiver(conn, handlers={'*': dumper.on_event})
-            recv.capture()
-        except (KeyboardInterrupt, SystemExit):
-            return conn and conn.close()
-        except conn.connection_errors + conn.channel_errors:
-            dumper.say('-> Connection lost, attempting reconnect')
-
-
+    recoverable = connection.connection_errors + connection.channel_errors
+    try:
+        while True:
+            try:
+                connection.ensure_connection(report_retry)
+                app.events.Receiver(connection, handlers={'*': dumper.on_event}).capture()
+            except recoverable:
+                dumper.say('-> Connection lost, attempting reconnect')
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl+C is how a dump ends: not an error.
+        connection.close()
