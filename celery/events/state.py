@@ -29,6 +29,7 @@ DRIFT_WARNING = (
     '%s seconds.  [orig: %s recv: %s]')
 
 #: Task event subject -> the state it puts the task in.
+# Celery's table of names, kept for compatibility.
 TASK_EVENT_TO_STATE = {
     'sent': states.PENDING,
     'received': states.RECEIVED,
@@ -63,14 +64,12 @@ class Worker:
         self.hostname = hostname
         self.pid = pid
         self.freq = freq
-        self.heartbeats = [] if heartbeats is None else heartbeats
         self.clock = clock or 0
-        self.active = active
-        self.processed = processed
-        self.loadavg = loadavg
-        self.sw_ident = sw_ident
-        self.sw_ver = sw_ver
-        self.sw_sys = sw_sys
+        #: Local arrival times of the last few heartbeats, oldest first.
+        self.heartbeats = [] if heartbeats is None else heartbeats
+        # What the worker's own events last said about its load and software.
+        self.active, self.processed, self.loadavg = active, processed, loadavg
+        self.sw_ident, self.sw_ver, self.sw_sys = sw_ident, sw_ver, sw_sys
 
     def event(self, type_: str | None, timestamp: float | None = None,
               local_received: float | None = None, fields: dict[str, Any] | None = None) -> None:

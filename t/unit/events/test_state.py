@@ -82,3 +82,16 @@ def test_freeze_while_and_callback() -> None:
     state.event(ev('worker-heartbeat'))
     assert seen == ['worker-heartbeat']
     assert state.freeze_while(lambda: len(state.workers)) == 1
+
+
+def test_worker_keeps_what_it_was_built_with():
+    from celery.events.state import Worker
+    worker = Worker('w1@x', pid=42, freq=2.0, clock=None, active=1, processed=7,
+                    loadavg=[0.1, 0.2, 0.3], sw_ident='py-celery', sw_ver='5.7', sw_sys='Linux')
+    assert worker.as_dict() == {
+        'hostname': 'w1@x', 'pid': 42, 'freq': 2.0, 'heartbeats': [], 'clock': 0,
+        'active': 1, 'processed': 7, 'loadavg': [0.1, 0.2, 0.3],
+        'sw_ident': 'py-celery', 'sw_ver': '5.7', 'sw_sys': 'Linux'}
+    beats = [1.0]
+    assert Worker('w2@x', heartbeats=beats).heartbeats is beats
+    assert Worker().as_dict()['freq'] == 60
