@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ('Beat',)
 
+logger = get_logger('celery.beat')
+
+# Celery's user-visible banner text, kept verbatim.
 STARTUP_INFO_FMT = """
 LocalTime -> {timestamp}
 Configuration ->
@@ -27,8 +30,6 @@ Configuration ->
     . logfile -> {logfile}@%{loglevel}
     . maxinterval -> {hmax_interval} ({max_interval}s)
 """.strip()
-
-logger = get_logger('celery.beat')
 
 
 class Beat:
@@ -101,10 +102,11 @@ class Beat:
 
     def banner(self, service: beat.Service) -> str:
         """Return the start-up banner."""
-        c = self.colored
-        return str(
-            c.blue('__    ', c.magenta('-'), c.blue('    ... __   '), c.magenta('-'),
-                   c.blue('        _\n'), c.reset(self.startup_info(service))))
+        paint = self.colored
+        summary = paint.reset(self.startup_info(service))
+        # A small logo line in blue and magenta, then the summary in plain text.
+        return str(paint.blue('__    ', paint.magenta('-'), paint.blue('    ... __   '),
+                              paint.magenta('-'), paint.blue('        _\n'), summary))
 
     def init_loader(self) -> None:
         """Import the configured task modules and finalize the app."""
@@ -114,16 +116,18 @@ class Beat:
     def startup_info(self, service: beat.Service) -> str:
         """Return the banner's configuration summary."""
         scheduler = service.get_scheduler(lazy=True)
+        max_interval = scheduler.max_interval
+        # In the order the banner shows them.
         return STARTUP_INFO_FMT.format(
-            conninfo=self.app.connection().as_uri(),
             timestamp=datetime.now().replace(microsecond=0),
-            logfile=self.logfile or '[stderr]',
-            loglevel=LOG_LEVELS[self.loglevel],
+            conninfo=self.app.connection().as_uri(),
             loader=qualname(self.app.loader),
             scheduler=qualname(scheduler),
             scheduler_info=scheduler.info,
-            hmax_interval=humanize_seconds(scheduler.max_interval),
-            max_interval=scheduler.max_interval,
+            logfile=self.logfile or '[stderr]',
+            loglevel=LOG_LEVELS[self.loglevel],
+            hmax_interval=humanize_seconds(max_interval),
+            max_interval=max_interval,
         )
 
     def set_process_title(self) -> None:
