@@ -27,16 +27,7 @@ __all__ = ('Worker', 'install_worker_term_handler', 'install_worker_term_hard_ha
 
 logger = get_logger(__name__)
 
-ARTLINES = [
-    '   ___________ ',
-    '  /  _______  \\',
-    ' |  /       \\  |',
-    ' |  |  celery ',
-    ' |  |   ~~~~~ ',
-    ' |  \\_______/  |',
-    '  \\___________/',
-]
-
+# Celery's user-visible banner texts, kept verbatim (people and scripts read them).
 BANNER = """\
 {hostname} v{version}
 
@@ -57,6 +48,17 @@ EXTRA_INFO_FMT = """
 [tasks]
 {tasks}
 """
+
+# The logo printed to the left of the banner's first lines.
+ARTLINES = [
+    '   ___________ ',
+    '  /  _______  \\',
+    ' |  /       \\  |',
+    ' |  |  celery ',
+    ' |  |   ~~~~~ ',
+    ' |  \\_______/  |',
+    '  \\___________/',
+]
 
 
 def safe_say(msg: str, stream: Any = None) -> None:
