@@ -35,6 +35,7 @@ from celery.platforms import EX_FAILURE, EX_OK, EX_USAGE
 
 __all__ = ('MultiTool', 'multi')
 
+# Celery's user-visible usage text, kept verbatim.
 USAGE = """\
 usage: {prog_name} start <node1 node2 nodeN|range> [worker options]
        {prog_name} stop <n1 n2 nN|range> [-SIG (default: -TERM)]

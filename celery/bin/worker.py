@@ -226,15 +226,12 @@ def worker(ctx: Context, hostname: str | None = None, pool_cls: Any = None, uid:
     """Start worker instance.
 
     \b
-    Examples
-    --------
-
-    \b
-    $ celery --app=proj worker -l INFO
-    $ celery -A proj worker -l INFO -Q hipri,lopri
-    $ celery -A proj worker --concurrency=4
-    $ celery -A proj worker --concurrency=1000 -P eventlet
-    $ celery worker --autoscale=10,0
+    For instance:
+      celery -A proj worker -l INFO              log what every task does
+      celery -A proj worker -Q images,video      consume from these queues only
+      celery -A proj worker -c 8 -P threads      eight threads instead of processes
+      celery -A proj worker --autoscale=10,2     keep 2 processes, grow to 10 when busy
+      celery -A proj worker -B                   also schedule periodic tasks (one node only)
     """
     from celery.utils.nodenames import default_nodename, host_format, node_format
     app = ctx.obj.app
