@@ -7,6 +7,7 @@ factory once and then behaves as the object.
 from __future__ import annotations
 
 import operator
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -45,13 +46,13 @@ class Proxy:
     def __init__(self, local: Callable[..., Any], args: tuple | None = None,
                  kwargs: dict | None = None, name: str | None = None,
                  __doc__: str | None = None) -> None:
-        object.__setattr__(self, '_Proxy__local', local)
-        object.__setattr__(self, '_Proxy__args', args or ())
-        object.__setattr__(self, '_Proxy__kwargs', kwargs or {})
-        if name is not None:
-            object.__setattr__(self, '__custom_name__', name)
-        if __doc__ is not None:
-            object.__setattr__(self, '__doc__', __doc__)
+        _set_own(self, '_Proxy__local', local)
+        _set_own(self, '_Proxy__args', args or ())
+        _set_own(self, '_Proxy__kwargs', kwargs or {})
+        # Stored only when given, so that otherwise the target's own are reported.
+        for attr, value in (('__custom_name__', name), ('__doc__', __doc__)):
+            if value is not None:
+                _set_own(self, attr, value)
 
     @_default_cls_attr('name', str, __name__)
     def __name__(self) -> str:
@@ -223,55 +224,77 @@ class PromiseProxy(Proxy):
             return self.__evaluate__()
 
     def __then__(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Call ``fun(*args, **kwargs)`` once the object is evaluated."""
+        """Call ``fun(*args, **kwargs)`` once the object is evaluated (at once if it is)."""
         if self.__evaluated__():
             fun(*args, **kwargs)
-            return
-        from collections import deque
-        try:
-            pending = object.__getattribute__(self, '__pending__')
-        except AttributeError:
-            pending = None
-        if pending is None:
-            pending = deque()
-            object.__setattr__(self, '__pending__', pending)
-        pending.append((fun, args, kwargs))
+        else:
+            _pending_callbacks(self).append((fun, args, kwargs))
 
     def __evaluated__(self) -> bool:
         """Return True if the object behind the proxy has been evaluated."""
-        try:
-            object.__getattribute__(self, '__thing')
-        except AttributeError:
-            return False
-        return True
+        return _get_own(self, '__thing', _NOT_EVALUATED) is not _NOT_EVALUATED
 
     def __maybe_evaluate__(self) -> Any:
         return self._get_current_object()
 
     def __evaluate__(self, _clean: tuple[str, ...] = ('_Proxy__local', '_Proxy__args',
                                                      '_Proxy__kwargs')) -> Any:
+        """Create the object now, forget the factory and run the pending callbacks."""
         thing = Proxy._get_current_object(self)
-        object.__setattr__(self, '__thing', thing)
+        _set_own(self, '__thing', thing)
+        # The factory and its arguments are never needed again: let them be collected.
         for attr in _clean:
-            try:
-                object.__delattr__(self, attr)
-            except AttributeError:  # pragma: no cover
-                pass
-        try:
-            pending = object.__getattribute__(self, '__pending__')
-        except AttributeError:
-            pass
-        else:
-            try:
-                while pending:
-                    fun, args, kwargs = pending.popleft()
-                    fun(*args, **kwargs)
-            finally:
-                try:
-                    object.__delattr__(self, '__pending__')
-                except AttributeError:  # pragma: no cover
-                    pass
+            _del_own(self, attr)
+        _run_pending_callbacks(self)
         return thing
+
+
+# The helpers below are module functions rather than methods: every name
+# defined on a proxy class hides the target's attribute of that name.
+
+_NOT_EVALUATED = object()
+
+
+def _set_own(proxy: Proxy, attr: str, value: Any) -> None:
+    # object.__setattr__: the proxy's own __setattr__ would write to the target.
+    object.__setattr__(proxy, attr, value)
+
+
+def _get_own(proxy: Proxy, attr: str, default: Any = None) -> Any:
+    try:
+        return object.__getattribute__(proxy, attr)
+    except AttributeError:
+        return default
+
+
+def _del_own(proxy: Proxy, attr: str) -> None:
+    try:
+        object.__delattr__(proxy, attr)
+    except AttributeError:  # pragma: no cover
+        pass
+
+
+def _pending_callbacks(proxy: PromiseProxy) -> deque:
+    """The ``__then__`` callbacks waiting for ``proxy`` to be evaluated (created on demand)."""
+    pending = _get_own(proxy, '__pending__')
+    if pending is None:
+        pending = deque()
+        _set_own(proxy, '__pending__', pending)
+    return pending
+
+
+def _run_pending_callbacks(proxy: PromiseProxy) -> None:
+    """Run the waiting callbacks in the order they were added, then drop the queue."""
+    pending = _get_own(proxy, '__pending__')
+    if pending is None:
+        return
+    try:
+        while pending:
+            fun, args, kwargs = pending.popleft()
+            fun(*args, **kwargs)
+    finally:
+        # Also when a callback fails: the ones after it are discarded, not retried.
+        _del_own(proxy, '__pending__')
 
 
 def maybe_evaluate(obj: Any) -> Any:

@@ -15,6 +15,18 @@ if TYPE_CHECKING:
 __all__ = ('chord', '_chord')
 
 
+def _first_step_result(result: AsyncResult) -> AsyncResult:
+    """Follow ``result``'s parents to the oldest one (a chain's first step)."""
+    visited = {result.id}
+    while result.parent is not None:
+        result = result.parent
+        if result.id in visited:
+            # A cycle would walk forever: fail loudly instead.
+            raise RuntimeError('Recursive result parents')
+        visited.add(result.id)
+    return result
+
+
 @Signature.register_type(name='chord')
 class _chord(Signature):
     """Barrier synchronization primitive: call ``body`` with the results of ``header``.
@@ -136,16 +148,8 @@ class _chord(Signature):
             return header_result
         body_result = self.body.freeze(_id, root_id=root_id, chord=chord, group_id=group_id,
                                        group_index=group_index)
-        # The body may be a chain: attach the header to its first step's result.
-        node, seen = body_result, set()
-        while node is not None:
-            if node.id in seen:
-                raise RuntimeError('Recursive result parents')
-            seen.add(node.id)
-            if node.parent is None:
-                node.parent = header_result
-                break
-            node = node.parent
+        # The body may be a chain: the header precedes its first step, not its last.
+        _first_step_result(body_result).parent = header_result
         return body_result
 
     _freeze = freeze

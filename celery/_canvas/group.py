@@ -5,7 +5,7 @@ from collections.abc import Iterator, MutableSequence
 from typing import TYPE_CHECKING, Any
 
 from celery._canvas.members import CompositeSignature
-from celery._canvas.signature import Signature, maybe_signature, signature
+from celery._canvas.signature import Signature, maybe_signature, place_in_workflow, signature
 from celery._state import get_current_worker_task
 from celery.utils import uuid
 from celery.utils.functional import lookahead
@@ -181,30 +181,28 @@ class group(CompositeSignature):
                             chord: Any = None, root_id: str | None = None,
                             parent_id: str | None = None,
                             group_index: int | None = None) -> tuple[str, list[Any]]:
-        opts = self.options
-        try:
-            gid = opts['task_id']
-        except KeyError:
-            gid = opts['task_id'] = group_id or _id or uuid()
-        if group_id:
-            opts['group_id'] = group_id
-        if chord:
-            opts['chord'] = chord
-        if group_index is not None:
-            opts['group_index'] = group_index
-        root_id = opts.setdefault('root_id', root_id)
-        parent_id = opts.setdefault('parent_id', parent_id)
-        new_tasks, results = [], []
-        for index, task in enumerate(self._flatten(self.tasks)):
-            task = task.clone()
-            new_tasks.append(task)
-            results.append(task.freeze(group_id=gid, chord=chord, root_id=root_id,
-                                       parent_id=parent_id, group_index=index))
+        """Pin the group's id and freeze every member; returns ``(group id, member results)``."""
+        options = self.options
+        if 'task_id' not in options:
+            # Inside an outer group or chord we are known by the id it gave us.
+            options['task_id'] = group_id or _id or uuid()
+        place_in_workflow(options, group_id=group_id, chord=chord, group_index=group_index)
+        # Unlike a single signature, a group keeps the root and parent it already has.
+        context = {'group_id': options['task_id'], 'chord': chord,
+                   'root_id': options.setdefault('root_id', root_id),
+                   'parent_id': options.setdefault('parent_id', parent_id)}
+        members = [task.clone() for task in self._flatten(self.tasks)]
+        results = [member.freeze(group_index=index, **context)
+                   for index, member in enumerate(members)]
+        self._replace_members(members)
+        return options['task_id'], results
+
+    def _replace_members(self, members: list[Signature]) -> None:
+        # A list is updated in place: a chord holding it sees the frozen copies too.
         if isinstance(self.tasks, MutableSequence) and not isinstance(self.tasks, tuple):
-            self.tasks[:] = new_tasks
+            self.tasks[:] = members
         else:
-            self.tasks = new_tasks
-        return gid, results
+            self.tasks = members
 
     # -- links, composition ----------------------------------------------------
 

@@ -161,25 +161,19 @@ class Signature(dict):
     def freeze(self, _id: str | None = None, group_id: str | None = None,
                chord: Any = None, root_id: str | None = None, parent_id: str | None = None,
                group_index: int | None = None) -> AsyncResult:
-        """Finalize the signature by adding a concrete task id; returns its result."""
-        opts = self.options
-        try:
-            tid = opts['task_id']
-        except KeyError:
-            tid = opts['task_id'] = _id or uuid()
-        if root_id:
-            opts['root_id'] = root_id
-        if parent_id:
-            opts['parent_id'] = parent_id
-        if 'reply_to' not in opts:
-            opts['reply_to'] = self.app.thread_oid
-        if group_id and 'group_id' not in opts:
-            opts['group_id'] = group_id
-        if chord:
-            opts['chord'] = chord
-        if group_index is not None:
-            opts['group_index'] = group_index
-        return self.AsyncResult(tid)
+        """Pin this signature to a task id (kept once chosen) and return its result."""
+        options = self.options
+        if 'task_id' not in options:
+            options['task_id'] = _id or uuid()
+        # Where the enclosing workflow says we sit replaces what we had ...
+        place_in_workflow(options, root_id=root_id, parent_id=parent_id, chord=chord,
+                          group_index=group_index)
+        # ... but a group we already belong to, and our reply queue, are kept.
+        if group_id:
+            options.setdefault('group_id', group_id)
+        if 'reply_to' not in options:
+            options['reply_to'] = self.app.thread_oid
+        return self.AsyncResult(options['task_id'])
 
     _freeze = freeze
 
@@ -396,6 +390,17 @@ class Signature(dict):
     subtask_type = _getitem_property('subtask_type', 'Type of signature')
     immutable = _getitem_property('immutable', 'Flag set if no longer accepts new arguments')
     chord_size = _getitem_property('chord_size', 'Size of the chord this is the body of.')
+
+
+def place_in_workflow(options: dict[str, Any], group_index: int | None = None,
+                      **ids: Any) -> None:
+    """Copy the given (non-empty) workflow ``ids`` and the group position into ``options``."""
+    for key, value in ids.items():
+        if value:
+            options[key] = value
+    # Index 0 is a real position, so only None means "not in a group".
+    if group_index is not None:
+        options['group_index'] = group_index
 
 
 def _partial_send_task(app: Celery, name: str) -> Callable[..., AsyncResult]:
