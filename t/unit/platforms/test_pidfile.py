@@ -76,3 +76,37 @@ def test_create_pidlock_replaces_stale_file(tmp_path):
         assert lock.read_pid() == os.getpid()
     finally:
         lock.release()
+
+
+def test_pidfile_naming_ourselves_is_stale(tmp_path, capsys):
+    # Left over from the process we replaced with exec.
+    path = tmp_path / 'w.pid'
+    path.write_text(f'{os.getpid()}\n')
+    assert Pidfile(path).remove_if_stale()
+    assert not path.exists()
+    assert capsys.readouterr().err == ''
+
+
+def test_pidfile_naming_pid_zero_is_stale(tmp_path):
+    path = tmp_path / 'w.pid'
+    path.write_text('0\n')
+    assert Pidfile(path).remove_if_stale()
+    assert not path.exists()
+
+
+def test_pidfile_of_a_process_we_may_not_signal_is_kept(tmp_path):
+    # pid 1 is alive; unprivileged we get EPERM, as root the signal check passes.
+    path = tmp_path / 'w.pid'
+    path.write_text('1\n')
+    assert not Pidfile(path).remove_if_stale()
+    assert path.exists()
+
+
+def test_stale_and_broken_pidfiles_say_why_they_are_removed(tmp_path, capsys):
+    path = tmp_path / 'w.pid'
+    path.write_text('999999999\n')
+    Pidfile(path).remove_if_stale()
+    assert 'Stale pidfile exists - removing it (pid 999999999 is gone).' in capsys.readouterr().err
+    path.write_text('nonsense')
+    Pidfile(path).remove_if_stale()
+    assert f'Broken pidfile found {str(path)!r} - removing it.' in capsys.readouterr().err

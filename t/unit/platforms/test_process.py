@@ -109,3 +109,34 @@ def test_detached_runs_in_background_and_writes(tmp_path):
 
 def test_set_process_title_returns_title():
     assert set_process_title('celeryd', info='-active-') == '[celeryd] -active-'
+
+
+def test_fake_daemon_context_only_moves_and_sets_umask(tmp_path, monkeypatch):
+    from celery.platforms import DaemonContext
+    monkeypatch.chdir(os.getcwd())  # restored after the test
+    seen = []
+    context = DaemonContext(workdir=str(tmp_path), umask='027', fake=True,
+                            after_chdir=lambda: seen.append((os.getcwd(), os.umask(0o027))))
+    previous_umask = os.umask(0o022)
+    try:
+        with context:
+            assert os.getcwd() == str(tmp_path)
+            assert seen == [(str(tmp_path), 0o027)]
+            with context:  # re-entering an open context does nothing
+                pass
+            assert len(seen) == 1
+    finally:
+        os.umask(previous_umask)
+    context.open()  # closed again by the with block: opens anew
+    assert len(seen) == 2
+
+
+def test_daemon_context_without_umask_keeps_the_current_one(tmp_path, monkeypatch):
+    from celery.platforms import DaemonContext
+    monkeypatch.chdir(os.getcwd())
+    previous_umask = os.umask(0o077)
+    try:
+        DaemonContext(workdir=str(tmp_path), fake=True).open()
+        assert os.umask(0o077) == 0o077
+    finally:
+        os.umask(previous_umask)
