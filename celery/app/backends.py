@@ -7,11 +7,13 @@ from celery.exceptions import ImproperlyConfigured
 
 __all__ = ('BACKEND_ALIASES', 'by_name', 'by_url')
 
+# Celery's user-visible text, kept verbatim.
 UNKNOWN_BACKEND = """\
 Unknown result backend: {0!r}.  Did you spell that correctly? ({1!r})\
 """
 
 #: Alias (URL scheme) → ``module:Class``.
+# Celery's backend aliases, kept for compatibility: they are the URL schemes users write.
 BACKEND_ALIASES = {
     'rpc': 'celery.backends.rpc:RPCBackend',
     'cache': 'celery.backends.cache:CacheBackend',
@@ -100,12 +102,11 @@ def by_name(backend: Any = None, loader: Any = None,
 
 def by_url(backend: Any = None, loader: Any = None) -> tuple[type, str | None]:
     """Return ``(backend class, url)`` for a ``result_backend`` value."""
-    url = None
-    if backend and isinstance(backend, str) and '://' in backend:
-        url = backend
-        scheme, _, _ = url.partition('://')
-        if '+' in scheme and scheme not in _SCHEME_ALIASES:
-            backend, url = url.split('+', 1)
-        else:
-            backend = _SCHEME_ALIASES.get(scheme, scheme)
-    return by_name(backend, loader), url
+    if not (isinstance(backend, str) and '://' in backend):
+        return by_name(backend, loader), None
+    scheme = backend.partition('://')[0]
+    if '+' in scheme and scheme not in _SCHEME_ALIASES:
+        # ``db+postgresql://...``: the alias picks the backend, which gets the rest as its URL.
+        alias, backend_url = backend.split('+', 1)
+        return by_name(alias, loader), backend_url
+    return by_name(_SCHEME_ALIASES.get(scheme, scheme), loader), backend

@@ -75,32 +75,14 @@ class Context:
 
     def as_execution_options(self) -> dict[str, Any]:
         """Options to re-send the same request (used by retry and replace)."""
-        limit_hard, limit_soft = self.timelimit or (None, None)
-        execution_options = {
-            'task_id': self.id,
-            'root_id': self.root_id,
-            'parent_id': self.parent_id,
-            'group_id': self.group,
-            'group_index': self.group_index,
-            'shadow': self.shadow,
-            'chord': self.chord,
-            'chain': self.chain,
-            'link': self.callbacks,
-            'link_error': self.errbacks,
-            'expires': self.expires,
-            'soft_time_limit': limit_soft,
-            'time_limit': limit_hard,
-            'headers': self.headers,
-            'retries': self.retries,
-            'reply_to': self.reply_to,
-            'replaced_task_nesting': self.replaced_task_nesting,
-            'origin': self.origin,
-        }
+        options = {option: getattr(self, field) for option, field in _RESENT_FIELDS.items()}
+        options['time_limit'], options['soft_time_limit'] = self.timelimit or (None, None)
         if self.stamped_headers:
-            execution_options['stamped_headers'] = self.stamped_headers
-            execution_options.update(
-                {header: (self.stamps or {}).get(header) for header in self.stamped_headers})
-        return execution_options
+            stamps = self.stamps or {}
+            options['stamped_headers'] = self.stamped_headers
+            # Each stamp travels as an option of its own name, as the caller gave it.
+            options.update((header, stamps.get(header)) for header in self.stamped_headers)
+        return options
 
     @property
     def children(self) -> list[Any]:
@@ -119,6 +101,16 @@ class Context:
         """Soft time limit of this request (second item of ``timelimit``)."""
         return (self.timelimit or (None, None))[1]
 
+
+#: ``apply_async`` option → the request field whose value a re-sent request repeats.
+_RESENT_FIELDS = {
+    'task_id': 'id', 'root_id': 'root_id', 'parent_id': 'parent_id',
+    'group_id': 'group', 'group_index': 'group_index', 'shadow': 'shadow',
+    'chord': 'chord', 'chain': 'chain', 'link': 'callbacks', 'link_error': 'errbacks',
+    'expires': 'expires', 'headers': 'headers', 'retries': 'retries',
+    'reply_to': 'reply_to', 'replaced_task_nesting': 'replaced_task_nesting',
+    'origin': 'origin',
+}
 
 
 @cache

@@ -50,28 +50,27 @@ class Inspect:
                  app: Any = None, limit: int | None = None, pattern: str | None = None,
                  matcher: str | None = None) -> None:
         self.app = app or self.app
-        self.destination = destination
-        self.timeout = timeout
-        self.callback = callback
+        # Who is asked: these select the workers that reply.
+        self.destination, self.pattern, self.matcher = destination, pattern, matcher
+        # How the replies are collected.
+        self.timeout, self.limit, self.callback = timeout, limit, callback
         self.connection = connection
-        self.limit = limit
-        self.pattern = pattern
-        self.matcher = matcher
 
     def _prepare(self, reply: list[dict[str, Any]] | None) -> Any:
         if not reply:
             return None
         by_node = flatten_reply(reply)
         if self.destination and not isinstance(self.destination, (list, tuple)):
+            # Asked a single worker by name: answer with its reply alone.
             return by_node.get(self.destination)
         return by_node
 
     def _request(self, command: str, **kwargs: Any) -> Any:
-        return self._prepare(self.app.control.broadcast(
-            command, arguments=kwargs, destination=self.destination,
-            callback=self.callback, connection=self.connection, limit=self.limit,
-            timeout=self.timeout, reply=True, pattern=self.pattern, matcher=self.matcher,
-        ))
+        replies = self.app.control.broadcast(
+            command, arguments=kwargs, reply=True, destination=self.destination,
+            pattern=self.pattern, matcher=self.matcher, timeout=self.timeout,
+            limit=self.limit, callback=self.callback, connection=self.connection)
+        return self._prepare(replies)
 
     def report(self) -> Any:
         """Bug report text of each worker."""
