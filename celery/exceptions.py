@@ -1,4 +1,4 @@
-"""Every error and warning class Celery raises."""
+"""The errors and warnings raised by this package, and the ones it re-exports."""
 from __future__ import annotations
 
 import numbers
@@ -7,112 +7,120 @@ from typing import Any
 
 __all__ = (
     'reraise',
-    # Warnings
-    'CeleryWarning', 'AlwaysEagerIgnored', 'DuplicateNodenameWarning',
-    'FixupWarning', 'NotConfigured', 'SecurityWarning',
-    # Core errors
-    'CeleryError', 'ImproperlyConfigured', 'SecurityError',
-    # Kombu (messaging) errors.
-    'OperationalError',
-    # Task semi-predicates
+    # warnings
+    'CeleryWarning', 'AlwaysEagerIgnored', 'DuplicateNodenameWarning', 'FixupWarning',
+    'NotConfigured', 'SecurityWarning', 'CPendingDeprecationWarning', 'CDeprecationWarning',
+    # errors of the app, its configuration and its security
+    'CeleryError', 'ImproperlyConfigured', 'SecurityError', 'CeleryCommandException',
+    # what a task raises to steer its own outcome
     'TaskPredicate', 'Ignore', 'Reject', 'Retry',
-    # Task related errors.
-    'TaskError', 'QueueNotFound', 'IncompleteStream',
-    'NotRegistered', 'AlreadyRegistered', 'TimeoutError',
-    'MaxRetriesExceededError', 'TaskRevokedError',
-    'InvalidTaskError', 'ChordError',
-    # Backend related errors.
-    'BackendError', 'BackendGetMetaError', 'BackendStoreError',
-    # Billiard task errors.
-    'SoftTimeLimitExceeded', 'TimeLimitExceeded',
-    'WorkerLostError', 'Terminated',
-    # Deprecation warnings (forcing Python to emit them).
-    'CPendingDeprecationWarning', 'CDeprecationWarning',
-    # Worker shutdown semi-predicates (inherits from SystemExit).
+    # errors about tasks and their results
+    'TaskError', 'QueueNotFound', 'IncompleteStream', 'NotRegistered', 'AlreadyRegistered',
+    'TimeoutError', 'MaxRetriesExceededError', 'TaskRevokedError', 'InvalidTaskError',
+    'ChordError', 'BackendError', 'BackendGetMetaError', 'BackendStoreError',
+    # raised by kombu (broker) and billiard (pool), re-exported here
+    'OperationalError', 'SoftTimeLimitExceeded', 'TimeLimitExceeded', 'WorkerLostError',
+    'Terminated',
+    # exits that stop a worker (SystemExit subclasses)
     'WorkerShutdown', 'WorkerTerminate',
-    'CeleryCommandException',
 )
 
+# Celery's user-visible text, kept verbatim (``repr(NotRegistered(name))``).
 UNREGISTERED_FMT = """\
 Task of kind {0} never registered, please make sure it's imported.\
 """
 
 
 def reraise(tp: type[BaseException], value: BaseException, tb: Any = None) -> None:
-    """Re-raise ``value`` with traceback ``tb``."""
+    """Raise ``value`` again, carrying traceback ``tb`` (``tp`` is ignored)."""
     if value.__traceback__ is not tb:
         raise value.with_traceback(tb)
     raise value
 
 
+# -- warnings ---------------------------------------------------------------------------
+
 class CeleryWarning(UserWarning):
-    """Base class for all Celery warnings."""
+    """Root of the warnings this package issues."""
 
 
 class AlwaysEagerIgnored(CeleryWarning):
-    """send_task ignores :setting:`task_always_eager` option."""
+    """``send_task`` sends the message even with :setting:`task_always_eager` on."""
 
 
 class DuplicateNodenameWarning(CeleryWarning):
-    """Multiple workers are using the same nodename."""
+    """More than one running worker answers to the same node name."""
 
 
 class FixupWarning(CeleryWarning):
-    """Fixup related warning."""
+    """A framework fixup (such as Django's) found something it could not set up."""
 
 
 class NotConfigured(CeleryWarning):
-    """Celery hasn't been configured, as no config module has been found."""
+    """No configuration module was found, so the defaults are in use."""
 
 
 class SecurityWarning(CeleryWarning):
-    """Potential security issue found."""
+    """The setup looks insecure (for example: pickle accepted, or running as root)."""
 
+
+class CPendingDeprecationWarning(PendingDeprecationWarning):
+    """Something is going to be deprecated in a future version."""
+
+
+class CDeprecationWarning(DeprecationWarning):
+    """Something is deprecated and will be removed."""
+
+
+# -- errors of the app ------------------------------------------------------------------
 
 class CeleryError(Exception):
-    """Base class for all Celery errors."""
+    """Root of the errors this package raises (backend errors and worker exits aside)."""
 
+
+class ImproperlyConfigured(CeleryError):
+    """The configuration is wrong or incomplete."""
+
+
+class SecurityError(CeleryError):
+    """A message failed the security checks (signature, certificate, content type)."""
+
+
+# -- task predicates: raised by a task to say how it ends -------------------------------
 
 class TaskPredicate(CeleryError):
-    """Base class for task-related semi-predicates."""
+    """Root of the exceptions a task raises on purpose to steer what happens next."""
 
 
 class Retry(TaskPredicate):
-    """The task is to be retried later."""
+    """Raised (by ``Task.retry``) to have the task run again later."""
 
-    #: Optional message describing context of retry.
+    #: Text to report instead of the generated one.
     message: str | None = None
-    #: Exception (if any) that caused the retry to happen.
+    #: The error that made the task retry, when there was one.
     exc: BaseException | None = None
-    #: Time of retry (ETA), either :class:`numbers.Real` or :class:`~datetime.datetime`.
+    #: When the retry runs: seconds from now, or a :class:`~datetime.datetime`.
     when: numbers.Real | datetime | None = None
 
     def __init__(self, message: str | None = None, exc: BaseException | str | None = None,
                  when: numbers.Real | datetime | None = None, is_eager: bool = False,
                  sig: Any = None, **kwargs: Any) -> None:
         self.message = message
-        if isinstance(exc, str):
-            self.exc, self.excs = None, exc
-        else:
-            self.exc = exc
-            self.excs = safe_exc_repr(exc) if exc else None
+        self.exc, self.excs = _retry_cause(exc)
         self.when = when
         self.is_eager = is_eager
         self.sig = sig
         super().__init__(self, exc, when, **kwargs)
 
     def humanize(self) -> str:
-        """Return ``in 10s`` / ``at <date>`` describing when the retry happens."""
-        if isinstance(self.when, numbers.Number):
-            return f'in {self.when}s'
-        return f'at {self.when}'
+        """Say when the retry happens: ``in 10s`` or ``at <date>``."""
+        return f'in {self.when}s' if isinstance(self.when, numbers.Number) else f'at {self.when}'
 
     def __str__(self) -> str:
         if self.message:
             return self.message
-        if self.excs:
-            return f'Retry {self.humanize()}: {self.excs}'
-        return f'Retry {self.humanize()}'
+        cause = f': {self.excs}' if self.excs else ''
+        return f'Retry {self.humanize()}{cause}'
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.__class__, (self.message, self.exc, self.when)
@@ -121,12 +129,20 @@ class Retry(TaskPredicate):
 RetryTaskError = Retry
 
 
+def _retry_cause(exc: BaseException | str | None) -> tuple[BaseException | None, str | None]:
+    """Split a retry's cause into the exception (if any) and the text that describes it."""
+    if isinstance(exc, str):
+        # Only a description, e.g. from a retry that was serialized.
+        return None, exc
+    return exc, safe_exc_repr(exc) if exc else None
+
+
 class Ignore(TaskPredicate):
-    """A task can raise this to ignore doing state updates."""
+    """Raised by a task to end without any state being stored for it."""
 
 
 class Reject(TaskPredicate):
-    """A task can raise this if it wants to reject/re-queue the message."""
+    """Raised by a task to reject its message, optionally putting it back in the queue."""
 
     def __init__(self, reason: Any = None, requeue: bool = False) -> None:
         self.reason = reason
@@ -137,104 +153,94 @@ class Reject(TaskPredicate):
         return f'reject requeue={self.requeue}: {self.reason}'
 
 
-class ImproperlyConfigured(CeleryError):
-    """Celery is somehow improperly configured."""
-
-
-class SecurityError(CeleryError):
-    """Security related exception."""
-
+# -- errors about tasks and results -----------------------------------------------------
 
 class TaskError(CeleryError):
-    """Task related errors."""
+    """Root of the errors about a task, its message or its result."""
 
 
 class QueueNotFound(KeyError, TaskError):
-    """Task routed to a queue not in ``conf.queues``."""
+    """A task was routed to a queue that :setting:`task_queues` does not define."""
 
 
 class IncompleteStream(TaskError):
-    """Found the end of a stream of data, but the data isn't complete."""
+    """A stream of data ended before all of it arrived."""
 
 
 class NotRegistered(KeyError, TaskError):
-    """The task is not registered."""
+    """No task of that name is in the registry."""
 
     def __repr__(self) -> str:
         return UNREGISTERED_FMT.format(self)
 
 
 class AlreadyRegistered(TaskError):
-    """The task is already registered."""
+    """A task of that name is in the registry already."""
 
 
 class TimeoutError(TaskError):
-    """The operation timed out."""
+    """Waiting (for a result, a reply) took longer than allowed."""
 
 
 class MaxRetriesExceededError(TaskError):
-    """The tasks max restart limit has been exceeded."""
+    """A task asked to retry once more than its ``max_retries`` allows."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The arguments of the call that gave up, for handlers that log or resend it.
         self.task_args = kwargs.pop('task_args', [])
         self.task_kwargs = kwargs.pop('task_kwargs', {})
         super().__init__(*args, **kwargs)
 
 
 class TaskRevokedError(TaskError):
-    """The task has been revoked, so no result available."""
+    """The task was revoked, so it will never have a result."""
 
 
 class InvalidTaskError(TaskError):
-    """The task has invalid data or ain't properly constructed."""
+    """A task message is malformed or misses required fields."""
 
 
 class ChordError(TaskError):
-    """A task part of the chord raised an exception."""
-
-
-class CPendingDeprecationWarning(PendingDeprecationWarning):
-    """Warning of pending deprecation."""
-
-
-class CDeprecationWarning(DeprecationWarning):
-    """Warning of deprecation."""
-
-
-class WorkerTerminate(SystemExit):
-    """Signals that the worker should terminate immediately."""
-
-
-SystemTerminate = WorkerTerminate
-
-
-class WorkerShutdown(SystemExit):
-    """Signals that the worker should perform a warm shutdown."""
+    """A chord cannot complete, e.g. because a header task failed."""
 
 
 class BackendError(Exception):
-    """An issue writing or reading to/from the backend."""
+    """Reading from or writing to the result backend failed."""
 
 
 class BackendGetMetaError(BackendError):
-    """An issue reading from the backend."""
+    """Reading a task's state from the result backend failed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The message stays in ``args`` (set by Exception.__new__); only the id is kept apart.
         self.task_id = kwargs.get('task_id', '')
 
     def __repr__(self) -> str:
-        return super().__repr__() + ' task_id:' + self.task_id
+        return f'{super().__repr__()} task_id:{self.task_id}'
 
 
 class BackendStoreError(BackendError):
-    """An issue writing to the backend."""
+    """Storing a task's state in the result backend failed."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.state = kwargs.get('state', '')
         self.task_id = kwargs.get('task_id', '')
 
     def __repr__(self) -> str:
-        return super().__repr__() + ' state:' + self.state + ' task_id:' + self.task_id
+        return f'{super().__repr__()} state:{self.state} task_id:{self.task_id}'
+
+
+# -- worker exits -----------------------------------------------------------------------
+
+class WorkerTerminate(SystemExit):
+    """Raised to stop the worker at once (cold shutdown)."""
+
+
+SystemTerminate = WorkerTerminate
+
+
+class WorkerShutdown(SystemExit):
+    """Raised to stop the worker after the running tasks finish (warm shutdown)."""
 
 
 def safe_exc_repr(exc: BaseException) -> str:
