@@ -11,31 +11,32 @@ __all__ = (
     'EXCEPTION_STATES', 'PROPAGATE_STATES', 'precedence', 'state',
 )
 
-#: Task state is unknown (assumed pending since you know the id).
+# Celery's state names, kept for compatibility.
+#: No worker has reported on the task yet; an id nobody knows reads as this too.
 PENDING = 'PENDING'
-#: Task was received by a worker (only used in events).
+#: A worker has taken the message (reported in events only).
 RECEIVED = 'RECEIVED'
-#: Task was started by a worker (:setting:`task_track_started`).
+#: A worker began running it (stored only with :setting:`task_track_started`).
 STARTED = 'STARTED'
-#: Task succeeded.
+#: It returned a value.
 SUCCESS = 'SUCCESS'
-#: Task failed.
+#: It raised an error.
 FAILURE = 'FAILURE'
-#: Task was revoked.
+#: It was revoked before (or while) running.
 REVOKED = 'REVOKED'
-#: Task was rejected (only used in events).
+#: Its message was rejected (reported in events only).
 REJECTED = 'REJECTED'
-#: Task is waiting for retry.
+#: It raised :exc:`~celery.exceptions.Retry` and will run again.
 RETRY = 'RETRY'
-#: Task raised :exc:`~celery.exceptions.Ignore`: no state is stored.
+#: It raised :exc:`~celery.exceptions.Ignore`: nothing is stored.
 IGNORED = 'IGNORED'
 
-#: State precedence, highest first; ``None`` stands for any unknown state.
+#: States by precedence, highest first; ``None`` marks where unknown states rank.
 PRECEDENCE = [
     SUCCESS, FAILURE, None, REVOKED, STARTED, RECEIVED, REJECTED, RETRY, PENDING,
 ]
 
-#: Hash lookup of ``PRECEDENCE`` to index.
+#: ``PRECEDENCE`` as a mapping from state to its index.
 PRECEDENCE_LOOKUP = {state: index for index, state in enumerate(PRECEDENCE)}
 NONE_PRECEDENCE = PRECEDENCE_LOOKUP[None]
 
@@ -48,11 +49,8 @@ ALL_STATES = frozenset({PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REV
 
 
 def precedence(state: str | None) -> int:
-    """Get the precedence index for ``state``: lower index means higher precedence."""
-    try:
-        return PRECEDENCE_LOOKUP[state]
-    except KeyError:
-        return NONE_PRECEDENCE
+    """Index of ``state`` in :data:`PRECEDENCE` (lower ranks higher); unknown states rank as None."""
+    return PRECEDENCE_LOOKUP.get(state, NONE_PRECEDENCE)
 
 
 class state(str):
