@@ -2,28 +2,17 @@
 from __future__ import annotations
 
 import numbers
-from collections import deque, namedtuple
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from functools import cache, partial
 from typing import Any, ClassVar
 
 __all__ = (
-    'DEFAULTS',
-    'DEFAULT_ACCEPT_CONTENT',
-    'DEFAULT_LOG_FMT',
-    'DEFAULT_POOL',
-    'DEFAULT_PROCESS_LOG_FMT',
-    'DEFAULT_SECURITY_DIGEST',
-    'DEFAULT_TASK_LOG_FMT',
-    'NAMESPACES',
-    'SETTING_KEYS',
-    'Namespace',
-    'Option',
-    'find',
-    'find_deprecated_settings',
-    'flatten',
-    'validate',
+    'DEFAULTS', 'DEFAULT_ACCEPT_CONTENT', 'DEFAULT_LOG_FMT', 'DEFAULT_POOL',
+    'DEFAULT_PROCESS_LOG_FMT', 'DEFAULT_SECURITY_DIGEST', 'DEFAULT_TASK_LOG_FMT',
+    'NAMESPACES', 'SETTING_KEYS', 'Namespace', 'Option', 'find',
+    'find_deprecated_settings', 'flatten', 'validate',
 )
 
 DEFAULT_POOL = 'prefork'
@@ -162,10 +151,10 @@ class Option:
 
 def Namespace(__old__: set[str] | None = None, **options: Any) -> dict[str, Any]:
     """Group options; ``__old__`` templates (``'celeryd_{0}'``) name their old keys."""
-    if __old__ is not None:
-        for key, opt in options.items():
-            if not opt.old:
-                opt.old = {template.format(key) for template in __old__}
+    for key, opt in options.items():
+        # An option that lists its own old names keeps them.
+        if __old__ and not opt.old:
+            opt.old = {template.format(key) for template in __old__}
     return options
 
 
@@ -174,6 +163,9 @@ _SERIALIZER_HINT = (' (register custom serializers with kombu.serialization.regi
 _serializer = {'choices': serializer_names, 'hint': _SERIALIZER_HINT}
 _compression = {'choices': compression_names}
 
+# The setting names, defaults and old names below are Celery's, kept for
+# compatibility: configuration modules and environments written for Celery
+# must keep working.  Types, checks and hints are ours.
 NAMESPACES: dict[str, Any] = Namespace(
     accept_content=Option(DEFAULT_ACCEPT_CONTENT, type='list', old={'celery_accept_content'},
                           choices=lambda: serializer_names(content_types=True),
@@ -193,6 +185,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         sync_every=Option(0, type='int'),
         cron_starting_deadline=Option(None, type='int'),
     ),
+    # Celery's setting names and defaults, kept for compatibility.
     broker=Namespace(
         url=Option(None, type='string', accepts=(list, tuple)),
         read_url=Option(None, type='string'),
@@ -218,6 +211,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         password=Option(type='string'),
         vhost=Option(type='string'),
     ),
+    # Celery's setting names and defaults (cache through control), kept for compatibility.
     cache=Namespace(
         __old__={'celery_cache_{0}'},
         backend=Option(),
@@ -272,6 +266,7 @@ NAMESPACES: dict[str, Any] = Namespace(
     arangodb=Namespace(
         backend_settings=Option(None, type='dict', old={'celery_arangodb_backend_settings'}),
     ),
+    # Celery's setting names and defaults (mongodb, cosmosdbsql), kept for compatibility.
     mongodb=Namespace(
         backend_settings=Option(type='dict', old={'celery_mongodb_backend_settings'}),
     ),
@@ -292,6 +287,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         serializer=Option('json', **_serializer),
         exchange=Option('celeryev', type='string'),
     ),
+    # Celery's setting names and defaults, kept for compatibility.
     redis=Namespace(
         __old__={'celery_redis_{0}'},
         backend_use_ssl=Option(type='dict', accepts=(bool,)),
@@ -332,6 +328,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         timeout=Option(type='float'),
         save_meta_as_text=Option(True, type='bool'),
     ),
+    # Celery's setting names and defaults, kept for compatibility.
     security=Namespace(
         __old__={'celery_security_{0}'},
         certificate=Option(type='string'),
@@ -437,33 +434,42 @@ NAMESPACES: dict[str, Any] = Namespace(
 )
 
 
-def _flatten_keys(ns: str, key: str, opt: Option) -> list[tuple]:
-    return [(ns + key, opt)]
+def _new_name(prefix: str, key: str, opt: Option) -> list[tuple]:
+    return [(prefix + key, opt)]
 
 
-def _to_compat(ns: str, key: str, opt: Option) -> list[tuple]:
-    if opt.old:
-        return [(old.format(key).upper(), ns + key, opt) for old in opt.old]
-    return [((ns + key).upper(), ns + key, opt)]
+def _old_names(prefix: str, key: str, opt: Option) -> list[tuple]:
+    # ``(OLD_NAME, new_name, opt)`` per old name; without one, the old name
+    # is simply the new name in capitals (``broker_url`` -> ``BROKER_URL``).
+    new_name = prefix + key
+    old_names = [old.format(key) for old in opt.old] or [new_name]
+    return [(old_name.upper(), new_name, opt) for old_name in old_names]
 
 
 def flatten(d: Mapping[str, Any], root: str = '',
-            keyfilter: Callable[[str, str, Option], list] = _flatten_keys) -> Iterator[tuple]:
-    """Yield ``(full_name, Option)`` for every setting in the namespace tree ``d``."""
-    stack = deque([(root, d)])
-    while stack:
-        ns, options = stack.popleft()
-        for key, opt in options.items():
-            if isinstance(opt, dict):
-                stack.append((ns + key + '_', opt))
-            else:
-                yield from keyfilter(ns, key, opt)
+            keyfilter: Callable[[str, str, Option], list] = _new_name) -> Iterator[tuple]:
+    """Yield ``(full_name, Option)`` for every setting in the namespace tree ``d``.
+
+    One level of the tree at a time: the settings of a namespace come before
+    those of the namespaces nested in it.  ``keyfilter(prefix, key, option)``
+    returns the tuples to yield for one setting.
+    """
+    level: list[tuple[str, Mapping[str, Any]]] = [(root, d)]
+    while level:
+        nested = []
+        for prefix, entries in level:
+            for key, entry in entries.items():
+                if isinstance(entry, dict):
+                    nested.append((f'{prefix}{key}_', entry))
+                else:
+                    yield from keyfilter(prefix, key, entry)
+        level = nested
 
 
 #: Flat ``{new_name: Option}`` for every setting.
 OPTIONS: dict[str, Option] = dict(flatten(NAMESPACES))
 DEFAULTS: dict[str, Any] = {key: opt.default for key, opt in OPTIONS.items()}
-_COMPAT = list(flatten(NAMESPACES, keyfilter=_to_compat))
+_COMPAT = list(flatten(NAMESPACES, keyfilter=_old_names))
 _OLD_DEFAULTS: dict[str, Any] = {old: opt.default for old, _, opt in _COMPAT}
 _TO_OLD_KEY: dict[str, str] = {new: old for old, new, _ in _COMPAT}
 _TO_NEW_KEY: dict[str, str] = {old: new for old, new, _ in _COMPAT}
@@ -490,23 +496,34 @@ def find_deprecated_settings(source: Any) -> Any:
 
 @cache
 def find(name: str, namespace: str = 'celery') -> searchresult:
-    """Find the option ``name``: ``searchresult(namespace, key, Option)``."""
-    namespace = namespace.lower()
-    name = name.lower()
-    try:
-        return searchresult(namespace, name, NAMESPACES[namespace][name])
-    except (KeyError, TypeError):
-        for ns, opts in NAMESPACES.items():
-            if ns == name:
-                return searchresult(None, ns, opts)
-            if isinstance(opts, dict) and name in opts:
-                return searchresult(ns, name, opts[name])
-    if name in OPTIONS:
-        return searchresult(None, name, OPTIONS[name])
-    new_name = _TO_NEW_KEY.get(name.upper())
-    if new_name is not None:
-        return searchresult(None, new_name, OPTIONS[new_name])
-    raise KeyError(name)
+    """Find the option ``name``: ``searchresult(namespace, key, Option)``.
+
+    Looks in ``namespace`` first, then in every namespace in order, then by
+    full (new or old) setting name.
+    """
+    key, namespace = name.lower(), namespace.lower()
+    scope = NAMESPACES.get(namespace)
+    if isinstance(scope, dict) and key in scope:
+        return searchresult(namespace, key, scope[key])
+    found = _in_any_namespace(key) or _by_full_name(key)
+    if found is None:
+        raise KeyError(key)
+    return found
+
+
+def _in_any_namespace(key: str) -> searchresult | None:
+    # A namespace's own name finds the whole namespace.
+    for namespace, options in NAMESPACES.items():
+        if namespace == key:
+            return searchresult(None, namespace, options)
+        if isinstance(options, dict) and key in options:
+            return searchresult(namespace, key, options[key])
+    return None
+
+
+def _by_full_name(key: str) -> searchresult | None:
+    new_name = key if key in OPTIONS else _TO_NEW_KEY.get(key.upper())
+    return None if new_name is None else searchresult(None, new_name, OPTIONS[new_name])
 
 
 #: Python types a setting of each declared type may hold (text is coerced).
