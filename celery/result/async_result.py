@@ -112,22 +112,31 @@ class AsyncResult(ResultBase):
             return None
         if disable_sync_subtasks:
             assert_will_not_block()
-        _on_interval = promise()
-        if follow_parents and propagate and self.parent:
-            _on_interval = promise(self._maybe_reraise_parent_error, weak=True)
-            self._maybe_reraise_parent_error()
-        if on_interval:
-            _on_interval.then(on_interval)
+        between_polls = self._between_polls(follow_parents and propagate, on_interval)
         if self._cache:
+            # Already fetched once and final: the backend has nothing newer to say.
             if propagate:
                 self.maybe_throw(callback=callback)
             return self.result
         self.backend.add_pending_result(self)
         return self.backend.wait_for_pending(
-            self, timeout=timeout, interval=interval, on_interval=_on_interval,
+            self, timeout=timeout, interval=interval, on_interval=between_polls,
             no_ack=no_ack, propagate=propagate, callback=callback, on_message=on_message)
 
     wait = get
+
+    def _between_polls(self, watch_parents: bool,
+                       on_interval: Callable[[], Any] | None) -> promise:
+        """What ``get()`` runs while it waits: the parents' error check, then ``on_interval``."""
+        if watch_parents and self.parent:
+            # A failed parent means this task never runs: say so now, and on every poll.
+            self._maybe_reraise_parent_error()
+            between_polls = promise(self._maybe_reraise_parent_error, weak=True)
+        else:
+            between_polls = promise()
+        if on_interval:
+            between_polls.then(on_interval)
+        return between_polls
 
     def _maybe_reraise_parent_error(self) -> None:
         for node in reversed(list(self._parents())):
