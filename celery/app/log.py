@@ -65,15 +65,11 @@ class Logging:
         loglevel = mlevel(loglevel)
         handled = self.setup_logging_subsystem(loglevel, logfile, colorize=colorize,
                                                hostname=hostname)
-        if not handled and redirect_stdouts:
+        # Receivers of ``setup_logging`` own every handler, stdout's included.
+        if redirect_stdouts and not handled:
             self.redirect_stdouts(redirect_level)
-        os.environ.update(
-            CELERY_LOG_LEVEL=str(loglevel) if loglevel else '',
-            CELERY_LOG_FILE=str(logfile) if logfile else '',
-        )
-        warnings.filterwarnings('always', category=CDeprecationWarning)
-        warnings.filterwarnings('always', category=CPendingDeprecationWarning)
-        logging.captureWarnings(True)
+        _export_for_pool_children(loglevel, logfile)
+        _log_warnings()
         return handled
 
     def redirect_stdouts(self, loglevel: Any = None, name: str = 'celery.redirected') -> None:
@@ -98,24 +94,29 @@ class Logging:
         receivers = signals.setup_logging.send(
             sender=None, loglevel=loglevel, logfile=logfile, format=format, colorize=colorize)
         if not receivers:
-            root = logging.getLogger()
-            if self.app.conf.worker_hijack_root_logger:
-                root.handlers = []
-                get_logger('celery.task').handlers = []
-                get_logger('celery.redirected').handlers = []
-            self._configure_logger(root, logfile, loglevel, format, colorize, **kwargs)
-            self._configure_logger(get_multiprocessing_logger(), logfile,
-                                   loglevel if MP_LOG else logging.ERROR, format, colorize,
-                                   **kwargs)
-            signals.after_setup_logger.send(sender=None, logger=root, loglevel=loglevel,
-                                            logfile=logfile, format=format,
-                                            colorize=colorize)
-            self.setup_task_loggers(loglevel, logfile, colorize=colorize)
+            self._setup_own_loggers(loglevel, logfile, format, colorize, **kwargs)
         # Lets a child started with fork+exec log before its own set-up runs.
         os.environ.update(_MP_FORK_LOGLEVEL_=str(loglevel),
                           _MP_FORK_LOGFILE_=logfile if isinstance(logfile, str) else '',
                           _MP_FORK_LOGFORMAT_=format)
         return receivers
+
+    def _setup_own_loggers(self, loglevel: Any, logfile: Any, format: str, colorize: bool,
+                           **kwargs: Any) -> None:
+        # Nobody handled ``setup_logging``: the root, multiprocessing and task
+        # loggers get our handlers (the root logger's own are dropped first
+        # when :setting:`worker_hijack_root_logger` is set).
+        root = logging.getLogger()
+        if self.app.conf.worker_hijack_root_logger:
+            for logger in (root, get_logger('celery.task'), get_logger('celery.redirected')):
+                logger.handlers = []
+        self._configure_logger(root, logfile, loglevel, format, colorize, **kwargs)
+        multiprocessing_level = loglevel if MP_LOG else logging.ERROR
+        self._configure_logger(get_multiprocessing_logger(), logfile, multiprocessing_level,
+                               format, colorize, **kwargs)
+        signals.after_setup_logger.send(sender=None, logger=root, loglevel=loglevel,
+                                        logfile=logfile, format=format, colorize=colorize)
+        self.setup_task_loggers(loglevel, logfile, colorize=colorize)
 
     def _configure_logger(self, logger: logging.Logger | None, logfile: Any, loglevel: Any,
                           format: str, colorize: bool, **kwargs: Any) -> None:
@@ -190,6 +191,19 @@ class Logging:
     def get_default_logger(self, name: str = 'celery', **kwargs: Any) -> logging.Logger:
         """The logger used by the worker (``celery``)."""
         return get_logger(name)
+
+
+def _export_for_pool_children(loglevel: Any, logfile: Any) -> None:
+    # A prefork child set up apart from its parent reads these (celery.concurrency.prefork).
+    os.environ['CELERY_LOG_LEVEL'] = str(loglevel) if loglevel else ''
+    os.environ['CELERY_LOG_FILE'] = str(logfile) if logfile else ''
+
+
+def _log_warnings() -> None:
+    # Celery's deprecation warnings show every time, and every warning goes to the log.
+    for category in (CDeprecationWarning, CPendingDeprecationWarning):
+        warnings.filterwarnings('always', category=category)
+    logging.captureWarnings(True)
 
 
 def _isatty(fh: TextIO | None) -> bool:

@@ -63,3 +63,68 @@ def test_deprecation_warnings_are_always_shown_and_logged(quiet_setup):
     always = {f[2] for f in warnings.filters if f[0] == 'always'}
     assert {CDeprecationWarning, CPendingDeprecationWarning} <= always
     assert record['captured'] == [True]
+
+
+@pytest.fixture
+def pristine_logging(monkeypatch):
+    """Undo what configuring the logging subsystem does to the process."""
+    from celery.app.log import Logging
+    from celery.utils.log import get_logger, get_multiprocessing_logger
+    loggers = [logging.getLogger(), get_logger('celery.task'), get_logger('celery.redirected')]
+    mp_logger = get_multiprocessing_logger()
+    if mp_logger is not None:
+        loggers.append(mp_logger)
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    monkeypatch.setattr(Logging, '_setup', False)
+    for name in ('_MP_FORK_LOGLEVEL_', '_MP_FORK_LOGFILE_', '_MP_FORK_LOGFORMAT_'):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+def test_subsystem_installs_our_handlers(app, pristine_logging):
+    import io
+
+    from celery import signals
+    from celery.app.log import TaskFormatter
+    from celery.utils.log import get_logger
+    stream = io.StringIO()
+    seen = []
+
+    def after_setup(logger=None, loglevel=None, **kwargs):
+        seen.append((logger, loglevel))
+
+    signals.after_setup_logger.connect(after_setup, weak=False)
+    try:
+        assert app.log.setup_logging_subsystem('INFO', stream, colorize=False) == []
+        assert app.log.setup_logging_subsystem('DEBUG', stream) is None  # once per process
+    finally:
+        signals.after_setup_logger.disconnect(after_setup)
+    root = logging.getLogger()
+    [handler] = root.handlers
+    assert handler.stream is stream and root.level == logging.INFO
+    assert seen == [(root, logging.INFO)]
+    task_logger = get_logger('celery.task')
+    assert isinstance(task_logger.handlers[0].formatter, TaskFormatter)
+    assert task_logger.propagate is False
+    assert os.environ['_MP_FORK_LOGLEVEL_'] == str(logging.INFO)
+    assert os.environ['_MP_FORK_LOGFILE_'] == ''
+
+
+def test_setup_logging_receivers_replace_our_handlers(app, pristine_logging):
+    from celery import signals
+    root = logging.getLogger()
+    before = root.handlers[:]
+
+    def own_setup(**kwargs):
+        return None
+
+    signals.setup_logging.connect(own_setup, weak=False)
+    try:
+        assert app.log.setup_logging_subsystem('INFO', None)
+    finally:
+        signals.setup_logging.disconnect(own_setup)
+    assert root.handlers == before
