@@ -1,0 +1,78 @@
+"""Signal handlers by name: ``signals['INT'] = handler``."""
+from __future__ import annotations
+
+import numbers
+import signal as _signal
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ('Signals', 'signals', 'signal_name')
+
+
+class Signals:
+    """Convenient access to signal handlers by name (``signals['INT'] = handler``)."""
+
+    ignored = _signal.SIG_IGN
+    default = _signal.SIG_DFL
+
+    def arm_alarm(self, seconds: float) -> None:
+        """Deliver SIGALRM after ``seconds`` (fractions allowed)."""
+        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+
+    def reset_alarm(self) -> None:
+        """Cancel a pending alarm."""
+        _signal.alarm(0)
+
+    def supported(self, name: str) -> bool:
+        """Return True if this platform has the signal ``name``."""
+        try:
+            self.signum(name)
+        except AttributeError:
+            return False
+        return True
+
+    def signum(self, name: int | str) -> int:
+        """Return the number of a signal given by name (``INT`` or ``SIGINT``) or number."""
+        if isinstance(name, numbers.Integral):
+            return int(name)
+        if not isinstance(name, str) or not name.isupper():
+            raise TypeError(f'signal name must be an uppercase string, not {name!r}')
+        if not name.startswith('SIG'):
+            name = 'SIG' + name
+        return getattr(_signal, name)
+
+    def reset(self, *signal_names: int | str) -> None:
+        """Restore the default handler for the named signals that exist here."""
+        self.update((sig, self.default) for sig in signal_names)
+
+    def ignore(self, *names: int | str) -> None:
+        """Ignore the named signals that exist here."""
+        self.update((sig, self.ignored) for sig in names)
+
+    def __getitem__(self, name: int | str) -> Any:
+        return _signal.getsignal(self.signum(name))
+
+    def __setitem__(self, name: int | str, handler: Any) -> None:
+        """Install ``handler`` for signal ``name``; unknown signals are skipped."""
+        try:
+            _signal.signal(self.signum(name), handler)
+        except (AttributeError, ValueError):
+            pass
+
+    def update(self, _d_: Iterable[tuple[Any, Any]] | dict[Any, Any] | None = None,
+               **sigmap: Any) -> None:
+        """Install several handlers at once."""
+        items = _d_.items() if isinstance(_d_, dict) else (_d_ or ())
+        for name, handler in [*items, *sigmap.items()]:
+            self[name] = handler
+
+
+signals = Signals()
+get_signal = signals.signum
+reset_signal = signals.reset
+ignore_signal = signals.ignore
+
+
+def signal_name(signum: int) -> str:
+    """Return the name of signal number ``signum`` without the ``SIG`` prefix."""
+    return _signal.Signals(signum).name[3:]
