@@ -23,29 +23,19 @@ class TaskSignatures:
                                **extra_options: Any) -> Signature:
         """Return a signature that re-sends ``request`` (used by retry)."""
         request = self.request if request is None else request
-        args = request.args if args is None else args
-        kwargs = request.kwargs if kwargs is None else kwargs
-        options = {**request.as_execution_options(), **extra_options}
         delivery_info = request.delivery_info or {}
-        priority = delivery_info.get('priority')
-        if priority is not None:
-            options['priority'] = priority
-        if queue:
-            options['queue'] = queue
-        else:
-            exchange = delivery_info.get('exchange')
-            routing_key = delivery_info.get('routing_key')
-            if exchange == '' and routing_key:
-                # Sent through the default exchange: the routing key is the queue.
-                options['queue'] = routing_key
-            else:
-                options.update(exchange=exchange, routing_key=routing_key)
-        return self.signature(args, kwargs, options, type=self, **extra_options)
+        options = {**request.as_execution_options(), **extra_options,
+                   **_same_route(delivery_info, queue)}
+        if delivery_info.get('priority') is not None:
+            options['priority'] = delivery_info['priority']
+        return self.signature(request.args if args is None else args,
+                              request.kwargs if kwargs is None else kwargs,
+                              options, type=self, **extra_options)
 
     subtask_from_request = signature_from_request
 
     def signature(self, args: Any = None, *starargs: Any, **starkwargs: Any) -> Signature:
-        """Create signature."""
+        """A signature of this task with these arguments and options."""
         starkwargs.setdefault('app', self.app)
         from celery.canvas import signature
         return signature(self, args, *starargs, **starkwargs)
@@ -53,44 +43,51 @@ class TaskSignatures:
     subtask = signature
 
     def s(self, *args: Any, **kwargs: Any) -> Signature:
-        """Create signature: ``.s(*a, **k) -> .signature(a, k)``."""
+        """A signature of this task from star arguments: ``add.s(2, 2)``."""
         return self.signature(args, kwargs)
 
     def si(self, *args: Any, **kwargs: Any) -> Signature:
-        """Create immutable signature: ``.si(*a, **k) -> .signature(a, k, immutable=True)``."""
+        """Like :meth:`s`, but a parent's result is not prepended to the arguments."""
         return self.signature(args, kwargs, immutable=True)
 
     def chunks(self, it: Any, n: int) -> Any:
-        """Create a :class:`~celery.canvas.chunks` task for this task."""
+        """Split the argument tuples ``it`` into chunks of ``n``, each chunk one task."""
         from celery.canvas import chunks
         return chunks(self.s(), it, n, app=self.app)
 
     def map(self, it: Any) -> Any:
-        """Create a :class:`~celery.canvas.xmap` task from ``it``."""
+        """One task calling this task with each item of ``it``."""
         from celery.canvas import xmap
         return xmap(self.s(), it, app=self.app)
 
     def starmap(self, it: Any) -> Any:
-        """Create a :class:`~celery.canvas.xstarmap` task from ``it``."""
+        """One task calling this task with each argument tuple of ``it``."""
         from celery.canvas import xstarmap
         return xstarmap(self.s(), it, app=self.app)
 
     def replace(self, sig: Any) -> Any:
-        """Replace this task with a new task inheriting the task id (see :mod:`celery.app.replace`)."""
+        """Let ``sig`` finish this task's work under its id (see :mod:`celery.app.replace`)."""
         from celery.app.replace import replace_task
         return replace_task(self, sig)
 
     def add_to_chord(self, sig: Any, lazy: bool = False) -> Any:
-        """Add signature to the chord the current task is a member of."""
-        if not self.request.chord:
+        """Make ``sig`` one more member of the chord this task belongs to."""
+        request = self.request
+        if not request.chord:
             raise ValueError('Current task is not member of any chord')
-        sig.set(
-            group_id=self.request.group,
-            group_index=self.request.group_index,
-            chord=self.request.chord,
-            root_id=self.request.root_id,
-        )
-        result = sig.freeze()
-        self.backend.add_to_chord(self.request.group, result)
-        return sig.delay() if not lazy else sig
+        # The new member joins this task's group, so the chord waits for it too.
+        sig.set(group_id=request.group, group_index=request.group_index,
+                chord=request.chord, root_id=request.root_id)
+        self.backend.add_to_chord(request.group, sig.freeze())
+        return sig if lazy else sig.delay()
 
+
+def _same_route(delivery_info: dict[str, Any], queue: str | None) -> dict[str, Any]:
+    # Routing options that send a copy where the original message went.
+    if queue:
+        return {'queue': queue}
+    exchange, routing_key = delivery_info.get('exchange'), delivery_info.get('routing_key')
+    if exchange == '' and routing_key:
+        # Sent through the default exchange: the routing key names the queue.
+        return {'queue': routing_key}
+    return {'exchange': exchange, 'routing_key': routing_key}
