@@ -23,14 +23,6 @@ __all__ = (
     'sample_mem',
 )
 
-UNITS = (
-    (2 ** 40.0, 'TB'),
-    (2 ** 30.0, 'GB'),
-    (2 ** 20.0, 'MB'),
-    (2 ** 10.0, 'KB'),
-    (0.0, 'b'),
-)
-
 _mem_sample: list[str] = []
 
 
@@ -86,16 +78,25 @@ def memdump(samples: int = 10, file: IO[str] | None = None) -> None:
 
 def sample(x: Sequence[Any], n: int, k: int = 0) -> Iterator[Any]:
     """Yield ``n`` items of ``x`` spread evenly, starting at index ``k``."""
-    j = len(x) // n
-    for _ in range(n):
-        yield x[k]
-        k += j
+    stride = len(x) // n
+    for step in range(n):
+        yield x[k + step * stride]
 
 
 def hfloat(f: float, p: int = 5) -> str:
     """Format ``f`` as an int if it is one, else with ``p`` significant digits."""
     i = int(f)
     return str(i) if i == f else f'{f:.{p}}'
+
+
+# Celery's table of byte units (public as ``UNITS``), largest first.
+UNITS = (
+    (2 ** 40.0, 'TB'),
+    (2 ** 30.0, 'GB'),
+    (2 ** 20.0, 'MB'),
+    (2 ** 10.0, 'KB'),
+    (0.0, 'b'),
+)
 
 
 def humanbytes(s: float) -> str:

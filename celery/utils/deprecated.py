@@ -10,16 +10,15 @@ from celery.exceptions import CDeprecationWarning, CPendingDeprecationWarning
 
 __all__ = ('Callable', 'Property', 'warn')
 
-PENDING_DEPRECATION_FMT = """
-    {description} is scheduled for deprecation in \
-    version {deprecation} and removal in version v{removal}. \
-    {alternative}
-"""
-
-DEPRECATION_FMT = """
-    {description} is deprecated and scheduled for removal in
-    version {removal}. {alternative}
-"""
+# Celery's user-visible texts, kept verbatim (spacing included: people match on them).
+PENDING_DEPRECATION_FMT = (
+    '\n    {description} is scheduled for deprecation in     version {deprecation}'
+    ' and removal in version v{removal}.     {alternative}\n'
+)
+DEPRECATION_FMT = (
+    '\n    {description} is deprecated and scheduled for removal in\n'
+    '    version {removal}. {alternative}\n'
+)
 
 
 def warn(description: str | None = None, deprecation: str | None = None,
@@ -62,41 +61,43 @@ def Property(deprecation: str | None = None, removal: str | None = None,
 
 
 class _deprecated_property:
+    """A property whose every use (get, set or delete) issues a deprecation warning."""
+
     def __init__(self, fget: Any = None, fset: Any = None, fdel: Any = None,
                  doc: str | None = None, **depreinfo: Any) -> None:
-        self.__get = fget
-        self.__set = fset
-        self.__del = fdel
+        self._accessors = {'get': fget, 'set': fset, 'delete': fdel}
         self.__doc__ = doc or (fget.__doc__ if fget else None)
         self.depreinfo = depreinfo
+        # Point the warning at the code using the attribute, not at this module.
         self.depreinfo.setdefault('stacklevel', 3)
 
-    def __get__(self, obj: Any, type: Any = None) -> Any:
-        if obj is None:
-            return self
+    def _use(self, action: str, obj: Any, *value: Any) -> Any:
+        accessor = self._accessors[action]
+        if accessor is None:
+            raise AttributeError(f'cannot {action} attribute')
         warn(**self.depreinfo)
-        return self.__get(obj)
+        return accessor(obj, *value)
+
+    def __get__(self, obj: Any, type: Any = None) -> Any:
+        return self if obj is None else self._use('get', obj)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        if obj is None:
-            return
-        if self.__set is None:
-            raise AttributeError('cannot set attribute')
-        warn(**self.depreinfo)
-        self.__set(obj, value)
+        if obj is not None:
+            self._use('set', obj, value)
 
     def __delete__(self, obj: Any) -> None:
-        if obj is None:
-            return
-        if self.__del is None:
-            raise AttributeError('cannot delete attribute')
-        warn(**self.depreinfo)
-        self.__del(obj)
+        if obj is not None:
+            self._use('delete', obj)
+
+    def _with(self, **accessors: Any) -> _deprecated_property:
+        merged = {**self._accessors, **accessors}
+        return type(self)(merged['get'], merged['set'], merged['delete'], self.__doc__,
+                          **self.depreinfo)
 
     def setter(self, fset: Any) -> _deprecated_property:
         """Return a copy with ``fset`` as setter."""
-        return type(self)(self.__get, fset, self.__del, self.__doc__, **self.depreinfo)
+        return self._with(set=fset)
 
     def deleter(self, fdel: Any) -> _deprecated_property:
         """Return a copy with ``fdel`` as deleter."""
-        return type(self)(self.__get, self.__set, fdel, self.__doc__, **self.depreinfo)
+        return self._with(delete=fdel)

@@ -271,17 +271,14 @@ class ffwd:
                  weekday: int | None = None, day: int | None = None, hour: int | None = None,
                  minute: int | None = None, second: int | None = None,
                  microsecond: int | None = None, **kwargs: Any) -> None:
-        self.year = year
-        self.month = month
-        self.weeks = weeks
+        # Fields of the date to replace; None leaves the date's own value.
+        self.year, self.month, self.day = year, month, day
+        self.hour, self.minute, self.second, self.microsecond = hour, minute, second, microsecond
+        # Applied after the replacement: move forward to ``weekday``, then add whole weeks.
         self.weekday = weekday
-        self.day = day
-        self.hour = hour
-        self.minute = minute
-        self.second = second
-        self.microsecond = microsecond
+        self.weeks = weeks
         self.days = weeks * 7
-        self._has_time = self.hour is not None or self.minute is not None
+        self._has_time = hour is not None or minute is not None
 
     def __repr__(self) -> str:
         return f'<ffwd: {self._fields(weeks=self.weeks, weekday=self.weekday)}>'
