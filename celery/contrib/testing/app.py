@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from copy import deepcopy
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = (
 
 #: Configuration every test app starts from: nothing leaves the process.
 DEFAULT_TEST_CONFIG: dict[str, Any] = {
+    # Celery's test settings and values, kept for compatibility.
     'worker_hijack_root_logger': False,
     'worker_log_color': False,
     'accept_content': {'json'},
@@ -104,21 +105,28 @@ def set_trap(app: Celery) -> Iterator[Trap]:
 @contextmanager
 def setup_default_app(app: Celery, use_trap: bool = False) -> Iterator[None]:
     """Restore the default/current app and app registries when the block exits."""
-    prev_current = _state._tls.current_app
-    prev_default = _state.default_app
-    prev_finalizers = set(_state._on_app_finalizers)
-    prev_apps = weakref.WeakSet(_state._apps)
+    restore_app_state = _remember_app_state()
     try:
-        if use_trap:
-            with set_trap(app):
-                yield
-        else:
+        with set_trap(app) if use_trap else nullcontext():
             yield
     finally:
-        _state.set_default_app(prev_default)
-        _state._tls.current_app = prev_current
-        # Mutated in place: other modules hold references to these sets.
-        _state._on_app_finalizers.clear()
-        _state._on_app_finalizers.update(prev_finalizers)
-        _state._apps.clear()
-        _state._apps.update(prev_apps)
+        restore_app_state()
+
+
+def _remember_app_state() -> Callable[[], None]:
+    """Note the current and default app and the app registries; return what puts them back."""
+    current, default = _state._tls.current_app, _state.default_app
+    finalizers, apps = set(_state._on_app_finalizers), weakref.WeakSet(_state._apps)
+
+    def restore() -> None:
+        _state.set_default_app(default)
+        _state._tls.current_app = current
+        # Refilled in place: other modules hold references to these sets.
+        _refill(_state._on_app_finalizers, finalizers)
+        _refill(_state._apps, apps)
+    return restore
+
+
+def _refill(registry: set[Any] | weakref.WeakSet[Any], items: Iterable[Any]) -> None:
+    registry.clear()
+    registry.update(items)
