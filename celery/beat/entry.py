@@ -70,13 +70,12 @@ class ScheduleEntry:
                  schedule: Any = None, args: Any = (), kwargs: Any = None,
                  options: Mapping[str, Any] | None = None, relative: bool = False,
                  app: Celery | None = None) -> None:
-        self.app = app
-        self.name = name
-        self.task = task
-        self.args = args
-        self.kwargs = kwargs if kwargs else {}
-        self.options = options if options else {}
-        self.schedule = maybe_schedule(schedule, relative, app=self.app)
+        # Every attribute set here is also a keyword of this method: iterating an
+        # entry yields them, and next() rebuilds the entry from exactly those.
+        self.app, self.name, self.task = app, name, task
+        self.args, self.kwargs, self.options = args, kwargs or {}, options or {}
+        self.schedule = maybe_schedule(schedule, relative, app=app)
+        # A new entry counts as having just run: its schedule counts from now.
         self.last_run_at = last_run_at or self.default_now()
         self.total_run_count = total_run_count or 0
 
