@@ -24,12 +24,7 @@ __all__ = ('WorkController',)
 
 logger = get_logger(__name__)
 
-RUN, TERMINATE = bootsteps.RUN, bootsteps.TERMINATE
-EX_FAILURE = 1
-
-#: Seconds to wait for sockets during shutdown (a dead broker must not hang it).
-SHUTDOWN_SOCKET_TIMEOUT = 5.0
-
+# Celery's user-visible error texts, kept verbatim.
 SELECT_UNKNOWN_QUEUE = """
 Trying to select queue subset of {0!r}, but queue {1} isn't
 defined in the `task_queues` setting.
@@ -42,6 +37,12 @@ DESELECT_UNKNOWN_QUEUE = """
 Trying to deselect queue subset of {0!r}, but queue {1} isn't
 defined in the `task_queues` setting.
 """
+
+RUN, TERMINATE = bootsteps.RUN, bootsteps.TERMINATE
+EX_FAILURE = 1
+
+#: Seconds to wait for sockets during shutdown (a dead broker must not hang it).
+SHUTDOWN_SOCKET_TIMEOUT = 5.0
 
 
 class WorkController:
@@ -65,6 +66,8 @@ class WorkController:
     class Blueprint(bootsteps.Blueprint):
         """The worker's steps."""
 
+        # Celery's blueprint name and bootstep list, kept for compatibility
+        # (``app.steps['worker']`` adds to it).
         name = 'Worker'
         default_steps = {
             'celery.worker.components:Hub',
@@ -80,11 +83,16 @@ class WorkController:
         self.app = app or self.app
         self.hostname = default_nodename(hostname)
         self.startup_time = datetime.now(timezone.utc)
+        # Task modules are imported first: hooks and options see every task.
         self.app.loader.init_worker()
-        self.on_before_init(**kwargs)
-        self.setup_defaults(**kwargs)
-        self.on_after_init(**kwargs)
-        self.setup_instance(**self.prepare_args(**kwargs))
+        self._configure(kwargs)
+
+    def _configure(self, options: dict[str, Any]) -> None:
+        """Resolve the options between the program's two hooks, then build the worker."""
+        self.on_before_init(**options)
+        self.setup_defaults(**options)
+        self.on_after_init(**options)
+        self.setup_instance(**self.prepare_args(**options))
 
     def setup_instance(self, queues: Any = None, ready_callback: Any = None,
                        pidfile: str | None = None, include: Any = None,
@@ -200,36 +208,44 @@ class WorkController:
                        worker_lost_wait: float | None = None,
                        max_memory_per_child: int | None = None,
                        disable_prefetch: bool | None = None, **_kw: Any) -> None:
-        """Resolve each option from the argument, else the setting."""
-        either = self.app.either
+        """Resolve each option: the first alias given (not None), else its setting."""
+        option_or_setting = self.app.either
         self.loglevel = loglevel
         self.logfile = logfile
-        self.concurrency = either('worker_concurrency', concurrency)
-        self.task_events = either('worker_send_task_events', task_events)
-        self.pool_cls = either('worker_pool', pool, pool_cls)
-        self.consumer_cls = either('worker_consumer', consumer_cls)
-        self.timer_cls = either('worker_timer', timer_cls)
-        self.timer_precision = either('worker_timer_precision', timer_precision)
         self.optimization = optimization or O
-        self.autoscaler_cls = either('worker_autoscaler', autoscaler_cls)
-        self.pool_putlocks = either('worker_pool_putlocks', pool_putlocks)
-        self.pool_restarts = either('worker_pool_restarts', pool_restarts)
-        self.statedb = either('worker_state_db', statedb, state_db)
-        self.schedule_filename = either('beat_schedule_filename', schedule_filename)
-        self.scheduler = either('beat_scheduler', scheduler, scheduler_cls)
-        self.time_limit = either('task_time_limit', time_limit, task_time_limit)
-        self.soft_time_limit = either('task_soft_time_limit', soft_time_limit,
-                                      task_soft_time_limit)
-        self.max_tasks_per_child = either('worker_max_tasks_per_child', max_tasks_per_child)
-        self.max_memory_per_child = either('worker_max_memory_per_child',
-                                           max_memory_per_child)
-        self.prefetch_multiplier = int(either('worker_prefetch_multiplier',
-                                              prefetch_multiplier))
-        self.disable_rate_limits = either('worker_disable_rate_limits', disable_rate_limits)
-        self.disable_prefetch = bool(either('worker_disable_prefetch', disable_prefetch))
-        if self.disable_prefetch:
-            self.prefetch_multiplier = 1
-        self.worker_lost_wait = either('worker_lost_wait', worker_lost_wait)
+
+        # The pool: its kind, size and how its processes live and die.
+        self.pool_cls = option_or_setting('worker_pool', pool, pool_cls)
+        self.concurrency = option_or_setting('worker_concurrency', concurrency)
+        self.autoscaler_cls = option_or_setting('worker_autoscaler', autoscaler_cls)
+        self.pool_putlocks = option_or_setting('worker_pool_putlocks', pool_putlocks)
+        self.pool_restarts = option_or_setting('worker_pool_restarts', pool_restarts)
+        self.max_tasks_per_child = option_or_setting('worker_max_tasks_per_child',
+                                                     max_tasks_per_child)
+        self.max_memory_per_child = option_or_setting('worker_max_memory_per_child',
+                                                      max_memory_per_child)
+        self.worker_lost_wait = option_or_setting('worker_lost_wait', worker_lost_wait)
+        self.time_limit = option_or_setting('task_time_limit', time_limit, task_time_limit)
+        self.soft_time_limit = option_or_setting('task_soft_time_limit', soft_time_limit,
+                                                 task_soft_time_limit)
+
+        # Taking messages: how many ahead, how fast, and what is reported.
+        self.consumer_cls = option_or_setting('worker_consumer', consumer_cls)
+        self.disable_prefetch = bool(option_or_setting('worker_disable_prefetch',
+                                                       disable_prefetch))
+        # Without prefetch each process reserves only the message it runs.
+        self.prefetch_multiplier = 1 if self.disable_prefetch else int(
+            option_or_setting('worker_prefetch_multiplier', prefetch_multiplier))
+        self.disable_rate_limits = option_or_setting('worker_disable_rate_limits',
+                                                     disable_rate_limits)
+        self.task_events = option_or_setting('worker_send_task_events', task_events)
+
+        # The timer, the embedded beat, and the state kept across restarts.
+        self.timer_cls = option_or_setting('worker_timer', timer_cls)
+        self.timer_precision = option_or_setting('worker_timer_precision', timer_precision)
+        self.scheduler = option_or_setting('beat_scheduler', scheduler, scheduler_cls)
+        self.schedule_filename = option_or_setting('beat_schedule_filename', schedule_filename)
+        self.statedb = option_or_setting('worker_state_db', statedb, state_db)
 
     # -- running ------------------------------------------------------------------------
 
@@ -238,14 +254,15 @@ class WorkController:
         try:
             self.blueprint.start(self)
         except WorkerTerminate as exc:
+            # A cold shutdown asked for while starting: nothing waits for tasks.
             self.exitcode = exc.code
             self.terminate()
-        except Exception as exc:
-            logger.critical('Unrecoverable error: %r', exc, exc_info=True)
-            self.stop(exitcode=EX_FAILURE)
         except SystemExit as exc:
+            # Includes WorkerShutdown: a warm stop with the requested exit code.
             self.stop(exitcode=exc.code)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Exception) as exc:
+            if not isinstance(exc, KeyboardInterrupt):
+                logger.critical('Unrecoverable error: %r', exc, exc_info=True)
             self.stop(exitcode=EX_FAILURE)
 
     def register_with_event_loop(self, hub: Any) -> None:
