@@ -280,18 +280,23 @@ def find_related_module(package: str, related_name: str) -> ModuleType | None:
     """Import ``<package>.<related_name>``; None when that module does not exist."""
     try:
         module = importlib.import_module(package)
-        if not related_name and module:
-            return module
     except ModuleNotFoundError:
-        # Django lets INSTALLED_APPS name an AppConfig class: use its package.
-        package, _, _ = package.rpartition('.')
-        if not package:
+        # Django lets INSTALLED_APPS name an AppConfig class: look in the package holding it.
+        parent = package.rpartition('.')[0]
+        if not parent:
             raise
-    module_name = f'{package}.{related_name}'
+        package = parent
+    else:
+        if not related_name:
+            return module
+    return _import_if_present(f'{package}.{related_name}')
+
+
+def _import_if_present(module_name: str) -> ModuleType | None:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        # A module imported *by* the tasks module is missing: that's a real error.
-        raise
+        if exc.name != module_name:
+            # A module imported *by* it is missing: that is a real error.
+            raise
+        return None
