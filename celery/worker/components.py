@@ -125,23 +125,8 @@ class Pool(bootsteps.StartStopStep):
         threaded = not w.use_eventloop
         w.process_task = w._process_task
         w.dispatcher = None
-        pool = w.pool = self.instantiate(
-            w.pool_cls, w.min_concurrency,
-            initargs=(w.app, w.hostname),
-            maxtasksperchild=w.max_tasks_per_child,
-            max_memory_per_child=w.max_memory_per_child,
-            timeout=w.time_limit,
-            soft_timeout=w.soft_time_limit,
-            putlocks=w.pool_putlocks and threaded,
-            lost_worker_timeout=w.worker_lost_wait,
-            threads=threaded,
-            max_restarts=None if threaded else 100,
-            allow_restart=w.pool_restarts,
-            forking_enable=True,
-            semaphore=None,
-            sched_strategy=self.optimization,
-            app=w.app,
-        )
+        pool = w.pool = self.instantiate(w.pool_cls, w.min_concurrency,
+                                         **self.pool_options(w, threaded))
         _set_task_join_will_block(pool.task_join_will_block)
         if not threaded and w.pool_putlocks and getattr(w.pool_cls, 'uses_semaphore', False):
             from celery.worker.dispatch import FairDispatcher
@@ -150,6 +135,29 @@ class Pool(bootsteps.StartStopStep):
                                           take_back=pool.take_back)
             w.process_task = w.dispatcher
         return pool
+
+    def pool_options(self, w: Any, threaded: bool) -> dict[str, Any]:
+        """The pool class's keyword arguments, from the worker's options."""
+        return {
+            'app': w.app,
+            'initargs': (w.app, w.hostname),
+            'sched_strategy': self.optimization,
+            # How long children live, and what replaces a lost one.
+            'maxtasksperchild': w.max_tasks_per_child,
+            'max_memory_per_child': w.max_memory_per_child,
+            'lost_worker_timeout': w.worker_lost_wait,
+            'allow_restart': w.pool_restarts,
+            'forking_enable': True,
+            'semaphore': None,
+            # Time limits are enforced by the pool.
+            'timeout': w.time_limit,
+            'soft_timeout': w.soft_time_limit,
+            # Without the event loop the pool collects results in its own
+            # threads, and a put may block while every process is busy.
+            'threads': threaded,
+            'putlocks': w.pool_putlocks and threaded,
+            'max_restarts': None if threaded else 100,
+        }
 
     def start(self, w: Any) -> None:
         # A forking pool starts when the consumer is about to loop (see
@@ -218,9 +226,9 @@ class Beat(bootsteps.StartStopStep):
             raise ImproperlyConfigured(ERR_B_GREEN)
         # Forking beat from a threaded pool's process is unsafe: run it as a thread.
         threaded = w.pool_cls.__module__.endswith(('thread', 'solo'))
-        b = w.beat = EmbeddedService(w.app, schedule_filename=w.schedule_filename,
-                                     scheduler_cls=w.scheduler, thread=threaded)
-        return b
+        w.beat = EmbeddedService(w.app, schedule_filename=w.schedule_filename,
+                                 scheduler_cls=w.scheduler, thread=threaded)
+        return w.beat
 
 
 class StateDB(bootsteps.Step):
@@ -242,21 +250,27 @@ class Consumer(bootsteps.StartStopStep):
     last = True
 
     def create(self, w: Any) -> Any:
-        concurrency = w.max_concurrency or w.concurrency
-        prefetch_count = max(concurrency, 1) * w.prefetch_multiplier
-        c = w.consumer = self.instantiate(
-            w.consumer_cls, w.process_task,
-            hostname=w.hostname,
-            task_events=w.task_events,
-            init_callback=w.ready_callback,
-            initial_prefetch_count=prefetch_count,
-            pool=w.pool,
-            timer=w.timer,
-            app=w.app,
-            controller=w,
-            hub=w.hub,
-            worker_options=w.options,
-            disable_rate_limits=w.disable_rate_limits,
-            prefetch_multiplier=w.prefetch_multiplier,
-        )
-        return c
+        w.consumer = self.instantiate(w.consumer_cls, w.process_task,
+                                      **self.consumer_options(w))
+        return w.consumer
+
+    def consumer_options(self, w: Any) -> dict[str, Any]:
+        """The consumer class's keyword arguments, from the worker and its other steps."""
+        # Prefetch for the most processes the pool may have (autoscale's max).
+        processes = max(w.max_concurrency or w.concurrency, 1)
+        return {
+            'app': w.app,
+            'hostname': w.hostname,
+            'controller': w,
+            'worker_options': w.options,
+            'init_callback': w.ready_callback,
+            # What the worker's other steps built.
+            'pool': w.pool,
+            'timer': w.timer,
+            'hub': w.hub,
+            # Flow of messages and events.
+            'initial_prefetch_count': processes * w.prefetch_multiplier,
+            'prefetch_multiplier': w.prefetch_multiplier,
+            'disable_rate_limits': w.disable_rate_limits,
+            'task_events': w.task_events,
+        }
