@@ -116,20 +116,26 @@ class gPidbox(Pidbox):
 
     def loop(self, c: Any) -> None:
         """Drain control messages until the worker stops."""
-        resets = [self._resets]
         shutdown = self._node_shutdown = threading.Event()
         stopped = self._node_stopped = threading.Event()
         try:
             with c.connection_for_read() as connection:
                 logger.info('pidbox: Connected to %s.', connection.as_uri())
-                self._do_reset(c, connection)
-                while not shutdown.is_set() and c.connection:
-                    if resets[0] < self._resets:
-                        resets[0] += 1
-                        self._do_reset(c, connection)
-                    try:
-                        connection.drain_events(timeout=1.0)
-                    except socket.timeout:
-                        pass
+                self._listen_until(shutdown, c, connection)
         finally:
             stopped.set()
+
+    def _listen_until(self, shutdown: threading.Event, c: Any, connection: Any) -> None:
+        # reset() only counts requests: the channel is replaced here, in the
+        # green thread that owns this connection.
+        resets_done = self._resets
+        self._do_reset(c, connection)
+        while not shutdown.is_set() and c.connection:
+            if resets_done < self._resets:
+                resets_done += 1
+                self._do_reset(c, connection)
+            try:
+                # A timeout keeps the shutdown flag checked about once a second.
+                connection.drain_events(timeout=1.0)
+            except socket.timeout:
+                pass
