@@ -8,7 +8,8 @@ from typing import Any
 __all__ = (
     'reraise',
     # warnings
-    'CeleryWarning', 'AlwaysEagerIgnored', 'DuplicateNodenameWarning', 'FixupWarning',
+    'CeleryWarning', 'AlwaysEagerIgnored', 'DuplicateNodenameWarning',
+    'DuplicateTaskNameWarning', 'FixupWarning',
     'NotConfigured', 'SecurityWarning', 'CPendingDeprecationWarning', 'CDeprecationWarning',
     # errors of the app, its configuration and its security
     'CeleryError', 'ImproperlyConfigured', 'SecurityError', 'CeleryCommandException',
@@ -50,6 +51,10 @@ class AlwaysEagerIgnored(CeleryWarning):
 
 class DuplicateNodenameWarning(CeleryWarning):
     """More than one running worker answers to the same node name."""
+
+
+class DuplicateTaskNameWarning(CeleryWarning):
+    """Another function was given the name of a task the app already has."""
 
 
 class FixupWarning(CeleryWarning):
