@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import _state
 from celery._state import (
@@ -16,68 +16,94 @@ from celery._state import (
 )
 from celery.local import Proxy
 
+if TYPE_CHECKING:
+    from celery.app.base import Celery
+    from celery.app.task import Task
+
 __all__ = (
-    'Celery', 'app_or_default', 'default_app', 'current_app', 'current_task',
-    'bugreport', 'enable_trace', 'disable_trace', 'shared_task',
+    'Celery', 'AppPickler', 'app_or_default', 'default_app', 'current_app',
+    'current_task', 'bugreport', 'enable_trace', 'disable_trace', 'shared_task',
     'push_current_task', 'pop_current_task', 'connect_on_app_finalize',
 )
 
 #: Proxy always returning the app set as default.
 default_app = Proxy(lambda: _state.default_app)
 
+#: Names defined in heavier modules, imported on first use.
+_LAZY_NAMES = {
+    'Celery': 'celery.app.base',
+    'AppPickler': 'celery.app.pickling',
+}
+
 
 def __getattr__(name: str) -> Any:
-    if name == 'Celery':
-        from celery.app.base import Celery
-        return Celery
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    from importlib import import_module
+    return getattr(import_module(module), name)
 
 
-def bugreport(app: Any = None) -> str:
+def bugreport(app: Celery | None = None) -> str:
     """Return information useful in bug reports."""
     return (app or get_current_app()).bugreport()
 
 
-def push_current_task(task: Any) -> None:
+def push_current_task(task: Task) -> None:
     """Push ``task`` as the current task of this thread."""
     _state._task_stack.push(task)
 
 
-def pop_current_task() -> Any:
+def pop_current_task() -> Task | None:
     """Pop the current task of this thread."""
     return _state._task_stack.pop()
 
 
+class _SharedTask:
+    """One function shared by every app: builds its task on any app, finds it on the current one."""
+
+    def __init__(self, fun: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.fun = fun
+        self.options = options
+
+    def build_on(self, app: Celery) -> Task:
+        """Register the task on ``app`` (a no-op when it is there already)."""
+        return app._task_from_fun(self.fun, **self.options)
+
+    def name_on(self, app: Celery) -> str:
+        """The task's name on ``app``: apps may name tasks their own way."""
+        return self.options.get('name') or app.gen_task_name(
+            self.fun.__name__, self.fun.__module__)
+
+    def on_current_app(self) -> Task:
+        """The task as registered on the current app (finalizing it if needed)."""
+        app = get_current_app()
+        return app.tasks[self.name_on(app)]
+
+    def share(self) -> Proxy:
+        """Register on every app, now and to come; return the current-app proxy."""
+        # Apps finalized from now on build it with their other tasks...
+        connect_on_app_finalize(self.build_on)
+        # ...and apps already finalized won't finalize again, so build it there now.
+        for app in list(_state._get_active_apps()):
+            if app.finalized:
+                with app._finalize_mutex:
+                    self.build_on(app)
+        return Proxy(self.on_current_app)
+
+
 def shared_task(*args: Any, **kwargs: Any) -> Any:
-    """Create shared task (decorator).
+    """Create a task on every app (decorator); the result uses the current app's task.
 
-    The task is registered with every app (current and future), and the
-    returned proxy uses the current app: reusable apps and libraries use it
-    so they don't depend on a concrete app instance.
+    For libraries and reusable apps (Django apps) that cannot import the
+    project's app: ``@shared_task`` and ``@shared_task(**options)`` return
+    a proxy that resolves to ``current_app.tasks[name]`` on each use.
     """
-    def create_shared_task(**options: Any) -> Callable[[Callable], Any]:
-
-        def __inner(fun: Callable) -> Any:
-            name = options.get('name')
-            # Apps finalized later register the task through this hook...
-            _state.connect_on_app_finalize(
-                lambda app: app._task_from_fun(fun, **options)
-            )
-            # ...and apps already finalized register it now.
-            for app in _state._get_active_apps():
-                if app.finalized:
-                    with app._finalize_mutex:
-                        app._task_from_fun(fun, **options)
-
-            def task_by_cons() -> Any:
-                app = _state.get_current_app()
-                return app.tasks[
-                    name or app.gen_task_name(fun.__name__, fun.__module__)
-                ]
-            return Proxy(task_by_cons)
-        return __inner
-
     if len(args) == 1 and callable(args[0]):
-        return create_shared_task(**kwargs)(args[0])
-    return create_shared_task(*args, **kwargs)
+        return _SharedTask(args[0], kwargs).share()
+    if args:
+        raise TypeError(f'shared_task() takes keyword options only, got {args!r}')
 
+    def decorate(fun: Callable[..., Any]) -> Proxy:
+        return _SharedTask(fun, kwargs).share()
+    return decorate

@@ -16,42 +16,77 @@ from celery._state import (
     _deregister_app,
     _register_app,
     _set_current_app,
-    connect_on_app_finalize,
     get_current_app,
     get_current_worker_task,
     set_default_app,
 )
 from celery.app import builtins  # noqa: F401 - registers the built-in tasks
 from celery.app.components import AppComponents
-from celery.app.config import AppConfiguration
+from celery.app.config import ERR_ENVVAR_NOT_SET, AppConfiguration  # noqa: F401
 from celery.app.connections import AppConnections
+from celery.app.pickling import AppPickler, _unpickle_app_v2
+from celery.app.pydantic_args import pydantic_wrapper  # noqa: F401
 from celery.app.registry import TaskRegistry
+# Several of these are imported only because Celery has them in this module.
+from celery.app.task_factory import (  # noqa: F401
+    ERR_NOT_FINALIZED,
+    USING_EXECV,
+    W_DUPTASK,
+    AppTaskFactory,
+    caller_stacklevel,
+    frame_is_celery,
+    task_callable_qualname,
+)
 from celery.exceptions import AlwaysEagerIgnored
-from celery.local import PromiseProxy, maybe_evaluate
+from celery.local import maybe_evaluate
 from celery.utils import uuid
 from celery.utils.dispatch import Signal
-from celery.utils.functional import head_from_fun, maybe_list
-from celery.utils.imports import gen_task_name, symbol_by_name
+from celery.utils.functional import maybe_list
+from celery.utils.imports import symbol_by_name
+from celery.utils.objects import mro_lookup
 
 if TYPE_CHECKING:
     from kombu import Connection
 
-    from celery.app.task import Task
+    from celery.app.pending_config import PendingConfiguration
     from celery.result import AsyncResult
 
 __all__ = ('Celery',)
 
-ERR_NOT_FINALIZED = (
-    'Contract breach: app not finalized. The app was created with '
-    'autofinalize=False: call app.finalize() before using its tasks.')
+#: Digest used to sign messages when :meth:`Celery.setup_security` is given none.
+DEFAULT_SECURITY_DIGEST = 'sha256'
 
 #: Built-in fixups applied to every app (activated only when relevant).
 BUILTIN_FIXUPS = {'celery.fixups.django:fixup'}
 
 
+def __getattr__(name: str) -> Any:
+    # Imported on first use: creating an app must not import what it builds on.
+    if name == 'PendingConfiguration':
+        from celery.app.pending_config import PendingConfiguration
+        return PendingConfiguration
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def app_has_custom(app: Celery, attr: str) -> bool:
+    """Return True if ``app``'s class (a subclass of Celery) redefines ``attr``.
+
+    Lets a fast path be taken only while the default behaviour is in use.
+    """
+    return mro_lookup(type(app), attr, stop={Celery, object},
+                      monkey_patched=[__name__]) is not None
+
+
 def _unpickle_appattr(reverse_name: str, args: tuple) -> Any:
-    """Unpickle app attribute created by :meth:`Celery.subclass_with_self`."""
+    """Rebuild an object made by :meth:`Celery.subclass_with_self` on the current app."""
     return get_current_app()._rgetattr(reverse_name)(*args)
+
+
+def _reduce_through_app(path: str) -> Callable[[Any], tuple]:
+    """A ``__reduce__`` rebuilding the object from the current app's ``path`` attribute."""
+    def __reduce__(obj: Any) -> tuple:
+        return _unpickle_appattr, (path, obj.__reduce_args__())
+    return __reduce__
 
 
 def _after_fork_cleanup_apps() -> None:
@@ -70,17 +105,31 @@ class _ThreadLocal(threading.local):
     thread_oid: str | None = None
 
 
-class Celery(AppConfiguration, AppConnections, AppComponents):
+class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     """Celery application.
 
     Arguments:
         main: name of the main module if running as ``__main__``; used as
             the prefix of auto-generated task names.
+        set_as_current: make this the current app of this thread (the app
+            used by code that is not given one, such as shared tasks).
+        config_source: object or module name to load the configuration
+            from (as :meth:`config_from_object`); with
+            ``config_source_silent`` a module that cannot be imported is
+            skipped instead of raising.
+
+    Any other keyword argument is a setting (``Celery(task_serializer='pickle')``).
     """
 
     SYSTEM = os.name
     IS_macOS = SYSTEM == 'darwin'
     IS_WINDOWS = SYSTEM == 'nt'
+
+    #: Rebuilds apps pickled in the older, positional format.
+    Pickler = AppPickler
+
+    #: Name of the main module; prefix of task names defined in ``__main__``.
+    main: str | None = None
 
     #: Execute tasks in pool children through the lean tracer (set by the worker).
     use_fast_trace_task = False
@@ -94,20 +143,30 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
     task_cls = 'celery.app.task:Task'
     registry_cls: Any = 'celery.app.registry:TaskRegistry'
 
+    #: Fixups applied when ``fixups`` is not given (a subclass may change them).
+    builtin_fixups = BUILTIN_FIXUPS
+
+    #: Extra command-line options per command (``worker``, ``beat``,
+    #: ``events``, ``preload``); a dict of sets on each app.
+    user_options: dict[str, set] | None = None
+    #: Extra bootsteps per blueprint (``worker``, ``consumer``); a dict of sets on each app.
+    steps: dict[str, set] | None = None
+
+    # The app's own signals, made per app unless a subclass sets them here.
+    #: Sent when the app is loading its configuration.
+    on_configure: Signal | None = None
+    #: Sent once the configuration is ready (``source`` is the settings).
+    on_after_configure: Signal | None = None
+    #: Sent once the app is finalized.
+    on_after_finalize: Signal | None = None
+    #: Sent by every new process after fork.
+    on_after_fork: Signal | None = None
+
     #: Thread local storage.
     _local: _ThreadLocal
     _fixups: list[Any]
     _pool = None
     _conf = None
-
-    #: Signal sent when app is loading configuration.
-    on_configure: Signal
-    #: Signal sent after app has prepared the configuration.
-    on_after_configure: Signal
-    #: Signal sent after app has been finalized.
-    on_after_finalize: Signal
-    #: Signal sent by every new process after fork.
-    on_after_fork: Signal
 
     def __init__(self, main: str | None = None, loader: Any = None, backend: Any = None,
                  amqp: Any = None, events: Any = None, log: Any = None, control: Any = None,
@@ -116,7 +175,7 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
                  config_source: Any = None, fixups: Iterable[str] | None = None,
                  task_cls: Any = None, autofinalize: bool = True,
                  namespace: str | None = None, strict_typing: bool = True,
-                 **kwargs: Any) -> None:
+                 config_source_silent: bool = False, **kwargs: Any) -> None:
         self._local = _ThreadLocal()
         self.clock_value = 0
         self.main = main
@@ -129,9 +188,8 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
         self.task_cls = task_cls or self.task_cls
         self.set_as_current = set_as_current
         self.registry_cls = symbol_by_name(self.registry_cls)
-        self.user_options: dict[str, set] = {
-            'worker': set(), 'beat': set(), 'events': set(), 'preload': set()}
-        self.steps: dict[str, set] = {'worker': set(), 'consumer': set()}
+        self.user_options = {'worker': set(), 'beat': set(), 'events': set(), 'preload': set()}
+        self.steps = {'worker': set(), 'consumer': set()}
         self.autofinalize = autofinalize
         self.namespace = namespace
         self.strict_typing = strict_typing
@@ -139,6 +197,7 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
         self.configured = False
         self._config_lock = threading.RLock()
         self._config_source = config_source
+        self._config_source_silent = config_source_silent
         self._pending_defaults: deque[Callable[[], Any]] = deque()
         self._pending_periodic_tasks: deque[tuple[Any, ...]] = deque()
         self._pending_autodiscovery: deque[tuple[Any, str]] = deque()
@@ -152,27 +211,18 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
 
         self._preconf: dict[str, Any] = {}
         self._preconf_set_by_auto: set[str] = set()
-        self.__autoset('broker_url', broker)
-        self.__autoset('result_backend', backend)
-        self.__autoset('include', tuple(include) if include else None)
-        for key, value in kwargs.items():
-            self.__autoset(key, value)
-        if changes:
-            self._preconf.update(changes)
+        self._record_constructor_settings(broker, backend, include, kwargs, changes)
 
-        self.fixups = set(BUILTIN_FIXUPS if fixups is None else fixups)
+        self.fixups = set(self.builtin_fixups if fixups is None else fixups)
         self._fixups = [symbol_by_name(fixup)(self) for fixup in self.fixups]
-
-        self.on_configure = Signal(name='app.on_configure')
-        self.on_after_configure = Signal(name='app.on_after_configure',
-                                         providing_args={'source'})
-        self.on_after_finalize = Signal(name='app.on_after_finalize')
-        self.on_after_fork = Signal(name='app.on_after_fork')
+        self._make_signals()
 
         # Bound methods are weakly referenced: keep them reachable.
         self._on_import_modules = self._autodiscover_pending
         signals.import_modules.connect(self._on_import_modules, sender=self)
 
+        if set_as_current:
+            self.set_current()
         self.on_init()
         _register_app(self)
 
@@ -180,22 +230,42 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
         # The --loader command-line option sets this environment variable.
         return os.environ.get('CELERY_LOADER') or self.loader_cls or 'celery.loaders.app:AppLoader'
 
+    def _record_constructor_settings(self, broker: str | None, backend: Any,
+                                     include: Iterable[str] | None, settings: dict[str, Any],
+                                     changes: dict | None) -> None:
+        shortcuts = {'broker_url': broker, 'result_backend': backend,
+                     'include': tuple(include) if include else None}
+        # Keyword settings come second: ``broker_url=`` wins over ``broker=``.
+        for key, value in [*shortcuts.items(), *settings.items()]:
+            if value is not None:
+                self._preconf[key] = value
+                # Remembered so the old/new setting-name check ignores them.
+                self._preconf_set_by_auto.add(key)
+        if changes:
+            self._preconf.update(changes)
+
+    def _make_signals(self) -> None:
+        if self.on_configure is None:
+            self.on_configure = Signal(name='app.on_configure')
+        if self.on_after_configure is None:
+            self.on_after_configure = Signal(name='app.on_after_configure',
+                                             providing_args={'source'})
+        if self.on_after_finalize is None:
+            self.on_after_finalize = Signal(name='app.on_after_finalize')
+        if self.on_after_fork is None:
+            self.on_after_fork = Signal(name='app.on_after_fork')
+
     def on_init(self) -> None:
         """Optional callback called at init."""
-
-    def __autoset(self, key: str, value: Any) -> None:
-        if value is not None:
-            self._preconf[key] = value
-            self._preconf_set_by_auto.add(key)
 
     # -- current/default app ------------------------------------------------
 
     def set_current(self) -> None:
-        """Make this the current app for this thread."""
+        """Make this the current app of this thread."""
         _set_current_app(self)
 
     def set_default(self) -> None:
-        """Make this the default app for all threads."""
+        """Make this the app of every thread that has no current app of its own."""
         set_default_app(self)
 
     def close(self) -> None:
@@ -210,6 +280,7 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
         _deregister_app(self)
 
     def __enter__(self) -> Celery:
+        """Use the app in a ``with`` block; it is closed at the end."""
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -244,88 +315,6 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
 
     # -- tasks -------------------------------------------------------------
 
-    def task(self, *args: Any, **opts: Any) -> Any:
-        """Decorator to create a task class out of any callable."""
-        def inner_create_task_cls(shared: bool = True, filter: Callable | None = None,
-                                  lazy: bool = True, **opts: Any) -> Callable[[Callable], Any]:
-            def _create_task_cls(fun: Callable) -> Any:
-                if shared:
-                    def cons(app: Celery) -> Task:
-                        return app._task_from_fun(fun, **opts)
-                    cons.__name__ = fun.__name__
-                    connect_on_app_finalize(cons)
-                if not lazy or self.finalized:
-                    ret = self._task_from_fun(fun, **opts)
-                else:
-                    # Created on first use, so the app can be configured first.
-                    ret = PromiseProxy(self._task_from_fun, (fun,), opts,
-                                       __doc__=fun.__doc__)
-                    self._pending.append(ret)
-                if filter:
-                    return filter(ret)
-                return ret
-            return _create_task_cls
-
-        if len(args) == 1:
-            if callable(args[0]):
-                return inner_create_task_cls(**opts)(*args)
-            raise TypeError('argument 1 to @task() must be a callable')
-        if args:
-            raise TypeError(
-                f'@task() takes exactly 1 argument ({len(args) + len(opts)} given)')
-        return inner_create_task_cls(**opts)
-
-    def type_checker(self, fun: Callable, bound: bool = False) -> Callable:
-        """Return a function with ``fun``'s signature that only checks arguments."""
-        return staticmethod(head_from_fun(fun, bound=bound))  # type: ignore[return-value]
-
-    def _task_from_fun(self, fun: Callable, name: str | None = None, base: type | None = None,
-                       bind: bool = False, **options: Any) -> Task:
-        if not self.finalized and not self.autofinalize:
-            raise RuntimeError(ERR_NOT_FINALIZED)
-        name = name or self.gen_task_name(fun.__name__, fun.__module__)
-        base = base or self.Task
-
-        if name not in self._tasks:
-            run = fun if bind else staticmethod(fun)
-            task = type(fun.__name__, (base,), dict({
-                'app': self,
-                'name': name,
-                'run': run,
-                '_decorated': True,
-                '__doc__': fun.__doc__,
-                '__module__': fun.__module__,
-                '__annotations__': getattr(fun, '__annotations__', {}),
-                '__header__': self.type_checker(fun, bound=bind),
-                '__wrapped__': run}, **options))()
-            # type() takes the class name only; the qualified name is set afterwards.
-            type(task).__qualname__ = fun.__qualname__
-            self._tasks[task.name] = task
-            task.bind(self)
-            from celery.app.autoretry import add_autoretry_behaviour
-            add_autoretry_behaviour(task, **options)
-        else:
-            task = self._tasks[name]
-        return task
-
-    def register_task(self, task: Any, **options: Any) -> Task:
-        """Register a class-based task (an instance or subclass of :class:`~celery.app.task.Task`)."""
-        if task.name is None:
-            task_cls = task if isinstance(task, type) else type(task)
-            task.name = self.gen_task_name(task_cls.__name__, task_cls.__module__)
-        if isinstance(task, type):
-            task = task()
-        from celery.app.autoretry import add_autoretry_behaviour
-        add_autoretry_behaviour(task, **options)
-        self.tasks[task.name] = task
-        task._app = self
-        task.bind(self)
-        return task
-
-    def gen_task_name(self, name: str, module: str) -> str:
-        """Return the task name used for function ``name`` in ``module``."""
-        return gen_task_name(self, name, module)
-
     def finalize(self, auto: bool = False) -> None:
         """Finalize the app: evaluate pending tasks and bind every task."""
         with self._finalize_mutex:
@@ -333,7 +322,11 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
                 if auto and not self.autofinalize:
                     raise RuntimeError(ERR_NOT_FINALIZED)
                 self.finalized = True
-                _announce_app_finalized(self)
+                self._building_shared_tasks = True
+                try:
+                    _announce_app_finalized(self)
+                finally:
+                    self._building_shared_tasks = False
 
                 pending = self._pending
                 while pending:
@@ -491,7 +484,7 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
     def setup_security(self, allowed_serializers: Iterable[str] | None = None,
                        key: str | None = None, key_password: str | bytes | None = None,
                        cert: str | None = None, store: str | None = None,
-                       digest: str = 'sha256', serializer: str = 'json') -> None:
+                       digest: str = DEFAULT_SECURITY_DIGEST, serializer: str = 'json') -> None:
         """Sign task messages with the ``auth`` serializer (see :mod:`celery.security`)."""
         from celery.security import setup_security
         return setup_security(allowed_serializers, key, key_password, cert, store,
@@ -537,22 +530,17 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
     def subclass_with_self(self, Class: Any, name: str | None = None, attribute: str = 'app',
                            reverse: str | None = None, keep_reduce: bool = False,
                            **kw: Any) -> type:
-        """Subclass an app-compatible class by setting its app attribute to this app."""
-        Class = symbol_by_name(Class)
-        reverse = reverse if reverse else Class.__name__
+        """Subclass ``Class`` (a class or ``'module:Class'``) with its ``attribute`` set to this app.
 
-        def __reduce__(self: Any) -> tuple:
-            return _unpickle_appattr, (reverse, self.__reduce_args__())
-
-        attrs = dict(
-            {attribute: self},
-            __module__=Class.__module__,
-            __doc__=Class.__doc__,
-            **kw)
+        Instances pickle as "``reverse`` of the current app" (by default the
+        class name: ``app.Worker``, ``app.AsyncResult``...) unless
+        ``keep_reduce`` is set; ``kw`` are more class attributes.
+        """
+        base = symbol_by_name(Class)
+        attrs = {attribute: self, '__module__': base.__module__, '__doc__': base.__doc__, **kw}
         if not keep_reduce:
-            attrs['__reduce__'] = __reduce__
-
-        return type(name or Class.__name__, (Class,), attrs)
+            attrs['__reduce__'] = _reduce_through_app(reverse or base.__name__)
+        return type(name or base.__name__, (base,), attrs)
 
     def _rgetattr(self, path: str) -> Any:
         obj: Any = self
@@ -568,23 +556,20 @@ class Celery(AppConfiguration, AppConnections, AppComponents):
 
     def __reduce_keys__(self) -> dict[str, Any]:
         """Keyword arguments used to reconstruct the object when unpickling."""
-        return {
-            'main': self.main,
-            'changes': self._conf.changes if self.configured else self._preconf,
-            'loader': self.loader_cls,
-            'backend': self.backend_cls,
-            'amqp': self.amqp_cls,
-            'events': self.events_cls,
-            'log': self.log_cls,
-            'control': self.control_cls,
-            'fixups': self.fixups,
-            'config_source': self._config_source,
-            'task_cls': self.task_cls,
-            'namespace': self.namespace,
-        }
+        keys = {arg: getattr(self, attr) for arg, attr in _REDUCED_ATTRIBUTES}
+        # Only what was changed in code: the rest is read again from its source.
+        keys['changes'] = self._conf.changes if self.configured else self._preconf
+        return keys
 
 
-def _unpickle_app_v2(cls: type[Celery], kwargs: dict[str, Any]) -> Celery:
-    """Rebuild an app from its reduce keys."""
-    kwargs['set_as_current'] = False
-    return cls(**kwargs)
+# Constructor argument -> attribute that keeps it, for pickling (Celery's argument names).
+_REDUCED_ATTRIBUTES = (
+    ('main', 'main'), ('loader', 'loader_cls'), ('backend', 'backend_cls'),
+    ('amqp', 'amqp_cls'), ('events', 'events_cls'), ('log', 'log_cls'),
+    ('control', 'control_cls'), ('fixups', 'fixups'), ('config_source', '_config_source'),
+    ('config_source_silent', '_config_source_silent'), ('task_cls', 'task_cls'),
+    ('namespace', 'namespace'),
+)
+
+#: Celery's other name for the application class.
+App = Celery

@@ -8,7 +8,6 @@ and backend URLs from the environment.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import ImproperlyConfigured
@@ -17,61 +16,11 @@ from celery.local import maybe_evaluate
 if TYPE_CHECKING:
     from celery.app.utils import Settings
 
-__all__ = ('AppConfiguration', 'PendingConfiguration')
+__all__ = ('AppConfiguration',)
 
 ERR_ENVVAR_NOT_SET = (
     'The environment variable {0!r} is not set, and as such the configuration '
     'could not be loaded.  Set it to the name of a configuration module.')
-
-
-class PendingConfiguration(MutableMapping):
-    """``app.conf`` before it is loaded: writes are recorded, reads load it."""
-
-    def __init__(self, preconf: dict[str, Any], load: Callable[[], Settings],
-                 is_loaded: Callable[[], bool]) -> None:
-        object.__setattr__(self, '_preconf', preconf)
-        object.__setattr__(self, '_load', load)
-        object.__setattr__(self, '_is_loaded', is_loaded)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        # A reference kept from before loading must keep writing to the live settings.
-        if self._is_loaded():
-            self._load()[key] = value
-        else:
-            self._preconf[key] = value
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._load()[key]
-
-    def __getitem__(self, key: str) -> Any:
-        return self._load()[key]
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith('__'):
-            raise AttributeError(key)
-        return getattr(self._load(), key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._preconf or key in self._load()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Record several settings without loading the configuration."""
-        if self._is_loaded():
-            self._load().update(*args, **kwargs)
-        else:
-            self._preconf.update(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f'<PendingConfiguration: {self._preconf!r}>'
 
 
 class AppConfiguration:
@@ -79,6 +28,7 @@ class AppConfiguration:
 
     _conf: Any
     _config_source: Any
+    _config_source_silent: bool = False
     _preconf: dict[str, Any]
     _preconf_set_by_auto: set[str]
     _pending_defaults: Any
@@ -92,8 +42,11 @@ class AppConfiguration:
     def conf(self) -> Settings:
         """Current configuration (loaded on first read)."""
         if self._conf is None:
-            self._conf = PendingConfiguration(
-                self._preconf, self._load_config, lambda: self.configured)
+            from celery.app.pending_config import PendingConfiguration
+            pending = PendingConfiguration(self._preconf, self._load_config)
+            # A reference kept from before loading must keep writing to the live settings.
+            object.__setattr__(pending, '_is_loaded', lambda: self.configured)
+            self._conf = pending
         return self._conf
 
     @conf.setter
@@ -118,11 +71,15 @@ class AppConfiguration:
         from celery.app.utils import detect_settings, validate_settings
         self.on_configure.send(sender=self)  # type: ignore[attr-defined]
         if self._config_source:
-            self.loader.config_from_object(self._config_source)
+            self.loader.config_from_object(self._config_source,
+                                           silent=self._config_source_silent)
         settings = detect_settings(
             self.prepare_config(self.loader.conf), self._preconf,
             ignore_keys=self._preconf_set_by_auto, prefix=self.namespace,
         )
+        # Celery keeps this among the changes, where tools look for it
+        # (pytest-celery reads ``app.conf.changes['deprecated_settings']``).
+        settings.changes.setdefault('deprecated_settings', settings.deprecated_settings)
         self._settings_in_progress = settings
         while self._pending_defaults:
             settings.add_defaults(maybe_evaluate(self._pending_defaults.popleft()()))
@@ -149,8 +106,13 @@ class AppConfiguration:
 
     def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
                            namespace: str | None = None) -> Any:
-        """Read configuration from object: a module, a class, or a module name string."""
+        """Read configuration from object: a module, a class, or a module name string.
+
+        With ``silent=True`` a module name that cannot be imported leaves the
+        configuration as it is instead of raising.
+        """
         self._config_source = obj
+        self._config_source_silent = silent
         self.namespace = namespace or self.namespace
         if force or self.configured:
             self._conf = None
