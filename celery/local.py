@@ -15,22 +15,25 @@ __all__ = ('Proxy', 'PromiseProxy', 'try_import', 'maybe_evaluate')
 
 
 def _default_cls_attr(name: str, type_: type, cls_value: Any) -> Any:
-    # Proxy uses properties to forward the standard class attributes
-    # __module__ and __doc__ to the real object, but these need to be
-    # strings when accessed from the Proxy class itself.
-    def __new__(cls: type, getter: Callable[..., Any]) -> Any:
-        instance = type_.__new__(cls, cls_value)
-        instance.__getter = getter
-        return instance
+    """Make a decorator type: ``cls_value`` when read on the class, ``getter(proxy)`` on one."""
+    # Python and tools (inspect, pydoc, pickle) need Proxy.__name__, __module__ and
+    # __doc__ to be plain strings, while on an instance they should describe the target.
+    # Being a ``type_`` (str) subclass satisfies the former, ``__get__`` the latter.
+    class ClassValueOrGetter(type_):  # type: ignore[valid-type,misc]
+        def __new__(cls, getter: Callable[[Any], Any]) -> Any:
+            value = super().__new__(cls, cls_value)
+            value._getter = getter
+            return value
 
-    def __get__(self: Any, obj: Any, cls: type | None = None) -> Any:
-        return self.__getter(obj) if obj is not None else self
+        def __get__(self, obj: Any, cls: type | None = None) -> Any:
+            return self if obj is None else self._getter(obj)
 
-    return type(name, (type_,), {'__new__': __new__, '__get__': __get__})
+    ClassValueOrGetter.__name__ = ClassValueOrGetter.__qualname__ = name
+    return ClassValueOrGetter
 
 
 def try_import(module: str, default: Any = None) -> Any:
-    """Try to import and return module, or return ``default`` if it's missing."""
+    """Import ``module`` by name; ``default`` when it cannot be imported."""
     import importlib
     try:
         return importlib.import_module(module)
@@ -39,7 +42,7 @@ def try_import(module: str, default: Any = None) -> Any:
 
 
 class Proxy:
-    """Proxy to another object, looked up through a factory on every access."""
+    """Stands in for the object its factory returns, calling the factory on every use."""
 
     __slots__ = ('__local', '__args', '__kwargs', '__dict__')
 
@@ -298,7 +301,7 @@ def _run_pending_callbacks(proxy: PromiseProxy) -> None:
 
 
 def maybe_evaluate(obj: Any) -> Any:
-    """Attempt to evaluate promise, even if obj is not a promise."""
+    """The object behind ``obj`` if it is a promise proxy, else ``obj`` itself."""
     try:
         return obj.__maybe_evaluate__()
     except AttributeError:

@@ -49,7 +49,7 @@ ALL_STATES = frozenset({PENDING, RECEIVED, STARTED, SUCCESS, FAILURE, RETRY, REV
 
 
 def precedence(state: str | None) -> int:
-    """Index of ``state`` in :data:`PRECEDENCE` (lower ranks higher); unknown states rank as None."""
+    """Index of ``state`` in :data:`PRECEDENCE` (lower ranks higher); unknown ones rank as None."""
     return PRECEDENCE_LOOKUP.get(state, NONE_PRECEDENCE)
 
 

@@ -29,10 +29,9 @@ def _first_step_result(result: AsyncResult) -> AsyncResult:
 
 @Signature.register_type(name='chord')
 class _chord(Signature):
-    """Barrier synchronization primitive: call ``body`` with the results of ``header``.
+    """A group (the header) and a signature (the body) called once the group is done.
 
-    The header is a group of tasks; once every one of them has finished
-    the body is applied with the list of their return values, in the
+    The body gets the list of the header tasks' return values, in the
     header's order.
     """
 

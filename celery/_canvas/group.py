@@ -43,7 +43,7 @@ def as_header_tasks(tasks: Any, app: Any) -> Any:
 
 @Signature.register_type()
 class group(CompositeSignature):
-    """Create a group of tasks to be executed in parallel.
+    """Signatures sent together, to run side by side.
 
     Calling it sends every member; the result is a
     :class:`~celery.result.GroupResult` in the members' order.

@@ -30,12 +30,11 @@ def _getitem_property(key: str, doc: str) -> property:
 
 
 class Signature(dict):
-    """Task signature: wraps the arguments and execution options of a single task call.
+    """One task call, not yet made: task name, arguments and sending options.
 
-    Signatures can be passed to functions or serialized to be sent across
-    the wire; they serialize as a plain dict with the keys ``task``,
-    ``args``, ``kwargs``, ``options``, ``subtask_type``, ``immutable`` and
-    ``chord_size``.
+    It *is* a dict (``task``, ``args``, ``kwargs``, ``options``,
+    ``subtask_type``, ``immutable``, ``chord_size``), so any serializer that
+    handles dicts can send it: as a callback, or as a step of a workflow.
     """
 
     TYPES: dict[str, type[Signature]] = {}
@@ -99,18 +98,18 @@ class Signature(dict):
         return self.type(*args, **kwargs)
 
     def delay(self, *partial_args: Any, **partial_kwargs: Any) -> AsyncResult:
-        """Shortcut to :meth:`apply_async` using star arguments."""
+        """Send the task with ``*args``/``**kwargs`` added to the partial ones."""
         return self.apply_async(partial_args, partial_kwargs)
 
     def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        """Call task locally: same as :meth:`apply_async` but executed eagerly."""
+        """Run the task here and now (no message), with partial arguments merged in."""
         options = {k: v for k, v in options.items() if v is not None}
         args, kwargs, options = self._merge(args, kwargs, options)
         return self.type.apply(args, kwargs, **options)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, route_name: str | None = None,
                     **options: Any) -> AsyncResult:
-        """Apply this task asynchronously (partial args are prepended)."""
+        """Send the task (given args go before the partial ones); returns its result."""
         options = {k: v for k, v in options.items() if v is not None}
         if args or kwargs or options:
             args, kwargs, options = self._merge(args, kwargs, options)
@@ -139,7 +138,7 @@ class Signature(dict):
     # -- copying and freezing --------------------------------------------------
 
     def clone(self, args: Any = None, kwargs: Any = None, **opts: Any) -> Signature:
-        """Create a copy of this signature, merging extra partial arguments and options."""
+        """A copy of this signature, with extra partial arguments and options merged in."""
         if args or kwargs or opts:
             args, kwargs, opts = self._merge(args, kwargs, opts)
         else:
@@ -178,7 +177,7 @@ class Signature(dict):
     _freeze = freeze
 
     def replace(self, args: Any = None, kwargs: Any = None, options: dict | None = None) -> Signature:
-        """Replace the args, kwargs or options set for this signature (a new copy)."""
+        """A copy of this signature with the given args, kwargs or options swapped in."""
         sig = self.clone()
         if args is not None:
             sig.args = args
@@ -189,7 +188,7 @@ class Signature(dict):
         return sig
 
     def set(self, immutable: bool | None = None, **options: Any) -> Signature:
-        """Set arbitrary execution options (same as ``.options.update(…)``); returns self."""
+        """Update the sending options (and maybe ``immutable``) in place; returns self."""
         if immutable is not None:
             self.set_immutable(immutable)
         self.options.update(options)
@@ -251,20 +250,20 @@ class Signature(dict):
         items.extend(maybe_list(value))
 
     def link(self, callback: Signature) -> Signature:
-        """Add callback task to be applied if this task succeeds."""
+        """Call ``callback`` with this task's return value when it succeeds."""
         return self.append_to_list_option('link', callback)
 
     def link_error(self, errback: Signature) -> Signature:
-        """Add callback task to be applied on error in task execution."""
+        """Call ``errback`` when this task fails."""
         return self.append_to_list_option('link_error', errback)
 
     def on_error(self, errback: Signature) -> Signature:
-        """Version of :meth:`link_error` that supports chaining (returns self)."""
+        """Like :meth:`link_error`, but returns self so calls can be chained."""
         self.link_error(errback)
         return self
 
     def flatten_links(self) -> list[Signature]:
-        """Return a recursive list of dependencies (unchain if you will, but with links intact)."""
+        """This signature and, depth first, every callback linked below it."""
         result: list[Signature] = [self]
         for link in maybe_list(self.options.get('link')) or []:
             result.extend(maybe_signature(link, app=self._app).flatten_links())
@@ -307,7 +306,7 @@ class Signature(dict):
             return type_.AsyncResult(tid)
 
     def reprcall(self, *args: Any, **kwargs: Any) -> str:
-        """Return a string representation of the signature as a call."""
+        """Render the signature as a call: ``task(arg, key=value)``."""
         args, kwargs, _ = self._merge(args, kwargs, {}, force=True)
         arg_reprs = [repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()]
         return f'{self["task"]}({", ".join(arg_reprs)})'
@@ -383,12 +382,12 @@ class Signature(dict):
             return _partial_send_task(self.app, self['task'])
 
     id_ = id
-    task = _getitem_property('task', 'Name of task.')
-    args = _getitem_property('args', 'Positional arguments to task.')
-    kwargs = _getitem_property('kwargs', 'Keyword arguments to task.')
-    options = _getitem_property('options', 'Task execution options.')
-    subtask_type = _getitem_property('subtask_type', 'Type of signature')
-    immutable = _getitem_property('immutable', 'Flag set if no longer accepts new arguments')
+    task = _getitem_property('task', 'Name of the task to call.')
+    args = _getitem_property('args', 'Positional arguments of the call.')
+    kwargs = _getitem_property('kwargs', 'Keyword arguments of the call.')
+    options = _getitem_property('options', 'Options for sending the task (queue, countdown, ...).')
+    subtask_type = _getitem_property('subtask_type', 'Kind of workflow (group, chain…), or None.')
+    immutable = _getitem_property('immutable', 'True when partial arguments are ignored.')
     chord_size = _getitem_property('chord_size', 'Size of the chord this is the body of.')
 
 
@@ -410,7 +409,7 @@ def _partial_send_task(app: Celery, name: str) -> Callable[..., AsyncResult]:
 
 
 def signature(varies: Any, *args: Any, **kwargs: Any) -> Signature:
-    """Create new signature: from a dict, a signature, or a task name/instance + arguments."""
+    """Build a signature from a dict, another signature (copied) or a task and its arguments."""
     app = kwargs.get('app')
     if isinstance(varies, dict):
         if isinstance(varies, Signature):
@@ -423,7 +422,7 @@ subtask = signature
 
 
 def maybe_signature(d: Any, app: Celery | None = None, clone: bool = False) -> Signature | None:
-    """Ensure obj is a signature, or None (lists are converted item by item)."""
+    """``d`` as a Signature (dicts are converted, lists item by item); None stays None."""
     if d is None:
         return None
     if isinstance(d, dict):
