@@ -306,6 +306,7 @@ class AMQP:
         if stamps is None:
             stamps = {header: options[header] for header in stamped_headers or ()
                       if header in options}
+        # Task protocol 2 header keys: Celery's message format, kept for compatibility.
         headers = {
             'lang': 'py',
             'task': name,
@@ -360,6 +361,7 @@ class AMQP:
         properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
         if ttl is not None:
             properties['expiration'] = ttl
+        # Task protocol 1 body keys: Celery's message format, kept for compatibility.
         body = {
             'task': name,
             'id': task_id,
@@ -532,6 +534,7 @@ def _isoformat(value: Any) -> str | None:
 def _sent_event(task_id: str, name: str, root_id: str | None, parent_id: str | None,
                 argsrepr: str, kwargsrepr: str, retries: int, eta: str | None,
                 expires: str | None) -> dict[str, Any]:
+    # Fields of the ``task-sent`` event: Celery's event format, kept for compatibility.
     return {
         'uuid': task_id,
         'root_id': root_id,

@@ -12,8 +12,7 @@ UNKNOWN_BACKEND = """\
 Unknown result backend: {0!r}.  Did you spell that correctly? ({1!r})\
 """
 
-#: Alias (URL scheme) → ``module:Class``.
-# Celery's backend aliases, kept for compatibility: they are the URL schemes users write.
+#: Alias (URL scheme) → ``module:Class``: Celery's aliases, kept for compatibility.
 BACKEND_ALIASES = {
     'rpc': 'celery.backends.rpc:RPCBackend',
     'cache': 'celery.backends.cache:CacheBackend',

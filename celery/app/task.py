@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from celery import states
 from celery._state import LocalStack, _task_stack, get_current_app
@@ -10,7 +10,7 @@ from celery.app.context import Context
 from celery.app.task_signatures import TaskSignatures
 from celery.exceptions import MaxRetriesExceededError, Reject, Retry
 from celery.utils import uuid
-from celery.utils.functional import mattrgetter
+from celery.utils.functional import mattrgetter, maybe_list
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
@@ -44,17 +44,16 @@ FROM_CONFIG = (
     ('soft_time_limit', 'task_soft_time_limit'),
 )
 
+# Celery's repr formats, kept verbatim.
 R_BOUND_TASK = '<class {0.__name__} of {app}{flags}>'
 R_UNBOUND_TASK = '<unbound {0.__name__}{flags}>'
 R_INSTANCE = '<@task: {0.name} of {app}{flags}>'
 
 
 def _reprtask(task: Any, fmt: str | None = None, flags: str | None = None) -> str:
-    flags = list(flags) if flags is not None else []
-    flags.append('v2 compatible') if task.__v2_compat__ else None
-    if not fmt:
-        fmt = R_BOUND_TASK if task._app else R_UNBOUND_TASK
-    return fmt.format(task, flags='|'.join(flags), app=task._app)
+    notes = [*(flags or ()), *(('v2 compatible',) if task.__v2_compat__ else ())]
+    template = fmt or (R_BOUND_TASK if task._app else R_UNBOUND_TASK)
+    return template.format(task, flags='|'.join(notes), app=task._app)
 
 
 class TaskType(type):
@@ -65,11 +64,11 @@ class TaskType(type):
 
 
 class Task(TaskSignatures, metaclass=TaskType):
-    """Task base class.
+    """Base class of every task: its options, calling API and handlers.
 
-    When called tasks apply the :meth:`run` method.  This method must
-    be defined by all tasks (that is unless the :meth:`__call__` method
-    is overridden).
+    The work itself is :meth:`run`, written by the ``@app.task`` decorator
+    from the decorated function (or by a subclass); calling a task runs it
+    in-process, :meth:`delay` and :meth:`apply_async` send it to a worker.
     """
 
     __trace__: Any = None
@@ -77,46 +76,46 @@ class Task(TaskSignatures, metaclass=TaskType):
 
     MaxRetriesExceededError = MaxRetriesExceededError
 
-    #: Execution strategy used, or the qualified name of one.
+    #: Builds the worker's handler of this task's messages (a callable or its ``module:name``).
     Strategy = 'celery.worker.strategy:default'
 
-    #: Request class used, or the qualified name of one.
+    #: Class of the worker's request objects for this task (or its ``module:name``).
     Request = 'celery.worker.request:Request'
 
-    #: The application instance associated with this task class.
+    #: The app this task class is bound to (see :meth:`bind`).
     _app: Celery | None = None
 
-    #: Name of the task.
+    #: Registered name; messages carry it to find the task.
     name: str | None = None
 
     #: Enable argument checking (``None``: the app's ``strict_typing``).
     typing: bool | None = None
 
-    #: Maximum number of retries before giving up (``None``: retry forever).
+    #: How many times :meth:`retry` may send the task again (``None``: no limit).
     max_retries: int | None = 3
 
-    #: Default time in seconds before a retry of the task should be executed.
+    #: Seconds :meth:`retry` waits when given neither ``countdown`` nor ``eta``.
     default_retry_delay = 3 * 60
 
-    #: Rate limit for this task type, e.g. ``'10/m'`` (``None``: no limit).
+    #: Most calls each worker starts per time unit, e.g. ``'10/m'`` (``None``: unlimited).
     rate_limit: str | None = None
 
-    #: If enabled the worker won't store task state and return values.
+    #: Store neither states nor return values of this task.
     ignore_result: bool | None = None
 
-    #: If enabled the request will keep track of subtasks started by it.
+    #: Record the results of subtasks sent while running (``result.children``).
     trail = True
 
-    #: If enabled the worker will send monitoring events related to this task.
+    #: Emit task events for this task (when the worker sends events at all).
     send_events = True
 
-    #: When enabled errors will be stored even if the task is otherwise configured to ignore results.
+    #: Store failures even when :attr:`ignore_result` is set.
     store_errors_even_if_ignored: bool | None = None
 
-    #: Store eagerly executed results in the backend.
+    #: Store results of :meth:`apply` (eager calls) in the backend too.
     store_eager_result: bool | None = None
 
-    #: The name of a serializer that are registered with :mod:`kombu.serialization.registry`.
+    #: Serializer of this task's messages (a name known to kombu's registry).
     serializer: str | None = None
 
     #: Hard time limit in seconds (``None``: :setting:`task_time_limit`).
@@ -125,7 +124,7 @@ class Task(TaskSignatures, metaclass=TaskType):
     #: Soft time limit in seconds (``None``: :setting:`task_soft_time_limit`).
     soft_time_limit: float | None = None
 
-    #: The result store backend used for this task.
+    #: A result backend for this task only (``None``: the app's).
     backend_override: Any = None
 
     #: Report the STARTED state when the task is executed by a worker.
@@ -155,13 +154,13 @@ class Task(TaskSignatures, metaclass=TaskType):
     #: Default task priority.
     priority: int | None = None
 
-    #: Max length of result representation used in logs and events.
+    #: Longest ``repr`` of a return value put in logs and events.
     resultrepr_maxsize = 1024
 
-    #: Task request stack: the current request is the top.
+    #: Per-thread stack of requests being executed; :attr:`request` is its top.
     request_stack: LocalStack | None = None
 
-    #: Abstract tasks are not registered.
+    #: Base classes set this so that they are not registered as tasks.
     abstract = True
 
     _default_request: Context | None = None
@@ -173,34 +172,28 @@ class Task(TaskSignatures, metaclass=TaskType):
     @classmethod
     def bind(cls, app: Celery) -> Celery:
         """Bind this task class to ``app``, filling unset attributes from its configuration."""
-        was_bound, cls.__bound__ = cls.__bound__, True
-        cls._app = app
-        conf = app.conf
-        cls._exec_options = None  # clear option cache
-
+        first_binding = not cls.__bound__
+        cls.__bound__, cls._app = True, app
+        cls._exec_options = None  # they are read from the attributes set below
         if cls.typing is None:
             cls.typing = app.strict_typing
-
-        for attr_name, config_name in FROM_CONFIG:
-            if getattr(cls, attr_name, None) is None:
-                setattr(cls, attr_name, conf[config_name])
-
-        # decorate with annotations from config.
-        if not was_bound:
+        unset = [(attr, setting) for attr, setting in FROM_CONFIG
+                 if getattr(cls, attr, None) is None]
+        for attr, setting in unset:
+            setattr(cls, attr, app.conf[setting])
+        if first_binding:
+            # Annotations wrap methods: applying them twice would wrap twice.
             cls.annotate()
-
             from celery.utils.threads import LocalStack as ThreadLocalStack
             cls.request_stack = ThreadLocalStack()
-
         cls.on_bound(app)
-
         return app
 
     __bound__ = False
 
     @classmethod
     def on_bound(cls, app: Celery) -> None:
-        """Called when the task is bound to an app."""
+        """Hook for subclasses: runs at the end of every :meth:`bind`."""
 
     @classmethod
     def _get_app(cls) -> Celery:
@@ -224,22 +217,22 @@ class Task(TaskSignatures, metaclass=TaskType):
     def annotate(cls) -> None:
         """Apply :setting:`task_annotations` matching this task."""
         from celery.app.annotations import resolve_all
-        for d in resolve_all(cls._app.annotations, cls):  # type: ignore[union-attr]
-            for key, value in d.items():
-                if key.startswith('@'):
-                    cls.add_around(key[1:], value)
+        for annotation in resolve_all(cls._app.annotations, cls):  # type: ignore[union-attr]
+            for name, value in annotation.items():
+                # ``'@method'`` wraps that method; any other key sets an attribute.
+                if name.startswith('@'):
+                    cls.add_around(name[1:], value)
                 else:
-                    setattr(cls, key, value)
+                    setattr(cls, name, value)
 
     @classmethod
     def add_around(cls, attr: str, around: Callable) -> None:
-        """Wrap method ``attr`` with ``around(orig, *args, **kwargs)``."""
-        orig = getattr(cls, attr)
-        if getattr(orig, '__wrapped__', None):
-            orig = orig.__wrapped__
-        meth = around(orig)
-        meth.__wrapped__ = orig
-        setattr(cls, attr, meth)
+        """Replace method ``attr`` by ``around(method)``; rebinding wraps the original again."""
+        method = getattr(cls, attr)
+        original = getattr(method, '__wrapped__', None) or method
+        wrapped = around(original)
+        wrapped.__wrapped__ = original
+        setattr(cls, attr, wrapped)
 
     # -- calling -------------------------------------------------------------
 
@@ -260,7 +253,7 @@ class Task(TaskSignatures, metaclass=TaskType):
         return (_unpickle_task_v2, (self.name, mod), None)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
-        """The body of the task executed by workers."""
+        """The work of the task; the ``@app.task`` decorator makes it the decorated function."""
         raise NotImplementedError('Tasks must define the run method.')
 
     def start_strategy(self, app: Celery, consumer: Any, **kwargs: Any) -> Callable:
@@ -269,28 +262,25 @@ class Task(TaskSignatures, metaclass=TaskType):
         return instantiate(self.Strategy, self, app, consumer, **kwargs)
 
     def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
-        """Star argument version of :meth:`apply_async`."""
+        """Send the task with these arguments: ``add.delay(2, 2)``."""
         return self.apply_async(args, kwargs)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None,
                     producer: Any = None, link: Any = None, link_error: Any = None,
                     shadow: str | None = None, **options: Any) -> AsyncResult:
-        """Apply tasks asynchronously by sending a message."""
+        """Send a message asking a worker to run the task; returns its :class:`AsyncResult`.
+
+        With :setting:`task_always_eager` the task runs here instead (:meth:`apply`).
+        """
         if self.typing:
-            try:
-                check_arguments = self.__header__
-            except AttributeError:  # pragma: no cover
-                pass
-            else:
+            # ``__header__`` has the signature of ``run``: a bad call fails here, not remotely.
+            check_arguments = getattr(self, '__header__', None)
+            if check_arguments is not None:
                 check_arguments(*(args or ()), **(kwargs or {}))
-
         shadow = shadow or self.shadow_name(args, kwargs, options)
-
-        preopts = self._get_exec_options()
-        options = dict(preopts, **options) if options else preopts
-
+        own_options = self._get_exec_options()
+        options = {**own_options, **options} if options else own_options
         options.setdefault('ignore_result', self.ignore_result)
-
         app = self._get_app()
         if app.conf.task_always_eager:
             from celery.result import denied_join_result
@@ -312,7 +302,7 @@ class Task(TaskSignatures, metaclass=TaskType):
         )
 
     def shadow_name(self, args: Any, kwargs: Any, options: dict[str, Any]) -> str | None:
-        """Override for custom task name in worker logs/monitoring."""
+        """Name shown for this call in worker logs and events (``None``: the task's name)."""
         return None
 
     def _get_exec_options(self) -> dict[str, Any]:
@@ -324,136 +314,100 @@ class Task(TaskSignatures, metaclass=TaskType):
     def retry(self, args: Any = None, kwargs: Any = None, exc: BaseException | None = None,
               throw: bool = True, eta: Any = None, countdown: float | None = None,
               max_retries: int | None = None, **options: Any) -> Retry:
-        """Retry the task, adding it to the back of the queue.
+        """Send the current request again, as its next attempt, and end this one.
 
         Raises :exc:`~celery.exceptions.Retry` (unless ``throw=False``) so
-        the worker records the RETRY state.
+        the worker records the RETRY state.  Past ``max_retries`` it raises
+        ``exc`` instead, or :exc:`~celery.exceptions.MaxRetriesExceededError`.
         """
         from celery.utils.serialization import raise_with_context
         request = self.request
-        retries = request.retries + 1
-        max_retries = self.max_retries if max_retries is None else max_retries
-
+        attempt = request.retries + 1
         if request.called_directly:
             # Called as a plain function: there is no message to re-send.
             raise_with_context(exc or Retry('Task can be retried', None))
-
         if not eta and countdown is None:
             countdown = self.default_retry_delay
-
-        is_eager = request.is_eager
-        S = self.signature_from_request(
-            request, args, kwargs,
-            countdown=countdown, eta=eta, retries=retries,
-            **options
-        )
-
-        if max_retries is not None and retries > max_retries:
-            if exc:
-                raise_with_context(exc)
-            raise self.MaxRetriesExceededError(
-                f"Can't retry {self.name}[{request.id}] args:{S.args} kwargs:{S.kwargs}",
-                task_args=S.args, task_kwargs=S.kwargs
-            )
-
-        ret = Retry(exc=exc, when=eta or countdown, is_eager=is_eager, sig=S)
-
-        if is_eager:
-            # apply() re-runs the retry signature itself, in-process.
-            if throw:
-                raise ret
-            return ret
-
-        try:
-            S.apply_async()
-        except Exception as publish_error:
-            raise Reject(publish_error, requeue=False) from publish_error
+        next_attempt = self.signature_from_request(
+            request, args, kwargs, countdown=countdown, eta=eta, retries=attempt, **options)
+        limit = self.max_retries if max_retries is None else max_retries
+        if limit is not None and attempt > limit:
+            self._give_up(request, next_attempt, exc)
+        retry = Retry(exc=exc, when=eta or countdown, is_eager=request.is_eager,
+                      sig=next_attempt)
+        if not request.is_eager:
+            # (An eager apply() runs the retry signature itself, in-process.)
+            _send_next_attempt(next_attempt)
         if throw:
-            raise ret
-        return ret
+            raise retry
+        return retry
+
+    def _give_up(self, request: Context, next_attempt: Any,
+                 exc: BaseException | None) -> NoReturn:
+        from celery.utils.serialization import raise_with_context
+        if exc:
+            raise_with_context(exc)
+        # Celery's user-visible text, kept verbatim.
+        raise self.MaxRetriesExceededError(
+            f"Can't retry {self.name}[{request.id}] "
+            f"args:{next_attempt.args} kwargs:{next_attempt.kwargs}",
+            task_args=next_attempt.args, task_kwargs=next_attempt.kwargs)
 
     def apply(self, args: Any = None, kwargs: Any = None, link: Any = None,
               link_error: Any = None, task_id: str | None = None, retries: int | None = None,
               throw: bool | None = None, logfile: str | None = None,
               loglevel: int | None = None, headers: dict | None = None,
               **options: Any) -> EagerResult:
-        """Execute this task locally, by blocking until the task returns."""
+        """Run the task here and now, blocking until it returns, as a worker would."""
         from celery.app.trace import build_tracer
         from celery.result import EagerResult
-        from celery.utils.functional import maybe_list
 
         app = self._get_app()
-        args = args or ()
-        kwargs = kwargs or {}
         task_id = task_id or uuid()
         retries = retries or 0
-        if throw is None:
-            throw = app.conf.task_eager_propagates
-
-        # Make sure we get the task instance, not class.
-        task = app._tasks[self.name]
-
+        propagate = app.conf.task_eager_propagates if throw is None else throw
         request = {
-            'id': task_id,
-            'task': self.name,
-            'retries': retries,
-            'is_eager': True,
-            'logfile': logfile,
-            'loglevel': loglevel or 0,
+            'id': task_id, 'task': self.name, 'retries': retries, 'is_eager': True,
+            'logfile': logfile, 'loglevel': loglevel or 0,
             'hostname': app.conf.get('hostname') or _eager_hostname(),
-            'callbacks': maybe_list(link),
-            'errbacks': maybe_list(link_error),
-            'headers': headers,
-            'ignore_result': options.get('ignore_result', False),
-            'delivery_info': {
-                'is_eager': True,
-                'exchange': options.get('exchange'),
-                'routing_key': options.get('routing_key'),
-                'priority': options.get('priority'),
-            },
+            'callbacks': maybe_list(link), 'errbacks': maybe_list(link_error),
+            'headers': headers, 'ignore_result': options.get('ignore_result', False),
+            'delivery_info': {'is_eager': True, 'exchange': options.get('exchange'),
+                              'routing_key': options.get('routing_key'),
+                              'priority': options.get('priority')},
         }
         if 'stamped_headers' in options:
-            request['stamped_headers'] = maybe_list(options['stamped_headers'])
-            request['stamps'] = {
-                header: maybe_list(options.get(header, [])) for header in request['stamped_headers']
-            }
-
-        from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
-        tb = None
-        tracer = build_tracer(
-            task.name, task, eager=True,
-            propagate=throw, app=app,
-        )
-        ret = tracer(task_id, args, kwargs, request)
-        retval = ret.retval
-        if isinstance(retval, ExceptionInfo):
-            retval, tb = retval.exception, retval.traceback
-            if isinstance(retval, ExceptionWithTraceback):
-                retval = retval.exc
-        if isinstance(retval, Retry) and retval.sig is not None:
-            return retval.sig.apply(retries=retries + 1)
-        state = states.SUCCESS if ret.info is None else ret.info.state
-        return EagerResult(task_id, retval, state, traceback=tb, name=self.name)
+            request.update(_eager_stamps(options))
+        # Trace the instance the app registered under this name, which ``self`` need not be.
+        registered = app._tasks[self.name]
+        tracer = build_tracer(registered.name, registered, eager=True, propagate=propagate,
+                              app=app)
+        traced = tracer(task_id, args or (), kwargs or {}, request)
+        value, traceback = _value_and_traceback(traced.retval)
+        if isinstance(value, Retry) and value.sig is not None:
+            # Not sent anywhere: the next attempt runs here as well.
+            return value.sig.apply(retries=retries + 1)
+        state = states.SUCCESS if traced.info is None else traced.info.state
+        return EagerResult(task_id, value, state, traceback=traceback, name=self.name)
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> AsyncResult:
-        """Get AsyncResult instance for the specified task."""
+        """The result of the call of this task with id ``task_id``."""
         return self._get_app().AsyncResult(task_id, backend=self.backend,
                                            task_name=self.name, **kwargs)
 
     def send_event(self, type_: str, retry: bool = True, retry_policy: dict | None = None,
                    **fields: Any) -> Any:
-        """Send monitoring event message (adds the current task's ``uuid``)."""
-        req = self.request
+        """Emit event ``type_`` about the current request (its id is added as ``uuid``)."""
+        request = self.request
         if retry_policy is None:
             retry_policy = self.app.conf.task_publish_retry_policy
-        with self.app.events.default_dispatcher(hostname=req.hostname) as d:
-            return d.send(
-                type_,
-                uuid=req.id, retry=retry, retry_policy=retry_policy, **fields)
+        with self.app.events.default_dispatcher(hostname=request.hostname) as dispatcher:
+            return dispatcher.send(type_, uuid=request.id, retry=retry,
+                                   retry_policy=retry_policy, **fields)
 
     def update_state(self, task_id: str | None = None, state: str | None = None,
                      meta: Any = None, **kwargs: Any) -> None:
-        """Update task state (e.g. a custom ``PROGRESS`` state with ``meta``)."""
+        """Store ``state`` and ``meta`` for ``task_id`` (default: the current request)."""
         if task_id is None:
             task_id = self.request.id
         self.backend.store_result(task_id, meta, state, request=self.request, **kwargs)
@@ -461,25 +415,25 @@ class Task(TaskSignatures, metaclass=TaskType):
     # -- handlers --------------------------------------------------------------
 
     def before_start(self, task_id: str, args: Any, kwargs: Any) -> None:
-        """Handler called before the task starts."""
+        """Hook: runs in the worker just before :meth:`run`."""
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
-        """Success handler."""
+        """Hook: runs after :meth:`run` returned ``retval``."""
 
     def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                  einfo: Any) -> None:
-        """Retry handler."""
+        """Hook: runs when the call ended in :meth:`retry`."""
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
                    einfo: Any) -> None:
-        """Error handler."""
+        """Hook: runs when :meth:`run` raised ``exc``."""
 
     def after_return(self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any,
                      einfo: Any) -> None:
-        """Handler called after the task returns."""
+        """Hook: runs after every call that ended in SUCCESS or FAILURE."""
 
     def on_replace(self, sig: Any) -> Any:
-        """Handler called when the task is replaced: stamps and sends ``sig``.
+        """Hook of :meth:`replace`: stamps and sends ``sig``.
 
         Eagerly executed tasks return the replacement's result; otherwise
         :exc:`~celery.exceptions.Ignore` is raised once ``sig`` is sent.
@@ -494,28 +448,25 @@ class Task(TaskSignatures, metaclass=TaskType):
         return result
 
     def push_request(self, *args: Any, **kwargs: Any) -> None:
-        """Push a new request context for this task."""
+        """Make a new request (built from the arguments) the current one."""
         self.request_stack.push(Context(*args, **kwargs))
 
     def pop_request(self) -> None:
-        """Pop the current request context."""
+        """Drop the current request; the previous one is current again."""
         self.request_stack.pop()
 
     def __repr__(self) -> str:
-        """``repr(task)``."""
         return _reprtask(self, R_INSTANCE)
 
-    def _get_request(self) -> Context:
-        """Get current request object."""
-        req = self.request_stack.top
-        if req is None:
-            # Outside execution `task.request` is an empty default context.
-            if self._default_request is None:
-                self._default_request = Context()
-            return self._default_request
-        return req
-
-    request = property(_get_request)
+    @property
+    def request(self) -> Context:
+        """The request this thread is executing; an empty one outside execution."""
+        current = self.request_stack.top
+        if current is not None:
+            return current
+        if self._default_request is None:
+            self._default_request = Context()
+        return self._default_request
 
     @property
     def backend(self) -> Any:
@@ -538,3 +489,29 @@ def _eager_hostname() -> str:
     from celery.utils.nodenames import gethostname
     return gethostname()
 
+
+def _send_next_attempt(next_attempt: Any) -> None:
+    try:
+        next_attempt.apply_async()
+    except Exception as publish_error:
+        # Without its next attempt the task would silently stop: reject the
+        # message being executed instead of acknowledging it as retried.
+        raise Reject(publish_error, requeue=False) from publish_error
+
+
+def _eager_stamps(options: dict[str, Any]) -> dict[str, Any]:
+    stamped_headers = maybe_list(options['stamped_headers'])
+    return {'stamped_headers': stamped_headers,
+            'stamps': {header: maybe_list(options.get(header, []))
+                       for header in stamped_headers}}
+
+
+def _value_and_traceback(retval: Any) -> tuple[Any, str | None]:
+    # A traced failure comes back as ExceptionInfo: unwrap the exception itself.
+    from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
+    if not isinstance(retval, ExceptionInfo):
+        return retval, None
+    exc = retval.exception
+    if isinstance(exc, ExceptionWithTraceback):
+        exc = exc.exc
+    return exc, retval.traceback

@@ -119,6 +119,13 @@ def traceback_clear(exc: BaseException | None = None) -> None:
         tb = tb.tb_next
 
 
+def _stores_errors(task: Any, eager: bool) -> Any:
+    if task.ignore_result:
+        return task.store_errors_even_if_ignored
+    # An eager call stores nothing unless its task asks for eager results.
+    return not eager or bool(getattr(task, 'store_eager_result', False))
+
+
 def _pickleable(einfo: ExceptionInfo) -> ExceptionInfo:
     from celery.utils.serialization import (
         get_pickleable_etype,
@@ -141,11 +148,7 @@ class TraceInfo:
     def handle_error_state(self, task: Any, req: Any, eager: bool = False,
                            call_errbacks: bool = True) -> ExceptionInfo:
         """Store and report the error for a RETRY or FAILURE state."""
-        store_errors = not eager
-        if task.ignore_result:
-            store_errors = task.store_errors_even_if_ignored
-        elif eager and getattr(task, 'store_eager_result', False):
-            store_errors = True
+        store_errors = _stores_errors(task, eager)
         if self.state == RETRY:
             return self.handle_retry(task, req, store_errors=store_errors)
         return self.handle_failure(task, req, store_errors=store_errors,
@@ -283,12 +286,41 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
     prerun, postrun, success = signals.task_prerun, signals.task_postrun, signals.task_success
 
     def on_error(request: Any, exc: BaseException, state: str = FAILURE,
-                 call_errbacks: bool = True) -> tuple[Any, Any, str, Any]:
+                 call_errbacks: bool = True) -> tuple[TraceInfo, ExceptionInfo]:
         if propagate:
+            raise  # an eager caller asked for the exception itself
+        trace_info = Info(state, exc)
+        einfo = trace_info.handle_error_state(task, request, eager=eager,
+                                              call_errbacks=call_errbacks)
+        return trace_info, einfo
+
+    def on_body_error(request: Any, exc: BaseException) -> tuple[TraceInfo, ExceptionInfo]:
+        # What an exception raised by the task's body makes of the call.
+        if isinstance(exc, Reject):
+            trace_info = Info(REJECTED, exc)
+            trace_info.handle_reject(task, request)
+        elif isinstance(exc, Ignore):
+            trace_info = Info(IGNORED, exc)
+            trace_info.handle_ignore(task, request)
+        elif isinstance(exc, Retry):
+            return on_error(request, exc, RETRY, call_errbacks=False)
+        else:
+            return on_error(request, exc)
+        # Rejected or ignored: nothing stored, never propagated.  The worker
+        # finds the predicate in this info and rejects or acks the message.
+        return trace_info, ExceptionInfo(internal=True)
+
+    def on_internal_error(task_request: Any, uuid: str, args: Any, kwargs: Any,
+                          request: Any, exc: BaseException,
+                          ) -> tuple[ExceptionInfo, TraceInfo | None]:
+        # Raised outside the task's body: by Celery, a handler or a signal receiver.
+        _signal_internal_error(task, uuid, args, kwargs, request, exc)
+        if eager:
             raise
-        I = Info(state, exc)
-        R = I.handle_error_state(task, request, eager=eager, call_errbacks=call_errbacks)
-        return I, R, I.state, I.retval
+        einfo = report_internal_error(task, exc)
+        if task_request is None:
+            return einfo, None  # the message itself was bad: there is no request
+        return einfo, on_error(task_request, exc)[0]
 
     def already_succeeded(request: Any) -> bool:
         from celery.worker.state import successful_requests
@@ -305,7 +337,9 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
         return False
 
     def trace_task(uuid: str, args: Any, kwargs: Any, request: dict | None = None) -> trace_ok_t:
-        R = I = T = Rstr = retval = state = None
+        # ``outcome`` is what the pool reports: the return value, or the
+        # ExceptionInfo of a call that did not succeed (``trace_info`` says how).
+        outcome = trace_info = runtime = result_repr = retval = state = None
         task_request = None
         time_start = monotonic()
         try:
@@ -316,7 +350,7 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
             delivery_info = task_request.delivery_info or {}
             if deduplicate and delivery_info.get('redelivered') and \
                     already_succeeded(task_request):
-                return trace_ok_t(R, I, T, Rstr)
+                return trace_ok_t(None, None, None, None)
             push_task(task)
             root_id = task_request.root_id or uuid
             priority = delivery_info.get('priority') if inherit_parent_priority else None
@@ -331,23 +365,11 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
                 try:
                     if before_start:
                         before_start(uuid, args, kwargs)
-                    R = retval = fun(*args, **kwargs)
+                    outcome = retval = fun(*args, **kwargs)
                     state = SUCCESS
-                except Reject as exc:
-                    I, R = Info(REJECTED, exc), ExceptionInfo(internal=True)
-                    state, retval = I.state, I.retval
-                    I.handle_reject(task, task_request)
-                    traceback_clear(exc)
-                except Ignore as exc:
-                    I, R = Info(IGNORED, exc), ExceptionInfo(internal=True)
-                    state, retval = I.state, I.retval
-                    I.handle_ignore(task, task_request)
-                    traceback_clear(exc)
-                except Retry as exc:
-                    I, R, state, retval = on_error(task_request, exc, RETRY, call_errbacks=False)
-                    traceback_clear(exc)
                 except Exception as exc:
-                    I, R, state, retval = on_error(task_request, exc)
+                    trace_info, outcome = on_body_error(task_request, exc)
+                    state, retval = trace_info.state, trace_info.retval
                     traceback_clear(exc)
                 else:
                     try:
@@ -361,10 +383,11 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
                             _apply_chain(app, chain, retval, uuid, root_id, priority)
                         task.backend.mark_as_done(uuid, retval, task_request, publish_result)
                     except EncodeError as exc:
-                        I, R, state, retval = on_error(task_request, exc)
+                        trace_info, outcome = on_error(task_request, exc)
+                        state, retval = trace_info.state, trace_info.retval
                     else:
-                        Rstr = saferepr(R, resultrepr_maxsize)
-                        T = monotonic() - time_start
+                        result_repr = saferepr(retval, resultrepr_maxsize)
+                        runtime = monotonic() - time_start
                         if on_success:
                             on_success(retval, uuid, args, kwargs)
                         if success.receivers:
@@ -372,7 +395,7 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
                         if does_info:
                             info(LOG_SUCCESS, {
                                 'id': uuid, 'name': get_task_name(task_request, name),
-                                'return_value': Rstr, 'runtime': T,
+                                'return_value': result_repr, 'runtime': runtime,
                                 'args': task_request.get('argsrepr') or saferepr(args),
                                 'kwargs': task_request.get('kwargsrepr') or saferepr(kwargs),
                             })
@@ -389,15 +412,11 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
                     if not eager:
                         _cleanup(task, loader_cleanup)
         except MemoryError:
-            raise
+            raise  # handling it here needs memory: leave it to the pool
         except Exception as exc:
-            _signal_internal_error(task, uuid, args, kwargs, request, exc)
-            if eager:
-                raise
-            R = report_internal_error(task, exc)
-            if task_request is not None:
-                I, _, _, _ = on_error(task_request, exc)
-        return trace_ok_t(R, I, T, Rstr)
+            outcome, trace_info = on_internal_error(task_request, uuid, args, kwargs,
+                                                    request, exc)
+        return trace_ok_t(outcome, trace_info, runtime, result_repr)
 
     return trace_task
 

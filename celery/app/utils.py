@@ -43,6 +43,7 @@ HIDDEN_SETTINGS = re.compile(
 
 MASK = '*' * 8
 
+# Celery's bug report layout (``celery report``), a user-visible text kept verbatim.
 BUGREPORT_INFO = """
 software -> celery:{celery_v} kombu:{kombu_v} py:{py_v}
             billiard:{billiard_v} {driver_v}

@@ -8,11 +8,14 @@ from kombu.exceptions import EncodeError
 from celery import signals, states
 from celery.app.trace import build_tracer
 from celery.exceptions import Ignore, Reject, Retry
+from celery.utils import uuid
 
 
-def _run(task, eager=True, **opts):
+def _run(task, eager=True, task_id=None, **opts):
+    # Unique ids: the in-memory result store is shared by every app of the process.
+    task_id = task_id or uuid()
     tracer = build_tracer(task.name, task, eager=eager, app=task.app, **opts)
-    return tracer('tid-1', [], {}, {'id': 'tid-1'})
+    return tracer(task_id, [], {}, {'id': task_id})
 
 
 @pytest.fixture
@@ -64,10 +67,10 @@ def test_reject_and_ignore_end_quietly(app, calls, exc, state):
 def test_reject_is_logged_as_a_warning(app, calls, caplog):
     task = _task_raising(app, Reject('bad message', requeue=False), calls)
     with caplog.at_level('INFO', logger='celery.app.trace'):
-        _run(task)
+        _run(task, task_id='tid-reject')
     [record] = [r for r in caplog.records if r.name == 'celery.app.trace']
     assert record.levelname == 'WARNING'
-    assert record.getMessage() == f'Task {task.name}[tid-1] reject requeue=False: bad message'
+    assert record.getMessage() == f'Task {task.name}[tid-reject] reject requeue=False: bad message'
 
 
 def test_retry_records_retry_state_without_errbacks(app, calls):
@@ -134,8 +137,9 @@ def test_internal_error_before_the_request_leaves_no_info(app):
         return 1
 
     tracer = build_tracer(fine.name, fine, app=app)
+    task_id = uuid()
     with pytest.warns(RuntimeWarning, match='not a mapping'):
-        retval, info, runtime, retstr = tracer('tid-1', [], None, {'id': 'tid-1'})
+        retval, info, runtime, retstr = tracer(task_id, [], None, {'id': task_id})
     assert retval.internal and (info, runtime, retstr) == (None, None, None)
 
 
@@ -194,11 +198,12 @@ def test_redelivered_task_that_already_succeeded_is_skipped(app, monkeypatch):
 
     app.conf.worker_deduplicate_successful_tasks = True
     monkeypatch.setattr(type(app.backend), 'persistent', True, raising=False)
-    worker_state.successful_requests.add('tid-1')
+    task_id = uuid()
+    worker_state.successful_requests.add(task_id)
     try:
         tracer = build_tracer(once.name, once, app=app)
-        outcome = tracer('tid-1', [], {}, {'id': 'tid-1',
+        outcome = tracer(task_id, [], {}, {'id': task_id,
                                            'delivery_info': {'redelivered': True}})
     finally:
-        worker_state.successful_requests.discard('tid-1')
+        worker_state.successful_requests.discard(task_id)
     assert tuple(outcome) == (None, None, None, None) and ran == []
