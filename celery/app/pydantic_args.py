@@ -32,15 +32,23 @@ def _model_parameters(signature: inspect.Signature, base: type) -> dict[str, tup
     return models
 
 
+def _resolved_signature(fun: Callable[..., Any]) -> inspect.Signature:
+    # Annotations written as strings (``from __future__ import annotations``)
+    # must be resolved to find the model classes; names that cannot be
+    # resolved (local classes) stay strings, and their arguments unconverted.
+    try:
+        return inspect.signature(fun, eval_str=True)
+    except NameError:
+        return inspect.signature(fun)
+
+
 def pydantic_wrapper(app: Celery, task_fun: Callable[..., Any], task_name: str,
                      strict: bool = True, context: dict[str, Any] | None = None,
                      dump_kwargs: dict[str, Any] | None = None) -> Callable[..., Any]:
     """Wrap ``task_fun``: validate model arguments from plain data, dump a model result."""
     from pydantic import BaseModel
 
-    # Annotations written as strings (``from __future__ import annotations``)
-    # must be resolved to find the model classes.
-    signature = inspect.signature(task_fun, eval_str=True)
+    signature = _resolved_signature(task_fun)
     models = _model_parameters(signature, BaseModel)
     # JSON mode by default: the result goes through a serializer next.
     dump_options = {'mode': 'json', **(dump_kwargs or {})}

@@ -36,6 +36,11 @@ class DjangoFixup:
 
     def __init__(self, app: Celery) -> None:
         self.app = app
+        # Django serves requests on threads other than the one that made the
+        # app; without this their shared tasks would use a blank default app.
+        from celery import _state
+        if _state.default_app is None:
+            app.set_default()
 
     def install(self) -> DjangoFixup:
         """Hook into the app and worker signals."""
