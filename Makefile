@@ -1,28 +1,50 @@
-PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+# The README's two commands: `make demo` and `make test`.
+#
+# Without an active virtual environment every target works in `.venv` in the
+# checkout (created on first use), so a fresh machine needs only Python 3.10+
+# and make; with one active (VIRTUAL_ENV set), that one is used.
+ifdef VIRTUAL_ENV
+PYTHON ?= $(VIRTUAL_ENV)/bin/python
+VENV_DEP :=
+else
+PYTHON ?= .venv/bin/python
+VENV_DEP := .venv/bin/python
+endif
+PIP = $(PYTHON) -m pip
 
-.PHONY: install test test-unit test-integration demo bench docs clean
+.PHONY: install install-test test test-unit test-integration services demo bench docs clean
 
-install:
+.venv/bin/python:
+	python3 -m venv .venv
+	.venv/bin/python -m pip install -q --upgrade pip
+
+# The package alone, with no extras: what the demo needs.
+install: $(VENV_DEP)
+	$(PIP) install -q -e .
+
+# The package with every extra the tests exercise, and the test tools.
+install-test: $(VENV_DEP)
 	$(PIP) install -q -e . -r requirements/test.txt
 
-test: install
+services:
+	t/services.sh
+
+test: install-test services
 	$(PYTHON) -m pytest -q -n 2 --dist loadfile t/unit t/integration
 
-test-unit:
+test-unit: install-test
 	$(PYTHON) -m pytest -q t/unit
 
-test-integration:
+test-integration: install-test services
 	$(PYTHON) -m pytest -q t/integration
 
-demo:
-	$(PIP) install -q -e .
+demo: install
 	$(PYTHON) examples/tutorial/run_demo.py
 
-bench:
+bench: install-test services
 	for f in t/benchmarks/bench_*.py; do echo "== $$f"; $(PYTHON) $$f || exit 1; done
 
-docs:
+docs: $(VENV_DEP)
 	$(PIP) install -q -r requirements/docs.txt
 	$(PYTHON) -m sphinx -q -b html docs docs/_build/html
 

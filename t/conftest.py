@@ -18,10 +18,12 @@ if os.environ.pop('PYTHONDONTWRITEBYTECODE', None):
 #: Our own suite uses the public testing plugin (celery_app, celery_worker, ...).
 pytest_plugins = ('celery.contrib.pytest',)
 
-AMQP_URL = os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//')
-REDIS_URL = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
-POSTGRES_URL = os.environ.get('TEST_POSTGRES_URL', 'postgresql://postgres@127.0.0.1:5432/test')
-MEMCACHED_URL = os.environ.get('TEST_MEMCACHED_URL', 'memcached://127.0.0.1:11211/')
+# The servers' locations live in t/servers.py (one variable each); these names
+# are re-exported for the tests that import them from here.
+from t.servers import (  # noqa: E402,F401
+    AMQP_URL, MEMCACHED_URL, POSTGRES_URL, REDIS_BACKEND_URL, REDIS_URL,
+)
+from t import cleanup  # noqa: E402
 
 
 #: Seconds the test run may take to exit after its last hook; past that it
@@ -29,12 +31,30 @@ MEMCACHED_URL = os.environ.get('TEST_MEMCACHED_URL', 'memcached://127.0.0.1:1121
 #: instead of stalling it.
 EXIT_WATCHDOG_SECONDS = 60
 
+#: The RabbitMQ queues that existed when the run started (see t/cleanup.py).
+_QUEUES_BEFORE = pytest.StashKey['set[str] | None']()
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    """True in the process that runs the session (not in an xdist worker)."""
+    return not hasattr(config, 'workerinput')
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _is_controller(session.config):
+        session.config.stash[_QUEUES_BEFORE] = cleanup.begin_run()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _is_controller(session.config) and _QUEUES_BEFORE in session.config.stash:
+        cleanup.end_run(session.config.stash[_QUEUES_BEFORE])
+
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Not in an xdist worker: it unconfigures when its own tests are done and
     # then waits, as long as it takes, for the other workers to finish.
-    if not hasattr(config, 'workerinput'):
+    if _is_controller(config):
         faulthandler.dump_traceback_later(EXIT_WATCHDOG_SECONDS, exit=True, file=sys.__stderr__)
 
 
@@ -68,6 +88,12 @@ def amqp_url() -> str:
 @pytest.fixture
 def redis_url() -> str:
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_backend_url() -> str:
+    """The suite's Redis database for results."""
+    return REDIS_BACKEND_URL
 
 
 @pytest.fixture(params=['amqp', 'redis'])

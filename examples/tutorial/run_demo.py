@@ -1,7 +1,8 @@
 """Run the tutorial end to end with no server: ``make demo``.
 
-Messages go through kombu's filesystem transport and results into SQLite,
-both in a temporary directory.  A real ``celery -A tasks worker`` process
+Messages go through kombu's filesystem transport and results into the file
+result backend (one file per result), both in a temporary directory: nothing
+beyond the package and the standard library is needed.  A real ``celery -A tasks worker`` process
 executes the tasks and is stopped with SIGTERM (warm shutdown) at the end.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ broker_transport_options = {{
     'control_folder': {data!r},
     'polling_interval': 0.1,
 }}
-result_backend = 'db+sqlite:///{results}'
+result_backend = 'file://{results}'
 task_serializer = 'json'
 accept_content = ['json']
 """
@@ -42,7 +43,9 @@ def write_config(workdir: Path) -> None:
     """Write ``demo_config.py`` pointing the broker and backend into ``workdir``."""
     data = workdir / 'messages'
     data.mkdir()
-    config = CONFIG_TEMPLATE.format(data=str(data), results=workdir / 'results.sqlite')
+    results = workdir / 'results'
+    results.mkdir()
+    config = CONFIG_TEMPLATE.format(data=str(data), results=results)
     (workdir / 'demo_config.py').write_text(config)
 
 
@@ -95,7 +98,8 @@ def run_tasks() -> None:
     pending = [(task, args, task.delay(*args)) for task, args in calls]
     for task, args, result in pending:
         value = result.get(timeout=RESULT_TIMEOUT)
-        print(f'{task.name}{args} -> {value!r}', flush=True)
+        shown = ', '.join(repr(arg) for arg in args)
+        print(f'{task.name}({shown}) -> {value!r}', flush=True)
 
 
 def stop_worker(proc: subprocess.Popen[str]) -> int:
@@ -110,25 +114,6 @@ def stop_worker(proc: subprocess.Popen[str]) -> int:
         return 1
 
 
-def worker_available() -> bool:
-    """Return True if this installation has the worker engine."""
-    try:
-        from celery.app.log import Logging  # noqa: F401
-        from celery.worker import WorkController  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def run_eagerly() -> int:
-    """Stand-in while the worker engine is missing: execute the tasks in this process."""
-    from tasks import app
-    print('NOTE: the worker engine is not installed; running the tasks eagerly.', flush=True)
-    app.conf.task_always_eager = True
-    run_tasks()
-    return 0
-
-
 def main() -> int:
     """Run the demo; return the process exit code."""
     workdir = Path(tempfile.mkdtemp(prefix='celery-demo-'))
@@ -137,8 +122,6 @@ def main() -> int:
         env = demo_env(workdir)
         os.environ.update(env)
         sys.path[:0] = [str(HERE), str(workdir), str(REPO)]
-        if not worker_available():
-            return run_eagerly()
         proc, lines = start_worker(env)
         try:
             if not wait_until_ready(proc, lines):

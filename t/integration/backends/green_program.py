@@ -40,9 +40,7 @@ import time
 from types import SimpleNamespace
 
 from celery import Celery
-
-AMQP_URL = os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//')
-REDIS_URL = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
+from t.servers import AMQP_URL, REDIS_BACKEND_URL as REDIS_URL
 WAITERS = 4
 
 app = Celery(f'green-{UNIQUE}', set_as_current=False, broker=AMQP_URL,

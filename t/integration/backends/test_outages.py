@@ -9,7 +9,7 @@ import pytest
 
 from celery import states
 from celery.exceptions import BackendStoreError
-from t.conftest import POSTGRES_URL, REDIS_URL
+from t.servers import POSTGRES_URL, REDIS_URL, via_local_port
 from t.integration.proxy import TcpProxy
 
 OUTAGE = 1.0
@@ -37,7 +37,7 @@ def restore_later(proxy: TcpProxy, after: float = OUTAGE) -> threading.Timer:
 
 
 def postgres_app(make_app, proxy: TcpProxy, **conf):
-    url = POSTGRES_URL.replace('127.0.0.1:5432', f'127.0.0.1:{proxy.port}')
+    url = via_local_port(POSTGRES_URL, proxy.port)
     assert url != POSTGRES_URL
     return make_app('postgresql', url='db+' + url, result_backend_always_retry=True,
                     result_backend_base_sleep_between_retries_ms=50,
@@ -104,7 +104,7 @@ def test_postgres_gives_up_with_backend_store_error(proxy_to, make_app, unique) 
 def test_redis_store_is_retried_until_the_server_is_back(proxy_to, make_app, unique) -> None:
     proxy = proxy_to(REDIS_URL)
     app = make_app('redis', result_expires=60,
-                   url=REDIS_URL.replace('127.0.0.1:6379', f'127.0.0.1:{proxy.port}'))
+                   url=via_local_port(REDIS_URL, proxy.port))
     app.conf.result_backend_transport_options = {
         'global_keyprefix': f'it{unique}_',
         'retry_policy': {'interval_step': 0.2, 'interval_max': 0.2}}

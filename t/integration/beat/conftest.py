@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from kombu import Connection, Queue
+from kombu.exceptions import ChannelError
 
 from t.integration.proxy import TcpProxy
 
@@ -46,6 +47,8 @@ service = Service(app, schedule_filename={schedule!r})
 def stop(signum, frame):
     raise SystemExit()
 platforms.signals.update(SIGTERM=stop, SIGINT=stop)
+import time
+print('service starting at', time.time(), flush=True)
 service.start()
 '''
 
@@ -104,6 +107,23 @@ class BeatProject:
     def declare(self, url: str) -> None:
         with Connection(url) as conn:
             Queue(self.queue, routing_key=self.queue)(conn.default_channel).declare()
+
+    def count(self, url: str) -> int:
+        """How many messages wait in the queue (they stay there)."""
+        with Connection(url) as conn:
+            queue = Queue(self.queue, routing_key=self.queue)(conn.default_channel)
+            try:
+                return queue.queue_declare(passive=True).message_count
+            except ChannelError:  # Redis: an empty queue has no list, so "no such queue"
+                return 0
+
+    @staticmethod
+    def service_started_at(output: str) -> float:
+        """When a service process (``start_service``) started its loop, from its output."""
+        for line in output.splitlines():
+            if line.startswith('service starting at '):
+                return float(line.rsplit(' ', 1)[1])
+        raise AssertionError(f'the service never started:\n{output}')
 
     def drain(self, url: str) -> list[float]:
         """Return the send times carried by the messages in the queue (and remove them)."""

@@ -11,11 +11,12 @@ from typing import Iterator
 
 import pytest
 
+from t.servers import AMQP_URL, REDIS_BACKEND_URL, REDIS_URL
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-AMQP_URL = os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//')
-REDIS_BROKER = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
-REDIS_BACKEND = 'redis://127.0.0.1:6379/3'
+REDIS_BROKER = REDIS_URL
+REDIS_BACKEND = REDIS_BACKEND_URL
 READY_TIMEOUT = 40.0
 
 

@@ -8,14 +8,17 @@ import pytest
 from celery import chord
 from celery.exceptions import ChordError
 
+from t.servers import POSTGRES_URL
+
 from .conftest import REDIS_BROKER, start_worker, stop_worker
 
-PG_SERVER = 'postgresql://postgres@127.0.0.1:5432'
+# The server of the suite's PostgreSQL URL, without its database.
+PG_SERVER = POSTGRES_URL.rsplit('/', 1)[0]
 
 
 def _admin(sql: str) -> None:
     import psycopg2
-    conn = psycopg2.connect(f'{PG_SERVER}/test')
+    conn = psycopg2.connect(POSTGRES_URL)
     conn.autocommit = True
     try:
         with conn.cursor() as cursor:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from t.servers import REDIS_BACKEND_URL
 
 UNIQUE = os.environ['PROC_UNIQUE']
 
 app = Celery(f'proc-{UNIQUE}', broker=os.environ['PROC_BROKER'],
-             backend='redis://127.0.0.1:6379/0')
+             backend=REDIS_BACKEND_URL)
 app.conf.update(
     task_default_queue=f'procq-{UNIQUE}',
     control_exchange=f'procctl-{UNIQUE}',

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from kombu import Connection, Exchange, Queue
 
 from celery import Celery
+from t.servers import AMQP_URL, REDIS_URL
 from celery.contrib.migrate import (
     State,
     migrate_tasks,
@@ -16,8 +17,8 @@ from celery.contrib.migrate import (
     task_id_of,
 )
 
-AMQP = 'amqp://guest:guest@127.0.0.1:5672//'
-REDIS = 'redis://127.0.0.1:6379/0'
+AMQP = AMQP_URL
+REDIS = REDIS_URL
 
 
 def queue_named(name: str) -> Queue:

@@ -11,11 +11,12 @@ import time
 from celery import Celery
 from celery.exceptions import Reject
 from celery.worker.control import control_command, inspect_command
+from t.servers import REDIS_BACKEND_URL
 
 UNIQUE = os.environ['CTL_UNIQUE']
 
 app = Celery(f'ctl-{UNIQUE}', broker=os.environ['CTL_BROKER'],
-             backend='redis://127.0.0.1:6379/0')
+             backend=REDIS_BACKEND_URL)
 app.conf.update(
     task_default_queue=f'ctlq-{UNIQUE}',
     control_exchange=f'ctl-{UNIQUE}',

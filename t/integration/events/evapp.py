@@ -11,11 +11,12 @@ import time
 
 from celery import Celery
 from celery.events.snapshot import Polaroid
+from t.servers import REDIS_BACKEND_URL
 
 UNIQUE = os.environ['EV_UNIQUE']
 
 app = Celery(f'ev-{UNIQUE}', broker=os.environ['EV_BROKER'],
-             backend='redis://127.0.0.1:6379/0')
+             backend=REDIS_BACKEND_URL)
 app.conf.update(
     task_default_queue=f'evq-{UNIQUE}',
     control_exchange=f'evctl-{UNIQUE}',

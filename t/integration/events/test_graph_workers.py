@@ -1,7 +1,7 @@
 """``celery graph workers`` draws the real cluster found through ``inspect stats``."""
 from __future__ import annotations
 
-from t.conftest import REDIS_URL
+from t.conftest import REDIS_BACKEND_URL, REDIS_URL
 from t.integration.events.evcluster import CeleryProcess, WorkerProcess, new_unique
 from t.unit.bin.test_graph import parse_dot
 
@@ -20,7 +20,7 @@ def test_graph_of_running_workers_is_valid_dot() -> None:
         nodes, edges = parse_dot(output)
         hostnames = {worker.hostname for worker in workers}
         assert hostnames <= nodes
-        assert {(name, 'redis://127.0.0.1:6379/0') for name in hostnames} <= set(edges)
+        assert {(name, REDIS_BACKEND_URL) for name in hostnames} <= set(edges)
         process_edges = [edge for edge in edges if edge[1] in hostnames
                          and edge[0].startswith('thr-')]
         assert len(process_edges) == 4, edges

@@ -15,9 +15,8 @@ from celery import Celery
 from celery.worker.consumer.amqp_acks import install as batch_acks
 from celery.worker.consumer.amqp_reader import install as read_frames
 from t.integration.worker.conftest import RunningWorker, wait_for
+from t.servers import AMQP_URL, REDIS_URL
 
-AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672//'
-REDIS_URL = 'redis://127.0.0.1:6379/0'
 
 
 def _ready_count(queue: str) -> int:

@@ -9,8 +9,8 @@ from kombu import Connection, Queue
 
 from celery import Celery
 from t.integration.worker.conftest import RunningWorker, wait_for
+from t.servers import REDIS_URL
 
-REDIS_URL = 'redis://127.0.0.1:6379/0'
 
 
 def _unacked_for(client: redis.Redis, queue: str) -> list[str]:

@@ -93,11 +93,11 @@ def queue_name(unique: str) -> str:
 
 
 @pytest.fixture
-def worker_env(broker_url: str, redis_url: str, queue_name: str) -> dict[str, str]:
+def worker_env(broker_url: str, redis_backend_url: str, queue_name: str) -> dict[str, str]:
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([str(HERE), str(REPO), env.get('PYTHONPATH', '')])
     env['CELERY_BROKER_URL'] = broker_url
-    env['CELERY_RESULT_BACKEND'] = redis_url
+    env['CELERY_RESULT_BACKEND'] = redis_backend_url
     env['PROGRAM_TEST_QUEUE'] = queue_name
     env.pop('CELERY_CONFIG_MODULE', None)
     return env
@@ -118,10 +118,10 @@ def start_worker(worker_env, tmp_path):
 
 
 @pytest.fixture
-def client(broker_url, redis_url, unique):
+def client(broker_url, redis_backend_url, unique):
     """A client app sending by task name to the same broker and backend."""
     from celery import Celery
-    app = Celery(f'program-client-{unique}', broker=broker_url, backend=redis_url,
+    app = Celery(f'program-client-{unique}', broker=broker_url, backend=redis_backend_url,
                  set_as_current=False)
     yield app
     app.close()

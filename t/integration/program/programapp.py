@@ -10,11 +10,12 @@ from pathlib import Path
 
 from celery import Celery
 from celery.utils.log import get_task_logger
+from t.servers import REDIS_BACKEND_URL
 
 app = Celery('programapp')
 app.conf.update(
     task_default_queue=os.environ.get('PROGRAM_TEST_QUEUE', 'celery'),
-    result_backend=os.environ.get('CELERY_RESULT_BACKEND', 'redis://127.0.0.1:6379/0'),
+    result_backend=os.environ.get('CELERY_RESULT_BACKEND', REDIS_BACKEND_URL),
     broker_connection_retry_on_startup=True,
 )
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from t.servers import REDIS_BACKEND_URL
+
 from .conftest import FAST
 
 RESULT_TIMEOUT = 20
@@ -13,7 +15,7 @@ def test_banner_ready_and_results(start_worker, client, queue_name):
     worker.wait_ready()
     out = worker.output
     for fragment in ('[config]', '.> app:         programapp:0x', '.> transport:',
-                     '.> results:     redis://127.0.0.1:6379/0', '.> concurrency: 2 (prefork)',
+                     f'.> results:     {REDIS_BACKEND_URL}', '.> concurrency: 2 (prefork)',
                      '.> task events: OFF', '[queues]', queue_name,
                      '[tasks]', '  . programapp.add', '  . programapp.slow'):
         assert fragment in out, fragment

@@ -17,8 +17,9 @@ import pytest
 from celery import Celery
 from celery._state import _set_task_join_will_block
 from t.integration.program.conftest import WorkerProcess
+from t.servers import REDIS_BACKEND_URL
 
-REDIS_BACKEND = 'redis://127.0.0.1:6379/0'
+REDIS_BACKEND = REDIS_BACKEND_URL
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> bool:
@@ -96,7 +97,7 @@ def run_worker() -> Iterator[Any]:
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-RESULT_BACKEND_DB = 'redis://127.0.0.1:6379/3'
+RESULT_BACKEND_DB = REDIS_BACKEND_URL
 BASE_ARGS = ('worker', '--without-mingle', '--without-gossip', '--without-heartbeat', '-l', 'INFO')
 
 

@@ -53,7 +53,7 @@ def test_statedb_keeps_revokes_across_restart(scenario, tmp_path):
     first = scenario.start('--statedb', statedb)
     task_id = uuid.uuid4().hex
     scenario.client.control.revoke(task_id)
-    first.wait_for(f'revoked {task_id}|Tasks flagged as revoked: {task_id}', timeout=10)
+    first.wait_for(f'revoked {task_id}|Tasks flagged as revoked: {task_id}', timeout=30)
     first.signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
     scenario.start('--statedb', statedb)

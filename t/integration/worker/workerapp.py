@@ -16,8 +16,9 @@ from typing import Any
 
 from celery import Celery, signals
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
+from t.servers import REDIS_BACKEND_URL
 
-RESULT_BACKEND = 'redis://127.0.0.1:6379/3'
+RESULT_BACKEND = REDIS_BACKEND_URL
 TRACE_DIR = Path(os.environ.get('WORKER_TEST_DIR', '.'))
 
 app = Celery('workerapp')
