@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 __all__ = ('Context',)
@@ -75,7 +76,7 @@ class Context:
 
     def as_execution_options(self) -> dict[str, Any]:
         """Options to re-send the same request (used by retry and replace)."""
-        options = {option: getattr(self, field) for option, field in _RESENT_FIELDS.items()}
+        options = dict(zip(_RESENT_FIELDS, _read_resent_fields(self)))
         options['time_limit'], options['soft_time_limit'] = self.timelimit or (None, None)
         if self.stamped_headers:
             stamps = self.stamps or {}
@@ -111,6 +112,7 @@ _RESENT_FIELDS = {
     'reply_to': 'reply_to', 'replaced_task_nesting': 'replaced_task_nesting',
     'origin': 'origin',
 }
+_read_resent_fields = attrgetter(*_RESENT_FIELDS.values())
 
 
 @cache

@@ -74,6 +74,9 @@ class Task(TaskSignatures, metaclass=TaskType):
     __trace__: Any = None
     __v2_compat__ = False
 
+    #: Checks call arguments against ``run``'s signature (set for ``@app.task`` functions).
+    __header__: Callable[..., None] | None = None
+
     MaxRetriesExceededError = MaxRetriesExceededError
 
     #: Builds the worker's handler of this task's messages (a callable or its ``module:name``).
@@ -272,11 +275,10 @@ class Task(TaskSignatures, metaclass=TaskType):
 
         With :setting:`task_always_eager` the task runs here instead (:meth:`apply`).
         """
-        if self.typing:
-            # ``__header__`` has the signature of ``run``: a bad call fails here, not remotely.
-            check_arguments = getattr(self, '__header__', None)
-            if check_arguments is not None:
-                check_arguments(*(args or ()), **(kwargs or {}))
+        # A call that does not fit ``run`` fails here, not later in a worker.
+        check_arguments = self.__header__ if self.typing else None
+        if check_arguments is not None:
+            check_arguments(*(args or ()), **(kwargs or {}))
         shadow = shadow or self.shadow_name(args, kwargs, options)
         own_options = self._get_exec_options()
         options = {**own_options, **options} if options else own_options
