@@ -35,8 +35,8 @@ from celery import Celery
 
 app = Celery('proj')
 app.conf.update(
-    broker_url=os.environ['PROJ_REDIS'],
-    result_backend=os.environ['PROJ_REDIS'],
+    broker_url=os.environ['PROJ_BROKER'],
+    result_backend=os.environ['PROJ_BACKEND'],
     task_default_queue=os.environ['PROJ_QUEUE'],
     broker_connection_retry_on_startup=True,
 )
@@ -65,14 +65,16 @@ print(json.dumps({'name': add.name, 'app': add.app.main, 'value': fetched.get(ti
 
 
 @pytest.fixture
-def project(tmp_path: Path, redis_url: str, unique: str) -> tuple[Path, dict[str, str]]:
+def project(tmp_path: Path, redis_url: str, redis_backend_url: str,
+            unique: str) -> tuple[Path, dict[str, str]]:
     package = tmp_path / 'proj'
     package.mkdir()
     (package / '__init__.py').write_text(PROJ_INIT)
     (package / 'celery.py').write_text(PROJ_CELERY)
     (package / 'tasks.py').write_text(PROJ_TASKS)
     (tmp_path / 'client.py').write_text(CLIENT)
-    env = dict(os.environ, PROJ_REDIS=redis_url, PROJ_QUEUE=f'shared-{unique}',
+    env = dict(os.environ, PROJ_BROKER=redis_url, PROJ_BACKEND=redis_backend_url,
+               PROJ_QUEUE=f'shared-{unique}',
                PYTHONPATH=os.pathsep.join([str(tmp_path), str(REPO)]))
     for name in ('CELERY_BROKER_URL', 'CELERY_RESULT_BACKEND', 'CELERY_CONFIG_MODULE'):
         env.pop(name, None)
