@@ -25,7 +25,6 @@ from celery.app.components import AppComponents
 from celery.app.config import ERR_ENVVAR_NOT_SET, AppConfiguration  # noqa: F401
 from celery.app.connections import AppConnections
 from celery.app.pickling import AppPickler, _unpickle_app_v2
-from celery.app.pydantic_args import pydantic_wrapper  # noqa: F401
 from celery.app.registry import TaskRegistry
 # Several of these are imported only because Celery has them in this module.
 from celery.app.task_factory import (  # noqa: F401
@@ -43,12 +42,10 @@ from celery.utils import uuid
 from celery.utils.dispatch import Signal
 from celery.utils.functional import maybe_list
 from celery.utils.imports import symbol_by_name
-from celery.utils.objects import mro_lookup
 
 if TYPE_CHECKING:
     from kombu import Connection
 
-    from celery.app.pending_config import PendingConfiguration
     from celery.result import AsyncResult
 
 __all__ = ('Celery',)
@@ -60,12 +57,20 @@ DEFAULT_SECURITY_DIGEST = 'sha256'
 BUILTIN_FIXUPS = {'celery.fixups.django:fixup'}
 
 
+#: Names Celery has in this module, imported on first use: creating an app
+#: must not import what only some apps need.
+_LAZY_NAMES = {
+    'PendingConfiguration': 'celery.app.pending_config',
+    'pydantic_wrapper': 'celery.app.pydantic_args',
+}
+
+
 def __getattr__(name: str) -> Any:
-    # Imported on first use: creating an app must not import what it builds on.
-    if name == 'PendingConfiguration':
-        from celery.app.pending_config import PendingConfiguration
-        return PendingConfiguration
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    from importlib import import_module
+    return getattr(import_module(module), name)
 
 
 def app_has_custom(app: Celery, attr: str) -> bool:
@@ -73,6 +78,7 @@ def app_has_custom(app: Celery, attr: str) -> bool:
 
     Lets a fast path be taken only while the default behaviour is in use.
     """
+    from celery.utils.objects import mro_lookup
     return mro_lookup(type(app), attr, stop={Celery, object},
                       monkey_patched=[__name__]) is not None
 
