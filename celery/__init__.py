@@ -11,9 +11,9 @@ import os
 import sys
 from typing import Any, NamedTuple
 
-SERIES = 'recovery'
+SERIES = 'collider'
 
-__version__ = '5.6.2'
+__version__ = '5.7.0'
 __author__ = "The project's founding engineers"
 __homepage__ = 'https://docs.celeryq.dev/'
 __docformat__ = 'restructuredtext'
@@ -30,7 +30,7 @@ class version_info_t(NamedTuple):
     serial: str
 
 
-VERSION = version_info = version_info_t(5, 6, 2, '', '')
+VERSION = version_info = version_info_t(5, 7, 0, '', '')
 VERSION_BANNER = f'{__version__} ({SERIES})'
 
 __all__ = (

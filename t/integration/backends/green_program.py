@@ -48,7 +48,7 @@ app = Celery(f'green-{UNIQUE}', set_as_current=False, broker=AMQP_URL,
 app.conf.result_backend_transport_options = {'global_keyprefix': f'green{UNIQUE}_'}
 app.conf.result_expires = 60
 
-report = {'values': {}, 'drainers': set(), 'errors': [], 'last_done': 0.0,
+report = {'values': {}, 'drainers': set(), 'errors': [], 'last_done': 0.0, 'stored': 0.0,
           'start': time.monotonic()}
 reply_queues = {}
 ticks = [0]
@@ -84,6 +84,7 @@ def writer(task_ids):
     store = app.backend if KIND == 'rpc' else type(app.backend)(app=app, url=REDIS_URL)
     for task_id in reversed(task_ids):
         store.mark_as_done(task_id, f'value of {task_id}', request=request_for(task_id))
+    report['stored'] = time.monotonic() - report['start']
 
 
 def heartbeat(deadline):

@@ -56,7 +56,7 @@ def test_camera_photographs_worker_and_tasks_at_the_frequency(broker: str,
         assert len(gaps) >= 3 and 0.35 < statistics.median(gaps) < 0.8, gaps
         count = len(pictures(path))
         camera.proc.send_signal(signal.SIGTERM)
-        assert camera.proc.wait(15) == 0, camera.output()
+        assert camera.proc.wait(30) == 0, camera.output()
         assert len(pictures(path)) == count + 1, 'a last picture is taken on exit'
     finally:
         camera.stop()

@@ -10,6 +10,7 @@ import pytest
 from celery import states
 from celery.exceptions import TaskRevokedError
 from celery.utils.nodenames import worker_direct
+from t.integration.worker.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120) if hasattr(pytest.mark, 'timeout') else []
 
@@ -52,6 +53,9 @@ def test_statedb_keeps_revokes_across_restart(scenario, tmp_path):
     statedb = str(tmp_path / 'worker.state')
     first = scenario.start('--statedb', statedb)
     task_id = uuid.uuid4().hex
+    # On Redis a broadcast reaches only subscribed workers: revoke once this
+    # one answers remote control (its pidbox subscription is live).
+    assert wait_for(lambda: scenario.client.control.ping(timeout=1.0), timeout=30)
     scenario.client.control.revoke(task_id)
     first.wait_for(f'revoked {task_id}|Tasks flagged as revoked: {task_id}', timeout=30)
     first.signal(signal.SIGTERM)
