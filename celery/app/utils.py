@@ -374,7 +374,10 @@ def find_app(app: str, symbol_by_name: Callable[..., Any] | None = None,
     try:
         sym = symbol_by_name(app, imp=imp)
     except AttributeError:
-        # The last part was a module, not an attribute.
+        if ':' in app:
+            # ``module:attr`` names an attribute explicitly: it is missing.
+            raise
+        # The last dotted part may be a module rather than an attribute.
         sym = imp(app)
     if not isinstance(sym, ModuleType) or ':' in app:
         return sym

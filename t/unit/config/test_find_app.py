@@ -74,3 +74,23 @@ def test_broken_celery_submodule_is_not_hidden(tmp_path: Path, name: str) -> Non
 def test_missing_module() -> None:
     with pytest.raises(ModuleNotFoundError):
         find_app('fapp_no_such_module_anywhere')
+
+
+def test_missing_attribute_after_colon_names_module_and_attribute(tmp_path: Path,
+                                                                  name: str) -> None:
+    write(tmp_path, f'{name}.py', APP_SOURCE.format(attr='app', main='a'))
+    with pytest.raises(AttributeError, match=f"'{name}' has no attribute 'missing'"):
+        find_app(f'{name}:missing')
+
+
+def test_cli_reports_a_missing_app_attribute_without_a_traceback(tmp_path: Path,
+                                                                 name: str) -> None:
+    from click.testing import CliRunner
+
+    from celery.bin.celery import celery
+    write(tmp_path, f'{name}.py', APP_SOURCE.format(attr='app', main='a'))
+    result = CliRunner().invoke(celery, ['-A', f'{name}:missing', 'report'])
+    assert result.exit_code != 0
+    assert 'Unable to load celery application.' in result.output
+    assert f"Module '{name}' has no attribute 'missing'" in result.output
+    assert 'Traceback' not in result.output
