@@ -81,10 +81,11 @@ class AsyncResult(ResultBase):
         return results
 
     def forget(self) -> None:
-        """Remove this result (and its parents') from the backend."""
+        """Remove this result (and its parents') from the backend; stop waiting for it."""
         self._cache = None
         if self.parent:
             self.parent.forget()
+        self.backend.remove_pending_result(self)
         self.backend.forget(self.id)
 
     def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None,

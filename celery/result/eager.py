@@ -7,6 +7,7 @@ from typing import Any
 from vine import promise
 
 from celery import states
+from celery.exceptions import TaskRevokedError
 from celery.result.async_result import AsyncResult
 from celery.result.guards import assert_will_not_block
 
@@ -36,7 +37,7 @@ class EagerResult(AsyncResult):
         return self._cache
 
     def __reduce_args__(self) -> tuple[Any, ...]:
-        return self.id, self._result, self._state, self._traceback
+        return self.id, self._result, self._state, self._traceback, self._name
 
     def __copy__(self) -> EagerResult:
         cls, args = self.__reduce__()
@@ -66,8 +67,9 @@ class EagerResult(AsyncResult):
         """Nothing is stored, so nothing to forget."""
 
     def revoke(self, *args: Any, **kwargs: Any) -> None:
-        """Mark as revoked locally."""
+        """Mark as revoked locally: ``get()`` then raises :exc:`TaskRevokedError`."""
         self._state = states.REVOKED
+        self._result = TaskRevokedError('revoked')
 
     def __repr__(self) -> str:
         return f'<EagerResult: {self.id}>'

@@ -32,11 +32,23 @@ class ResultSet(ResultBase):
             self._on_full.then(promise(self._on_ready, weak=True))
 
     def add(self, result: Any) -> None:
-        """Add ``result`` unless already present."""
+        """Add ``result`` unless already present (re-arming :attr:`on_ready` if it fired)."""
         if result not in self.results:
             self.results.append(result)
-            if self._on_full:
+            if not self._on_full:
+                return
+            if self._on_full.ready:
+                self._rearm(result)
+            else:
                 self._on_full.add(result)
+
+    def _rearm(self, result: Any) -> None:
+        # Every earlier result is ready and the spent barrier refuses more:
+        # the set waits again, on the newcomer only.
+        self.on_ready = promise(args=(proxy(self),))
+        self._on_full = barrier(size=1)
+        self._on_full.then(promise(self._on_ready, weak=True))
+        self._on_full.add_noincr(result)
 
     def _on_ready(self) -> None:
         if self.backend.is_async:
@@ -149,8 +161,9 @@ class ResultSet(ResultBase):
         for result in self.results:
             remaining = None
             if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0.0:
+                # Out of time: what is ready is still returned, only a pending result times out.
+                remaining = max(deadline - time.monotonic(), 0.0)
+                if not remaining and not result.ready():
                     raise TimeoutError('join operation timed out')
             value = result.get(timeout=remaining, propagate=propagate, interval=interval,
                                no_ack=no_ack, on_interval=on_interval,
@@ -185,7 +198,9 @@ class ResultSet(ResultBase):
         acc: list[Any] | None = None if callback else [None] * len(self)
         for task_id, meta in self.iter_native(timeout, interval, no_ack, on_message, on_interval):
             if isinstance(meta, list):
-                value = [child.get() for child in meta]
+                value = [child.get(propagate=propagate,
+                                   disable_sync_subtasks=disable_sync_subtasks)
+                         for child in meta]
             else:
                 value = meta['result']
                 if propagate and meta['status'] in states.PROPAGATE_STATES:
