@@ -355,18 +355,35 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         """Import ``<package>.<related_name>`` for each package, lazily.
 
         Discovery runs when the worker imports its modules or the app is
-        finalized, unless ``force`` is set.
+        finalized, unless ``force`` is set.  With no packages, the fixups
+        name them (Django: the ``INSTALLED_APPS``, once Django is set up).
         """
         self._pending_autodiscovery.append((packages, related_name))
         if force or self.finalized:
             self._autodiscover_pending()
 
     def _autodiscover_pending(self, *args: Any, **kwargs: Any) -> None:
+        not_ready = []
         while self._pending_autodiscovery:
             packages, related_name = self._pending_autodiscovery.popleft()
-            if callable(packages):
-                packages = packages()
-            self.loader.autodiscover_tasks(packages or (), related_name)
+            names = packages() if callable(packages) else packages
+            if not names:
+                names = self._packages_from_fixups()
+                if names is None:
+                    # A fixup cannot list them yet (Django not set up): retry later.
+                    not_ready.append((packages, related_name))
+                    continue
+            self.loader.autodiscover_tasks(names, related_name)
+        self._pending_autodiscovery.extend(not_ready)
+
+    def _packages_from_fixups(self) -> list[str] | None:
+        packages: list[str] = []
+        for fixup in self._fixups:
+            listed = getattr(fixup, 'autodiscover_tasks', lambda: [])()
+            if listed is None:
+                return None
+            packages.extend(listed)
+        return packages
 
     # -- sending tasks -----------------------------------------------------
 
@@ -395,7 +412,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             warnings.warn(AlwaysEagerIgnored(
                 'task_always_eager has no effect on send_task'), stacklevel=2)
 
-        ignore_result = options.pop('ignore_result', False)
+        ignore_result = options.pop('ignore_result', None)  # None: the worker's task decides
         options = router.route(options, route_name or name, args, kwargs, task_type)
 
         if not root_id or not parent_id:
