@@ -43,7 +43,8 @@ class _chord(Signature):
         sig = cls(header, body, task=d.get('task', 'celery.chord'), args=d.get('args'),
                   kwargs=kwargs, app=app, **d.get('options') or {})
         sig['immutable'] = d.get('immutable', False)
-        sig['chord_size'] = d.get('chord_size')
+        if d.get('chord_size') is not None:
+            sig['chord_size'] = d['chord_size']
         return sig
 
     def __init__(self, header: Any, body: Any = None, task: str = 'celery.chord',
@@ -141,7 +142,10 @@ class _chord(Signature):
         """Give header and body their ids; returns the body's result (its parent is the header)."""
         if not isinstance(self.tasks, group):
             self.tasks = group(self.tasks, app=self.app)
-        header_result = self.tasks.freeze(parent_id=parent_id, root_id=root_id, chord=self.body)
+        # The header learns of its body only when the chord runs: embedding the
+        # body here would copy it into every member, and a chain of chords
+        # would grow its message exponentially with the chain's length.
+        header_result = self.tasks.freeze(parent_id=parent_id, root_id=root_id)
         self.id = self.tasks.id
         if not self.body:
             return header_result

@@ -87,8 +87,10 @@ class Signature(dict):
             options=dict(options or {}, **ex),
             subtask_type=subtask_type,
             immutable=immutable,
-            chord_size=chord_size,
         )
+        if chord_size is not None:
+            # Only a chord body carries the key (as on Celery's wire).
+            self['chord_size'] = chord_size
 
     # -- calling ---------------------------------------------------------------
 
@@ -143,15 +145,13 @@ class Signature(dict):
             args, kwargs, opts = self._merge(args, kwargs, opts)
         else:
             args, kwargs, opts = self.args, self.kwargs, self.options
-        clone = Signature.from_dict({'task': self.task,
-                                     'args': tuple(args),
-                                     'kwargs': dict(kwargs),
-                                     # copied so the clone's links don't alias ours
-                                     'options': deepcopy(opts),
-                                     'subtask_type': self.subtask_type,
-                                     'immutable': self.immutable,
-                                     'chord_size': self.chord_size},
-                                    app=self._app)
+        fields = {'task': self.task, 'args': tuple(args), 'kwargs': dict(kwargs),
+                  # copied so the clone's links don't alias ours
+                  'options': deepcopy(opts),
+                  'subtask_type': self.subtask_type, 'immutable': self.immutable}
+        if self.chord_size is not None:
+            fields['chord_size'] = self.chord_size
+        clone = Signature.from_dict(fields, app=self._app)
         clone._type = self._type
         return clone
 
@@ -273,7 +273,10 @@ class Signature(dict):
 
     def __or__(self, other: Any) -> Any:
         from celery._canvas.chain import _chain
-        from celery._canvas.group import group, maybe_unroll_group
+        from celery._canvas.group import group, is_empty_group, maybe_unroll_group
+        if is_empty_group(other):
+            # An empty group adds no step: our result goes to the next real task.
+            return self.clone()
         if isinstance(other, _chain):
             # task | chain -> chain
             return _chain([self, *other.unchain_tasks()], app=self._app)

@@ -437,7 +437,9 @@ class AMQP:
             if properties:
                 message_properties.update(properties)
             if message_properties.get('priority') is None:
-                message_properties['priority'] = default_priority or 0
+                # None (no setting) is passed on too: kombu would otherwise
+                # put priority 0 on every AMQP message.
+                message_properties['priority'] = default_priority
 
             qname = queue
             if queue is None and exchange is None:

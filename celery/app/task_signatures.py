@@ -17,6 +17,7 @@ class TaskSignatures:
     name: str | None
     request: Any
     backend: Any
+    ignore_result: bool | None
 
     def signature_from_request(self, request: Context | None = None, args: Any = None,
                                kwargs: Any = None, queue: str | None = None,
@@ -26,6 +27,11 @@ class TaskSignatures:
         delivery_info = request.delivery_info or {}
         options = {**request.as_execution_options(), **extra_options,
                    **_same_route(delivery_info, queue)}
+        options['headers'] = _without_death_headers(options.get('headers'))
+        if 'ignore_result' not in options:
+            ignore_result = vars(request).get('ignore_result')
+            options['ignore_result'] = (self.ignore_result if ignore_result is None
+                                        else ignore_result)
         if delivery_info.get('priority') is not None:
             options['priority'] = delivery_info['priority']
         return self.signature(request.args if args is None else args,
@@ -91,3 +97,15 @@ def _same_route(delivery_info: dict[str, Any], queue: str | None) -> dict[str, A
         # Sent through the default exchange: the routing key names the queue.
         return {'queue': routing_key}
     return {'exchange': exchange, 'routing_key': routing_key}
+
+
+def _is_death_header(name: str) -> bool:
+    return name == 'x-death' or name.startswith(('x-first-death-', 'x-last-death-'))
+
+
+def _without_death_headers(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+    # RabbitMQ adds these when it dead-letters a message and reads them to
+    # detect dead-letter cycles: a re-sent copy is a new message, not a cycle.
+    if not headers or not any(map(_is_death_header, headers)):
+        return headers
+    return {name: value for name, value in headers.items() if not _is_death_header(name)}

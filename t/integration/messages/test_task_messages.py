@@ -53,7 +53,8 @@ def test_plain_task(broker_app, add, reader, unique):
     assert raw.content_encoding == 'utf-8'
     assert raw.properties['correlation_id'] == result.id
     assert raw.properties['delivery_mode'] == 2
-    assert raw.properties['priority'] == 0
+    # No priority unless one is given (kombu's Redis transport adds its default, 0).
+    assert raw.properties.get('priority') == (None if is_amqp(broker_app) else 0)
     assert raw.delivery_info['routing_key'] == queue
     if is_amqp(broker_app):
         assert raw.delivery_info['exchange'] == ''

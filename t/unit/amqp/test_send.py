@@ -100,7 +100,7 @@ class TestProperties:
         assert kwargs['delivery_mode'] == 2
         assert kwargs['serializer'] == 'json'
         assert kwargs['compression'] is None
-        assert kwargs['priority'] == 0
+        assert kwargs['priority'] is None  # no priority unless one was given
         assert kwargs['correlation_id'] == 'id-1'
         assert kwargs['headers']['task'] == 'proj.add'
         assert kwargs['retry'] is False  # the first attempt; kombu retries on failure

@@ -45,7 +45,7 @@ def test_signature_dict_form(add):
     sig = add.s(2, 2, z=1).set(countdown=10)
     assert dict(sig) == {'task': 't.add', 'args': (2, 2), 'kwargs': {'z': 1},
                          'options': {'countdown': 10}, 'subtask_type': None,
-                         'immutable': False, 'chord_size': None}
+                         'immutable': False}  # no chord_size unless set
     assert add.si(1).immutable is True
 
 
@@ -198,7 +198,17 @@ def test_chord_freeze_links_body_to_header(add, tsum):
     res = ch.freeze()
     assert res.id == ch.body.id
     assert [r.id for r in res.parent.results] == [t.id for t in ch.tasks.tasks]
-    assert all(t.options['chord'] is ch.body for t in ch.tasks.tasks)
+    # Members learn of the body when the chord runs, so frozen chords stay small.
+    assert all('chord' not in t.options for t in ch.tasks.tasks)
+
+
+def test_chain_of_chords_message_grows_linearly(add, tsum):
+    def size(n):
+        steps = [chord([add.s(1), add.s(2)], tsum.s()) for _ in range(n)]
+        workflow = chain(add.si(1, 1), *steps)
+        tasks, _ = workflow.prepare_steps((), {}, workflow.tasks)
+        return len(json.dumps(tasks[0]))
+    assert size(9) < 2 * size(4) + 2 * size(5)
 
 
 def test_chord_without_body_is_an_error(add):
