@@ -316,6 +316,8 @@ NAMESPACES: dict[str, Any] = Namespace(
         backend_transport_options=Option({}, type='dict'),
         chord_retry_interval=Option(1.0, type='float'),
         chord_join_timeout=Option(3.0, type='float'),
+        chord_expires=Option(None, type='float'),
+        failure_expires=Option(None, type='float'),
         backend_max_sleep_between_retries_ms=Option(10000, type='int'),
         backend_max_retries=Option(float('inf'), type='float'),
         backend_base_sleep_between_retries_ms=Option(10, type='int'),

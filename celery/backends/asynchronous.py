@@ -259,15 +259,28 @@ class AsyncBackendMixin:
             return
         bucket: deque[Any] = deque()
         for node in results:
+            if hasattr(node, '_cache') and not node._cache:
+                # Listen again if an earlier wait gave up (or nothing listened yet).
+                self.add_pending_result(node)
             if not hasattr(node, '_cache') or node._cache:
                 bucket.append(node)
             else:
                 self._collect_into(node, bucket)
-        for _ in self._wait_for_pending(result, no_ack=no_ack, **kwargs):
-            while bucket:
-                yield self._bucket_item(bucket.popleft())
+        try:
+            for _ in self._wait_for_pending(result, no_ack=no_ack, **kwargs):
+                while bucket:
+                    yield self._bucket_item(bucket.popleft())
+        except (TimeoutError, GeneratorExit):
+            # The caller stopped waiting: leave no subscriptions behind.
+            self._stop_waiting_for(results)
+            raise
         while bucket:
             yield self._bucket_item(bucket.popleft())
+
+    def _stop_waiting_for(self, results: Any) -> None:
+        for node in results:
+            if hasattr(node, '_cache') and not node._cache:
+                self.remove_pending_result(node)
 
     @staticmethod
     def _bucket_item(node: Any) -> tuple[str, Any]:

@@ -67,6 +67,20 @@ def backoff_interval_ms(base_ms: float, retries: int, maximum_ms: float) -> floa
     return random.uniform(0, min(maximum_ms, base_ms * (2 ** retries)))
 
 
+def _compression_codec(name: str | None) -> tuple[Callable[[bytes], bytes] | None,
+                                                  Callable[[bytes], bytes] | None]:
+    """The kombu compress/decompress functions of ``result_compression`` (or two ``None``)."""
+    if not name:
+        return None, None
+    from kombu import compression
+    try:
+        return compression.get_encoder(name)[0], compression.get_decoder(name)
+    except KeyError:
+        from celery.app.defaults import compression_names
+        raise ImproperlyConfigured(
+            f'Unknown result_compression {name!r}: use one of {compression_names()!r}') from None
+
+
 def _is_request_ignore_result(request: Any) -> bool:
     return bool(request is not None and getattr(request, 'ignore_result', False))
 
@@ -131,6 +145,8 @@ class Backend(ChordFallbackMixin):
         self._pending_results = pending_results_t({}, WeakValueDictionary())
         self._pending_messages: Any = None
         self.url = url
+        self.compression: str | None = conf.result_compression
+        self._compress, self._decompress = _compression_codec(self.compression)
 
     # -- encoding ---------------------------------------------------------
 
@@ -138,11 +154,27 @@ class Backend(ChordFallbackMixin):
         """Serialize ``data`` with the result serializer."""
         return dumps(data, serializer=self.serializer)[2]
 
+    def encode_meta(self, meta: Any) -> Any:
+        """Serialize task or group meta for storage (compressed per ``result_compression``)."""
+        payload = dumps(meta, serializer=self.serializer)[2]
+        if self._compress is None:
+            return payload
+        return self._compress(payload.encode('utf-8') if isinstance(payload, str) else payload)
+
     def decode(self, payload: Any) -> Any:
         """Deserialize a stored payload (only accepted content types)."""
         if payload is None:
             return None
+        if self._decompress is not None:
+            payload = self._maybe_decompress(payload)
         return loads(payload, self.content_type, self.content_encoding, accept=self.accept)
+
+    def _maybe_decompress(self, payload: Any) -> Any:
+        # Results stored before compression was turned on are read as they are.
+        try:
+            return self._decompress(payload)
+        except Exception:  # noqa: BLE001 - each codec raises its own error class
+            return payload
 
     def decode_result(self, payload: Any) -> dict[str, Any]:
         """Deserialize stored meta and revive its exception."""

@@ -90,6 +90,7 @@ class CacheBackend(KeyValueStoreBackend):
 
     servers: list[str] | None = None
     supports_autoexpire = True
+    ttl_type = int
     supports_native_join = True
     implements_incr = True
 
@@ -131,9 +132,11 @@ class CacheBackend(KeyValueStoreBackend):
         found = self.client.get_multi(keys)
         return [found.get(k) for k in keys]
 
-    def set(self, key: bytes, value: Any) -> Any:
-        """Store ``value`` with the result expiry."""
-        return self.client.set(key, value, self.expires or 0)
+    def set(self, key: bytes, value: Any, expires: Any = None) -> Any:
+        """Store ``value`` with the result expiry (or ``expires`` seconds)."""
+        return self.client.set(key, value, (self.expires if expires is None else expires) or 0)
+
+    _set_with_state = KeyValueStoreBackend._set_with_ttl_of_state
 
     def delete(self, key: bytes) -> Any:
         """Remove ``key``."""
@@ -144,7 +147,7 @@ class CacheBackend(KeyValueStoreBackend):
         value = self.client.incr(key, 1)
         if value is None:
             # The counter expired or was evicted: recreate it.
-            self.client.set(key, b'1', self.expires or 0)
+            self.client.set(key, b'1', self.chord_expires or 0)
             return 1
         return int(value)
 
@@ -155,7 +158,7 @@ class CacheBackend(KeyValueStoreBackend):
     def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Any,
                           **kwargs: Any) -> Any:
         header_result = super()._apply_chord_incr(header_result_args, body, **kwargs)
-        self.client.set(self.get_key_for_chord(header_result.id), b'0', self.expires or 0)
+        self.client.set(self.get_key_for_chord(header_result.id), b'0', self.chord_expires or 0)
         return header_result
 
     def _wait_for_change(self, seconds: float) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property
 from typing import Any
 
 from kombu.utils.encoding import bytes_to_str
@@ -27,6 +28,8 @@ class BaseKeyValueStoreBackend(Backend):
     group_keyprefix = 'celery-taskset-meta-'
     chord_keyprefix = 'chord-unlock-'
     implements_incr = False
+    #: Type of the time to live the store takes (stores that refuse fractions: ``int``).
+    ttl_type: type | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,6 +45,33 @@ class BaseKeyValueStoreBackend(Backend):
         self.task_keyprefix = self.key_t(prefix + type(self).task_keyprefix)
         self.group_keyprefix = self.key_t(prefix + type(self).group_keyprefix)
         self.chord_keyprefix = self.key_t(prefix + type(self).chord_keyprefix)
+
+    # -- time to live -----------------------------------------------------
+
+    @cached_property
+    def failure_expires(self) -> Any:
+        """Seconds a FAILURE result is kept: ``result_failure_expires``, else ``result_expires``."""
+        return self._expiry_or_default(self.app.conf.result_failure_expires)
+
+    @cached_property
+    def chord_expires(self) -> Any:
+        """Seconds chord keys are kept: ``result_chord_expires``, else ``result_expires``."""
+        return self._expiry_or_default(self.app.conf.result_chord_expires)
+
+    def _expiry_or_default(self, value: Any) -> Any:
+        if value is None:
+            return self.expires
+        return self.prepare_expires(value, self.ttl_type or type(self.expires or 0.0))
+
+    def expires_for_state(self, state: str) -> Any:
+        """The time to live of a result stored in ``state``."""
+        return self.failure_expires if state == states.FAILURE else self.expires
+
+    def _set_with_ttl_of_state(self, key: bytes, value: Any, state: str) -> Any:
+        # For stores whose set() takes a TTL; the common case calls set(key, value).
+        if state == states.FAILURE and self.failure_expires != self.expires:
+            return self.set(key, value, self.failure_expires)  # type: ignore[call-arg]
+        return self.set(key, value)
 
     # -- storage primitives (backend specific) ---------------------------
 
@@ -96,7 +126,7 @@ class BaseKeyValueStoreBackend(Backend):
         if self._get_task_meta_for(task_id)['status'] == states.SUCCESS:
             return result
         try:
-            self._set_with_state(self.get_key_for_task(task_id), self.encode(meta), state)
+            self._set_with_state(self.get_key_for_task(task_id), self.encode_meta(meta), state)
         except BackendStoreError as exc:
             raise BackendStoreError(str(exc), state=state, task_id=task_id) from exc
         return result
@@ -159,7 +189,7 @@ class BaseKeyValueStoreBackend(Backend):
 
     def _save_group(self, group_id: str, result: Any) -> Any:
         self._set_with_state(self.get_key_for_group(group_id),
-                             self.encode({'result': result.as_tuple()}), states.SUCCESS)
+                             self.encode_meta({'result': result.as_tuple()}), states.SUCCESS)
         return result
 
     def _delete_group(self, group_id: str) -> None:
@@ -215,7 +245,7 @@ class BaseKeyValueStoreBackend(Backend):
         elif val == size:
             self._join_and_call_body(gid, deps, callback, key)
         else:
-            self.expire(key, self.expires)
+            self.expire(key, self.chord_expires)
 
     def _join_and_call_body(self, gid: str, deps: Any, callback: Any, key: bytes) -> None:
         try:

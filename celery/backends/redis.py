@@ -223,6 +223,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     redis = redis
     connection_class_ssl = redis.SSLConnection
     supports_autoexpire = True
+    ttl_type = int
     supports_native_join = True
     # redis-py's pools open new connections in a forked child by themselves.
     survives_fork = True
@@ -361,16 +362,22 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         """MGET ``keys``."""
         return self.client.mget(keys)
 
-    def set(self, key: bytes, value: Any, **retry_policy: Any) -> Any:
-        """SETEX (or SET) and PUBLISH ``value`` in one pipeline, retrying on connection loss."""
+    def set(self, key: bytes, value: Any, expires: Any = None, **retry_policy: Any) -> Any:
+        """SETEX (or SET) and PUBLISH ``value`` in one pipeline, retrying on connection loss.
+
+        ``expires`` overrides ``result_expires`` (e.g. with ``result_chord_expires``).
+        """
         if isinstance(value, str) and len(value) > 512 * 1024 * 1024:
             raise BackendStoreError('value too large for Redis backend')
-        return self.ensure(self._set, (key, value), **retry_policy)
+        ttl = self.expires if expires is None else expires
+        return self.ensure(self._set, (key, value, ttl), **retry_policy)
 
-    def _set(self, key: bytes, value: Any) -> None:
+    _set_with_state = BaseKeyValueStoreBackend._set_with_ttl_of_state
+
+    def _set(self, key: bytes, value: Any, expires: Any = None) -> None:
         with self.client.pipeline() as pipe:
-            if self.expires:
-                pipe.set(key, value, ex=self.expires)
+            if expires:
+                pipe.set(key, value, ex=int(expires))
             else:
                 pipe.set(key, value)
             pipe.publish(key, value)
@@ -378,18 +385,20 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     def _store_result(self, task_id: str, result: Any, state: str,
                       traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
-        if self.serializer not in _SCRIPTABLE_SERIALIZERS:
+        if self.serializer not in _SCRIPTABLE_SERIALIZERS or self.compression:
+            # The script cannot read the stored status of these: check it from here.
             return super()._store_result(task_id, result, state, traceback, request, **kwargs)
         meta = self._get_result_meta(result=result, state=state, traceback=traceback,
                                      request=request)
         meta['task_id'] = task_id
         self.ensure(self._set_unless_success,
-                    (self.get_key_for_task(task_id), self.encode(meta)))
+                    (self.get_key_for_task(task_id), self.encode(meta),
+                     int(self.expires_for_state(state) or 0)))
         return result
 
-    def _set_unless_success(self, key: bytes, value: Any) -> Any:
+    def _set_unless_success(self, key: bytes, value: Any, expires: int) -> Any:
         client = self.client
-        args = (value, int(self.expires or 0), '', self.serializer)
+        args = (value, expires, '', self.serializer)
         if self._script_sha is not None:
             try:
                 return client.evalsha(self._script_sha, 1, key, *args)

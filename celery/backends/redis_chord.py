@@ -22,7 +22,7 @@ class RedisChordMixin:
 
     def set_chord_size(self, group_id: str, chord_size: int) -> None:
         """Record how many header tasks the chord waits for."""
-        self.set(self.get_key_for_group(group_id, '.s'), chord_size)
+        self.set(self.get_key_for_group(group_id, '.s'), chord_size, self.chord_expires)
 
     def add_to_chord(self, group_id: str, result: Any) -> None:
         """One more task joins the header (``Task.add_to_chord``/``replace``)."""
@@ -55,9 +55,9 @@ class RedisChordMixin:
             else:
                 pipe.rpush(jkey, encoded).llen(jkey)
             pipe.get(tkey).get(skey)
-            if self.expires:
-                pipe.expire(jkey, self.expires).expire(tkey, self.expires).expire(
-                    skey, self.expires)
+            ttl = self.chord_expires
+            if ttl:
+                pipe.expire(jkey, ttl).expire(tkey, ttl).expire(skey, ttl)
             _, readycount, totaldiff, chord_size = pipe.execute()[:4]
         return readycount, int(totaldiff or 0), chord_size
 
