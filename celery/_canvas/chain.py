@@ -6,7 +6,7 @@ from collections import deque
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
-from celery._canvas.group import group, maybe_unroll_group
+from celery._canvas.group import group, is_empty_group, maybe_unroll_group
 from celery._canvas.members import CompositeSignature
 from celery._canvas.signature import Signature, maybe_signature
 from celery.utils.functional import is_list, maybe_list
@@ -47,6 +47,9 @@ class _chain(CompositeSignature):
 
     def __or__(self, other: Any) -> Any:
         from celery._canvas.chord import _chord
+        if is_empty_group(other):
+            # An empty group adds no step: results flow on to the next real task.
+            return self.clone()
         if isinstance(other, group):
             other = maybe_unroll_group(other)
             if not isinstance(other, group):
@@ -163,7 +166,9 @@ class _chain(CompositeSignature):
         use_link = self._use_link
         if use_link is None and app.conf.task_protocol == 1:
             use_link = True
-        steps = deque(tasks)
+        # Empty groups (e.g. from a chain rebuilt from JSON) are skipped, so the
+        # first real step is the one that gets the chain's arguments.
+        steps = deque(t for t in tasks if not is_empty_group(t))
         prev_task = prev_res = None
         tasks, results = [], []
         i = 0
@@ -179,7 +184,8 @@ class _chain(CompositeSignature):
             elif is_first_task and args:
                 task.args = tuple(args) + tuple(task.args)
             if isinstance(task, _chain):
-                steps.extend(task.unchain_tasks() if task.options else task.tasks)
+                inner = task.unchain_tasks() if task.options else task.tasks
+                steps.extend(t for t in inner if not is_empty_group(t))
                 continue
             if isinstance(task, group) and prev_task:
                 # group followed by a task: upgrade to chord(group, task).

@@ -14,7 +14,16 @@ from celery.utils.text import truncate
 if TYPE_CHECKING:
     from celery.result import GroupResult
 
-__all__ = ('group', 'maybe_unroll_group', 'as_header_tasks')
+__all__ = ('group', 'maybe_unroll_group', 'as_header_tasks', 'is_empty_group')
+
+
+def is_empty_group(sig: Any) -> bool:
+    """Whether ``sig`` is a group without members (a step workflows skip)."""
+    if isinstance(sig, dict) and not isinstance(sig, Signature):
+        if sig.get('subtask_type') != 'group':
+            return False
+        return not (sig.get('kwargs') or {}).get('tasks')
+    return isinstance(sig, group) and not sig.tasks
 
 
 def maybe_unroll_group(g: group) -> Any:
@@ -218,6 +227,9 @@ class group(CompositeSignature):
 
     def __or__(self, other: Any) -> Any:
         from celery._canvas.chord import chord
+        if is_empty_group(other):
+            # Nothing to run: the results flow on to whatever follows.
+            return self.clone()
         # group | task -> chord
         return chord(self, body=other, app=self._app)
 

@@ -50,20 +50,26 @@ def make_app(broker: str, backend: str, queue: str) -> Celery:
         return seconds
 
     @app.task(name='canvas.record_errback')
-    def record_errback(task_id: str, key: str) -> None:
-        # New-style errback: gets the failed task's id.
+    def record_errback(task_id: str = '', key: str = '') -> None:
+        # Old-style errback: gets the failed task's id (none when immutable).
         app.backend.client.rpush(key, task_id)
 
     @app.task(name='canvas.record_errback_request')
     def record_errback_request(request: Any, exc: BaseException, traceback: Any,
                                key: str = '') -> None:
-        # Old-style errback: runs in the worker with the request and exception.
+        # New-style errback: runs in the worker with the request and exception.
         app.backend.client.rpush(key, f'{request.id}|{type(exc).__name__}|{exc}')
 
     @app.task(name='canvas.record')
     def record(value: Any, key: str) -> Any:
         app.backend.client.rpush(key, repr(value))
         return value
+
+    @app.task(name='canvas.ids', bind=True)
+    def ids(self: Any, *args: Any, i: int = 0) -> dict[str, Any]:
+        # Where the task sat in its workflow, as the worker saw it.
+        return {'i': i, 'id': self.request.id, 'parent_id': self.request.parent_id,
+                'root_id': self.request.root_id, 'group_id': self.request.group}
 
     @app.task(name='canvas.replace_with', bind=True)
     def replace_with(self: Any, sig: Any) -> Any:
