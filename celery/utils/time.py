@@ -1,6 +1,7 @@
 """Time zones, durations, rates and other date/time helpers."""
 from __future__ import annotations
 
+import os
 import random
 import time as _time
 from calendar import monthrange
@@ -12,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from celery.utils.iso8601 import parse_iso8601
+from celery.utils.log import get_logger
 
 __all__ = (
     'LocalTimezone', 'timezone', 'maybe_timedelta', 'delta_resolution',
@@ -19,9 +21,15 @@ __all__ = (
     'is_naive', 'make_aware', 'localize', 'to_utc', 'maybe_make_aware',
     'ffwd', 'utcoffset', 'adjust_timestamp', 'get_exponential_backoff_interval',
     'isoformat', 'DAYNAMES', 'WEEKDAYS', 'MONTHNAMES', 'RATE_MODIFIER_MAP',
+    'add_seconds_to_datetime', 'subtract_datetimes',
 )
 
+#: Log how ``remaining()`` computed its answer (set the ``C_REMDEBUG`` env var).
+C_REMDEBUG = bool(os.environ.get('C_REMDEBUG'))
+
 ZERO = timedelta(0)
+
+logger = get_logger(__name__)
 
 DAYNAMES = 'sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'
 WEEKDAYS = {name: index for index, name in enumerate(DAYNAMES)}
@@ -153,24 +161,58 @@ def delta_resolution(dt: datetime, delta: timedelta) -> datetime:
     return dt
 
 
-def _as_utc(dt: datetime) -> datetime:
-    return dt.astimezone(datetime_timezone.utc) if not is_naive(dt) else dt
+def instants_at_wall_time(wall: datetime, tz: tzinfo) -> list[datetime]:
+    """Return the aware instants a clock in ``tz`` shows the naive ``wall`` time, earliest first.
+
+    Two in a DST fold; in a DST gap (the wall time never shows) the one
+    instant read with the offset in force before the change, which for a
+    gap's first minute is the first instant after the gap.
+    """
+    readings = sorted({_read_wall(wall, tz, fold).astimezone(datetime_timezone.utc)
+                       for fold in (0, 1)})
+    shown = [localize(instant, tz) for instant in readings]
+    real = [aware for aware in shown if aware.replace(tzinfo=None) == wall]
+    return real or shown[-1:]
 
 
-def remaining(start: datetime, ends_in: timedelta, now: datetime | None = None,
+def _read_wall(wall: datetime, tz: tzinfo, fold: int) -> datetime:
+    localize_with = getattr(tz, 'localize', None)
+    if localize_with is not None:  # pytz: is_dst picks the reading in a fold or gap
+        return localize_with(wall, is_dst=fold == 0)
+    return wall.replace(tzinfo=tz, fold=fold)
+
+
+def _align_down(end: datetime, interval: timedelta) -> datetime:
+    """Round ``end`` down to the unit of ``interval`` on its own wall clock."""
+    wall = delta_resolution(end.replace(tzinfo=None), interval).replace(microsecond=0)
+    if is_naive(end):
+        return wall
+    candidates = instants_at_wall_time(wall, end.tzinfo)
+    # In a fold, the later reading that is not after ``end`` itself.
+    not_after = [aware for aware in candidates if subtract_datetimes(end, aware) >= ZERO]
+    return (not_after or candidates)[-1]
+
+
+def remaining(start: datetime, ends_in: timedelta | ffwd, now: datetime | None = None,
               relative: bool = False) -> timedelta:
     """Return the time left from ``now`` until ``start + ends_in``.
 
-    With ``relative`` the end time is rounded down to the resolution of
-    ``ends_in`` (a 1 hour interval fires on the hour).
+    ``ends_in`` is elapsed time, even across a DST change.  With
+    ``relative`` the end is rounded down to the unit of ``ends_in`` on the
+    wall clock of ``start`` (an hourly interval falls due on the hour).
     """
     now = now or datetime.now(datetime_timezone.utc)
-    if relative:
-        end_date = delta_resolution(start + ends_in, ends_in).replace(microsecond=0)
+    if isinstance(ends_in, ffwd):
+        end_date = start + ends_in  # a calendar step: wall-clock arithmetic is the point
     else:
-        # Add in UTC so an interval is elapsed time, even across a DST change.
-        end_date = _as_utc(start) + ends_in
-    return _as_utc(end_date) - _as_utc(now)
+        end_date = add_seconds_to_datetime(start, ends_in.total_seconds())
+        if relative:
+            end_date = _align_down(end_date, ends_in)
+    left = subtract_datetimes(end_date, now)
+    if C_REMDEBUG:
+        logger.debug('remaining: start=%s ends_in=%s end=%s now=%s left=%s',
+                     start, ends_in, end_date, now, left)
+    return left
 
 
 def rate(r: str | int | float | None) -> float:
@@ -195,7 +237,7 @@ def weekday(name: str) -> int:
         raise KeyError(name) from None
 
 
-def month(name: str) -> int:
+def yearmonth(name: str) -> int:
     """Return the number of a month name: ``jan`` is 1, ``dec`` is 12."""
     try:
         return YEARMONTHS[name[:3].lower()]
@@ -256,12 +298,31 @@ def to_utc(dt: datetime) -> datetime:
 
 def maybe_make_aware(dt: datetime, tz: tzinfo | None = None,
                      naive_as_utc: bool = True) -> datetime:
-    """Make ``dt`` aware (naive values are UTC by default) and convert it to ``tz``."""
+    """Make a naive ``dt`` aware in ``tz`` (read as UTC by default); aware values pass unchanged."""
+    if not is_naive(dt):
+        # Callers (and plugins such as celery-redbeat) rely on getting the very
+        # same instant and zone back; converting is what ``localize`` is for.
+        return dt
+    if naive_as_utc:
+        dt = to_utc(dt)
+    return localize(dt, timezone.utc if tz is None else timezone.tz_or_local(tz))
+
+
+def add_seconds_to_datetime(dt: datetime, seconds: float) -> datetime:
+    """Return ``dt`` plus ``seconds`` of elapsed time, in ``dt``'s zone (DST safe)."""
     if is_naive(dt):
-        if naive_as_utc:
-            dt = to_utc(dt)
-        return localize(dt, timezone.utc if tz is None else timezone.tz_or_local(tz))
-    return dt if tz is None else localize(dt, timezone.tz_or_local(tz))
+        return dt + timedelta(seconds=seconds)
+    # Aware arithmetic in one zone is wall-clock arithmetic: an hour added
+    # across a DST change would be off by the shift, so add in UTC.
+    moved = dt.astimezone(datetime_timezone.utc) + timedelta(seconds=seconds)
+    return localize(moved, dt.tzinfo)
+
+
+def subtract_datetimes(end: datetime, start: datetime) -> timedelta:
+    """Return the elapsed time from ``start`` to ``end`` (DST safe for aware values)."""
+    if is_naive(end) or is_naive(start):
+        return end - start
+    return end.astimezone(datetime_timezone.utc) - start.astimezone(datetime_timezone.utc)
 
 
 class ffwd:

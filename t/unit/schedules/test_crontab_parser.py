@@ -59,9 +59,16 @@ def test_crontab_error_names_the_field(kwargs, field):
         crontab(**kwargs)
 
 
-def test_crontab_that_never_matches_is_refused():
-    with pytest.raises(ParseException, match='never runs'):
-        crontab(0, 0, day_of_month='30,31', month_of_year='feb')
+@pytest.mark.parametrize('day_of_month, month_of_year', [
+    ('30,31', 'feb'), (31, '2,4,6,9,11'), ('30', 2),
+])
+def test_a_day_that_never_occurs_in_the_months_is_a_value_error(day_of_month, month_of_year):
+    with pytest.raises(ValueError, match='never occurs'):
+        crontab(0, 0, day_of_month=day_of_month, month_of_year=month_of_year)
+
+
+def test_leap_day_is_a_possible_date():
+    assert crontab(0, 0, day_of_month=29, month_of_year=2).day_of_month == {29}
 
 
 def test_fields_accept_ints_sets_and_strings():
@@ -73,8 +80,10 @@ def test_fields_accept_ints_sets_and_strings():
     assert c.month_of_year == set(range(1, 13))
 
 
-def test_day_of_week_seven_means_sunday():
-    assert crontab(day_of_week='7').day_of_week == {0}
+@pytest.mark.parametrize('day_of_week', [7, '7', '5-7', [0, 7]])
+def test_day_of_week_seven_is_rejected(day_of_week):
+    with pytest.raises(ValueError, match='day_of_week'):
+        crontab(day_of_week=day_of_week)
 
 
 def test_from_string():

@@ -133,12 +133,15 @@ def test_solar_sunrise_time_with_ephem(make_app):
     assert not due and next_check > 0
 
 
-def test_solar_never_rising_sun_does_not_crash(make_app):
+def test_solar_in_polar_night_waits_for_the_first_sunrise(make_app):
     pytest.importorskip('ephem')
     now = datetime(2024, 12, 21, 0, 0, tzinfo=dt_timezone.utc)
     polar_night = solar('sunrise', 78.22, 15.65, nowfun=lambda: now, app=make_app())  # Svalbard
-    # No sunrise: as in Celery, the entry is next checked just after the sun's
-    # anti-transit (22:55 UTC there that day).
+    # No sunrise for weeks: the search looks ahead day by day (up to
+    # max_search_days) and finds the first one, mid-February.
     due, next_check = polar_night.is_due(datetime(2024, 12, 20, 23, 30, tzinfo=dt_timezone.utc))
     assert not due
-    assert timedelta(hours=22) < timedelta(seconds=next_check) < timedelta(hours=24)
+    first_sunrise = now + timedelta(seconds=next_check)
+    assert datetime(2025, 2, 10, tzinfo=dt_timezone.utc) < first_sunrise < datetime(
+        2025, 2, 20, tzinfo=dt_timezone.utc)
+    assert solar.max_search_days == 366
