@@ -111,7 +111,10 @@ def _scheduled(state: Any) -> Iterator[tuple[Any, Any]]:
     """``(timer_entry, request)`` for each ETA/countdown request held in the timer."""
     from celery.worker.request import Request
     for waiting in list(getattr(state.consumer.timer, 'queue', ())):
-        args = getattr(getattr(waiting, 'entry', None), 'args', None)
+        entry = getattr(waiting, 'entry', None)
+        if getattr(entry, 'canceled', False):
+            continue
+        args = getattr(entry, 'args', None)
         request = args[0] if args else None
         if isinstance(request, Request):
             yield waiting, request
@@ -177,6 +180,19 @@ def _withdraw_revoked(state: Any) -> None:
     dispatcher = getattr(getattr(state.consumer, 'controller', None), 'dispatcher', None)
     if dispatcher is not None:
         dispatcher.withdraw_revoked()
+    _revoke_scheduled(state)
+
+
+def _revoke_scheduled(state: Any) -> None:
+    # ETA/countdown tasks wait in the timer: report them REVOKED now, as
+    # Celery does, rather than when their time comes, and drop their entry.
+    for waiting, request in list(_scheduled(state)):
+        if request.is_revoked() and request.revoked():
+            entry = waiting.entry
+            entry.cancel()
+            # The strategy passes, last, whether it raised the prefetch for this task.
+            if entry.args[-1] is True:
+                state.consumer.qos.decrement_eventually()
 
 
 @control_command(variadic='headers', signature='[key1=value1 [key2=value2 [... [keyN=valueN]]]]')
