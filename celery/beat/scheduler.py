@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import heapq
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,21 @@ DEFAULT_MAX_INTERVAL = 300  # seconds
 MAX_SEND_RETRY_INTERVAL = 30.0
 #: A head entry due this much later than its heap time is moved back.
 HEAP_TOLERANCE = 1.0
+#: Reads of a schedule that keeps changing under us before giving up.
+SNAPSHOT_ATTEMPTS = 5
+
+
+def _snapshot(schedule: Mapping[str, ScheduleEntry]) -> dict[str, ScheduleEntry] | None:
+    """Copy ``schedule`` into a plain dict; None if it kept changing while read."""
+    # A database scheduler may refresh its mapping from another thread; reading
+    # it then raises "dictionary changed size during iteration": read again.
+    for _ in range(SNAPSHOT_ATTEMPTS):
+        try:
+            return dict(schedule)
+        except RuntimeError:
+            continue
+    logger.debug('beat: the schedule kept changing while read; trying again next tick')
+    return None
 
 
 class Scheduler:
@@ -161,9 +176,12 @@ class Scheduler:
         """Return True if two schedules hold equal entries under the same names."""
         if old_schedules is None or new_schedules is None:
             return old_schedules is new_schedules
-        if set(old_schedules) != set(new_schedules):
+        old, new = _snapshot(old_schedules), _snapshot(new_schedules)
+        if old is None or new is None:
+            return True  # unreadable for now: keep the heap, compare on the next tick
+        if old.keys() != new.keys():
             return False
-        return all(new_schedules.get(name) == entry for name, entry in old_schedules.items())
+        return all(new[name] == entry for name, entry in old.items())
 
     # -- ticking -----------------------------------------------------------
 
@@ -175,21 +193,34 @@ class Scheduler:
         return time.time() + (next_time_to_run or 0)
 
     def _heap_is_stale(self, schedule: Mapping[str, ScheduleEntry]) -> bool:
-        # Our own changes reset the heap; a scheduler that swaps in a new
-        # mapping (as database schedulers do) is caught by identity.
-        return (self._heap is None or self._heap_source is not schedule
-                or self._heap_size != len(schedule))
+        # Our own changes reset the heap, so the same mapping at the same size
+        # is current.  A scheduler whose ``schedule`` hands back a new mapping
+        # (and new entry objects) on each read, as database schedulers do, is
+        # compared by content instead: rebuilding on every read would forget
+        # each entry's place in the heap.
+        if self._heap is None:
+            return True
+        if self._heap_source is schedule and self._heap_size == len(schedule):
+            return False
+        if self.schedules_equal(self.old_schedulers, schedule):
+            self._heap_source = schedule
+            return False
+        return True
 
-    def populate_heap(self) -> None:
+    def populate_heap(self, event_t: type[event_t] = event_t,
+                      heapify: Callable[[list], None] = heapq.heapify) -> None:
         """Rebuild the heap from the schedule."""
         schedule = self.schedule
+        snapshot = _snapshot(schedule)
+        if snapshot is None:
+            snapshot = dict(self.old_schedulers or {})
         heap = []
-        for entry in schedule.values():
+        for entry in snapshot.values():
             is_due, next_call_delay = self._checked_is_due(entry)
             heap.append(event_t(self._when(entry, 0 if is_due else next_call_delay), 5, entry))
-        heapq.heapify(heap)
-        self._heap, self._heap_source, self._heap_size = heap, schedule, len(schedule)
-        self.old_schedulers = copy.copy(schedule)
+        heapify(heap)
+        self._heap, self._heap_source, self._heap_size = heap, schedule, len(snapshot)
+        self.old_schedulers = snapshot
 
     def _checked_is_due(self, entry: ScheduleEntry) -> schedstate:
         try:
@@ -199,11 +230,27 @@ class Scheduler:
                          entry.name, exc, humanize_seconds(self.max_interval), exc_info=True)
             return schedstate(False, self.max_interval)
 
-    def tick(self) -> float:
+    def tick(self, event_t: type[event_t] = event_t, min: Callable[..., Any] = min,
+             heappop: Callable[[list], Any] = heapq.heappop,
+             heappush: Callable[[list, Any], None] = heapq.heappush) -> float:
         """Send every due task; return the seconds to sleep before the next tick."""
         schedule = self.schedule
         if self._heap_is_stale(schedule):
             self.populate_heap()
+        due = self._pop_due(schedule, heappop)
+        if due is None:  # an entry was edited in place: rebuild once
+            self.populate_heap()
+            due = self._pop_due(schedule, heappop, rebuilt=True) or []
+        if due:
+            self._send_due(due)
+        heap = self._heap
+        if not heap:
+            return self.max_interval
+        return max(0.0, min(heap[0].time - time.time(), self.max_interval))
+
+    def _pop_due(self, schedule: Mapping[str, ScheduleEntry], heappop: Callable[[list], Any],
+                 rebuilt: bool = False) -> list[tuple[event_t, float]] | None:
+        """Pop the due events off the heap; None when the heap must be rebuilt first."""
         heap = self._heap
         due = []
         for _ in range(len(heap)):
@@ -211,23 +258,25 @@ class Scheduler:
                 break
             event = heap[0]
             entry = event.entry
-            if schedule.get(entry.name) is not entry:  # removed or replaced
-                heapq.heappop(heap)
+            current = schedule.get(entry.name)
+            if current is None:  # removed since the heap was built
+                heappop(heap)
                 continue
+            if not rebuilt and current is not entry and current != entry:
+                # Edited in place (same name, new task/schedule/args).  An equal
+                # new object (database schedulers hand out fresh ones on each
+                # read) keeps its place and run history in the heap.
+                return None
             is_due, next_time_to_run = self._checked_is_due(entry)
             if is_due:
-                heapq.heappop(heap)
+                heappop(heap)
                 due.append((event, next_time_to_run))
                 continue
             expected = self._when(entry, next_time_to_run)
             if expected <= event.time + HEAP_TOLERANCE:
                 break  # the head is accurate, so nothing behind it is due either
             heapq.heapreplace(heap, event_t(expected, event.priority, entry))
-        if due:
-            self._send_due(due)
-        if not heap:
-            return self.max_interval
-        return max(0.0, min(heap[0].time - time.time(), self.max_interval))
+        return due
 
     def _send_due(self, due: list[tuple[event_t, float]]) -> None:
         reserved = [(event, self.reserve(event.entry), next_time) for event, next_time in due]
