@@ -6,8 +6,7 @@ from typing import Any
 
 try:
     import sqlalchemy as sa
-    from sqlalchemy.exc import DBAPIError, IntegrityError
-    from sqlalchemy.exc import OperationalError as SAOperationalError
+    from sqlalchemy.exc import IntegrityError
 except ImportError as exc:  # the client library is an optional extra
     from celery.exceptions import ImproperlyConfigured
     raise ImproperlyConfigured(
@@ -17,8 +16,13 @@ except ImportError as exc:  # the client library is an optional extra
 from celery import states
 from celery.backends.base import BaseBackend
 from celery.backends.database.models import ResultTables, result_tables, utcnow
+from celery.backends.database.retry import (
+    is_connection_lost,
+    is_unstorable,
+    retry_on_lost_connection,
+)
 from celery.backends.database.session import SessionManager
-from celery.exceptions import ImproperlyConfigured
+from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.utils.log import get_logger
 
 __all__ = ('DatabaseBackend',)
@@ -69,8 +73,7 @@ class DatabaseBackend(BaseBackend):
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Lost connections are transient."""
-        return isinstance(exc, SAOperationalError) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        return is_connection_lost(exc)
 
     # -- tasks ------------------------------------------------------------
 
@@ -94,8 +97,19 @@ class DatabaseBackend(BaseBackend):
 
     def _store_result(self, task_id: str, result: Any, state: str,
                       traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
-        table = self.tables.task
         values = self._task_values(result, state, traceback, request)
+        try:
+            self._write_task(task_id, values)
+        except Exception as exc:
+            if not is_unstorable(exc):
+                raise
+            raise BackendStoreError(f'cannot store the result: {exc.orig!r}', state=state,
+                                    task_id=task_id) from exc
+        return result
+
+    @retry_on_lost_connection
+    def _write_task(self, task_id: str, values: dict[str, Any]) -> None:
+        table = self.tables.task
         update = table.update().where(table.c.task_id == task_id).values(**values)
         try:
             # One transaction (one commit) for both the update and the insert.
@@ -106,8 +120,8 @@ class DatabaseBackend(BaseBackend):
             # Another writer inserted the row first: update it instead.
             with self.engine.begin() as conn:
                 conn.execute(update)
-        return result
 
+    @retry_on_lost_connection
     def _get_task_meta_for(self, task_id: str) -> dict[str, Any]:
         table = self.tables.task
         with self.engine.connect() as conn:
@@ -125,6 +139,7 @@ class DatabaseBackend(BaseBackend):
                     data[key] = self.decode(data[key])
         return self.meta_from_decoded(data)
 
+    @retry_on_lost_connection
     def _forget(self, task_id: str) -> None:
         table = self.tables.task
         with self.engine.begin() as conn:
@@ -132,6 +147,7 @@ class DatabaseBackend(BaseBackend):
 
     # -- groups -----------------------------------------------------------
 
+    @retry_on_lost_connection
     def _save_group(self, group_id: str, result: Any) -> Any:
         table = self.tables.group
         with self.engine.begin() as conn:
@@ -140,6 +156,7 @@ class DatabaseBackend(BaseBackend):
                                                date_done=utcnow()))
         return result
 
+    @retry_on_lost_connection
     def _restore_group(self, group_id: str) -> dict[str, Any] | None:
         table = self.tables.group
         with self.engine.connect() as conn:
@@ -154,6 +171,7 @@ class DatabaseBackend(BaseBackend):
         return {'task_id': row.taskset_id, 'result': result_from_tuple(stored, self.app),
                 'date_done': _aware(row.date_done)}
 
+    @retry_on_lost_connection
     def _delete_group(self, group_id: str) -> None:
         table = self.tables.group
         with self.engine.begin() as conn:
