@@ -184,6 +184,8 @@ NAMESPACES: dict[str, Any] = Namespace(
         schedule_filename=Option('celerybeat-schedule'),
         sync_every=Option(0, type='int'),
         cron_starting_deadline=Option(None, type='int'),
+        enable_remote_control=Option(False, type='bool'),
+        remote_control_max_tick_age=Option(None, type='float'),
     ),
     # Celery's setting names and defaults, kept for compatibility.
     broker=Namespace(
