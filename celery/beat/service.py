@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from celery import platforms, signals
+from celery.beat.remote_control import BeatPidbox, beat_nodename
 from celery.utils.imports import load_extension_class_names, symbol_by_name
 from celery.utils.log import get_logger
 from celery.utils.time import humanize_seconds
@@ -24,18 +26,28 @@ class Service:
 
     scheduler_cls: Any = 'celery.beat:PersistentScheduler'
 
+    #: The remote control node class (used when remote control is enabled).
+    Pidbox = BeatPidbox
+
     def __init__(self, app: Celery, max_interval: float | None = None,
-                 schedule_filename: str | None = None, scheduler_cls: Any = None) -> None:
+                 schedule_filename: str | None = None, scheduler_cls: Any = None,
+                 remote_control: bool | None = None, hostname: str | None = None) -> None:
         self.app = app
         self.max_interval = max_interval or app.conf.beat_max_loop_interval
         self.scheduler_cls = scheduler_cls or app.conf.beat_scheduler or self.scheduler_cls
         self.schedule_filename = schedule_filename or app.conf.beat_schedule_filename
+        self.remote_control = (app.conf.get('beat_enable_remote_control', False)
+                               if remote_control is None else remote_control)
+        self.hostname = beat_nodename(hostname)
+        #: When the scheduler last ticked (``time.monotonic()``); the start time at first.
+        self.last_tick = time.monotonic()
+        self.pidbox: BeatPidbox | None = None
         self._is_shutdown = threading.Event()
         self._is_stopped = threading.Event()
 
     def __reduce__(self) -> tuple:
         return self.__class__, (self.app, self.max_interval, self.schedule_filename,
-                                self.scheduler_cls)
+                                self.scheduler_cls, self.remote_control, self.hostname)
 
     def start(self, embedded_process: bool = False) -> None:
         """Run the scheduler loop until :meth:`stop` (or SIGTERM/SIGINT)."""
@@ -46,9 +58,13 @@ class Service:
         if embedded_process:
             signals.beat_embedded_init.send(sender=self)
             platforms.set_process_title('celery beat')
+        self.last_tick = time.monotonic()
+        if self.remote_control:
+            self._start_pidbox()
         try:
             while not self._is_shutdown.is_set():
                 interval = self.scheduler.tick()
+                self.last_tick = time.monotonic()
                 if interval and interval > 0.0:
                     logger.debug('beat: Waking up %s.', humanize_seconds(interval, prefix='in '))
                     # An Event wait, unlike sleep, returns at once when stopped.
@@ -58,7 +74,16 @@ class Service:
         except (KeyboardInterrupt, SystemExit):
             self._is_shutdown.set()
         finally:
+            if self.pidbox is not None:
+                self.pidbox.stop()
             self.sync()
+
+    def _start_pidbox(self) -> None:
+        try:
+            self.pidbox = self.Pidbox(self)
+            self.pidbox.start()
+        except Exception as exc:  # remote control is a convenience: beat runs on
+            logger.error('beat: cannot start remote control: %r', exc, exc_info=True)
 
     def sync(self) -> None:
         """Persist and close the scheduler (once)."""
