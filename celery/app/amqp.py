@@ -492,8 +492,9 @@ class AMQP:
                 after_publish.send(sender=name, body=body, headers=message_headers,
                                    exchange=exchange, routing_key=routing_key)
             if sent_event:
+                # Under the same publish-retry limits as the task message itself.
                 amqp._send_sent_event(producer, sent_event, qname, exchange, routing_key,
-                                      event_dispatcher, retry, retry_policy)
+                                      event_dispatcher, retry, policy)
             return result
 
         return send_task_message

@@ -37,6 +37,8 @@ def add_autoretry_behaviour(task: Task, **options: Any) -> None:
         except passthrough:
             raise
         except autoretry_for as exc:
+            if getattr(task.request, 'retries_exhausted_by', None) is exc:
+                raise  # the task's own self.retry() gave up with it
             call_kwargs = dict(retry_kwargs)
             if retry_backoff:
                 from celery.utils.time import get_exponential_backoff_interval

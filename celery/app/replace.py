@@ -23,9 +23,13 @@ def replace_task(task: Any, sig: Any) -> Any:
         raise ImproperlyConfigured('A signature replacing a task must not be part of a chord')
     if isinstance(sig, _chain) and not sig.tasks:
         raise ImproperlyConfigured('Cannot replace with an empty chain')
+    accumulate = task.app.tasks['celery.accumulate']
+    # A group, alone or ending a chain, is uplifted to a chord so that the
+    # callbacks have one place to hang on.
     if isinstance(sig, group):
-        # Uplifted to a chord so the callbacks have one place to hang on.
-        sig |= task.app.tasks['celery.accumulate'].s(index=0)
+        sig |= accumulate.s(index=0)
+    elif isinstance(sig, _chain) and isinstance(sig.tasks[-1], group):
+        sig.tasks = [*sig.tasks[:-1], sig.tasks[-1] | accumulate.s(index=0)]
     for callback in maybe_list(request.callbacks) or []:
         sig.link(callback)
     for errback in maybe_list(request.errbacks) or []:

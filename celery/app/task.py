@@ -170,6 +170,12 @@ class Task(TaskSignatures, metaclass=TaskType):
     _exec_options: dict[str, Any] | None = None
     _backend: Any = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Classes made by the @app.task decorator take these as options.
+        if not cls.__dict__.get('_decorated'):
+            _warn_routing_attributes(cls)
+
     # -- binding -------------------------------------------------------------
 
     @classmethod
@@ -280,8 +286,8 @@ class Task(TaskSignatures, metaclass=TaskType):
         if check_arguments is not None:
             check_arguments(*(args or ()), **(kwargs or {}))
         shadow = shadow or self.shadow_name(args, kwargs, options)
-        own_options = self._get_exec_options()
-        options = {**own_options, **options} if options else own_options
+        # A new dict each call: the cached task options must never change.
+        options = {**self._get_exec_options(), **options}
         options.setdefault('ignore_result', self.ignore_result)
         app = self._get_app()
         if app.conf.task_always_eager:
@@ -330,6 +336,10 @@ class Task(TaskSignatures, metaclass=TaskType):
             raise_with_context(exc or Retry('Task can be retried', None))
         if not eta and countdown is None:
             countdown = self.default_retry_delay
+        if args is not None or kwargs is not None:
+            from celery.app.retry_args import retry_arguments
+            args, kwargs = retry_arguments(self.run, request.args or (),
+                                           request.kwargs or {}, args, kwargs)
         next_attempt = self.signature_from_request(
             request, args, kwargs, countdown=countdown, eta=eta, retries=attempt, **options)
         limit = self.max_retries if max_retries is None else max_retries
@@ -348,6 +358,8 @@ class Task(TaskSignatures, metaclass=TaskType):
                  exc: BaseException | None) -> NoReturn:
         from celery.utils.serialization import raise_with_context
         if exc:
+            # autoretry_for must let this one through: the retries are over.
+            request.retries_exhausted_by = exc
             raise_with_context(exc)
         # Celery's user-visible text, kept verbatim.
         raise self.MaxRetriesExceededError(
@@ -377,6 +389,9 @@ class Task(TaskSignatures, metaclass=TaskType):
             'delivery_info': {'is_eager': True, 'exchange': options.get('exchange'),
                               'routing_key': options.get('routing_key'),
                               'priority': options.get('priority')},
+            'timelimit': (options.get('time_limit', self.time_limit),
+                          options.get('soft_time_limit', self.soft_time_limit)),
+            **_eager_lineage(task_id, options),
         }
         if 'stamped_headers' in options:
             request.update(_eager_stamps(options))
@@ -487,6 +502,23 @@ class Task(TaskSignatures, metaclass=TaskType):
         return self.__class__.__name__
 
 
+#: Task class attributes Celery deprecates in favour of routes and calling options.
+DEPRECATED_CLASS_ATTRIBUTES = ('queue', 'exchange', 'exchange_type', 'routing_key',
+                               'delivery_mode', 'priority')
+
+
+def _warn_routing_attributes(cls: type) -> None:
+    import warnings
+
+    from celery.exceptions import CDeprecationWarning
+    for attr in DEPRECATED_CLASS_ATTRIBUTES:
+        if cls.__dict__.get(attr) is not None:
+            warnings.warn(CDeprecationWarning(
+                f'Task class attribute {attr!r} ({cls.__qualname__}) is deprecated: '
+                f'use task_routes or the {attr!r} option of apply_async instead.'),
+                stacklevel=3)
+
+
 def _eager_hostname() -> str:
     from celery.utils.nodenames import gethostname
     return gethostname()
@@ -499,6 +531,17 @@ def _send_next_attempt(next_attempt: Any) -> None:
         # Without its next attempt the task would silently stop: reject the
         # message being executed instead of acknowledging it as retried.
         raise Reject(publish_error, requeue=False) from publish_error
+
+
+def _eager_lineage(task_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    # Called from another task (eager or in a worker): that one is the parent.
+    from celery._state import get_current_task
+    parent = get_current_task()
+    parent_request = parent.request if parent is not None else None
+    parent_id = options.get('parent_id') or (parent_request and parent_request.id)
+    root_id = options.get('root_id') or (
+        parent_request and (parent_request.root_id or parent_request.id)) or task_id
+    return {'root_id': root_id, 'parent_id': parent_id}
 
 
 def _eager_stamps(options: dict[str, Any]) -> dict[str, Any]:

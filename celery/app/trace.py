@@ -155,8 +155,15 @@ class TraceInfo:
                                    call_errbacks=call_errbacks)
 
     def handle_reject(self, task: Any, req: Any, **kwargs: Any) -> None:
-        """Log a :exc:`~celery.exceptions.Reject` raised by the task."""
-        self._log_error(task, req, ExceptionInfo())
+        """Log a :exc:`~celery.exceptions.Reject`; one that drops the message stores FAILURE."""
+        einfo = ExceptionInfo()
+        self._log_error(task, req, einfo)
+        reject = self.retval
+        if not getattr(reject, 'requeue', True):
+            # The message is gone for good: without this the result would stay PENDING.
+            task.backend.mark_as_failure(
+                req.id, reject, einfo.traceback, request=req, call_errbacks=False,
+                store_result=_stores_errors(task, bool(req.is_eager)))
 
     def handle_ignore(self, task: Any, req: Any, **kwargs: Any) -> None:
         """Log an :exc:`~celery.exceptions.Ignore` raised by the task."""
