@@ -152,11 +152,18 @@ class Backend(ChordFallbackMixin):
 
     def encode(self, data: Any) -> Any:
         """Serialize ``data`` with the result serializer."""
-        return dumps(data, serializer=self.serializer)[2]
+        return self._encode(data)[2]
+
+    def _encode(self, data: Any) -> tuple[str, str, Any]:
+        # (content_type, content_encoding, payload): backends built on this
+        # one (django-celery-results) store all three.
+        return dumps(data, serializer=self.serializer)
 
     def encode_meta(self, meta: Any) -> Any:
         """Serialize task or group meta for storage (compressed per ``result_compression``)."""
-        payload = dumps(meta, serializer=self.serializer)[2]
+        # Through encode(): subclasses that override it (django-celery-results'
+        # cache backend stores objects as they are) must be obeyed.
+        payload = self.encode(meta)
         if self._compress is None:
             return payload
         return self._compress(payload.encode('utf-8') if isinstance(payload, str) else payload)
@@ -588,6 +595,10 @@ class SyncBackendMixin:
 
 class BaseBackend(Backend, SyncBackendMixin):
     """Base class for polling result backends."""
+
+
+#: The old name of :class:`BaseBackend` (django-celery-results imports it).
+BaseDictBackend = BaseBackend
 
 
 class DisabledBackend(BaseBackend):

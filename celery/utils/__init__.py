@@ -20,6 +20,7 @@ from celery.utils.imports import (
     gen_task_name,
     import_from_cwd,
     instantiate,
+    qualname,
     symbol_by_name,
 )
 from celery.utils.nodenames import nodename, nodesplit, worker_direct
@@ -31,6 +32,7 @@ __all__ = (
     'gen_task_name',
     'gen_unique_id',
     'get_cls_by_name',
+    'get_full_cls_name',
     'import_from_cwd',
     'instantiate',
     'is_iterable',
@@ -52,3 +54,4 @@ def uuid(_uuid: Callable[[], UUID] = uuid4) -> str:
 
 gen_unique_id = uuid
 get_cls_by_name = symbol_by_name
+get_full_cls_name = qualname
