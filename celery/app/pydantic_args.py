@@ -34,12 +34,26 @@ def _model_parameters(signature: inspect.Signature, base: type) -> dict[str, tup
 
 def _resolved_signature(fun: Callable[..., Any]) -> inspect.Signature:
     # Annotations written as strings (``from __future__ import annotations``)
-    # must be resolved to find the model classes; names that cannot be
-    # resolved (local classes) stay strings, and their arguments unconverted.
+    # must be resolved to find the model classes; a name that cannot be
+    # resolved (a local class) stays a string, and only its argument unconverted.
     try:
         return inspect.signature(fun, eval_str=True)
     except NameError:
-        return inspect.signature(fun)
+        pass
+    signature = inspect.signature(fun)
+    namespace = getattr(inspect.unwrap(fun), '__globals__', {})
+    return signature.replace(parameters=[
+        param.replace(annotation=_resolved(param.annotation, namespace))
+        for param in signature.parameters.values()])
+
+
+def _resolved(annotation: Any, namespace: dict[str, Any]) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    try:
+        return eval(annotation, namespace)  # noqa: S307 - the function's own annotation
+    except Exception:
+        return annotation
 
 
 def pydantic_wrapper(app: Celery, task_fun: Callable[..., Any], task_name: str,
