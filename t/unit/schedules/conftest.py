@@ -14,7 +14,8 @@ class FixedClockApp:
 
     def __init__(self, tz: str = 'UTC', enable_utc: bool = True, **settings: Any) -> None:
         self.timezone = timezone.get_timezone(tz)
-        self.conf = {'enable_utc': enable_utc, 'timezone': tz, **settings}
+        self.conf = {'enable_utc': enable_utc, 'timezone': tz,
+                     'beat_cron_starting_deadline': None, **settings}
         self.clock = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
     def now(self) -> datetime:
