@@ -109,7 +109,9 @@ class crontab(BaseSchedule):
         self._prepare_search()
         tz = kwargs.pop('tz', None)
         super().__init__(**kwargs)
-        self.tz = tz
+        # A subclass may have set its zone before calling us (django-celery-beat).
+        if tz is not None:
+            self.tz = tz
 
     @classmethod
     def from_string(cls, crontab: str) -> crontab:
@@ -213,10 +215,18 @@ class crontab(BaseSchedule):
         seconds_left = _seconds_between(self.next_run_after(last), now)
         if seconds_left > 0:
             return schedstate(is_due=False, next=seconds_left)
-        deadline = self.app.conf.get('beat_cron_starting_deadline')
+        deadline = self._starting_deadline()
         if deadline is not None and not self._ran_within(last, now, deadline):
             return schedstate(is_due=False, next=self._seconds_until_next(now))
         return schedstate(is_due=True, next=self._seconds_until_next(now))
+
+    def _starting_deadline(self) -> float | None:
+        # Attribute access, as Celery does: tests of schedulers built on this
+        # (django-celery-beat) give a mock app with only that attribute set.
+        try:
+            return self.app.conf.beat_cron_starting_deadline
+        except (AttributeError, KeyError):
+            return None
 
     def _ran_within(self, last: datetime, now: datetime, deadline: float) -> bool:
         """Whether a run time after ``last`` falls in the ``deadline`` seconds before ``now``."""
