@@ -406,7 +406,7 @@ class AMQP:
         # captured by the closure: this function runs for every message.
         conf = self.app.conf
         default_retry = conf.task_publish_retry
-        default_policy = dict(conf.task_publish_retry_policy or {})
+        default_policy = retry_policy_of(conf.task_publish_retry_policy)
         default_delivery_mode = normalize_delivery_mode(conf.task_default_delivery_mode)
         default_rkey = conf.task_default_routing_key
         default_serializer = conf.task_serializer
@@ -470,7 +470,8 @@ class AMQP:
 
             if retry is None:
                 retry = default_retry
-            policy = dict(default_policy, **retry_policy) if retry_policy else default_policy
+            policy = (retry_policy_of(default_policy, retry_policy) if retry_policy
+                      else default_policy)
 
             if before_publish.receivers:
                 before_publish.send(
@@ -509,6 +510,17 @@ class AMQP:
         sent_event.update(queue=qname, exchange=exchange, routing_key=routing_key)
         dispatcher.publish('task-sent', sent_event, producer,
                            retry=retry, retry_policy=retry_policy)
+
+
+def retry_policy_of(*policies: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge publish retry policies (later ones win), ``retry_errors`` as a tuple."""
+    policy: dict[str, Any] = {}
+    for each in policies:
+        policy.update(each or {})
+    # kombu catches ``retry_errors`` with ``except``, which takes no list.
+    if isinstance(policy.get('retry_errors'), list):
+        policy['retry_errors'] = tuple(policy['retry_errors'])
+    return policy
 
 
 def _checked_arguments(args: Any, kwargs: Any) -> tuple[Sequence[Any], Mapping[str, Any]]:

@@ -233,7 +233,8 @@ def _apply_callbacks(app: Any, callbacks: list[Any], retval: Any, uuid: str,
                      root_id: str, priority: int | None) -> None:
     from celery.canvas import group, maybe_signature
     sigs = [maybe_signature(sig, app=app) for sig in callbacks]
-    opts = {'parent_id': uuid, 'root_id': root_id, 'priority': priority}
+    opts = {'parent_id': uuid, 'root_id': root_id, 'priority': priority,
+            'retry_policy': _worker_retry_policy(app)}
     if len(sigs) == 1:
         sigs[0].apply_async((retval,), **opts)
         return
@@ -253,7 +254,19 @@ def _apply_chain(app: Any, chain: list[Any], retval: Any, uuid: str, root_id: st
     # The remaining chain is stored in reverse order: the next step is last.
     next_step = maybe_signature(chain.pop(), app=app)
     next_step.apply_async((retval,), chain=chain, parent_id=uuid, root_id=root_id,
-                          priority=priority)
+                          priority=priority, retry_policy=_worker_retry_policy(app))
+
+
+#: Publish retries a worker allows itself when task_publish_retry_policy sets no limit.
+WORKER_PUBLISH_MAX_RETRIES = 3
+
+
+def _worker_retry_policy(app: Any) -> dict[str, Any] | None:
+    # A worker must not block forever re-publishing a callback to a lost broker.
+    policy = app.conf.task_publish_retry_policy
+    if policy and 'max_retries' in policy and policy['max_retries'] is None:
+        return {'max_retries': WORKER_PUBLISH_MAX_RETRIES}
+    return None
 
 
 def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None = None,
