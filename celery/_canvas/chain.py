@@ -6,7 +6,7 @@ from collections import deque
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
-from celery._canvas.group import group, is_empty_group, maybe_unroll_group
+from celery._canvas.group import give_own_id, group, is_empty_group, maybe_unroll_group
 from celery._canvas.members import CompositeSignature
 from celery._canvas.signature import Signature, maybe_signature
 from celery.utils.functional import is_list, maybe_list
@@ -194,6 +194,8 @@ class _chain(CompositeSignature):
                 task = _chord(task, body=prev_task, root_id=root_id, app=app)
                 prev_task, prev_res = (tasks[-1], results[-1]) if tasks else (None, None)
             if is_last_task:
+                if group_id:
+                    give_own_id(task, last_task_id)
                 res = task.freeze(last_task_id, root_id=root_id, group_id=group_id,
                                   chord=chord_body, group_index=group_index)
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from celery._canvas.group import as_header_tasks, group
+from celery._canvas.group import as_header_tasks, give_own_id, group
 from celery._canvas.signature import Signature, maybe_signature
 from celery.utils import uuid
 from celery.utils.functional import maybe_list
@@ -25,6 +25,15 @@ def _first_step_result(result: AsyncResult) -> AsyncResult:
             raise RuntimeError('Recursive result parents')
         visited.add(result.id)
     return result
+
+
+def _body_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The chord's sending options that also apply to its body.
+
+    The body's parent is the header task that completes the chord (it sends
+    the body), not the chord's own parent.
+    """
+    return {k: v for k, v in options.items() if k not in ('parent_id', 'add_to_parent')}
 
 
 @Signature.register_type(name='chord')
@@ -84,7 +93,7 @@ class _chord(Signature):
             from celery.exceptions import ChordError
             raise ChordError('Cannot apply a chord without a body: use chord(header)(body)')
         kwargs = dict(self.kwargs['kwargs'], **kwargs)
-        body = maybe_signature(body, app=self._app).clone(**options)
+        body = maybe_signature(body, app=self._app).clone(**_body_options(options))
         app = self._get_app(body)
         tasks = self.tasks.clone() if isinstance(self.tasks, group) else group(self.tasks, app=app)
         if app.conf.task_always_eager:
@@ -115,7 +124,7 @@ class _chord(Signature):
         options = dict(self.options, **options) if options else dict(self.options)
         options.pop('task_id', None)
         options.pop('add_to_parent', None)
-        body.options.update(options)
+        body.options.update(_body_options(options))
         body.chord_size = self.__length_hint__()
         bodyres = body.freeze(task_id, root_id=root_id)
         # The rest of a chain and an outer chord belong to the body, not the header.
@@ -131,7 +140,7 @@ class _chord(Signature):
                                                producer=producer, **options)
         else:
             # Nothing in the header will ever report: call the body now.
-            body.delay([])
+            body.apply_async(([],), parent_id=options.get('parent_id'))
             header_result = app.GroupResult(*header_result_args)
         bodyres.parent = header_result
         return bodyres
@@ -149,6 +158,8 @@ class _chord(Signature):
         self.id = self.tasks.id
         if not self.body:
             return header_result
+        if group_id:
+            give_own_id(self.body, _id)
         body_result = self.body.freeze(_id, root_id=root_id, chord=chord, group_id=group_id,
                                        group_index=group_index)
         # The body may be a chain: the header precedes its first step, not its last.

@@ -14,7 +14,18 @@ from celery.utils.text import truncate
 if TYPE_CHECKING:
     from celery.result import GroupResult
 
-__all__ = ('group', 'maybe_unroll_group', 'as_header_tasks', 'is_empty_group')
+__all__ = ('group', 'maybe_unroll_group', 'as_header_tasks', 'is_empty_group', 'give_own_id')
+
+
+def give_own_id(sig: Any, _id: str | None = None) -> None:
+    """Pin a group's own id before it is frozen into an enclosing group or chord.
+
+    A group ending a chain (or a chord body) inside another group is a
+    group of its own: it must not take the enclosing group's id, whose
+    size a chord may be counting.
+    """
+    if isinstance(sig, group) and 'task_id' not in sig.options:
+        sig.options['task_id'] = _id or uuid()
 
 
 def is_empty_group(sig: Any) -> bool:
@@ -40,8 +51,9 @@ def as_header_tasks(tasks: Any, app: Any) -> Any:
     from celery._canvas.chain import _chain
     if isinstance(tasks, dict) and not isinstance(tasks, Signature):
         tasks = signature(tasks, app=app)
-    if isinstance(tasks, group) and tasks.options.get('task_id'):
-        # Frozen: its members already report to this group id, keep it.
+    if isinstance(tasks, group) and tasks.options:
+        # Frozen (its members already report to this group id) or given
+        # options (a countdown for every member, ...): keep it as it is.
         return tasks
     if isinstance(tasks, (group, _chain)):
         return list(tasks.tasks)
@@ -136,6 +148,8 @@ class group(CompositeSignature):
             if k not in self._IMMUTABLE_OPTIONS or k not in self.options
         }}
         options['group_id'] = group_id = options.pop('task_id', None) or uuid()
+        # An option of a group sent as a chord body, not one for its members.
+        options.pop('add_to_parent', None)
         return options, group_id, options.get('root_id')
 
     def _prepared(self, tasks: Any, partial_args: Any, group_id: str,
@@ -153,7 +167,8 @@ class group(CompositeSignature):
             task = maybe_signature(task, app=self._app)
             if isinstance(task, group):
                 yield from self._flatten(task.tasks)
-            else:
+            elif task.subtask_type != 'chain' or task.tasks:
+                # An empty chain runs nothing and has no result: skip it.
                 yield task
 
     def _apply_tasks(self, tasks: Any, producer: Any = None, app: Any = None, ready: Any = None,
@@ -166,7 +181,10 @@ class group(CompositeSignature):
             for (sig, res, group_id), next_task in lookahead(tasks):
                 chord_obj = chord if chord is not None else sig.options.get('chord')
                 chord_size += sig._chord_member_count()
-                if chord_obj is not None and next_task is None:
+                # A group inside a chord header reports to the chord's group,
+                # whose size the chord itself has recorded.
+                if chord_obj is not None and next_task is None and \
+                        sig.options.get('group_id', group_id) == group_id:
                     app.backend.set_chord_size(group_id, chord_size)
                 sig.apply_async(producer=producer, add_to_parent=False, chord=chord_obj,
                                 kwargs=kwargs, **options)
@@ -193,11 +211,15 @@ class group(CompositeSignature):
         """Pin the group's id and freeze every member; returns ``(group id, member results)``."""
         options = self.options
         if 'task_id' not in options:
-            # Inside an outer group or chord we are known by the id it gave us.
+            # Inside an outer group or chord we are known by the id it gave us
+            # (unless given one of our own first: see ``give_own_id``).
             options['task_id'] = group_id or _id or uuid()
         place_in_workflow(options, group_id=group_id, chord=chord, group_index=group_index)
+        # Inside a chord header the members report to the chord's group, the
+        # one whose size the chord counts; elsewhere to our own.
+        members_group = group_id if chord is not None and group_id else options['task_id']
         # Unlike a single signature, a group keeps the root and parent it already has.
-        context = {'group_id': options['task_id'], 'chord': chord,
+        context = {'group_id': members_group, 'chord': chord,
                    'root_id': options.setdefault('root_id', root_id),
                    'parent_id': options.setdefault('parent_id', parent_id)}
         members = [task.clone() for task in self._flatten(self.tasks)]

@@ -150,7 +150,11 @@ class ChordFallbackMixin:
             errback = self.app.signature(errback)
             task = self.app.tasks.get(errback.task)
             if task is not None and _accepts_request_exc_traceback(task):
-                errback(request, exc, traceback)
+                # Called with the failure even when immutable (as group.link_error
+                # makes them): immutability only refuses a parent's return value.
+                args, kwargs, _ = errback._merge((request, exc, traceback), None, None,
+                                                 force=True)
+                task(*args, **kwargs)
             else:
                 new_style.append(errback)
         for errback in new_style:

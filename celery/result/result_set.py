@@ -30,6 +30,10 @@ class ResultSet(ResultBase):
         self._on_full = ready_barrier or barrier(results)
         if self._on_full:
             self._on_full.then(promise(self._on_ready, weak=True))
+            if not results and ready_barrier is None:
+                # An empty barrier is never finalized, so it would never fire:
+                # settle it now and let add() re-arm it for each newcomer.
+                self._on_full.finalize()
 
     def add(self, result: Any) -> None:
         """Add ``result`` unless already present (re-arming :attr:`on_ready` if it fired)."""

@@ -1,8 +1,8 @@
 """Time canvas work-flows end to end on Redis (broker and results) with a real worker.
 
-Prints, for a group of 1,000 no-op tasks, a chord of 1,000 with a sum body
-and a chain of 100: the time to publish and the time until the result is
-ready.  Usage: ``python t/benchmarks/bench_canvas.py [--size 1000]``.
+Prints, for a group of 1,000 no-op tasks, a chord of 1,000 with a sum body,
+a chain of 100 and a chain of nine chords: the time to publish and the time
+until the result is ready.  Usage: ``python t/benchmarks/bench_canvas.py [--size 1000]``.
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ sys.path.insert(0, REPO)
 from celery import chain, chord, group  # noqa: E402
 from t.integration.canvas.canvasapp import make_app  # noqa: E402
 from t.integration.canvas.conftest import start_worker, stop_worker  # noqa: E402
+from t.servers import REDIS_BACKEND_URL, REDIS_URL  # noqa: E402
 
-BROKER = os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
-BACKEND = 'redis://127.0.0.1:6379/3'
+BROKER = REDIS_URL
+BACKEND = REDIS_BACKEND_URL
 
 
 def timed(label: str, build, timeout: float = 120.0) -> None:
@@ -42,7 +43,8 @@ def main() -> None:
     queue = f'bench-canvas-{uuid.uuid4().hex[:8]}'
     worker = start_worker(BROKER, BACKEND, queue, concurrency=opts.concurrency)
     app = make_app(BROKER, BACKEND, queue)
-    noop, add, xsum = (app.tasks[f'canvas.{n}'] for n in ('noop', 'add', 'xsum'))
+    noop, add, xsum, identity = (app.tasks[f'canvas.{n}']
+                                 for n in ('noop', 'add', 'xsum', 'identity'))
     try:
         timed('warm-up', lambda: add.s(1, 1))
         timed(f'group of {opts.size} no-ops', lambda: group(noop.si() for _ in range(opts.size)))
@@ -50,6 +52,9 @@ def main() -> None:
               lambda: chord((add.si(i, 0) for i in range(opts.size)), xsum.s()))
         timed(f'chain of {opts.chain}',
               lambda: chain(add.s(0, 1), *(add.s(1) for _ in range(opts.chain - 1))))
+        timed('chain of 9 chords (2 each)',
+              lambda: chain(identity.si(1), *(chord([identity.s(), identity.s()], xsum.s())
+                                              for _ in range(9))))
     finally:
         stop_worker(worker)
         app.close()
