@@ -148,3 +148,13 @@ def test_revoked_header_task_fails_the_body(canvas):
     with pytest.raises(ChordError) as info:
         res.get(timeout=TIMEOUT, follow_parents=False)
     assert late_id in str(info.value)
+
+
+def test_header_task_expiring_before_it_runs_fails_the_body(canvas):
+    add, xsum = task(canvas, 'add'), task(canvas, 'xsum')
+    stale = add.si(2, 2).set(countdown=2, expires=1)
+    res = chord([add.si(1, 1), stale], xsum.s()).apply_async()
+    stale_id = res.parent.results[1].id
+    with pytest.raises(ChordError) as info:
+        res.get(timeout=TIMEOUT, follow_parents=False)
+    assert stale_id in str(info.value)
