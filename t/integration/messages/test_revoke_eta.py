@@ -1,4 +1,4 @@
-"""Revoking a task a worker holds with an ETA marks it REVOKED at once, by every route."""
+"""Outcomes a real worker stores: revoked ETA tasks (REVOKED at once), rejected tasks."""
 from __future__ import annotations
 
 import subprocess
@@ -95,3 +95,9 @@ def test_other_eta_tasks_stay_scheduled(eta_worker: OneWorker) -> None:
     assert kept.state == states.PENDING
     kept.revoke()
     assert revoked_now(kept)
+
+
+def test_reject_without_requeue_stores_failure(eta_worker: OneWorker) -> None:
+    result = eta_worker.module.rejects.delay()
+    assert wait_for(lambda: result.state == states.FAILURE, 15), eta_worker.worker.output()
+    assert 'no thanks' in repr(result.result)

@@ -105,3 +105,23 @@ class test_callbacks_from_a_worker:
     def test_publish_signals_fire_once_per_callback(self, app, publishes, signalled):
         self.run(app, lambda child: child.s())
         assert signalled == ['child', 'child']
+
+
+class RecordingDispatcher:
+    def __init__(self):
+        self.published = []
+
+    def publish(self, type_, fields, producer, **kwargs):
+        self.published.append((type_, kwargs))
+
+
+def test_task_sent_event_has_the_message_retry_limits(app):
+    app.conf.task_publish_retry_policy = {'max_retries': 2, 'interval_start': 0}
+    message = app.amqp.create_task_message('id-1', 'proj.add', (1,), create_sent_event=True)
+    dispatcher = RecordingDispatcher()
+    app.amqp.send_task_message(RecordingProducer(), 'proj.add', message, queue='q',
+                               event_dispatcher=dispatcher, retry_policy={'max_retries': 5})
+    (type_, options), = dispatcher.published
+    assert type_ == 'task-sent'
+    assert options == {'retry': True,
+                       'retry_policy': {'max_retries': 5, 'interval_start': 0}}
