@@ -32,5 +32,6 @@ def test_green_threads_wait_on_results(framework: str, kind: str, unique: str) -
     # by the 5s poll.  Measured from the store, so a loaded machine's slow
     # start-up does not count; the margin allows for a starved process.
     assert report['last_done'] - report['stored'] < 1.5, report
-    # The hub kept running while every green thread waited (about 60 ticks in 0.6s).
-    assert report['ticks'] > 20
+    # The hub kept running while every green thread waited (about 60 ticks in
+    # 0.6s on an idle machine; a starved process still turns several times).
+    assert report['ticks'] > 5, report
