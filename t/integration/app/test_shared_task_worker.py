@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 import time
 from pathlib import Path
 
@@ -99,7 +100,8 @@ def worker(project: tuple[Path, dict[str, str]]):
     with log.open('w') as out:
         proc = subprocess.Popen(
             [sys.executable, '-m', 'celery', '-A', 'proj', 'worker', '-c', '1', '-l', 'info',
-             '--without-mingle', '--without-gossip', '--without-heartbeat'],
+             '--without-mingle', '--without-gossip', '--without-heartbeat',
+             '-n', f'shared-{uuid.uuid4().hex[:12]}@%h'],
             cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_ready(proc, log)

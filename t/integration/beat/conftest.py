@@ -83,7 +83,7 @@ class BeatProject:
     def start_worker(self) -> subprocess.Popen:
         cmd = [sys.executable, '-m', 'celery', '-A', self.module, 'worker', '-l', 'info',
                '-P', 'solo', '-Q', self.queue, '--without-mingle', '--without-gossip',
-               '--without-heartbeat']
+               '--without-heartbeat', '-n', f'{self.module}@%h']
         return subprocess.Popen(cmd, cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
 

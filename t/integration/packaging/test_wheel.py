@@ -71,7 +71,8 @@ ROUND_TRIP = textwrap.dedent('''
         return x + y
 
     if sys.argv[1:2] == ['worker']:
-        app.worker_main(['worker', '-P', 'solo', '-Q', sys.argv[2], '--without-mingle',
+        app.worker_main(['worker', '-P', 'solo', '-Q', sys.argv[2], '-n', f'{sys.argv[2]}@%h',
+                         '--without-mingle',
                          '--without-gossip', '--without-heartbeat', '-l', 'WARNING'])
     else:
         worker = subprocess.Popen([sys.executable, __file__, 'worker', queue])

@@ -104,12 +104,18 @@ def worker_env(broker_url: str, redis_backend_url: str, queue_name: str) -> dict
 
 
 @pytest.fixture
-def start_worker(worker_env, tmp_path):
+def start_worker(worker_env, tmp_path, queue_name):
     """Start workers with extra arguments; all are stopped at the end of the test."""
     started: list[WorkerProcess] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(list(args), env or worker_env, tmp_path)
+        argv = list(args)
+        if argv[:1] == ['worker'] and not ({'-n', '--hostname'} & set(argv)):
+            # A node name of the test's own: two workers with the default name
+            # (another test file running in parallel) would clash on RabbitMQ's
+            # exclusive pidbox queue.
+            argv += ['-n', f'{queue_name}-{len(started)}@%h']
+        worker = WorkerProcess(argv, env or worker_env, tmp_path)
         started.append(worker)
         return worker
     yield start
