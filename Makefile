@@ -12,7 +12,7 @@ VENV_DEP := .venv/bin/python
 endif
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-test test test-unit test-integration services demo bench docs clean
+.PHONY: install install-test test test-unit test-integration test-ecosystem services demo bench docs clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -37,6 +37,16 @@ test-unit: install-test
 
 test-integration: install-test services
 	$(PYTHON) -m pytest -q t/integration
+
+# The test suites of packages built on Celery (django-celery-results,
+# django-celery-beat, celery-redbeat; pytest-celery's plugin) run against
+# this project.  In a virtual environment of its own: the suites want pytest 7.
+ECOSYSTEM_PYTHON = .venv-ecosystem/bin/python
+test-ecosystem: services
+	test -x $(ECOSYSTEM_PYTHON) || python3 -m venv .venv-ecosystem
+	$(ECOSYSTEM_PYTHON) -m pip install -q -e . -r requirements/ecosystem.txt
+	$(ECOSYSTEM_PYTHON) -m pip install -q --no-deps -r requirements/ecosystem-packages.txt
+	$(ECOSYSTEM_PYTHON) t/ecosystem/run.py
 
 demo: install
 	$(PYTHON) examples/tutorial/run_demo.py
