@@ -423,9 +423,8 @@ class Request:
         """The pool returned: ``(failed, retval, runtime)`` from the tracer."""
         failed, retval, runtime = failed__retval__runtime
         if failed:
-            exc = retval.exception
-            if isinstance(exc, ExceptionWithTraceback):
-                exc = exc.exc
+            exc = _original_exception(retval.exception)
+            # The task asked the worker process itself to exit: that is no task failure.
             if isinstance(exc, (SystemExit, KeyboardInterrupt)):
                 raise exc
             return self.on_failure(retval, return_ok=True)
@@ -445,9 +444,7 @@ class Request:
         """The task failed (``return_ok``) or the pool reported an error."""
         from billiard.exceptions import Terminated, TimeLimitExceeded, WorkerLostError
         state.task_ready(self)
-        exc = exc_info.exception
-        if isinstance(exc, ExceptionWithTraceback):
-            exc = exc.exc
+        exc = _original_exception(exc_info.exception)
         if isinstance(exc, Terminated):
             if not self._already_cancelled and not self._already_revoked:
                 self._announce_revoked('terminated', True, str(exc), False)
@@ -544,6 +541,11 @@ class Request:
         return f'<{type(self).__name__}: {self.humaninfo()} {self.argsrepr} {self.kwargsrepr}>'
 
 
+def _original_exception(exc: BaseException) -> BaseException:
+    """The exception a task raised, unwrapped if it travelled back from a pool child."""
+    return exc.exc if isinstance(exc, ExceptionWithTraceback) else exc
+
+
 def _acks_on(task: Any, attr: str) -> bool:
     """Resolve ``acks_on_failure``/``acks_on_timeout`` with the older combined switch."""
     value = getattr(task, attr, None)
@@ -572,18 +574,20 @@ def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer:
             if self.id in revoked_tasks or self._expires or self._already_revoked:
                 if self.revoked():
                     raise TaskRevokedError(task_id)
-            time_limit, soft_time_limit = self.time_limits
+            hard_limit, soft_limit = self.time_limits
             result = apply_async(
                 trace,
                 args=(self._type, task_id, self._request_dict, self._body,
                       self._content_type, self._content_encoding),
+                correlation_id=task_id,
+                # The pool reports back through these, in this (the parent) process.
                 accept_callback=self.on_accepted,
-                timeout_callback=self.on_timeout,
                 callback=self.on_success,
                 error_callback=self.on_failure,
-                soft_timeout=soft_time_limit or default_soft_time_limit,
-                timeout=time_limit or default_time_limit,
-                correlation_id=task_id,
+                timeout_callback=self.on_timeout,
+                # Limits set for this request (remote control), else the task's.
+                timeout=hard_limit or default_time_limit,
+                soft_timeout=soft_limit or default_soft_time_limit,
             )
             self._apply_result = ref(result) if result is not None else None
             return result

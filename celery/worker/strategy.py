@@ -72,26 +72,33 @@ def _eta_timestamp(req: Any, app: Any) -> float | None:
 def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logger.info,
             task_reserved: Callable[..., Any] = task_reserved) -> Callable[..., Any]:
     """Build the message handler for ``task``: reserve, schedule or rate-limit."""
+    # The handler runs for every message: whatever it needs is looked up once
+    # here and read from the closure, the cheapest place to read it from.
     hostname = consumer.hostname
     connection_errors = consumer.connection_errors
+    revoked_tasks = consumer.controller.state.revoked
     does_info = logger.isEnabledFor(logging.INFO)
+    received = signals.task_received
+    utc = app.uses_utc_timezone()
+
+    # Events: the dispatcher, and whether this task reports its own.
     eventer = consumer.event_dispatcher
     events = bool(eventer and eventer.enabled)
     send_event = eventer.send if events else None
     task_sends_events = events and task.send_events
-    call_at = consumer.timer.call_at
-    apply_eta_task = consumer.apply_eta_task
-    rate_limits_enabled = not consumer.disable_rate_limits
-    get_bucket = consumer.task_buckets.__getitem__
-    handle = consumer.on_task_request
-    limit_task = consumer._limit_task
-    limit_post_eta = consumer._limit_post_eta
     Req = create_request_cls(symbol_by_name(task.Request), task, consumer.pool, hostname,
                              eventer, app=app)
-    revoked_tasks = consumer.controller.state.revoked
+
+    # Where a request goes next: to the pool now, to the timer (ETA), or
+    # through its task's rate limit first.
+    handle = consumer.on_task_request
+    call_at = consumer.timer.call_at
+    apply_eta_task = consumer.apply_eta_task
     eta_task_limit = app.conf.worker_eta_task_limit
-    received = signals.task_received
-    utc = app.uses_utc_timezone()
+    rate_limits_enabled = not consumer.disable_rate_limits
+    get_bucket = consumer.task_buckets.__getitem__
+    limit_task = consumer._limit_task
+    limit_post_eta = consumer._limit_post_eta
 
     def task_message_handler(message: Any, body: Any, ack: Callable[..., Any],
                              reject: Callable[..., Any], callbacks: Any) -> Any:
