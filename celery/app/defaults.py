@@ -6,7 +6,22 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from functools import cache, partial
-from typing import Any, ClassVar
+from typing import Any
+
+# The option class and its converters live in celery.app.option; they are
+# importable from here too, where Celery keeps them.
+from celery.app.option import (  # noqa: F401
+    OLD_NS,
+    OLD_NS_BEAT,
+    OLD_NS_WORKER,
+    Namespace,
+    Option,
+    compression_names,
+    old_ns,
+    parse_bool,
+    serializer_names,
+    timezone_name,
+)
 
 __all__ = (
     'DEFAULTS', 'DEFAULT_ACCEPT_CONTENT', 'DEFAULT_LOG_FMT', 'DEFAULT_POOL',
@@ -31,132 +46,6 @@ LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR', 'CRITICAL', 'FATAL')
 _LOG_LEVEL_CHOICES = (*LOG_LEVELS, *(level.lower() for level in LOG_LEVELS), 10, 20, 30, 40, 50)
 
 searchresult = namedtuple('searchresult', ('namespace', 'key', 'type'))
-
-_TRUE_WORDS = frozenset({'y', 'yes', 't', 'true', 'on', '1'})
-_FALSE_WORDS = frozenset({'n', 'no', 'f', 'false', 'off', '0', ''})
-
-
-def parse_bool(value: Any) -> bool:
-    """Read a boolean from text like ``yes``/``no``/``1``/``0`` (bools pass through)."""
-    if not isinstance(value, str):
-        return bool(value)
-    word = value.strip().lower()
-    if word in _TRUE_WORDS:
-        return True
-    if word in _FALSE_WORDS:
-        return False
-    raise ValueError(f'cannot read {value!r} as a boolean (use yes/no, true/false, 1/0)')
-
-
-def serializer_names(content_types: bool = False) -> tuple[str, ...]:
-    """Serializers registered with kombu (plus ``auth``, which security registers later)."""
-    from kombu.serialization import registry
-    names = set(registry.name_to_type) | {'auth'}
-    if content_types:
-        names |= set(registry.type_to_name) | {'application/data'}
-    return tuple(sorted(names))
-
-
-def compression_names() -> tuple[str, ...]:
-    """Compression methods kombu can apply (names and content types)."""
-    from kombu import compression
-    return tuple(sorted(set(compression._aliases) | set(compression.encoders())))
-
-
-def timezone_name(value: Any) -> None:
-    """Raise ValueError unless ``value`` is a tzinfo or a known IANA time zone name."""
-    if not isinstance(value, str):
-        return
-    from zoneinfo import ZoneInfo
-    try:
-        ZoneInfo(value)
-    except (ValueError, LookupError):
-        raise ValueError('unknown time zone (use an IANA name such as '
-                         "'UTC' or 'Europe/Oslo')") from None
-
-
-def _to_sequence(value: Any, factory: Callable[[Any], Any]) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith('['):
-            import json
-            return factory(json.loads(text))
-        return factory(part.strip() for part in text.split(',') if part.strip())
-    return factory(value)
-
-
-def _to_dict(value: Any) -> dict:
-    if isinstance(value, str):
-        import json
-        value = json.loads(value)
-        if not isinstance(value, dict):
-            # ValueError: the text is malformed, like any other unparsable value.
-            raise ValueError(f'expected a JSON object, got {type(value).__name__}')  # noqa: TRY004
-    return dict(value)
-
-
-def _to_int(value: Any) -> Any:
-    if isinstance(value, str) and '.' in value:
-        return float(value)
-    return int(value)
-
-
-def _to_bytes(value: Any) -> bytes:
-    return value.encode() if isinstance(value, str) else bytes(value)
-
-
-class Option:
-    """Describes one setting: its default, type, old name and accepted values."""
-
-    typemap: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        'string': str, 'str': str, 'int': _to_int, 'float': float,
-        'bool': parse_bool, 'dict': _to_dict, 'bytes': _to_bytes,
-        'tuple': lambda v: _to_sequence(v, tuple),
-        'list': lambda v: _to_sequence(v, list),
-        'any': lambda v: v,
-    }
-
-    def __init__(self, default: Any = None, *, type: str = 'string',
-                 old: set[str] | None = None, alt: str | None = None,
-                 deprecate_by: str | None = None, remove_by: str | None = None,
-                 choices: Callable[[], Any] | tuple | None = None,
-                 accepts: tuple[type, ...] = (), minimum: float | None = None,
-                 check: Callable[[Any], None] | None = None, allow_path: bool = False,
-                 hint: str = '') -> None:
-        self.default = default
-        self.type = type
-        self.old = set(old) if old else set()
-        self.alt = alt
-        self.deprecate_by = deprecate_by
-        self.remove_by = remove_by
-        self.choices = choices
-        self.accepts = accepts
-        self.minimum = minimum
-        self.check = check
-        self.allow_path = allow_path
-        self.hint = hint
-
-    def to_python(self, value: Any) -> Any:
-        """Convert ``value`` (usually text from the command line or env) to this type."""
-        return self.typemap[self.type](value)
-
-    def accepted_values(self) -> tuple:
-        """The values this setting accepts, or () when it takes any value of its type."""
-        choices = self.choices
-        return tuple(choices() if callable(choices) else choices or ())
-
-    def __repr__(self) -> str:
-        return f'<Option: type->{self.type} default->{self.default!r}>'
-
-
-def Namespace(__old__: set[str] | None = None, **options: Any) -> dict[str, Any]:
-    """Group options; ``__old__`` templates (``'celeryd_{0}'``) name their old keys."""
-    for key, opt in options.items():
-        # An option that lists its own old names keeps them.
-        if __old__ and not opt.old:
-            opt.old = {template.format(key) for template in __old__}
-    return options
-
 
 _SERIALIZER_HINT = (' (register custom serializers with kombu.serialization.register '
                     'before the app is configured)')
@@ -388,6 +277,8 @@ NAMESPACES: dict[str, Any] = Namespace(
         queue_max_priority=Option(None, type='int'),
         reject_on_worker_lost=Option(type='bool'),
         remote_tracebacks=Option(False, type='bool'),
+        repr_maxlevels=Option(3, type='int', minimum=0),
+        retry_on_worker_lost=Option(False, type='bool'),
         routes=Option(type='any'),
         send_sent_event=Option(False, type='bool', old={'celery_send_task_sent_event'}),
         serializer=Option('json', old={'celery_task_serializer'}, **_serializer),
@@ -413,6 +304,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         hijack_root_logger=Option(True, type='bool'),
         log_color=Option(type='bool'),
         log_format=Option(DEFAULT_PROCESS_LOG_FMT),
+        log_datefmt=Option(None, type='string'),
         lost_wait=Option(10.0, type='float', old={'celeryd_worker_lost_wait'}),
         max_memory_per_child=Option(type='int', minimum=0),
         max_tasks_per_child=Option(type='int', minimum=0),
@@ -420,6 +312,8 @@ NAMESPACES: dict[str, Any] = Namespace(
                     hint=" or a 'module:Class' path to a custom pool"),
         pool_putlocks=Option(True, type='bool'),
         pool_restarts=Option(False, type='bool'),
+        pool_start_method=Option('fork', type='string',
+                                 choices=('fork', 'spawn', 'forkserver')),
         proc_alive_timeout=Option(4.0, type='float'),
         prefetch_multiplier=Option(4, type='int', minimum=0),
         eta_task_limit=Option(None, type='int', minimum=0),
@@ -431,6 +325,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         send_task_events=Option(False, type='bool', old={'celery_send_events'}),
         state_db=Option(),
         task_log_format=Option(DEFAULT_TASK_LOG_FMT),
+        task_log_datefmt=Option(None, type='string'),
         timer=Option(type='string'),
         timer_precision=Option(1.0, type='float'),
         detect_quorum_queues=Option(True, type='bool'),
