@@ -48,6 +48,8 @@ class Logging:
         self.format = self.app.conf.worker_log_format
         self.task_format = self.app.conf.worker_task_log_format
         self.colorize = self.app.conf.worker_log_color
+        self.datefmt = self.app.conf.worker_log_datefmt
+        self.task_datefmt = self.app.conf.worker_task_log_datefmt
 
     @property
     def already_setup(self) -> bool:
@@ -80,7 +82,8 @@ class Logging:
 
     def setup_logging_subsystem(self, loglevel: Any = None, logfile: Any = None,
                                 format: str | None = None, colorize: bool | None = None,
-                                hostname: str | None = None, **kwargs: Any) -> Any:
+                                hostname: str | None = None, datefmt: str | None = None,
+                                **kwargs: Any) -> Any:
         """Configure the root and task loggers (once), unless ``setup_logging`` is handled."""
         if self.already_setup:
             return None
@@ -89,12 +92,14 @@ class Logging:
         Logging._setup = True
         loglevel = mlevel(loglevel or self.loglevel)
         format = format or self.format
+        datefmt = datefmt or self.datefmt
         colorize = self.supports_color(colorize, logfile)
         reset_multiprocessing_logger()
         receivers = signals.setup_logging.send(
             sender=None, loglevel=loglevel, logfile=logfile, format=format, colorize=colorize)
         if not receivers:
-            self._setup_own_loggers(loglevel, logfile, format, colorize, **kwargs)
+            self._setup_own_loggers(loglevel, logfile, format, colorize,
+                                    datefmt=datefmt, **kwargs)
         # Lets a child started with fork+exec log before its own set-up runs.
         os.environ.update(_MP_FORK_LOGLEVEL_=str(loglevel),
                           _MP_FORK_LOGFILE_=logfile if isinstance(logfile, str) else '',
@@ -116,6 +121,7 @@ class Logging:
                                format, colorize, **kwargs)
         signals.after_setup_logger.send(sender=None, logger=root, loglevel=loglevel,
                                         logfile=logfile, format=format, colorize=colorize)
+        # Task records keep their own format and date format (worker_task_log_*).
         self.setup_task_loggers(loglevel, logfile, colorize=colorize)
 
     def _configure_logger(self, logger: logging.Logger | None, logfile: Any, loglevel: Any,
@@ -127,13 +133,15 @@ class Logging:
 
     def setup_task_loggers(self, loglevel: Any = None, logfile: Any = None,
                            format: str | None = None, colorize: bool | None = None,
-                           propagate: bool = False, **kwargs: Any) -> logging.Logger:
+                           propagate: bool = False, datefmt: str | None = None,
+                           **kwargs: Any) -> logging.Logger:
         """Configure the ``celery.task`` logger with the task log format."""
         loglevel = mlevel(loglevel or self.loglevel)
         format = format or self.task_format
+        datefmt = datefmt or self.task_datefmt
         colorize = self.supports_color(colorize, logfile)
         logger = self.setup_handlers(get_logger('celery.task'), logfile, format, colorize,
-                                     formatter=TaskFormatter, **kwargs)
+                                     formatter=TaskFormatter, datefmt=datefmt, **kwargs)
         logger.setLevel(loglevel)
         logger.propagate = bool(propagate)
         signals.after_setup_task_logger.send(sender=None, logger=logger, loglevel=loglevel,
@@ -167,12 +175,16 @@ class Logging:
 
     def setup_handlers(self, logger: logging.Logger, logfile: Any, format: str,
                        colorize: bool, formatter: type = ColorFormatter,
-                       **kwargs: Any) -> logging.Logger:
+                       datefmt: str | None = None, **kwargs: Any) -> logging.Logger:
         """Add a handler for ``logfile`` (stderr when None) unless one exists."""
         if self._is_configured(logger):
             return logger
         handler = self._detect_handler(logfile)
-        handler.setFormatter(formatter(format, use_color=colorize))
+        record_formatter = formatter(format, use_color=colorize)
+        if datefmt:
+            # %(asctime)s follows the formatter's datefmt (logging.Formatter.formatTime).
+            record_formatter.datefmt = datefmt
+        handler.setFormatter(record_formatter)
         logger.addHandler(handler)
         return logger
 

@@ -128,3 +128,41 @@ def test_setup_logging_receivers_replace_our_handlers(app, pristine_logging):
     finally:
         signals.setup_logging.disconnect(own_setup)
     assert root.handlers == before
+
+
+def test_worker_log_datefmt_sets_the_date_format_of_worker_and_task_records(app,
+                                                                         pristine_logging):
+    import io
+
+    from celery.utils.log import get_logger
+    app.conf.worker_log_datefmt = 'worker-%Y'
+    app.conf.worker_task_log_datefmt = 'task-%Y'
+    app.conf.worker_log_format = '%(asctime)s %(message)s'
+    app.conf.worker_task_log_format = '%(asctime)s %(message)s'
+    stream = io.StringIO()
+    app.log.setup_logging_subsystem('INFO', stream, colorize=False)
+    logging.getLogger().info('from the worker')
+    get_logger('celery.task').info('from a task')
+    year = __import__('time').strftime('%Y')
+    assert stream.getvalue().splitlines() == [f'worker-{year} from the worker',
+                                              f'task-{year} from a task']
+
+
+def test_datefmt_argument_overrides_the_setting(app, pristine_logging):
+    import io
+    app.conf.worker_log_datefmt = 'setting'
+    app.conf.worker_log_format = '%(asctime)s|%(message)s'
+    stream = io.StringIO()
+    app.log.setup_logging_subsystem('INFO', stream, colorize=False, datefmt='argument')
+    logging.getLogger().info('hello')
+    assert stream.getvalue() == 'argument|hello\n'
+
+
+def test_without_datefmt_records_keep_the_logging_default_date(app, pristine_logging):
+    import io
+    app.conf.worker_log_format = '%(asctime)s|%(message)s'
+    stream = io.StringIO()
+    app.log.setup_logging_subsystem('INFO', stream, colorize=False)
+    logging.getLogger().info('hello')
+    stamp = stream.getvalue().split('|')[0]
+    assert len(stamp) == len('2024-01-01 00:00:00,000')
