@@ -33,6 +33,24 @@ def _accepts_request_exc_traceback(task: Any) -> bool:
     return len(positional) >= 3
 
 
+def _body_tasks(callback: Any, app: Any) -> list[Any]:
+    """The task signatures of a chain/group/chord body, in order, nested ones expanded."""
+    from celery.canvas import maybe_signature
+    kind = callback.subtask_type
+    if kind == 'chord':
+        header = callback.tasks.tasks if hasattr(callback.tasks, 'tasks') else callback.tasks
+        members = [*header, callback.body]
+    elif kind in ('chain', 'group'):
+        members = list(callback.tasks)
+    else:
+        return [callback]
+    tasks: list[Any] = []
+    for member in members:
+        if member is not None:
+            tasks.extend(_body_tasks(maybe_signature(member, app=app), app))
+    return tasks
+
+
 class ChordFallbackMixin:
     """Chord hooks that work on any backend, plus errback and chain handling."""
 
@@ -70,7 +88,33 @@ class ChordFallbackMixin:
         raise NotImplementedError(f'{type(self).__name__} does not support add_to_chord')
 
     def chord_error_from_stack(self, callback: Any, exc: BaseException | None = None) -> Any:
-        """Fail the chord body ``callback`` with ``exc`` and call its errbacks."""
+        """Fail the chord body ``callback`` with ``exc`` and call its errbacks.
+
+        A body that is a chain, group or chord never runs at all: every task
+        in it is failed, so whoever waits on any of them gets the error.
+        """
+        from celery.canvas import maybe_signature
+        callback = maybe_signature(callback, app=self.app)
+        if callback.subtask_type in ('chain', 'group', 'chord'):
+            return self._fail_workflow_body(callback, exc)
+        return self._fail_chord_body_task(callback, exc)
+
+    def _fail_workflow_body(self, callback: Any, exc: BaseException | None) -> Any:
+        tasks = _body_tasks(callback, self.app)
+        if callback.subtask_type == 'chain':
+            # As when a chain step fails: the first step's errbacks are called
+            # and the steps after it are only marked failed.
+            first, rest = tasks[:1], tasks[1:]
+            for task in rest:
+                if task.id is not None:
+                    self.fail_from_current_stack(task.id, exc=exc)
+            tasks = first
+        outcome = None
+        for task in tasks:
+            outcome = self._fail_chord_body_task(task, exc)
+        return outcome
+
+    def _fail_chord_body_task(self, callback: Any, exc: BaseException | None) -> Any:
         try:
             backend = self.app.tasks[callback.task].backend
         except KeyError:
@@ -84,7 +128,12 @@ class ChordFallbackMixin:
         try:
             self._call_task_errbacks(fake_request, exc, None)
         except Exception as eb_exc:  # noqa: BLE001 - report the errback failure instead
-            return backend.fail_from_current_stack(callback.id, exc=eb_exc)
+            exc = eb_exc
+        if callback.id is None:
+            # Never frozen: there is no result anyone could be waiting on.
+            logger.error('Chord body %r has no task id: its failure %r is not stored',
+                         callback, exc)
+            return None
         return backend.fail_from_current_stack(callback.id, exc=exc)
 
     def finish_chord(self, group_id: str, header_result: Any, callback: Any) -> None:
@@ -119,6 +168,11 @@ class ChordFallbackMixin:
         _, real_exc, tb = sys.exc_info()
         try:
             exc = real_exc if exc is None else exc
+            tb = tb or exc.__traceback__
+            if tb is None:
+                # Not raised (e.g. chord_unlock giving up): there is no stack to keep.
+                self.mark_as_failure(task_id, exc, None)
+                return None
             exception_info = ExceptionInfo((type(exc), exc, tb))
             self.mark_as_failure(task_id, exc, exception_info.traceback)
             return exception_info

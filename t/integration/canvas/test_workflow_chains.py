@@ -8,6 +8,7 @@ import pytest
 
 from celery import chain, chord, group, signature
 from celery.canvas import _chain
+from celery.exceptions import ChordError
 
 from .waiting import TIMEOUT, list_now, task, wait_list
 
@@ -33,6 +34,9 @@ def test_failing_chord_header_fails_every_later_chord(canvas, body_is_group):
     with pytest.raises(Exception) as info:
         res.get(timeout=TIMEOUT)
     assert type(info.value).__name__ == 'ExpectedError'
+    # The last chord's body never runs, but it fails rather than leave callers waiting.
+    with pytest.raises(ChordError):
+        res.get(timeout=TIMEOUT, follow_parents=False)
     assert list_now(canvas, key) == []
 
 
