@@ -42,6 +42,7 @@ CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
 CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
 CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
 
+
 class Evloop(bootsteps.StartStopStep):
     """The last consumer step: run the event loop until the worker stops."""
 
@@ -73,6 +74,7 @@ class Consumer:
     class Blueprint(bootsteps.Blueprint):
         """The consumer's steps."""
 
+        # Celery's blueprint name and bootstep list, kept for compatibility.
         name = 'Consumer'
         default_steps = [
             'celery.worker.consumer.connection:Connection',
@@ -99,18 +101,19 @@ class Consumer:
                  disable_rate_limits: bool = False, initial_prefetch_count: int = 2,
                  prefetch_multiplier: int = 1, **kwargs: Any) -> None:
         self.app = app
-        self.controller = controller
-        self.init_callback = init_callback
         self.hostname = hostname or gethostname()
         self.pid = os.getpid()
-        self.pool = pool
-        self.timer = timer
+        self.controller = controller
+        self.init_callback = init_callback
+        # What the worker's other steps built: where requests go and what runs them.
+        self.pool, self.timer, self.hub = pool, timer, hub
+        self.on_task_request = on_task_request
+        self.on_task_message: set[Callable[[Any], Any]] = set()
         self.strategies = self.Strategies()
         self.conninfo = self.app.connection_for_read()
         self.connection_errors = self.conninfo.connection_errors
         self.channel_errors = self.conninfo.channel_errors
-        self.on_task_request = on_task_request
-        self.on_task_message: set[Callable[[Any], Any]] = set()
+        self.amqheartbeat = self._heartbeat_interval(amqheartbeat)
         self.amqheartbeat_rate = self.app.conf.broker_heartbeat_checkrate
         self.disable_rate_limits = disable_rate_limits
         self.initial_prefetch_count = initial_prefetch_count
@@ -123,19 +126,18 @@ class Consumer:
         self._wake_w: int | None = None
         self.task_buckets: defaultdict[str, Any] = defaultdict(lambda: None)
         self.reset_rate_limits()
-        self.hub = hub
-        if self.hub or getattr(self.pool, 'is_green', False):
-            self.amqheartbeat = amqheartbeat
-            if self.amqheartbeat is None:
-                self.amqheartbeat = self.app.conf.broker_heartbeat
-        else:
-            self.amqheartbeat = 0
         self.loop = loops.asynloop if hub else loops.synloop
         self._pending_operations: list[Callable[[], Any]] = []
         self.steps: list[Any] = []
         self.blueprint = self.Blueprint(steps=self.app.steps['consumer'],
                                         on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
+
+    def _heartbeat_interval(self, requested: float | None) -> float:
+        # Heartbeats need a sender between messages: the event loop or a green pool.
+        if not (self.hub or getattr(self.pool, 'is_green', False)):
+            return 0
+        return self.app.conf.broker_heartbeat if requested is None else requested
 
     # -- lifecycle -----------------------------------------------------------
 
