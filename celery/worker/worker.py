@@ -66,8 +66,7 @@ class WorkController:
     class Blueprint(bootsteps.Blueprint):
         """The worker's steps."""
 
-        # Celery's blueprint name and bootstep list, kept for compatibility
-        # (``app.steps['worker']`` adds to it).
+        # Celery's blueprint name and bootstep list, kept for compatibility.
         name = 'Worker'
         default_steps = {
             'celery.worker.components:Hub',
