@@ -55,6 +55,7 @@ class Worker:
                'loadavg', 'sw_ident', 'sw_ver', 'sw_sys')
     _event_fields = frozenset(_fields) - {'heartbeats'}
     expire_window = HEARTBEAT_EXPIRE_WINDOW
+    heartbeat_max = HEARTBEATS_KEPT
 
     def __init__(self, hostname: str | None = None, pid: int | None = None,
                  freq: float = 60, heartbeats: list[float] | None = None, clock: int = 0,
@@ -85,7 +86,7 @@ class Worker:
         if drift > HEARTBEAT_DRIFT_MAX:
             logger.warning(DRIFT_WARNING, self.hostname, drift, timestamp, local_received)
         heartbeats = self.heartbeats
-        if len(heartbeats) >= HEARTBEATS_KEPT:
+        if len(heartbeats) >= self.heartbeat_max:
             heartbeats.pop(0)
         if not heartbeats or local_received > heartbeats[-1]:
             heartbeats.append(local_received)
@@ -194,13 +195,25 @@ class Task:
                     'exception', 'exchange', 'routing_key', 'root_id', 'parent_id')
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field; related tasks by id, the worker by hostname."""
+        """Every field; related tasks by id, ``worker`` the :class:`Worker` itself."""
+        # Monitors (Flower) take the hostname from the Worker object themselves.
         data = {key: getattr(self, key, None) for key in self._fields}
         data['root'] = self.root_id
         data['parent'] = self.parent_id
         data['children'] = [child.uuid for child in self.children]
-        data['worker'] = self.worker.hostname if self.worker else None
         return data
+
+    @property
+    def id(self) -> str | None:
+        """The task id (``uuid``)."""
+        return self.uuid
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Children are kept weakly: pickle them as a list of tasks.  The cluster
+        # state is left out: a State unpickled with its tasks claims them again.
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ('children', 'cluster_state')}
+        return self.__class__, (self.uuid, None, list(self.children)), state
 
     @property
     def ready(self) -> bool:
@@ -252,15 +265,28 @@ class _TimeTuple(tuple):
         return self._key() > other._key()
 
 
+def _time_tuple(timetuple: Callable[..., Any], task: Task) -> Any:
+    """The heap entry of ``task`` built with ``timetuple``."""
+    fields = (task.clock, task.timestamp, task.origin, ref(task))
+    return timetuple(fields) if timetuple is _TimeTuple else timetuple(*fields)
+
+
 class _IndexedTasks(defaultdict):
     """``{key: WeakSet(tasks)}`` that can also be called to iterate in time order."""
 
-    def __init__(self, fun: Callable[..., Iterator[Any]]) -> None:
+    def __init__(self, fun: Callable[..., Iterator[Any]], initial: Any = None) -> None:
         super().__init__(WeakSet)
         self.fun = fun
+        for key, tasks in (initial or {}).items():
+            self[key].update(tasks)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         return self.fun(*args, **kwargs)
+
+
+def _plain(index: _IndexedTasks) -> dict[str, list[Any]]:
+    """``{key: [tasks]}``: an index in a form that pickles."""
+    return {key: list(tasks) for key, tasks in index.items()}
 
 
 class State:
@@ -276,7 +302,9 @@ class State:
                  tasks: Any = None, taskheap: list | None = None,
                  max_workers_in_memory: int = 5000, max_tasks_in_memory: int = 10000,
                  on_node_join: Callable[[Worker], Any] | None = None,
-                 on_node_leave: Callable[[Worker], Any] | None = None) -> None:
+                 on_node_leave: Callable[[Worker], Any] | None = None,
+                 tasks_by_type: dict[str, Any] | None = None,
+                 tasks_by_worker: dict[str, Any] | None = None) -> None:
         self.event_callback = callback
         self.max_workers_in_memory = max_workers_in_memory
         self.max_tasks_in_memory = max_tasks_in_memory
@@ -288,8 +316,27 @@ class State:
         self._mutex = threading.Lock()
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._seen_types: set[str] = set()
-        self.tasks_by_type = _IndexedTasks(self._tasks_by_type)
-        self.tasks_by_worker = _IndexedTasks(self._tasks_by_worker)
+        self.tasks_by_type = _IndexedTasks(self._tasks_by_type, tasks_by_type)
+        self.tasks_by_worker = _IndexedTasks(self._tasks_by_worker, tasks_by_worker)
+        self._seen_types.update(self.tasks_by_type)
+        if tasks:
+            self._adopt_tasks(taskheap is None)
+
+    def _adopt_tasks(self, rebuild_heap: bool) -> None:
+        """Link tasks given to the constructor (an unpickled State's) to this state."""
+        for task in list(self.tasks.values()):
+            if task.cluster_state is None:
+                task.cluster_state = self
+        if rebuild_heap:
+            self.rebuild_taskheap()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The lock and the heap's weak references cannot be pickled: the heap is
+        # rebuilt from the tasks (Flower's --persistent saves its State this way).
+        return self.__class__, (
+            self.event_callback, self.workers, self.tasks, None, self.max_workers_in_memory,
+            self.max_tasks_in_memory, self.on_node_join, self.on_node_leave,
+            _plain(self.tasks_by_type), _plain(self.tasks_by_worker))
 
     # -- updating -------------------------------------------------------------------
 
@@ -379,6 +426,12 @@ class State:
                 parent.children.add(task)
         return (task, task_created), subject
 
+    def rebuild_taskheap(self, timetuple: Callable[..., Any] = _TimeTuple) -> None:
+        """Rebuild the time-ordered index from the tasks held."""
+        # _TimeTuple takes one iterable, like tuple; a 4-field factory works too.
+        self._taskheap[:] = sorted(
+            _time_tuple(timetuple, task) for task in list(self.tasks.values()))
+
     def _add_to_heap(self, item: _TimeTuple) -> None:
         heap = self._taskheap
         if len(heap) + 1 > self.max_tasks_in_memory * self.heap_multiplier:
@@ -445,6 +498,9 @@ class State:
             yield task.uuid, task
             if limit is not None and len(seen) >= limit:
                 break
+
+    #: Celery's other name for :meth:`tasks_by_time` (Flower lists tasks with it).
+    tasks_by_timestamp = tasks_by_time
 
     def _tasks_by_type(self, name: str, limit: int | None = None,
                        reverse: bool = True) -> Iterator[tuple[str, Task]]:
