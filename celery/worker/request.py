@@ -23,6 +23,8 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.time import maybe_iso8601, maybe_make_aware
 from celery.worker import state
+# Defined in its own module, still importable from here as before.
+from celery.worker.task_request import create_request_cls
 
 __all__ = ('Request', 'create_request_cls')
 
@@ -552,56 +554,3 @@ def _acks_on(task: Any, attr: str) -> bool:
     if value is None:
         value = getattr(task, 'acks_on_failure_or_timeout', True)
     return value is None or bool(value)
-
-
-def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer: Any,
-                       ref: Callable[..., Any] = ref, revoked_tasks: Any = state.revoked,
-                       task_ready: Callable[..., Any] = state.task_ready,
-                       trace: Callable[..., Any] | None = None,
-                       app: Any = None) -> type:
-    """Return a ``Request`` subclass specialised for one task type (the hot path)."""
-    default_time_limit = task.time_limit
-    default_soft_time_limit = task.soft_time_limit
-    apply_async = pool.apply_async
-    acks_late = task.acks_late
-    events = eventer and eventer.enabled
-    if trace is None:
-        trace = fast_trace_task if getattr(app, "use_fast_trace_task", False) else trace_task_ret
-
-    class TaskRequest(base):
-        def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
-            task_id = self.id
-            if self.id in revoked_tasks or self._expires or self._already_revoked:
-                if self.revoked():
-                    raise TaskRevokedError(task_id)
-            hard_limit, soft_limit = self.time_limits
-            result = apply_async(
-                trace,
-                args=(self._type, task_id, self._request_dict, self._body,
-                      self._content_type, self._content_encoding),
-                correlation_id=task_id,
-                # The pool reports back through these, in this (the parent) process.
-                accept_callback=self.on_accepted,
-                callback=self.on_success,
-                error_callback=self.on_failure,
-                timeout_callback=self.on_timeout,
-                # Limits set for this request (remote control), else the task's.
-                timeout=hard_limit or default_time_limit,
-                soft_timeout=soft_limit or default_soft_time_limit,
-            )
-            self._apply_result = ref(result) if result is not None else None
-            return result
-
-        def on_success(self, failed__retval__runtime: tuple[int, Any, Any],
-                       **kwargs: Any) -> None:
-            failed, retval, runtime = failed__retval__runtime
-            if failed:
-                return base.on_success(self, failed__retval__runtime, **kwargs)
-            task_ready(self, successful=True)
-            if acks_late:
-                self.acknowledge()
-            if events:
-                self.send_event('task-succeeded', result=retval, runtime=runtime)
-            return None
-
-    return TaskRequest

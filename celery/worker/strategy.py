@@ -14,8 +14,8 @@ from celery import signals
 from celery.exceptions import InvalidTaskError
 from celery.utils.imports import symbol_by_name
 from celery.utils.log import get_logger
-from celery.worker.request import create_request_cls
 from celery.worker.state import task_reserved
+from celery.worker.task_request import create_request_cls
 
 __all__ = ('default', 'hybrid_to_proto2', 'proto1_to_proto2')
 
