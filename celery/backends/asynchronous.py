@@ -15,6 +15,7 @@ import time
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from queue import Empty
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -32,6 +33,19 @@ __all__ = (
 )
 
 logger = get_logger(__name__)
+
+#: Longest timeout :meth:`threading.Event.wait` accepts on this platform.
+THREAD_TIMEOUT_MAX = threading.TIMEOUT_MAX
+
+E_RETRY_LIMIT_EXCEEDED = """
+Retry limit exceeded while trying to reconnect to the Celery redis result store backend.
+The Celery application must be restarted.
+"""
+
+E_CELERY_RESTART_REQUIRED = """
+The result drainer was stopped (the result consumer is shut down):
+the Celery application must be restarted to wait for results again.
+"""
 
 #: Drainer class per concurrency environment.
 drainers: dict[str, type[Drainer]] = {}
@@ -130,7 +144,8 @@ class GreenletDrainer(Drainer):
     refuse two simultaneous readers of one socket.
     """
 
-    spawn: Callable[..., Any]
+    #: Starts a green thread running a function (set by each green library's drainer).
+    spawn: Callable[..., Any] | None = None
     _event_class: Callable[[], Any]
     _g: Any = None
 
@@ -187,6 +202,9 @@ class GreenletDrainer(Drainer):
 
     def wait_for(self, p: Any, wait: Callable[..., Any], timeout: float | None = None) -> None:
         """Sleep until the next drain round completes; raise the drainer's error if it died."""
+        if self._stopped:
+            from celery.exceptions import BackendError
+            raise BackendError(E_CELERY_RESTART_REQUIRED.strip())
         # Taken before starting: spawning yields, and the round may end meanwhile.
         event = self._drain_complete_event
         self.start()
@@ -196,6 +214,30 @@ class GreenletDrainer(Drainer):
         failed_event, error = self._failure
         if failed_event is event and not p.ready:
             raise error  # type: ignore[misc]
+
+
+class EventletAdaptedEvent:
+    """A :class:`threading.Event` look-alike over eventlet's one-shot event."""
+
+    def __init__(self) -> None:
+        from eventlet.event import Event
+        self._event = Event()
+
+    def is_set(self) -> bool:
+        """Whether :meth:`set` was called."""
+        return self._event.ready()
+
+    def set(self) -> None:
+        """Wake every waiter (once; later calls do nothing)."""
+        if not self._event.ready():
+            self._event.send()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until set or ``timeout`` seconds passed; return whether it is set."""
+        from eventlet import Timeout
+        with Timeout(timeout, False):
+            self._event.wait()
+        return self.is_set()
 
 
 @register_drainer('eventlet')
@@ -211,18 +253,7 @@ class EventletDrainer(GreenletDrainer):
 
     @staticmethod
     def _event_class() -> Any:
-        from eventlet.event import Event
-
-        class _Event(Event):
-            def set(self) -> None:
-                if not self.ready():
-                    self.send()
-
-            def wait(self, timeout: float | None = None) -> Any:
-                from eventlet import Timeout
-                with Timeout(timeout, False):
-                    return super().wait()
-        return _Event()
+        return EventletAdaptedEvent()
 
 
 @register_drainer('gevent')
@@ -240,6 +271,12 @@ class GeventDrainer(GreenletDrainer):
     def _event_class() -> Any:
         from gevent.event import Event
         return Event()
+
+
+# Celery's spellings of the drainer classes.
+greenletDrainer = GreenletDrainer
+eventletDrainer = EventletDrainer
+geventDrainer = GeventDrainer
 
 
 class AsyncBackendMixin:
@@ -400,6 +437,11 @@ class BaseResultConsumer:
     def cancel_for(self, task_id: str) -> None:
         """Stop listening for ``task_id``."""
         raise NotImplementedError
+
+    @contextmanager
+    def reconnect_on_error(self) -> Iterator[None]:
+        """Run a block that uses the connection (consumers that can reconnect override this)."""
+        yield
 
     def add_duplicate(self, task_id: str, result: Any) -> None:
         """Fulfil ``result`` too when ``task_id`` becomes ready."""

@@ -12,7 +12,7 @@ import random
 import time
 import warnings
 from collections import namedtuple
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from weakref import WeakValueDictionary
@@ -23,9 +23,18 @@ from kombu.utils.functional import LRUCache
 from kombu.utils.url import maybe_sanitize_url
 
 from celery import states
-from celery._state import get_current_task
+from celery._state import current_app, get_current_task  # noqa: F401 - re-exported
 from celery.backends import exceptions as exc_codec
 from celery.backends.callbacks import ChordFallbackMixin
+from celery.backends.compression import (  # noqa: F401 - constants re-exported
+    E_UNKNOWN_COMPRESSION,
+    W_COMPRESSION_UNSUPPORTED,
+    W_FAILURE_EXPIRES_UNSUPPORTED,
+    compress_payload,
+    compression_codec,
+    decompress_payload,
+)
+from celery.backends.polling import SyncBackendMixin  # noqa: F401 - re-exported
 from celery.exceptions import (
     BackendGetMetaError,
     BackendStoreError,
@@ -36,7 +45,7 @@ from celery.utils.log import get_logger
 from celery.utils.serialization import prepare_accept_content, raise_with_context
 
 if TYPE_CHECKING:
-    from celery.result import AsyncResult, ResultSet
+    from celery.result import ResultSet
 
 __all__ = (
     'Backend',
@@ -45,11 +54,18 @@ __all__ = (
     'KeyValueStoreBackend',
     'SyncBackendMixin',
     'pending_results_t',
+    'unpickle_backend',
 )
 
 logger = get_logger(__name__)
 
 pending_results_t = namedtuple('pending_results_t', ('concrete', 'weak'))
+
+#: Serializers that carry exceptions as they are (others get a dict form).
+EXCEPTION_ABLE_CODECS = frozenset({'pickle'})
+
+#: Result messages an async backend keeps for results nobody waits for yet.
+MESSAGE_BUFFER_MAX = 8192
 
 E_NO_BACKEND = """
 No result backend is configured.
@@ -65,20 +81,6 @@ Please see the documentation for more information.
 def backoff_interval_ms(base_ms: float, retries: int, maximum_ms: float) -> float:
     """Exponential backoff with full jitter, in milliseconds."""
     return random.uniform(0, min(maximum_ms, base_ms * (2 ** retries)))
-
-
-def _compression_codec(name: str | None) -> tuple[Callable[[bytes], bytes] | None,
-                                                  Callable[[bytes], bytes] | None]:
-    """The kombu compress/decompress functions of ``result_compression`` (or two ``None``)."""
-    if not name:
-        return None, None
-    from kombu import compression
-    try:
-        return compression.get_encoder(name)[0], compression.get_decoder(name)
-    except KeyError:
-        from celery.app.defaults import compression_names
-        raise ImproperlyConfigured(
-            f'Unknown result_compression {name!r}: use one of {compression_names()!r}') from None
 
 
 def _is_request_ignore_result(request: Any) -> bool:
@@ -112,6 +114,10 @@ class Backend(ChordFallbackMixin):
     supports_autoexpire = False
     #: Whether results survive a restart of the backend.
     persistent = True
+    #: Whether the backend compresses what it stores (``result_compression``).
+    supports_result_compression = False
+    #: Whether FAILURE results can have their own ``result_failure_expires``.
+    supports_failure_expires = False
     #: Whether a forked child may go on using the instance its parent built
     #: (:meth:`on_after_fork` then drops the parent's connections).
     survives_fork = False
@@ -145,8 +151,22 @@ class Backend(ChordFallbackMixin):
         self._pending_results = pending_results_t({}, WeakValueDictionary())
         self._pending_messages: Any = None
         self.url = url
-        self.compression: str | None = conf.result_compression
-        self._compress, self._decompress = _compression_codec(self.compression)
+        self.compression: str | None = self.prepare_compression(conf.result_compression)
+        self._compress, self._decompress = compression_codec(self.compression)
+        if conf.result_failure_expires is not None and not self.supports_failure_expires:
+            warnings.warn(W_FAILURE_EXPIRES_UNSUPPORTED.format(type(self).__name__),
+                          RuntimeWarning, stacklevel=2)
+
+    def prepare_compression(self, compression: str | None) -> str | None:
+        """Check the codec name; ``None`` (with a warning) where this backend cannot compress."""
+        if not compression:
+            return None
+        compression_codec(compression)  # raises ImproperlyConfigured for an unknown name
+        if not self.supports_result_compression:
+            warnings.warn(W_COMPRESSION_UNSUPPORTED.format(type(self).__name__),
+                          RuntimeWarning, stacklevel=3)
+            return None
+        return compression
 
     # -- encoding ---------------------------------------------------------
 
@@ -174,6 +194,9 @@ class Backend(ChordFallbackMixin):
             return None
         if self._decompress is not None:
             payload = self._maybe_decompress(payload)
+        else:
+            # Written by a client with result_compression on: still readable here.
+            payload = decompress_payload(payload)
         return loads(payload, self.content_type, self.content_encoding, accept=self.accept)
 
     def _maybe_decompress(self, payload: Any) -> Any:
@@ -327,6 +350,9 @@ class Backend(ChordFallbackMixin):
         """Whether ``exc`` is a transient error worth retrying (backend specific)."""
         return False
 
+    def on_backend_retryable_error(self, exc: BaseException) -> None:
+        """Called before retrying after a retryable ``exc`` (e.g. to drop a dead connection)."""
+
     def _retry_delay(self, retries: int) -> float:
         return backoff_interval_ms(self.base_sleep_between_retries_ms, retries,
                                    self.max_sleep_between_retries_ms) / 1000.0
@@ -343,6 +369,7 @@ class Backend(ChordFallbackMixin):
                     raise_with_context(error())
                 retries += 1
                 logger.warning('Result backend error (%r): retry %d in progress', exc, retries)
+                self.on_backend_retryable_error(exc)
                 self._sleep(self._retry_delay(retries))
 
     def store_result(self, task_id: str, result: Any, state: str,
@@ -498,99 +525,13 @@ class Backend(ChordFallbackMixin):
 
     def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
         kwargs = {} if kwargs is None else kwargs
-        return _unpickle_backend, (self.__class__, args, kwargs)
+        return unpickle_backend, (self.__class__, args, kwargs)
 
 
-def _unpickle_backend(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Backend:
+def unpickle_backend(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Backend:
+    """Rebuild a pickled backend of class ``cls`` bound to the current app."""
     from celery._state import get_current_app
     return cls(*args, app=get_current_app(), **kwargs)
-
-
-class SyncBackendMixin:
-    """Wait for results by polling :meth:`Backend.get_task_meta`."""
-
-    def iter_native(self, result: ResultSet, timeout: float | None = None,
-                    interval: float = 0.5, no_ack: bool = True,
-                    on_message: Callable[..., Any] | None = None,
-                    on_interval: Callable[[], Any] | None = None) -> Iterator[tuple[str, Any]]:
-        """Yield ``(task_id, meta)`` for the members of ``result`` as they finish."""
-        from celery.result import ResultSet
-        self._ensure_not_eager()
-        task_ids = set()
-        for node in result.results:
-            if isinstance(node, ResultSet):
-                yield node.id, node.results
-            else:
-                task_ids.add(node.id)
-        yield from self.get_many(task_ids, timeout=timeout, interval=interval, no_ack=no_ack,
-                                 on_message=on_message, on_interval=on_interval)
-
-    def get_many(self, task_ids: Any, timeout: float | None = None, interval: float = 0.5,
-                 no_ack: bool = True, on_message: Callable[..., Any] | None = None,
-                 on_interval: Callable[[], Any] | None = None,
-                 **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        """Poll each id until ready (key/value backends fetch them in bulk)."""
-        for task_id in task_ids:
-            meta = self.wait_for(task_id, timeout=timeout, interval=interval,
-                                 on_interval=on_interval, no_ack=no_ack)
-            if on_message is not None:
-                on_message(meta)
-            yield task_id, meta
-
-    def wait_for_pending(self, result: AsyncResult, timeout: float | None = None,
-                         interval: float = 0.5, no_ack: bool = True,
-                         on_message: Callable[..., Any] | None = None,
-                         on_interval: Callable[[], Any] | None = None,
-                         callback: Callable[..., Any] | None = None,
-                         propagate: bool = True) -> Any:
-        """Block until ``result`` is ready, then return (or raise) its value."""
-        self._ensure_not_eager()
-        if on_message is not None:
-            raise ImproperlyConfigured(
-                f'{type(self).__name__} does not support the on_message callback: '
-                'use the redis or rpc backend for state streaming')
-        meta = self.wait_for(result.id, timeout=timeout, interval=interval,
-                             on_interval=on_interval, no_ack=no_ack)
-        if meta:
-            result._maybe_set_cache(meta)
-            return result.maybe_throw(propagate=propagate, callback=callback)
-        return None
-
-    def wait_for(self, task_id: str, timeout: float | None = None, interval: float = 0.5,
-                 no_ack: bool = True, on_interval: Callable[[], Any] | None = None) -> Any:
-        """Poll until the task is ready; :exc:`~celery.exceptions.TimeoutError` after ``timeout``."""
-        self._ensure_not_eager()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            meta = self.get_task_meta(task_id)
-            if meta['status'] in states.READY_STATES:
-                return meta
-            if on_interval:
-                on_interval()
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError('The operation timed out.')
-                self._wait_for_change(min(interval, remaining))
-            else:
-                self._wait_for_change(interval)
-
-    def _wait_for_change(self, seconds: float) -> None:
-        """Pause between two polls of :meth:`wait_for` (a backend may wake up earlier)."""
-        time.sleep(seconds)
-
-    def add_pending_result(self, result: Any, weak: bool = False) -> Any:
-        """Polling backends keep no registry of waiting results."""
-        return result
-
-    def remove_pending_result(self, result: Any) -> Any:
-        """Polling backends keep no registry of waiting results."""
-        return result
-
-    @property
-    def is_async(self) -> bool:
-        """Polling backends are not push-based."""
-        return False
 
 
 class BaseBackend(Backend, SyncBackendMixin):
@@ -616,7 +557,7 @@ class DisabledBackend(BaseBackend):
     def _is_disabled(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(E_NO_BACKEND.strip())
 
-    def as_uri(self, include_password: bool = False) -> str:
+    def as_uri(self, *args: Any, **kwargs: Any) -> str:
         """Always ``disabled://``."""
         return 'disabled://'
 
@@ -626,8 +567,8 @@ class DisabledBackend(BaseBackend):
 
 
 def __getattr__(name: str) -> Any:
-    # KeyValueStoreBackend lives in its own module but is importable from here.
-    if name == 'KeyValueStoreBackend':
-        from celery.backends.keyvalue import KeyValueStoreBackend
-        return KeyValueStoreBackend
+    # The key/value backends live in their own module but are importable from here.
+    if name in ('KeyValueStoreBackend', 'BaseKeyValueStoreBackend'):
+        from celery.backends import keyvalue
+        return getattr(keyvalue, name)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

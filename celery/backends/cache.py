@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import threading
+import time
+import warnings
+from types import ModuleType
 from typing import Any
 
 from kombu.utils.functional import LRUCache
@@ -9,7 +12,7 @@ from kombu.utils.functional import LRUCache
 from celery.backends.keyvalue import KeyValueStoreBackend
 from celery.exceptions import ImproperlyConfigured
 
-__all__ = ('CacheBackend', 'DummyClient')
+__all__ = ('CacheBackend', 'DummyClient', 'backends', 'get_best_memcache')
 
 REQUIRES_BACKEND = """\
 The memcached backend requires the pymemcache library: pip install 'celery[memcache]'\
@@ -19,6 +22,21 @@ UNKNOWN_BACKEND = """\
 The cache backend {0!r} is unknown,
 Please use one of the following backends instead: {1}\
 """
+
+W_CHORD_EXPIRES_TOO_LONG = """\
+result_chord_expires of {0} seconds is more than memcached's relative limit \
+of {1} seconds: chord counters are kept {1} seconds.\
+"""
+
+#: Longest time to live memcached reads as relative (larger values are Unix times).
+MAX_RELATIVE_EXPIRES = 30 * 24 * 3600
+
+#: pymemcache ``HashClient`` options used unless ``cache_backend_options`` says otherwise.
+DEFAULT_CLIENT_OPTIONS = {'connect_timeout': 5, 'timeout': 10, 'retry_attempts': 2,
+                          'no_delay': True, 'dead_timeout': 1, 'use_pooling': True}
+
+#: ``cache_backend_options`` only pylibmc understood; pymemcache is given the rest.
+PYLIBMC_ONLY_OPTIONS = ('behaviors', 'binary', 'username', 'password')
 
 # Every ``cache+memory://`` backend of a process shares one store, like a
 # local memcached would: a result stored by one app is visible to another.
@@ -65,18 +83,54 @@ class DummyClient:
         return True
 
 
-def _memcached_client(servers: list[str], options: dict[str, Any]) -> Any:
+def import_best_memcache() -> ModuleType:
+    """The memcached client library (pymemcache's hashing client module)."""
     try:
-        from pymemcache.client.hash import HashClient
+        from pymemcache.client import hash as hash_client
     except ImportError as exc:
         raise ImproperlyConfigured(REQUIRES_BACKEND) from exc
+    return hash_client
+
+
+def get_best_memcache(*args: Any, **kwargs: Any) -> Any:
+    """A memcached client for ``servers`` (first argument) and client options."""
+    servers = (args[0] if args else kwargs.pop('servers', None)) or ['127.0.0.1:11211']
+    if isinstance(servers, str):
+        servers = servers.split(';')
+    return _memcached_client(list(servers), dict(kwargs))
+
+
+def get_memcache_client() -> type:
+    """The memcached client class :func:`get_best_memcache` instantiates."""
+    return import_best_memcache().HashClient
+
+
+def _memcached_client(servers: list[str], options: dict[str, Any]) -> Any:
+    client_class = get_memcache_client()
     parsed = []
     for server in servers:
         host, _, port = server.rpartition(':') if ':' in server else (server, '', '11211')
         parsed.append((host or '127.0.0.1', int(port or 11211)))
-    options = {'connect_timeout': 5, 'timeout': 10, 'retry_attempts': 2, 'no_delay': True,
-               'dead_timeout': 1, 'use_pooling': True, **options}
-    return HashClient(parsed, **options)
+    options = {k: v for k, v in options.items() if k not in PYLIBMC_ONLY_OPTIONS}
+    return client_class(parsed, **{**DEFAULT_CLIENT_OPTIONS, **options})
+
+
+def memcached_ttl(seconds: Any) -> int:
+    """A time to live memcached reads right: past 30 days it must be a Unix time."""
+    seconds = int(seconds or 0)
+    if seconds > MAX_RELATIVE_EXPIRES:
+        return int(time.time()) + seconds
+    return seconds
+
+
+#: Client factory of each ``cache+<name>://`` scheme.
+backends: dict[str, Any] = {
+    'memcache': get_best_memcache,
+    'memcached': get_best_memcache,
+    'pymemcache': get_best_memcache,
+    'pylibmc': get_best_memcache,
+    'memory': DummyClient,
+}
 
 
 def _servers_from_url(url: str) -> tuple[str, list[str]]:
@@ -93,6 +147,7 @@ class CacheBackend(KeyValueStoreBackend):
     ttl_type = int
     supports_native_join = True
     implements_incr = True
+    supports_failure_expires = True
 
     def __init__(self, app: Any, expires: Any = None, backend: str | None = None,
                  options: dict[str, Any] | None = None, url: str | None = None,
@@ -105,7 +160,7 @@ class CacheBackend(KeyValueStoreBackend):
         if self.backend and '://' in self.backend:
             self.backend, self.servers = _servers_from_url(self.backend)
         self.backend = self.backend or 'memory'
-        if self.backend not in ('memory', 'memcached', 'memcache', 'pymemcache', 'pylibmc'):
+        if self.backend not in backends:
             raise ImproperlyConfigured(UNKNOWN_BACKEND.format(
                 self.backend, 'memcached://, memcache://, pylibmc://, memory://'))
         self.expires = self.prepare_expires(expires, type=int)
@@ -116,10 +171,7 @@ class CacheBackend(KeyValueStoreBackend):
         """The memcached client of this thread (pymemcache clients are not thread-safe)."""
         client = getattr(self._local, 'client', None)
         if client is None:
-            if self.backend == 'memory':
-                client = DummyClient()
-            else:
-                client = _memcached_client(self.servers or ['127.0.0.1:11211'], self.options)
+            client = backends[self.backend](self.servers or None, **self.options)
             self._local.client = client
         return client
 
@@ -134,9 +186,20 @@ class CacheBackend(KeyValueStoreBackend):
 
     def set(self, key: bytes, value: Any, expires: Any = None) -> Any:
         """Store ``value`` with the result expiry (or ``expires`` seconds)."""
-        return self.client.set(key, value, (self.expires if expires is None else expires) or 0)
+        return self.client.set(key, value, memcached_ttl(self.expires if expires is None
+                                                         else expires))
 
     _set_with_state = KeyValueStoreBackend._set_with_ttl_of_state
+
+    @property
+    def chord_expires(self) -> int:
+        """Seconds chord counters are kept (at most memcached's 30-day relative limit)."""
+        expires = int(self._expiry_or_default(self.app.conf.result_chord_expires) or 0)
+        if expires > MAX_RELATIVE_EXPIRES:
+            warnings.warn(W_CHORD_EXPIRES_TOO_LONG.format(expires, MAX_RELATIVE_EXPIRES),
+                          RuntimeWarning, stacklevel=2)
+            return MAX_RELATIVE_EXPIRES
+        return expires
 
     def delete(self, key: bytes) -> Any:
         """Remove ``key``."""
@@ -153,7 +216,7 @@ class CacheBackend(KeyValueStoreBackend):
 
     def expire(self, key: bytes, value: Any) -> Any:
         """Refresh the time to live of ``key``."""
-        return self.client.touch(key, int(value or 0))
+        return self.client.touch(key, memcached_ttl(value))
 
     def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Any,
                           **kwargs: Any) -> Any:

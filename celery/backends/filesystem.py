@@ -11,6 +11,13 @@ from celery.exceptions import ImproperlyConfigured
 
 __all__ = ('FilesystemBackend',)
 
+#: Encoding of the file names (the keys).
+default_encoding = 'UTF-8'
+
+E_PATH_NON_CONFORMING_SCHEME = (
+    'A path for the file-system backend should conform to the file URI scheme: '
+    'file:///path/to/dir (the host part may only be empty or localhost)')
+
 E_NO_PATH_SET = 'You need to configure a path for the file-system backend: file:///path/to/dir'
 E_PATH_INVALID = """\
 The configured path for the file-system backend does not work correctly, \
@@ -23,17 +30,22 @@ def _path_from_url(url: str | None) -> str:
         raise ImproperlyConfigured(E_NO_PATH_SET)
     if url.startswith('file://localhost/'):
         return url[len('file://localhost'):]
-    if url.startswith('file://'):
+    if url.startswith('file:///'):
         return url[len('file://'):]
+    if url.startswith('file://'):
+        raise ImproperlyConfigured(E_PATH_NON_CONFORMING_SCHEME)
     return url
 
 
 class FilesystemBackend(KeyValueStoreBackend):
     """Stores each key as a file in ``path`` (for example an NFS mount shared by workers)."""
 
+    supports_result_compression = True
+
     def __init__(self, url: str | None = None, open: Any = open, unlink: Any = os.unlink,
-                 sep: str = os.sep, encoding: str = 'utf-8', **kwargs: Any) -> None:
-        super().__init__(url=url, **kwargs)
+                 sep: str = os.sep, encoding: str = default_encoding,
+                 *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, url=url, **kwargs)
         self.url = url
         self.path = _path_from_url(url)
         self.open = open

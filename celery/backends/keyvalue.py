@@ -28,6 +28,7 @@ class BaseKeyValueStoreBackend(Backend):
     group_keyprefix = 'celery-taskset-meta-'
     chord_keyprefix = 'chord-unlock-'
     implements_incr = False
+    supports_result_compression = True
     #: Type of the time to live the store takes (stores that refuse fractions: ``int``).
     ttl_type: type | None = None
 

@@ -17,6 +17,7 @@ from kombu.utils.url import _parse_url
 
 from celery import states
 from celery.backends.asynchronous import (
+    E_RETRY_LIMIT_EXCEEDED,
     AsyncBackendMixin,
     BaseResultConsumer,
     MessageBuffer,
@@ -24,9 +25,24 @@ from celery.backends.asynchronous import (
 from celery.backends.base import Backend
 from celery.backends.keyvalue import BaseKeyValueStoreBackend
 from celery.backends.redis_chord import RedisChordMixin
-from celery.backends.redis_ssl import apply_ssl_options
+from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
+    E_REDIS_SSL_CERT_REQS_MISSING_INVALID,
+    E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH,
+    W_REDIS_SSL_CERT_NONE,
+    W_REDIS_SSL_CERT_OPTIONAL,
+    apply_ssl_options,
+)
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.utils.log import get_logger
+
+E_REDIS_MISSING = """\
+The redis result backend needs the 'redis' library: pip install 'celery[redis]'\
+"""
+
+E_REDIS_SENTINEL_MISSING = """\
+The sentinel:// result backend needs a 'redis' library with redis.sentinel: \
+pip install -U 'celery[redis]'\
+"""
 
 try:
     import redis
@@ -34,11 +50,14 @@ try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # the client library is an optional extra
-    raise ImproperlyConfigured(
-        "The redis result backend needs the 'redis' library: "
-        "pip install 'celery[redis]'") from exc
+    raise ImproperlyConfigured(E_REDIS_MISSING) from exc
 
-__all__ = ('RedisBackend', 'ResultConsumer', 'SentinelBackend')
+try:
+    import redis.sentinel as redis_sentinel
+except ImportError:  # pragma: no cover - every supported redis-py has it
+    redis_sentinel = None  # type: ignore[assignment]
+
+__all__ = ('RedisBackend', 'ResultConsumer', 'SentinelBackend', 'SentinelManagedSSLConnection')
 
 
 def _connection_defaults() -> dict[str, Any]:
@@ -64,10 +83,6 @@ _CONNECTION_DEFAULTS = _connection_defaults()
 logger = get_logger(__name__)
 
 E_LOST = 'Connection to Redis lost: Retry (%s/%s) %s.'
-E_RETRY_LIMIT_EXCEEDED = """
-Retry limit exceeded while trying to reconnect to the Celery redis result store backend.
-The Celery application must be restarted.
-"""
 
 # Writes a result unless a SUCCESS is already stored (duplicate-delivery
 # protection) and publishes it, all in one round trip.
@@ -225,6 +240,8 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     supports_autoexpire = True
     ttl_type = int
     supports_native_join = True
+    supports_result_compression = True
+    supports_failure_expires = True
     # redis-py's pools open new connections in a forked child by themselves.
     survives_fork = True
     max_connections: int | None = None
@@ -294,9 +311,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
             connparams['db'] = path or defaults.get('db') or 0
         ssl_keys = {'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile', 'ssl_cert_reqs'}
         if scheme == 'redis' and ssl_keys & set(query):
-            raise ImproperlyConfigured(
-                'SSL options were given in the URL query of a redis:// backend URL: '
-                'use the rediss:// scheme for TLS connections.')
+            raise ImproperlyConfigured(E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH)
         if scheme == 'rediss':
             connparams['connection_class'] = self.connection_class_ssl
             for key in ssl_keys & set(query):
@@ -313,8 +328,13 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     def _create_client(self, **params: Any) -> Any:
         return redis.StrictRedis(connection_pool=self._get_pool(**params))
 
+    @property
+    def ConnectionPool(self) -> type:  # noqa: N802 - Celery's name
+        """The connection pool class (``connection_pool`` argument, else redis-py's)."""
+        return self._ConnectionPool or redis.ConnectionPool
+
     def _get_pool(self, **params: Any) -> Any:
-        return (self._ConnectionPool or redis.ConnectionPool)(**params)
+        return self.ConnectionPool(**params)
 
     @property
     def client(self) -> Any:
@@ -433,8 +453,22 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         return super().__reduce__(args, kwargs)
 
 
+if redis_sentinel is not None:
+    class SentinelManagedSSLConnection(redis_sentinel.SentinelManagedConnection,
+                                       redis.SSLConnection):
+        """A TLS connection to the master a sentinel names (``sentinel://`` with SSL)."""
+
+
 class SentinelBackend(RedisBackend):
     """Redis result backend reached through Redis Sentinel (``sentinel://``)."""
+
+    sentinel = redis_sentinel
+    connection_class_ssl = SentinelManagedSSLConnection if redis_sentinel else None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if self.sentinel is None:
+            raise ImproperlyConfigured(E_REDIS_SENTINEL_MISSING)
+        super().__init__(*args, **kwargs)
 
     def _params_from_url(self, url: str, defaults: dict[str, Any]) -> dict[str, Any]:
         chunks = [c for c in url.split(';') if c]
@@ -452,11 +486,13 @@ class SentinelBackend(RedisBackend):
         return connparams
 
     def _get_sentinel_instance(self, **params: Any) -> Any:
-        from redis.sentinel import Sentinel
+        Sentinel = self.sentinel.Sentinel  # noqa: N806 - a class
         hosts = params.pop('hosts')
         sentinel_kwargs = {**_CONNECTION_DEFAULTS,
                            **self._transport_options.get('sentinel_kwargs', {})}
         params.pop('connection_class', None)
+        for key in [k for k in params if k.startswith('ssl')]:
+            params.pop(key)  # for the masters: the sentinels themselves are reached in plain
         return Sentinel([(cp['host'], cp['port']) for cp in hosts],
                         sentinel_kwargs=sentinel_kwargs, **params)
 
@@ -468,8 +504,13 @@ class SentinelBackend(RedisBackend):
                 "result_backend_transport_options = {'master_name': '<name>'}")
         params = dict(params)
         params.pop('max_connections', None)
+        master_options: dict[str, Any] = {}
+        if params.get('connection_class') is self.connection_class_ssl:
+            master_options = {k: v for k, v in params.items() if k.startswith('ssl')}
+            master_options['connection_class'] = self.connection_class_ssl
         sentinel = self._get_sentinel_instance(**params)
-        return sentinel.master_for(master_name, redis.StrictRedis).connection_pool
+        return sentinel.master_for(master_name, redis.StrictRedis,
+                                   **master_options).connection_pool
 
     def as_uri(self, include_password: bool = False) -> str:
         """All sentinel URLs joined by ``;``."""

@@ -13,7 +13,7 @@ import kombu
 from kombu.common import maybe_declare
 
 from celery import states
-from celery._state import get_current_task, task_join_will_block
+from celery._state import current_task, get_current_task, task_join_will_block  # noqa: F401
 from celery.backends.asynchronous import (
     AsyncBackendMixin,
     BaseResultConsumer,
@@ -51,6 +51,10 @@ class ResultConsumer(BaseResultConsumer):
 
     _connection: Any = None
     _consumer: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connection = self._consumer = None
 
     def start(self, initial_task_id: str, no_ack: bool = True, **kwargs: Any) -> None:
         """Connect and start consuming the reply queue."""
@@ -114,6 +118,7 @@ class RPCBackend(Backend, AsyncBackendMixin):
     BacklogLimitExceeded = BacklogLimitExceeded
 
     persistent = False
+    supports_result_compression = True  # as the result messages' compression
     supports_autoexpire = True
     supports_native_join = True
 
@@ -152,8 +157,17 @@ class RPCBackend(Backend, AsyncBackendMixin):
         """Declare the reply queue before the task is published (once per channel)."""
         # Inside a prefork worker child the parent already declared it.
         if not task_join_will_block():
-            maybe_declare(self.binding(producer.channel), retry=True)
+            for queue in self.on_reply_declare(task_id):
+                maybe_declare(queue(producer.channel), retry=True)
         return {}
+
+    def on_reply_declare(self, task_id: str) -> list[kombu.Queue]:
+        """The queues to declare before publishing ``task_id`` (this thread's reply queue)."""
+        return [self.binding]
+
+    def revive(self, channel: Any) -> None:
+        """Declare the reply queue again on a new ``channel`` (after a reconnection)."""
+        self.binding(channel).declare()
 
     def on_result_fulfilled(self, result: Any) -> None:
         """The reply queue is shared by the thread's results: keep consuming."""
@@ -225,6 +239,10 @@ class RPCBackend(Backend, AsyncBackendMixin):
             return self._cache[task_id]
         except KeyError:
             return {'status': states.PENDING, 'result': None}
+
+    def poll(self, task_id: str, backlog_limit: int = 1000) -> dict[str, Any]:
+        """The newest state of ``task_id`` (the older name of :meth:`get_task_meta`)."""
+        return self.get_task_meta(task_id, backlog_limit)
 
     def _drain_pushed(self, task_id: str) -> dict[str, Any] | None:
         # While a consumer is active, new states reach it rather than the

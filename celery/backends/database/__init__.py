@@ -15,17 +15,26 @@ except ImportError as exc:  # the client library is an optional extra
 
 from celery import states
 from celery.backends.base import BaseBackend
-from celery.backends.database.models import ResultTables, result_tables, utcnow
+from celery.backends.database.models import (
+    ResultTables,
+    Task,
+    TaskExtended,
+    TaskSet,
+    result_tables,
+    utcnow,
+)
 from celery.backends.database.retry import (
+    RETRYABLE_DB_ERRORS,
     is_connection_lost,
     is_unstorable,
     retry_on_lost_connection,
 )
-from celery.backends.database.session import SessionManager
+from celery.backends.database.session import SessionManager, session_cleanup
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.utils.log import get_logger
 
-__all__ = ('DatabaseBackend',)
+__all__ = ('DatabaseBackend', 'RETRYABLE_DB_ERRORS', 'Task', 'TaskExtended', 'TaskSet',
+           'session_cleanup')
 
 logger = get_logger(__name__)
 
@@ -39,6 +48,9 @@ class DatabaseBackend(BaseBackend):
     """Results in the ``celery_taskmeta`` / ``celery_tasksetmeta`` tables."""
 
     subpolling_interval = 0.5
+    #: ORM classes over the result tables (``TaskExtended`` with ``result_extended``).
+    task_cls = Task
+    taskset_cls = TaskSet
 
     def __init__(self, dburi: str | None = None, engine_options: dict[str, Any] | None = None,
                  url: str | None = None, **kwargs: Any) -> None:
@@ -48,12 +60,18 @@ class DatabaseBackend(BaseBackend):
         if not self.url:
             raise ImproperlyConfigured(E_NO_URL)
         self.url = self.url.removeprefix('db+')
-        self.extended_result = bool(conf.result_extended)
+        extended_result = bool(conf.result_extended)
         self.engine_options = dict(conf.database_engine_options or {}, **(engine_options or {}))
         self.short_lived_sessions = bool(conf.database_short_lived_sessions)
         self.tables: ResultTables = result_tables(conf.database_table_names,
                                                   conf.database_table_schemas,
-                                                  self.extended_result)
+                                                  extended_result)
+        if extended_result:
+            self.task_cls = TaskExtended
+        names = conf.database_table_names or {}
+        schemas = conf.database_table_schemas or {}
+        self.task_cls.configure(schema=schemas.get('task'), name=names.get('task'))
+        self.taskset_cls.configure(schema=schemas.get('group'), name=names.get('group'))
         self._engine: sa.Engine | None = None
         if conf.database_create_tables_at_setup:
             self.engine  # noqa: B018 - create the tables now rather than on first use
@@ -62,18 +80,37 @@ class DatabaseBackend(BaseBackend):
     def engine(self) -> sa.Engine:
         """The engine for this URL, with the tables created."""
         if self._engine is None or self.short_lived_sessions:
-            engine = _sessions.get_engine(self.url, self.short_lived_sessions,
+            engine = _sessions.get_engine(self.url, short_lived_sessions=self.short_lived_sessions,
                                           **self.engine_options)
             callback = self.app.conf.database_engine_callback
             if callback is not None and engine is not self._engine:
                 callback(engine)
-            _sessions.prepare_models(engine, self.tables.metadata)
+            _sessions.prepare_tables(engine, self.tables.metadata)
             self._engine = engine
         return self._engine
+
+    @property
+    def extended_result(self) -> bool:
+        """Whether the task table has the ``result_extended`` columns."""
+        return self.tables.extended
+
+    def ResultSession(self, session_manager: SessionManager | None = None) -> Any:  # noqa: N802
+        """A new ORM session on the result database (close it, e.g. with ``session_cleanup``)."""
+        from sqlalchemy.orm import Session
+        if session_manager is None or session_manager is _sessions:
+            return Session(bind=self.engine)
+        return session_manager.session_factory(
+            self.url, short_lived_sessions=self.short_lived_sessions, **self.engine_options)()
 
     def exception_safe_to_retry(self, exc: BaseException) -> bool:
         """Lost connections are transient."""
         return is_connection_lost(exc)
+
+    def on_backend_retryable_error(self, exc: BaseException) -> None:
+        """Drop the pooled connections after a lost one: the retry connects afresh."""
+        # The engine itself stays: its tables are known to exist.
+        if self._engine is not None:
+            self._engine.dispose()
 
     # -- tasks ------------------------------------------------------------
 

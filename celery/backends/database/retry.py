@@ -10,12 +10,16 @@ from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from celery.utils.log import get_logger
 
-__all__ = ('MAX_ATTEMPTS', 'is_connection_lost', 'is_unstorable', 'retry_on_lost_connection')
+__all__ = ('MAX_ATTEMPTS', 'RETRYABLE_DB_ERRORS', 'is_connection_lost', 'is_unstorable',
+           'retry_on_lost_connection')
 
 logger = get_logger(__name__)
 
 #: Tries of one operation when the connection keeps dropping.
 MAX_ATTEMPTS = 3
+
+#: Errors that may mean a lost connection (:func:`is_connection_lost` decides).
+RETRYABLE_DB_ERRORS = (SAOperationalError, DBAPIError)
 
 F = TypeVar('F', bound=Callable[..., Any])
 

@@ -4,23 +4,40 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, StaticPool
 
 from celery.exceptions import ImproperlyConfigured
 
-__all__ = ('SessionManager',)
+__all__ = ('SessionManager', 'session_cleanup')
 
 PREPARE_MODELS_MAX_RETRIES = 10
+
+
+@contextmanager
+def session_cleanup(session: Session) -> Iterator[None]:
+    """Close ``session`` after the block, rolling back first if the block raised."""
+    try:
+        yield
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 class SessionManager:
     """Creates engines once per URL and the tables once per engine."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine_callback: Callable[[sa.Engine], Any] | None = None) -> None:
+        #: Called with each engine this manager creates (``database_engine_callback``).
+        self.engine_callback = engine_callback
         self._engines: dict[tuple[str, bool], sa.Engine] = {}
         self._prepared: set[tuple[int, int]] = set()
         self._lock = threading.Lock()
@@ -33,9 +50,9 @@ class SessionManager:
             engine.dispose(close=False)
         self._engines.clear()
 
-    def get_engine(self, dburi: str, short_lived_sessions: bool = False,
-                   **kwargs: Any) -> sa.Engine:
-        """Return the engine for ``dburi`` (connections are not pooled when short lived)."""
+    def get_engine(self, dburi: str, **kwargs: Any) -> sa.Engine:
+        """Return the engine for ``dburi`` (``short_lived_sessions=True``: not pooled)."""
+        short_lived_sessions = bool(kwargs.pop('short_lived_sessions', False))
         key = (dburi, short_lived_sessions)
         engine = self._engines.get(key)
         if engine is None:
@@ -44,7 +61,27 @@ class SessionManager:
                 if engine is None:
                     engine = self._engines[key] = self._create_engine(
                         dburi, short_lived_sessions, **kwargs)
+                    if self.engine_callback is not None:
+                        self.engine_callback(engine)
         return engine
+
+    def invalidate(self, dburi: str) -> None:
+        """Drop the engines of ``dburi`` (and their pooled connections): the next use reconnects."""
+        with self._lock:
+            for key in [k for k in self._engines if k[0] == dburi]:
+                self._engines.pop(key).dispose()
+
+    def session_factory(self, dburi: str, **kwargs: Any) -> sessionmaker[Session]:
+        """A :class:`~sqlalchemy.orm.sessionmaker` over the engine of ``dburi``."""
+        engine, factory = self.create_session(dburi, **kwargs)
+        self.prepare_models(engine)
+        return factory
+
+    def create_session(self, dburi: str, short_lived_sessions: bool = False,
+                       **kwargs: Any) -> tuple[sa.Engine, sessionmaker[Session]]:
+        """The engine of ``dburi`` and a session factory bound to it."""
+        engine = self.get_engine(dburi, short_lived_sessions=short_lived_sessions, **kwargs)
+        return engine, sessionmaker(bind=engine)
 
     @classmethod
     def _create_engine(cls, dburi: str, short_lived: bool, **kwargs: Any) -> sa.Engine:
@@ -75,7 +112,12 @@ class SessionManager:
             return sa.create_engine(url, poolclass=NullPool, **options)
         return sa.create_engine(url, **kwargs)
 
-    def prepare_models(self, engine: sa.Engine, metadata: sa.MetaData) -> None:
+    def prepare_models(self, engine: sa.Engine) -> None:
+        """Create the tables of the ORM classes (``Task``, ``TaskSet``) if missing."""
+        from celery.backends.database.models import ResultModelBase
+        self.prepare_tables(engine, ResultModelBase.metadata)
+
+    def prepare_tables(self, engine: sa.Engine, metadata: sa.MetaData) -> None:
         """Create the tables if missing (retrying the race between concurrent creators)."""
         key = (id(engine), id(metadata))
         if key in self._prepared:
