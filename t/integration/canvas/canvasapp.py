@@ -18,7 +18,9 @@ def make_app(broker: str, backend: str, queue: str) -> Celery:
     app = Celery(f'canvas-{queue}', broker=broker, backend=backend, set_as_current=False)
     app.conf.update(task_default_queue=queue, result_chord_retry_interval=0.1,
                     worker_prefetch_multiplier=16, broker_connection_retry_on_startup=True,
-                    task_allow_error_cb_on_chord_header=False)
+                    task_allow_error_cb_on_chord_header=False,
+                    # A header task's lost process is reported quickly.
+                    worker_lost_wait=1.0)
 
     @app.task(name='canvas.add')
     def add(x: int, y: int) -> int:
@@ -48,6 +50,11 @@ def make_app(broker: str, backend: str, queue: str) -> Celery:
     def sleep(seconds: float) -> float:
         time.sleep(seconds)
         return seconds
+
+    @app.task(name='canvas.die')
+    def die() -> None:
+        # The pool process vanishes mid-task: the worker reports it lost.
+        os._exit(1)
 
     @app.task(name='canvas.record_errback')
     def record_errback(task_id: str = '', key: str = '') -> None:

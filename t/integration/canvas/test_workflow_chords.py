@@ -158,3 +158,12 @@ def test_header_task_expiring_before_it_runs_fails_the_body(canvas):
     with pytest.raises(ChordError) as info:
         res.get(timeout=TIMEOUT, follow_parents=False)
     assert stale_id in str(info.value)
+
+
+def test_header_task_lost_with_its_process_fails_the_body(canvas):
+    add, die, xsum = task(canvas, 'add'), task(canvas, 'die'), task(canvas, 'xsum')
+    res = chord([add.si(1, 1), die.si()], xsum.s()).apply_async()
+    lost_id = res.parent.results[1].id
+    with pytest.raises(ChordError) as info:
+        res.get(timeout=TIMEOUT, follow_parents=False)
+    assert lost_id in str(info.value) and 'WorkerLostError' in str(info.value)
