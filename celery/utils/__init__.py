@@ -5,6 +5,7 @@ Kept cheap to import: nothing here loads kombu, billiard or click.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from functools import cached_property
 from uuid import UUID, uuid4
 
@@ -55,3 +56,11 @@ def uuid(_uuid: Callable[[], UUID] = uuid4) -> str:
 gen_unique_id = uuid
 get_cls_by_name = symbol_by_name
 get_full_cls_name = qualname
+
+
+def __getattr__(name: str) -> Any:
+    # The logging helpers load on first use: ``import celery`` stays light.
+    if name == 'LOG_LEVELS':
+        from celery.utils.log import LOG_LEVELS
+        return LOG_LEVELS
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

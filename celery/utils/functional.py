@@ -44,6 +44,33 @@ T = TypeVar('T')
 KEYWORD_MARK = object()
 
 
+#: Source of the argument-checking function :func:`head_from_fun` builds.
+FUNHEAD_TEMPLATE = """
+def {fun_name}({fun_args}):
+    return {fun_value}
+"""
+
+
+class DummyContext:
+    """A context manager that does nothing (where a lock or a context is optional)."""
+
+    def __enter__(self) -> DummyContext:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        pass
+
+
+def arity_greater(fun: Callable[..., Any], n: int) -> bool:
+    """Whether ``fun`` takes more than ``n`` positional arguments (or any number of them)."""
+    from inspect import Parameter, signature
+    params = signature(fun).parameters.values()
+    if any(p.kind is Parameter.VAR_POSITIONAL for p in params):
+        return True
+    positional = (Parameter.POSITIONAL_ONLY, Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional for p in params) > n
+
+
 def noop(*args: Any, **kwargs: Any) -> None:
     """Do nothing, whatever the arguments."""
 
@@ -422,7 +449,9 @@ def head_from_fun(fun: Callable[..., Any], bound: bool = False,
     name = getattr(fun, '__name__', None) or type(fun).__name__
     safe_name = name if name.isidentifier() and not iskeyword(name) else 'fun'
     defaults: dict[str, Any] = {}
-    source = f'def {safe_name}({_signature_source(_signature_of(fun), defaults)}):\n    return 1\n'
+    source = FUNHEAD_TEMPLATE.format(
+        fun_name=safe_name, fun_args=_signature_source(_signature_of(fun), defaults),
+        fun_value=1)
     if debug:
         print(source, file=sys.stderr)
     namespace: dict[str, Any] = dict(defaults, __name__=getattr(fun, '__module__', None))

@@ -16,6 +16,17 @@ COLOR_SEQ = '\033[1;%dm'
 
 IS_WINDOWS = sys.platform == 'win32'
 
+#: The terminal type, and whether it is screen/tmux (escape codes must pass through it).
+TERM = os.environ.get('TERM', 'xterm')
+TERM_IS_SCREEN = TERM.startswith('screen')
+#: Set by iTerm2, the terminal that shows inline images.
+ITERM_PROFILE = os.environ.get('ITERM_PROFILE')
+
+
+def fg(s: int) -> str:
+    """The escape code selecting foreground colour ``s`` of the 256-colour palette."""
+    return f'\033[38;5;{s:d}m'
+
 
 class colored:
     """Text wrapped in terminal colour codes.
@@ -165,7 +176,7 @@ def _rebuild_colored(s: tuple[Any, ...], enabled: bool, op: str) -> colored:
 def supports_images() -> bool:
     """Return True if the terminal can show inline images (iTerm2 only)."""
     try:
-        return sys.stdin.isatty() and bool(os.environ.get('ITERM_PROFILE'))
+        return sys.stdin.isatty() and bool(ITERM_PROFILE)
     except (AttributeError, ValueError):
         return False
 
@@ -176,4 +187,8 @@ def imgcat(path: str, inline: int = 1, preserve_aspect_ratio: int = 0, **kwargs:
         data = base64.b64encode(fh.read()).decode('ascii')
     options = {'inline': inline, 'preserveAspectRatio': preserve_aspect_ratio, **kwargs}
     args = ';'.join(f'{key}={value}' for key, value in options.items())
-    return f'\033]1337;File={args}:{data}\a'
+    sequence = f'\033]1337;File={args}:{data}\a'
+    if TERM_IS_SCREEN:
+        # screen/tmux swallow unknown sequences unless wrapped as a passthrough.
+        return f'\033Ptmux;\033{sequence}\033\\'
+    return sequence
