@@ -109,3 +109,16 @@ def test_result_set_grown_after_the_others_are_ready(canvas):
     results.add(add.delay(2, 2))
     assert results.get(timeout=TIMEOUT) == [2, 4]
     assert results.join(timeout=TIMEOUT) == [2, 4]
+
+
+@pytest.mark.parametrize('errback_name', ERRBACKS)
+def test_errbacks_returned_by_group_link_error_can_be_changed(canvas, errback_name):
+    fail, add = task(canvas, 'fail'), task(canvas, 'add')
+    key = _key('mutated-group-errback')
+    workflow = group(fail.si(1), add.si(1, 1), fail.si(2))
+    for linked in workflow.link_error(task(canvas, errback_name).s(key='not-this-key')):
+        linked.kwargs['key'] = key
+    res = workflow.apply_async()
+    settled(canvas, *res.results)
+    assert len(wait_list(canvas, key, 2)) == 2
+    assert canvas.backend.client.llen('not-this-key') == 0
