@@ -21,7 +21,7 @@ from kombu.exceptions import SerializerNotInstalled
 from celery import signals
 from celery.app import routes as _routes
 from celery.app.publish import publish, undeclared
-from celery.app.queues import Queues
+from celery.app.queues import QUEUE_FORMAT, Queues  # noqa: F401 -- QUEUE_FORMAT lives here in Celery
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
 from celery.utils.nodenames import anon_nodename
@@ -55,8 +55,14 @@ def _is_plain(obj: Any) -> bool:
     return type(obj) in _PLAIN_REPR_TYPES
 
 
-def fast_saferepr(obj: Any, maxsize: int) -> str:
-    """``saferepr(obj, maxsize)``, skipping the slow path for short plain containers."""
+def utf8dict(d: Mapping[Any, Any], encoding: str = 'utf-8') -> dict[Any, Any]:
+    """Copy of ``d`` whose bytes keys are decoded to text (``encoding``)."""
+    return {key.decode(encoding) if isinstance(key, bytes) else key: value
+            for key, value in d.items()}
+
+
+def plain_repr(obj: Any, maxsize: int) -> str | None:
+    """``repr`` of a short list/tuple/dict of plain values (None for anything else)."""
     kind = type(obj)
     if kind is tuple or kind is list:
         plain = all(map(_is_plain, obj))
@@ -68,7 +74,13 @@ def fast_saferepr(obj: Any, maxsize: int) -> str:
         text = repr(obj)
         if len(text) <= maxsize:
             return text
-    return saferepr(obj, maxsize)
+    return None
+
+
+def fast_saferepr(obj: Any, maxsize: int, maxlevels: int = 3) -> str:
+    """``saferepr(obj, maxsize, maxlevels)``, skipping the slow path for short plain containers."""
+    text = plain_repr(obj, maxsize)
+    return saferepr(obj, maxsize, maxlevels) if text is None else text
 
 
 def normalize_delivery_mode(value: Any) -> int | None:
@@ -96,6 +108,8 @@ class AMQP:
     """The app's messaging layer: queues, router, task message builders and publisher."""
 
     Connection = Connection
+    #: Old name of :attr:`Connection`.
+    BrokerConnection = Connection
     Consumer = Consumer
     Producer = Producer
 
@@ -123,10 +137,17 @@ class AMQP:
     # -- queues and routing ---------------------------------------------------
 
     def Queues(self, queues: Any, create_missing: bool | None = None,
+               create_missing_queue_type: str | None = None,
+               create_missing_queue_exchange_type: str | None = None,
                autoexchange: Callable[[str], Exchange] | None = None,
                max_priority: int | None = None) -> Queues:
         """Build a :class:`Queues` mapping (the default queue if ``queues`` is empty)."""
         conf = self.app.conf
+        if create_missing_queue_type is None:
+            create_missing_queue_type = conf.get('task_create_missing_queue_type')
+        if create_missing_queue_exchange_type is None:
+            create_missing_queue_exchange_type = conf.get(
+                'task_create_missing_queue_exchange_type')
         default_routing_key = conf.task_default_routing_key or conf.task_default_queue
         if create_missing is None:
             create_missing = conf.task_create_missing_queues
@@ -136,10 +157,9 @@ class AMQP:
             queues = (self._default_queue_declaration(default_routing_key),)
         return self.queues_cls(
             queues, self.default_exchange, create_missing,
+            create_missing_queue_type, create_missing_queue_exchange_type,
             self.autoexchange if autoexchange is None else autoexchange,
             max_priority, default_routing_key,
-            conf.get('task_create_missing_queue_type'),
-            conf.get('task_create_missing_queue_exchange_type'),
         )
 
     def _default_queue_declaration(self, routing_key: str) -> Queue:
@@ -200,13 +220,13 @@ class AMQP:
         return self.Router()
 
     def TaskConsumer(self, channel: Any, queues: Sequence[Queue] | None = None,
-                     accept: Sequence[str] | None = None, **kwargs: Any) -> Consumer:
+                     accept: Sequence[str] | None = None, **kw: Any) -> Consumer:
         """A consumer of task messages from the selected queues."""
         if accept is None:
             accept = self.app.conf.accept_content
         if queues is None:
             queues = list(self.queues.consume_from.values())
-        return self.Consumer(channel, accept=accept, queues=queues, **kwargs)
+        return self.Consumer(channel, accept=accept, queues=queues, **kw)
 
     # -- connections ----------------------------------------------------------
 
@@ -277,10 +297,16 @@ class AMQP:
     def _reprs(self, args: Any, kwargs: Any, argsrepr: str | None,
                kwargsrepr: str | None) -> tuple[str, str]:
         if argsrepr is None:
-            argsrepr = fast_saferepr(args, self.argsrepr_maxsize)
+            argsrepr = (plain_repr(args, self.argsrepr_maxsize)
+                        or self._deep_repr(args, self.argsrepr_maxsize))
         if kwargsrepr is None:
-            kwargsrepr = fast_saferepr(kwargs, self.kwargsrepr_maxsize)
+            kwargsrepr = (plain_repr(kwargs, self.kwargsrepr_maxsize)
+                          or self._deep_repr(kwargs, self.kwargsrepr_maxsize))
         return argsrepr, kwargsrepr
+
+    def _deep_repr(self, obj: Any, maxsize: int) -> str:
+        # Only nested or long values get here, so the setting is read only then.
+        return saferepr(obj, maxsize, self.app.conf.task_repr_maxlevels)
 
     def as_task_v2(self, task_id: str, name: str, args: Sequence[Any] | None = None,
                    kwargs: Mapping[str, Any] | None = None,

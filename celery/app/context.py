@@ -43,6 +43,9 @@ class Context:
     shadow: str | None = None
     taskset: str | None = None   # compat alias to group
     timelimit: Any = None
+    #: Hard and soft time limit of this request (from ``timelimit`` unless set).
+    time_limit: float | None = None
+    soft_time_limit: float | None = None
     utc: bool | None = None
     stamped_headers: list[str] | None = None
     stamps: dict[str, Any] | None = None
@@ -61,7 +64,12 @@ class Context:
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Update request fields from a mapping and/or keyword arguments."""
-        self.__dict__.update(*args, **kwargs)
+        fields = self.__dict__
+        fields.update(*args, **kwargs)
+        limits = fields.get('timelimit')
+        if limits and 'time_limit' not in fields:
+            # Messages carry the pair as ``timelimit``; the two names read it.
+            fields['time_limit'], fields['soft_time_limit'] = limits
 
     def clear(self) -> None:
         """Reset every field to its class default."""
@@ -77,7 +85,7 @@ class Context:
     def as_execution_options(self) -> dict[str, Any]:
         """Options to re-send the same request (used by retry and replace)."""
         options = dict(zip(_RESENT_FIELDS, _read_resent_fields(self)))
-        options['time_limit'], options['soft_time_limit'] = self.timelimit or (None, None)
+        options['time_limit'], options['soft_time_limit'] = self._limits()
         if self.stamped_headers:
             stamps = self.stamps or {}
             options['stamped_headers'] = self.stamped_headers
@@ -92,15 +100,13 @@ class Context:
             self._children = []
         return self._children
 
-    @property
-    def time_limit(self) -> float | None:
-        """Hard time limit of this request (first item of ``timelimit``)."""
-        return (self.timelimit or (None, None))[0]
-
-    @property
-    def soft_time_limit(self) -> float | None:
-        """Soft time limit of this request (second item of ``timelimit``)."""
-        return (self.timelimit or (None, None))[1]
+    def _limits(self) -> tuple[float | None, float | None]:
+        hard, soft = self.timelimit or (None, None)
+        if self.time_limit is not None:
+            hard = self.time_limit
+        if self.soft_time_limit is not None:
+            soft = self.soft_time_limit
+        return hard, soft
 
 
 #: ``apply_async`` option → the request field whose value a re-sent request repeats.

@@ -22,11 +22,11 @@ class Queues(dict):
     def __init__(self, queues: Mapping[str, Any] | Iterable[Queue] | None = None,
                  default_exchange: Exchange | None = None,
                  create_missing: bool = True,
+                 create_missing_queue_type: str | None = None,
+                 create_missing_queue_exchange_type: str | None = None,
                  autoexchange: Callable[[str], Exchange] | None = None,
                  max_priority: int | None = None,
-                 default_routing_key: str | None = None,
-                 create_missing_queue_type: str | None = None,
-                 create_missing_queue_exchange_type: str | None = None) -> None:
+                 default_routing_key: str | None = None) -> None:
         super().__init__()
         self.aliases: WeakValueDictionary[str, Queue] = WeakValueDictionary()
         self.default_exchange = default_exchange

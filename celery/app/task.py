@@ -5,9 +5,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from celery import states
-from celery._state import LocalStack, _task_stack, get_current_app
+from celery._state import LocalStack, _task_stack, current_app, get_current_app  # noqa: F401
 from celery.app.context import Context
-from celery.app.task_signatures import TaskSignatures
+from celery.app.lazy_attribute import imported_attribute
+from celery.app.task_signatures import X_DEATH_HEADERS, TaskSignatures  # noqa: F401
 from celery.exceptions import MaxRetriesExceededError, Reject, Retry
 from celery.utils import uuid
 from celery.utils.functional import mattrgetter, maybe_list
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from celery.app.base import Celery
     from celery.result import AsyncResult, EagerResult
 
-__all__ = ('Context', 'Task')
+__all__ = ('Context', 'Task', 'BaseTask')
 
 #: Publishing options taken from task attributes.  The routing attributes
 #: (queue, exchange, routing_key, priority) are left to the router, which
@@ -37,6 +38,7 @@ FROM_CONFIG = (
     ('acks_on_failure', 'task_acks_on_failure'),
     ('acks_on_timeout', 'task_acks_on_timeout'),
     ('reject_on_worker_lost', 'task_reject_on_worker_lost'),
+    ('retry_on_worker_lost', 'task_retry_on_worker_lost'),
     ('ignore_result', 'task_ignore_result'),
     ('store_eager_result', 'task_store_eager_result'),
     ('store_errors_even_if_ignored', 'task_store_errors_even_if_ignored'),
@@ -48,6 +50,16 @@ FROM_CONFIG = (
 R_BOUND_TASK = '<class {0.__name__} of {app}{flags}>'
 R_UNBOUND_TASK = '<unbound {0.__name__}{flags}>'
 R_INSTANCE = '<@task: {0.name} of {app}{flags}>'
+
+
+def get_actual_ignore_result(task: Any, req: Any) -> bool:
+    """Whether the result of request ``req`` of ``task`` is ignored.
+
+    The call's own ``ignore_result`` option (kept on the request) wins over
+    the task's attribute.
+    """
+    asked = vars(req).get('ignore_result') if req is not None else None
+    return bool(task.ignore_result if asked is None else asked)
 
 
 def _reprtask(task: Any, fmt: str | None = None, flags: str | None = None) -> str:
@@ -78,6 +90,12 @@ class Task(TaskSignatures, metaclass=TaskType):
     __header__: Callable[..., None] | None = None
 
     MaxRetriesExceededError = MaxRetriesExceededError
+
+    #: kombu's connection error class (imported on first use: kombu is heavy).
+    OperationalError = imported_attribute('kombu.exceptions', 'OperationalError')
+
+    #: (attribute, setting) pairs: unset attributes take the setting's value on :meth:`bind`.
+    from_config: tuple[tuple[str, str], ...] = FROM_CONFIG
 
     #: Builds the worker's handler of this task's messages (a callable or its ``module:name``).
     Strategy = 'celery.worker.strategy:default'
@@ -148,6 +166,9 @@ class Task(TaskSignatures, metaclass=TaskType):
     #: Requeue the message when the worker process executing it is lost.
     reject_on_worker_lost: bool | None = None
 
+    #: Retry the task (as :meth:`retry` would) when the worker process executing it is lost.
+    retry_on_worker_lost: bool | None = None
+
     #: Expected exceptions: logged as errors without traceback.
     throws: tuple[type[BaseException], ...] = ()
 
@@ -186,7 +207,7 @@ class Task(TaskSignatures, metaclass=TaskType):
         cls._exec_options = None  # they are read from the attributes set below
         if cls.typing is None:
             cls.typing = app.strict_typing
-        unset = [(attr, setting) for attr, setting in FROM_CONFIG
+        unset = [(attr, setting) for attr, setting in cls.from_config
                  if getattr(cls, attr, None) is None]
         for attr, setting in unset:
             setattr(cls, attr, app.conf[setting])
@@ -560,3 +581,7 @@ def _value_and_traceback(retval: Any) -> tuple[Any, str | None]:
     if isinstance(exc, ExceptionWithTraceback):
         exc = exc.exc
     return exc, retval.traceback
+
+
+#: Old name of :class:`Task`.
+BaseTask = Task

@@ -99,8 +99,16 @@ def _same_route(delivery_info: dict[str, Any], queue: str | None) -> dict[str, A
     return {'exchange': exchange, 'routing_key': routing_key}
 
 
+#: Headers RabbitMQ adds to a message it dead-letters (and reads to detect cycles).
+X_DEATH_HEADERS: set[str] = {
+    'x-death',
+    'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason',
+    'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason',
+}
+
+
 def _is_death_header(name: str) -> bool:
-    return name == 'x-death' or name.startswith(('x-first-death-', 'x-last-death-'))
+    return name in X_DEATH_HEADERS
 
 
 def _without_death_headers(headers: dict[str, Any] | None) -> dict[str, Any] | None:

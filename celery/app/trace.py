@@ -19,7 +19,7 @@ from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
 from kombu.exceptions import EncodeError
 
 from celery import signals
-from celery._state import _task_stack
+from celery._state import _task_stack, current_app  # noqa: F401
 from celery.app.body import load_body as loads_message
 from celery.exceptions import (
     BackendGetMetaError,
@@ -28,7 +28,15 @@ from celery.exceptions import (
     Reject,
     Retry,
 )
-from celery.states import FAILURE, IGNORED, REJECTED, RETRY, STARTED, SUCCESS
+from celery.states import (  # noqa: F401 -- EXCEPTION_STATES is importable from here
+    EXCEPTION_STATES,
+    FAILURE,
+    IGNORED,
+    REJECTED,
+    RETRY,
+    STARTED,
+    SUCCESS,
+)
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.saferepr import saferepr
@@ -50,6 +58,8 @@ LOG_INTERNAL_ERROR = 'Task %(name)s[%(id)s] %(description)s: %(exc)s'
 LOG_IGNORED = 'Task %(name)s[%(id)s] %(description)s'
 LOG_REJECTED = 'Task %(name)s[%(id)s] %(exc)s'
 LOG_RETRY = 'Task %(name)s[%(id)s] retry: %(exc)s'
+#: Logged by the worker when a task message arrives.
+LOG_RECEIVED = 'Task %(name)s[%(id)s] received'
 
 log_policy_t = namedtuple('log_policy_t', ('format', 'description', 'severity', 'traceback', 'mail'))
 log_policy_reject = log_policy_t(LOG_REJECTED, 'rejected', logging.WARNING, 1, 1)
@@ -564,3 +574,12 @@ def reset_worker_optimizations(app: Any = None) -> None:
     _localized[:] = []
     if app is not None:
         app.use_fast_trace_task = False
+
+
+def __getattr__(name: str) -> Any:
+    # The worker's set of finished request ids, imported only when asked for
+    # (importing the worker's state here would load it in every client).
+    if name == 'successful_requests':
+        from celery.worker.state import successful_requests
+        return successful_requests
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
