@@ -38,12 +38,12 @@ FROM_CONFIG = (
     ('acks_on_failure', 'task_acks_on_failure'),
     ('acks_on_timeout', 'task_acks_on_timeout'),
     ('reject_on_worker_lost', 'task_reject_on_worker_lost'),
-    ('retry_on_worker_lost', 'task_retry_on_worker_lost'),
     ('ignore_result', 'task_ignore_result'),
     ('store_eager_result', 'task_store_eager_result'),
     ('store_errors_even_if_ignored', 'task_store_errors_even_if_ignored'),
     ('time_limit', 'task_time_limit'),
     ('soft_time_limit', 'task_soft_time_limit'),
+    ('retry_on_worker_lost', 'task_retry_on_worker_lost'),
 )
 
 # Celery's repr formats, kept verbatim.
