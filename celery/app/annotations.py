@@ -92,8 +92,8 @@ def _first(results: Iterator[Any]) -> Any:
     return next((result for result in results if result), None)
 
 
-def resolve_all(annotations: list[Any], task: Any) -> Iterator[dict[str, Any]]:
-    """Yield the attribute dicts that apply to ``task``: by name first, then ``'*'``."""
-    by_name = _first(_call_annotate(a, task) for a in annotations)
-    for_any = _first(_call_annotate_any(a) for a in annotations)
+def resolve_all(anno: list[Any], task: Any) -> Iterator[dict[str, Any]]:
+    """Yield the attribute dicts of annotations ``anno`` for ``task``: by name, then ``'*'``."""
+    by_name = _first(_call_annotate(a, task) for a in anno)
+    for_any = _first(_call_annotate_any(a) for a in anno)
     return (found for found in (by_name, for_any) if found)

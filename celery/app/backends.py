@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery._state import current_app  # noqa: F401 -- importable from here, as in Celery
 from celery.exceptions import ImproperlyConfigured
 
 __all__ = ('BACKEND_ALIASES', 'by_name', 'by_url')

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
 
+from celery.app.lazy_attribute import imported_attribute
 from celery.exceptions import DuplicateNodenameWarning
 from celery.utils.log import get_logger
 
@@ -143,6 +144,9 @@ class Inspect:
 class Control:
     """Remote control of workers through the broadcast mailbox."""
 
+    #: Class of :attr:`mailbox` (kombu's, imported on first use).
+    Mailbox = imported_attribute('kombu.pidbox', 'Mailbox')
+
     def __init__(self, app: Any = None) -> None:
         self.app = app
         app.on_after_fork.connect(self._after_fork, weak=False)
@@ -154,10 +158,9 @@ class Control:
     @cached_property
     def mailbox(self) -> Any:
         """The :class:`kombu.pidbox.Mailbox` named by :setting:`control_exchange`."""
-        from kombu.pidbox import Mailbox
         from kombu.utils.functional import lazy
         conf = self.app.conf
-        return Mailbox(
+        return self.Mailbox(
             conf.control_exchange, type='fanout', accept=conf.accept_content,
             serializer=conf.task_serializer, clock=self.app.clock,
             producer_pool=lazy(lambda: self.app.amqp.producer_pool),

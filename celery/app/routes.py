@@ -43,8 +43,8 @@ def _merge_set_values(base: Route, overrides: Mapping[str, Any]) -> Route:
 class MapRoute:
     """Router built from a mapping of task name (exact, glob or regex) to route."""
 
-    def __init__(self, routes: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
-        items = routes.items() if isinstance(routes, Mapping) else routes
+    def __init__(self, map: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:  # noqa: A002
+        items = map.items() if isinstance(map, Mapping) else map
         self.map: dict[str, Route] = {}
         self.patterns: list[tuple[re.Pattern[str], Route]] = []
         for key, value in items:

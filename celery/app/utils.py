@@ -21,6 +21,8 @@ from celery.app.defaults import (
     searchresult,
     validate,
 )
+# AppPickler lives in celery.app.pickling; Celery code imports it from here.
+from celery.app.pickling import AppPickler  # noqa: F401
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.collections import ConfigurationView
 
@@ -34,6 +36,7 @@ __all__ = (
     'detect_settings',
     'filter_hidden_settings',
     'find_app',
+    'sanitize_url',
     'validate_settings',
 )
 
@@ -74,6 +77,11 @@ format, starting with these:
 `celery upgrade settings path/to/module.py` renames them for you.\
 """
 
+# Celery's names for the two texts: old names mixed into a new-style
+# configuration, and new names mixed into an old-style one.
+E_MIX_OLD_INTO_NEW = E_MIX_NEW
+E_MIX_NEW_INTO_OLD = E_MIX_OLD
+
 FMT_REPLACE_SETTING = '    {replace:<40} -> {with_}'
 
 _settings_info_t = namedtuple('_settings_info_t', ('defaults', 'convert', 'mix_error'))
@@ -109,11 +117,10 @@ class Settings(ConfigurationView):
     configuration.
     """
 
-    def __init__(self, changes: Any, defaults: list[Mapping] | None = None,
-                 keys: tuple[Callable[[str], str], ...] | None = None,
-                 prefix: str | None = None,
-                 deprecated_settings: set[str] | None = None) -> None:
-        super().__init__(changes, defaults, keys=keys, prefix=prefix)
+    def __init__(self, *args: Any, deprecated_settings: set[str] | None = None,
+                 **kwargs: Any) -> None:
+        # Arguments of ConfigurationView: changes, defaults, keys, prefix.
+        super().__init__(*args, **kwargs)
         self.__dict__['deprecated_settings'] = deprecated_settings
 
     def _raw(self, key: str) -> Any:
@@ -312,12 +319,15 @@ def _censor(key: Any, value: Any) -> Any:
     return _censor_urls(value)
 
 
+def sanitize_url(url: str, mask: str = MASK) -> str:
+    """``url`` with its password replaced by ``mask`` (each URL of a ``;`` list)."""
+    from kombu.utils.url import maybe_sanitize_url
+    return ';'.join(maybe_sanitize_url(part, mask=mask) for part in url.split(';'))
+
+
 def _censor_urls(value: Any) -> Any:
     if isinstance(value, str):
-        if '://' not in value:
-            return value
-        from kombu.utils.url import maybe_sanitize_url
-        return ';'.join(maybe_sanitize_url(url, mask=MASK) for url in value.split(';'))
+        return sanitize_url(value) if '://' in value else value
     if isinstance(value, (list, tuple)):
         return type(value)(_censor_urls(item) for item in value)
     return value

@@ -252,3 +252,74 @@ class test_retry_lost_task:
         def plain():
             pass
         assert retry_lost_task(plain, self.request(), self.lost()) is False
+
+
+# -- celery.app.utils, annotations, routes, control, backends -----------------------
+
+
+class test_utils_names:
+
+    def test_app_pickler_rebuilds_from_the_positional_format(self):
+        from celery import Celery
+        from celery.app.pickling import AppPickler as pickling_pickler
+        from celery.app.utils import AppPickler
+        assert AppPickler is pickling_pickler
+        app = AppPickler()(Celery, 'rebuilt', {'task_default_queue': 'q'}, None, None,
+                           None, None, None, None, False)
+        try:
+            assert (app.main, app.conf.task_default_queue) == ('rebuilt', 'q')
+        finally:
+            app.close()
+
+    def test_mix_error_texts(self):
+        from celery.app import utils
+        assert 'new' in utils.E_MIX_OLD_INTO_NEW and utils.E_MIX_OLD_INTO_NEW == utils.E_MIX_NEW
+        assert utils.E_MIX_NEW_INTO_OLD == utils.E_MIX_OLD
+
+    def test_settings_passes_arguments_through(self):
+        from celery.app.utils import Settings
+        conf = Settings({'a': 1}, [{'b': 2}], deprecated_settings={'x'})
+        assert (conf['a'], conf['b'], conf.deprecated_settings) == (1, 2, {'x'})
+
+    @pytest.mark.parametrize(('url', 'mask', 'expected'), [
+        ('amqp://user:secret@host//', '********', 'amqp://user:********@host//'),
+        ('redis://:pw@host/0', '?', 'redis://:?@host/0'),
+        ('amqp://u:a@h1//;amqp://u:b@h2//', '***', 'amqp://u:***@h1//;amqp://u:***@h2//'),
+    ])
+    def test_sanitize_url(self, url, mask, expected):
+        from celery.app.utils import sanitize_url
+        assert sanitize_url(url, mask=mask) == expected
+
+
+def test_resolve_all_takes_anno():
+    from celery.app.annotations import prepare, resolve_all
+
+    class Job:
+        name = 'job'
+    found = list(resolve_all(anno=prepare({'job': {'rate_limit': '1/s'}}), task=Job))
+    assert found == [{'rate_limit': '1/s'}]
+
+
+def test_map_route_takes_map():
+    from celery.app.routes import MapRoute
+    assert MapRoute(map={'job': {'queue': 'q'}})('job') == {'queue': 'q'}
+
+
+def test_control_mailbox_class_is_kombus_and_overridable(app):
+    from kombu.pidbox import Mailbox
+
+    from celery.app.control import Control
+    assert Control.Mailbox is Mailbox and isinstance(app.control.mailbox, Mailbox)
+
+    class OwnMailbox(Mailbox):
+        pass
+
+    class OwnControl(Control):
+        Mailbox = OwnMailbox
+    assert isinstance(OwnControl(app).mailbox, OwnMailbox)
+
+
+def test_backends_current_app():
+    from celery import current_app
+    from celery.app import backends
+    assert backends.current_app is current_app
