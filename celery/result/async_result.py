@@ -13,6 +13,7 @@ from celery import states
 from celery._state import get_current_app
 from celery.exceptions import IncompleteStream, TimeoutError
 from celery.result.guards import assert_will_not_block
+from celery.result.remote_traceback import with_remote_traceback
 
 __all__ = ('ResultBase', 'AsyncResult', 'result_from_tuple')
 
@@ -35,6 +36,8 @@ class AsyncResult(ResultBase):
 
     app: Any = None
     backend: Any = None
+    #: The task's id (set per instance).
+    id: str | None = None
     TimeoutError = TimeoutError
 
     def __init__(self, id: str, backend: Any = None, task_name: str | None = None,
@@ -107,8 +110,14 @@ class AsyncResult(ResultBase):
             callback: Callable[..., Any] | None = None,
             on_message: Callable[..., Any] | None = None,
             on_interval: Callable[[], Any] | None = None,
-            disable_sync_subtasks: bool = True) -> Any:
-        """Wait until the task is ready and return its value (re-raising its error)."""
+            disable_sync_subtasks: bool = True,
+            EXCEPTION_STATES: frozenset[str] = states.EXCEPTION_STATES,
+            PROPAGATE_STATES: frozenset[str] = states.PROPAGATE_STATES) -> Any:
+        """Wait until the task is ready and return its value (re-raising its error).
+
+        ``EXCEPTION_STATES`` and ``PROPAGATE_STATES`` are accepted for
+        compatibility; the states that raise are :data:`celery.states.PROPAGATE_STATES`.
+        """
         if self.ignored:
             return None
         if disable_sync_subtasks:
@@ -193,6 +202,9 @@ class AsyncResult(ResultBase):
         cache = self._get_task_meta() if self._cache is None else self._cache
         state, value = cache['status'], cache['result']
         if state in states.PROPAGATE_STATES and propagate:
+            if self.app.conf.task_remote_tracebacks:
+                value = with_remote_traceback(value, cache.get('traceback'))
+                self.throw(value, getattr(value, '__traceback__', None))
             self.throw(value)
         if callback is not None:
             callback(self.id, value)

@@ -21,6 +21,8 @@ class ResultSet(ResultBase):
     """A set of results joined together."""
 
     _app: Any = None
+    #: The member results (set per instance).
+    results: list[Any] | None = None
 
     def __init__(self, results: list[Any], app: Any = None,
                  ready_barrier: Any = None, **kwargs: Any) -> None:
@@ -250,6 +252,10 @@ class ResultSet(ResultBase):
 
 class GroupResult(ResultSet):
     """The results of a group, with an id so it can be saved and restored."""
+
+    #: The group's id (set per instance).
+    id: str | None = None
+    results: list[Any] | None = None
 
     def __init__(self, id: str | None = None, results: list[Any] | None = None,
                  parent: Any = None, **kwargs: Any) -> None:
