@@ -16,8 +16,11 @@ ALIASES = {
     'threads': 'celery.concurrency.thread:TaskPool',
 }
 
-if os.environ.get('CELERY_CUSTOM_WORKER_POOL'):
-    ALIASES['custom'] = os.environ['CELERY_CUSTOM_WORKER_POOL']
+#: ``'module:Class'`` of the pool named ``custom``, from the
+#: ``CELERY_CUSTOM_WORKER_POOL`` environment variable (``None`` when unset).
+custom = os.environ.get('CELERY_CUSTOM_WORKER_POOL') or None
+if custom:
+    ALIASES['custom'] = custom
 
 #: Pool used when none is configured; ``maybe_patch_concurrency`` sets it.
 DEFAULT_POOL = 'prefork'

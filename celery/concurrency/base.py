@@ -24,7 +24,6 @@ def apply_target(target: Callable[..., Any], args: tuple[Any, ...] = (),
                  pid: int | None = None, getpid: Callable[[], int] = os.getpid,
                  propagate: tuple[type[BaseException], ...] = (),
                  monotonic: Callable[[], float] = time.monotonic,
-                 error_callback: Callable[[Any], Any] | None = None,
                  **_: Any) -> None:
     """Run one job in the current thread: accept, execute, then report the result.
 
@@ -33,6 +32,7 @@ def apply_target(target: Callable[..., Any], args: tuple[Any, ...] = (),
     An exception escaping the target goes to ``error_callback`` as a
     :class:`billiard.einfo.ExceptionInfo` (raised when there is none).
     """
+    error_callback = _.get('error_callback')
     if accept_callback:
         accept_callback(pid or getpid(), monotonic())
     try:
@@ -188,19 +188,15 @@ class BasePool:
         """Hook: stop accepting jobs."""
 
     def apply_async(self, target: Callable[..., Any], args: tuple[Any, ...] | list[Any] | None = None,
-                    kwargs: dict[str, Any] | None = None,
-                    callback: Callable[[Any], Any] | None = None,
-                    accept_callback: Callable[[int, float], Any] | None = None,
-                    timeout_callback: Callable[..., Any] | None = None,
-                    error_callback: Callable[[Any], Any] | None = None,
-                    soft_timeout: float | None = None, timeout: float | None = None,
-                    correlation_id: str | None = None, **compat: Any) -> Any:
-        """Run ``target(*args, **kwargs)`` and report through the callbacks.
+                    kwargs: dict[str, Any] | None = None, **options: Any) -> Any:
+        """Run ``target(*args, **kwargs)`` and report through the callbacks in ``options``.
 
         ``accept_callback(pid, time_accepted)`` fires when a worker starts the
         job, ``callback(retval)`` on completion, ``error_callback(einfo)`` when
         the job could not complete (worker lost, hard time limit, terminated)
         and ``timeout_callback(soft, timeout)`` when a time limit is hit.
+        ``soft_timeout``, ``timeout`` and ``correlation_id`` are passed on to
+        :meth:`on_apply` with any other option.
         """
         args = args or ()
         kwargs = kwargs or {}
@@ -209,15 +205,14 @@ class BasePool:
         if self.callbacks_need_relay:
             wrap = self.relay.wrap
             if not self.results_in_consumer_thread:
-                callback, accept_callback = wrap(callback), wrap(accept_callback)
-            timeout_callback, error_callback = wrap(timeout_callback), wrap(error_callback)
-        return self.on_apply(target, args, kwargs,
-                             callback=callback, accept_callback=accept_callback,
-                             timeout_callback=timeout_callback, error_callback=error_callback,
-                             soft_timeout=soft_timeout, timeout=timeout,
-                             correlation_id=correlation_id,
-                             waitforslot=self.putlocks,
-                             callbacks_propagate=self.callbacks_propagate, **compat)
+                for name in ('callback', 'accept_callback'):
+                    options[name] = wrap(options.get(name))
+            for name in ('timeout_callback', 'error_callback'):
+                options[name] = wrap(options.get(name))
+        for name in _APPLY_OPTIONS:
+            options.setdefault(name, None)
+        return self.on_apply(target, args, kwargs, waitforslot=self.putlocks,
+                             callbacks_propagate=self.callbacks_propagate, **options)
 
     def _get_info(self) -> dict[str, Any]:
         return {
@@ -248,6 +243,11 @@ class BasePool:
     def take_back(self, requests: Iterable[Any]) -> list[Any]:
         """Withdraw the jobs of ``requests`` that no process has started; return their requests."""
         return []
+
+
+#: Options every :meth:`BasePool.on_apply` receives (``None`` when not given).
+_APPLY_OPTIONS = ('callback', 'accept_callback', 'timeout_callback', 'error_callback',
+                  'soft_timeout', 'timeout', 'correlation_id')
 
 
 def _short(obj: Any, limit: int = 256) -> str:

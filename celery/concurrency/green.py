@@ -65,26 +65,32 @@ class GreenTaskPool(BasePool):
         """Create the greenlet pool."""
         self._pool = self.create_pool(self.limit)
 
-    def on_apply(self, target: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-                 callback: Any = None, accept_callback: Any = None, error_callback: Any = None,
-                 timeout_callback: Any = None, soft_timeout: float | None = None,
-                 timeout: float | None = None, **_: Any) -> Any:
-        """Run the job in a greenlet."""
-        return self.spawn(self._run_job, target, args, kwargs, callback, accept_callback,
-                          error_callback, timeout_callback,
-                          soft_timeout or self.soft_timeout, timeout or self.timeout)
+    def on_apply(self, target: Any, args: tuple[Any, ...] | None = None,
+                 kwargs: dict[str, Any] | None = None, callback: Any = None,
+                 accept_callback: Any = None, timeout: float | None = None,
+                 timeout_callback: Any = None, apply_target: Callable[..., Any] = apply_target,
+                 **_: Any) -> Any:
+        """Run the job in a greenlet; ``apply_target`` is what runs it there.
+
+        ``error_callback`` and ``soft_timeout`` may come as keywords too.
+        """
+        return self.spawn(self._run_job, target, args or (), kwargs, callback, accept_callback,
+                          _.get('error_callback'), timeout_callback,
+                          _.get('soft_timeout') or self.soft_timeout, timeout or self.timeout,
+                          apply_target)
 
     def _run_job(self, target: Any, args: Any, kwargs: Any, callback: Any, accept_callback: Any,
                  error_callback: Any, timeout_callback: Any,
-                 soft_timeout: float | None, timeout: float | None) -> None:
+                 soft_timeout: float | None, timeout: float | None,
+                 run: Callable[..., Any] = apply_target) -> None:
         me = self.current()
         job_id = id(me)
         self._running[job_id] = me
         timers = [self.call_later(seconds, self._expire, me, seconds, soft, timeout_callback)
                   for seconds, soft in ((soft_timeout, True), (timeout, False)) if seconds]
         try:
-            apply_target(target, args, kwargs, callback, accept_callback, pid=job_id,
-                         propagate=self.callbacks_propagate, error_callback=error_callback)
+            run(target, args, kwargs, callback, accept_callback, pid=job_id,
+                propagate=self.callbacks_propagate, error_callback=error_callback)
         finally:
             for timer in timers:
                 timer.cancel()

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery.concurrency.base import BasePool
+from celery.concurrency.hubpool import HubPool
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
 
@@ -17,14 +18,22 @@ __all__ = ('TaskPool', 'process_initializer', 'process_destructor')
 logger = get_logger(__name__)
 
 #: billiard's pool states.
-POOL_RUN, POOL_CLOSE = 0, 1
+RUN, CLOSE = 0, 1
+POOL_RUN, POOL_CLOSE = RUN, CLOSE
+
+#: Signal named by billiard's ``REMAP_SIGTERM`` environment variable (e.g.
+#: ``SIGQUIT``): the worker then treats SIGTERM as that signal, and children
+#: ignore it so only the parent decides how to shut down.
+REMAP_SIGTERM = os.environ.get('REMAP_SIGTERM') or None
+#: Name of the signal that terminates a child (SIGTERM unless remapped).
+TERM_SIGNAME = REMAP_SIGTERM or 'SIGTERM'
 
 #: Signals a child resets to their default action (the parent's handlers
 #: for warm/cold shutdown must not run in children).
-WORKER_SIGRESET = ('SIGTERM', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1')
+WORKER_SIGRESET = {'SIGTERM', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'}
 #: Signals a child ignores: Ctrl-C goes to the whole process group and the
 #: parent decides what shutdown means.
-WORKER_SIGIGNORE = ('SIGINT',)
+WORKER_SIGIGNORE = {'SIGINT', TERM_SIGNAME} if REMAP_SIGTERM else {'SIGINT'}
 
 #: Seconds between a child's checks that its worker process still lives.
 PARENT_CHECK_INTERVAL = 1.0
@@ -35,13 +44,18 @@ EX_PARENT_GONE = 70
 JOBS_QUEUED_PER_CHILD = 3
 
 
-def process_initializer(app: Any = None, hostname: str | None = None,
-                        worker_pid: int | None = None) -> None:
+def process_initializer(app: Any = None, hostname: str | None = None) -> None:
     """Prepare a freshly forked child to execute tasks for ``app``.
 
-    ``worker_pid`` is the process that forked it: the child leaves when that
-    one is gone.  Sends :signal:`worker_process_init` once the child is ready.
+    The child leaves when its parent is gone.  Sends
+    :signal:`worker_process_init` once the child is ready.
     """
+    _initialize_child(app, hostname, os.getppid())
+
+
+def _initialize_child(app: Any, hostname: str | None, worker_pid: int | None) -> None:
+    # The pool passes the worker's pid: a worker killed before the child got
+    # here would already have been replaced by init as the child's parent.
     try:
         _reset_child_signals()
         _die_with_parent(worker_pid or os.getppid())
@@ -119,22 +133,29 @@ class TaskPool(BasePool):
     callbacks_need_relay = True
     forks_children = True
 
+    #: Pool class used when the worker runs an event loop (``threads`` false).
+    Pool: type[HubPool] = HubPool
+    #: Pool class used when results are read by threads (``threads`` true);
+    #: the same class, as HubPool reads results in a thread until registered
+    #: with an event loop.
+    BlockingPool: type[HubPool] = HubPool
+    #: Set by :meth:`on_start`: returns the pool's job-write statistics.
+    write_stats: Any = None
+
     _pool: Any = None
 
     def on_start(self) -> None:
         """Fork the children."""
-        from celery.concurrency.hubpool import HubPool
         options = dict(self.options)
-        # The worker may say how it wants billiard threaded and scheduled; here
-        # the result reader is chosen at registration and children pull jobs
-        # from a shared queue, which is already fair scheduling.
-        options.pop('threads', None)
+        # Children pull jobs from a shared queue, which is already fair scheduling.
+        pool_cls = self.BlockingPool if options.pop('threads', False) else self.Pool
         options.pop('sched_strategy', None)
         initargs = (*options.pop('initargs', (self.app, None)), os.getpid())
-        self._pool = HubPool(
-            processes=self.limit, initializer=process_initializer, initargs=initargs,
+        self._pool = pool_cls(
+            processes=self.limit, initializer=_initialize_child, initargs=initargs,
             on_process_exit=process_destructor, enable_timeouts=True, synack=False,
             **options)
+        self.write_stats = self._human_write_stats
         self.on_apply = self._apply_first
 
     def register_with_event_loop(self, loop: Any) -> None:
@@ -211,9 +232,13 @@ class TaskPool(BasePool):
             'max-tasks-per-child': pool._maxtasksperchild or 'N/A',
             'put-guarded-by-semaphore': self.putlocks,
             'timeouts': (pool.soft_timeout or 0, pool.timeout or 0),
-            'writes': _write_stats(pool.writes, len(pool._pool)),
+            'writes': self._human_write_stats(),
         })
         return info
+
+    def _human_write_stats(self) -> dict[str, Any]:
+        pool = self._pool
+        return _write_stats(pool.writes if pool else {}, len(pool._pool) if pool else 0)
 
     @property
     def num_processes(self) -> int:

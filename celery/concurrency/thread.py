@@ -1,8 +1,11 @@
 """The threads pool: jobs run in a :class:`concurrent.futures.ThreadPoolExecutor`."""
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 from celery.concurrency.base import BasePool, apply_target
 
