@@ -241,6 +241,9 @@ class AMQP:
             limit = self.app.conf.broker_pool_limit
             connections = ForkSafeConnectionPool(self.app.connection_for_write(), limit=limit)
             self._producer_pool = StickyProducerPool(connections, limit=connections.limit)
+            # Read once here: acquire() runs for every task sent.
+            timeout = self.app.conf.broker_pool_acquire_timeout
+            self._producer_pool.acquire_timeout = connections.acquire_timeout = timeout
         return self._producer_pool
 
     publisher_pool = producer_pool

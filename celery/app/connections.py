@@ -99,6 +99,7 @@ class AppConnections:
             from celery.app.pools import ForkSafeConnectionPool
             self._pool = ForkSafeConnectionPool(self.connection_for_write(),
                                                 limit=self.conf.broker_pool_limit)
+            self._pool.acquire_timeout = self.conf.broker_pool_acquire_timeout
         return self._pool
 
     @property

@@ -5,10 +5,23 @@ from typing import Any
 
 from kombu.connection import ConnectionPool
 
-__all__ = ('ForkSafeConnectionPool', 'drop_in_child')
+__all__ = ('AcquireTimeout', 'ForkSafeConnectionPool', 'drop_in_child')
 
 
-class ForkSafeConnectionPool(ConnectionPool):
+class AcquireTimeout:
+    """Pool mixin: a blocking acquire waits at most :attr:`acquire_timeout` seconds."""
+
+    #: :setting:`broker_pool_acquire_timeout`; None waits for ever.
+    acquire_timeout: float | None = None
+
+    def acquire(self, block: bool = False, timeout: float | None = None) -> Any:
+        """Take a resource; kombu's ``LimitExceeded`` when none frees up in time."""
+        if timeout is None:
+            timeout = self.acquire_timeout
+        return super().acquire(block, timeout)  # type: ignore[misc]
+
+
+class ForkSafeConnectionPool(AcquireTimeout, ConnectionPool):
     """A kombu connection pool that is not closed through a fork.
 
     kombu closes every pool in a forked child, and closing an AMQP connection

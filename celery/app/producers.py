@@ -6,10 +6,12 @@ from typing import Any
 from kombu.pools import ProducerPool
 from kombu.resource import Resource
 
+from celery.app.pools import AcquireTimeout
+
 __all__ = ('StickyProducerPool',)
 
 
-class StickyProducerPool(ProducerPool):
+class StickyProducerPool(AcquireTimeout, ProducerPool):
     """Pool of kombu producers that stay bound to a connection between uses.
 
     kombu's pool hands each released producer's connection back to the

@@ -323,3 +323,26 @@ def test_backends_current_app():
     from celery import current_app
     from celery.app import backends
     assert backends.current_app is current_app
+
+
+# -- broker_pool_acquire_timeout ----------------------------------------------------
+
+
+def test_pool_acquire_timeout_bounds_the_wait_for_a_connection(app):
+    from kombu.exceptions import LimitExceeded
+    app.conf.broker_pool_limit = 1
+    app.conf.broker_pool_acquire_timeout = 0.05
+    with app.connection_or_acquire():
+        with pytest.raises(LimitExceeded):
+            with app.connection_or_acquire():
+                pass
+
+
+def test_pool_acquire_timeout_bounds_the_wait_for_a_producer(app):
+    from kombu.exceptions import LimitExceeded
+    app.conf.broker_pool_limit = 1
+    app.conf.broker_pool_acquire_timeout = 0.05
+    with app.producer_or_acquire():
+        with pytest.raises(LimitExceeded):
+            with app.producer_or_acquire():
+                pass
