@@ -57,13 +57,12 @@ class StopFiltering(Exception):
 class State:
     """Progress of a migration or move."""
 
-    def __init__(self) -> None:
-        #: Messages consumed (after the task-name filter).
-        self.count = 0
-        #: Messages moved by :func:`move`.
-        self.filtered = 0
-        #: Messages waiting in the source queues when we started (approximate).
-        self.total_apx = 0
+    #: Messages consumed (after the task-name filter).
+    count: int = 0
+    #: Messages moved by :func:`move`.
+    filtered: int = 0
+    #: Messages waiting in the source queues when we started (approximate).
+    total_apx: int = 0
 
     @property
     def strtotal(self) -> str:
@@ -240,6 +239,21 @@ def task_id_in(ids: Container[str], body: Any, message: Any) -> bool:
     return task_id_of(body, message) in ids
 
 
+def filter_callback(callback: Callable[[Any, Any], Any],
+                    tasks: str | Iterable[str] | None) -> Callable[[Any, Any], Any]:
+    """Wrap ``callback(body, message)`` so it only sees messages of the named ``tasks``.
+
+    With no ``tasks`` every message passes.
+    """
+    names = set(str_to_list(tasks) or ())
+
+    def filtered(body: Any, message: Any) -> Any:
+        if names and task_name_of(body, message) not in names:
+            return None
+        return callback(body, message)
+    return filtered
+
+
 class Filterer:
     """Consumes task messages and hands each one to a filter until told to stop."""
 
@@ -295,8 +309,17 @@ class Filterer:
         if self.tasks and task_name_of(body, message) not in self.tasks:
             return
         self.filter(body, message)
-        if self.ack_messages and not message.acknowledged:
+        if self.ack_messages:
+            self.ack_message(body, message)
+        self.update_state(body, message)
+
+    def ack_message(self, body: Any, message: Any) -> None:
+        """Acknowledge a filtered message (when ``ack_messages`` is set), once."""
+        if not message.acknowledged:
             message.ack()
+
+    def update_state(self, body: Any, message: Any) -> None:
+        """Count a filtered message, report it to ``callback`` and stop at ``limit``."""
         self.state.count += 1
         if self.callback is not None:
             self.callback(self.state, body, message)

@@ -93,9 +93,16 @@ class Rdb(Pdb):
         raise CeleryError(NO_AVAILABLE_PORT.format(
             me=self.me, first=first, last=first + search_limit - 1, host=host))
 
-    def say(self, message: str) -> None:
+    def say(self, m: str) -> None:
         """Write a status line for the person running the worker."""
-        print(message, file=self.out, flush=True)
+        print(m, file=self.out, flush=True)
+
+    def __enter__(self) -> Rdb:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        # Leaving the block ends the session: the client's socket is closed.
+        self._close_session()
 
     def _close_session(self) -> None:
         if not self.active:

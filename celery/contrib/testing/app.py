@@ -53,6 +53,10 @@ class Trap:
 class UnitLogging(Logging):
     """App logging that never configures handlers (leaves pytest's capture alone)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Same arguments as Logging (the app); kept so subclasses can extend it.
+        super().__init__(*args, **kwargs)
+
     @property
     def already_setup(self) -> bool:
         """Always set up: the test runner owns logging."""

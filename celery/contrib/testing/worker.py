@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import pickle
 import sys
@@ -95,18 +96,12 @@ E_SHUTDOWN_TIMEOUT = (
 )
 
 
-class _ChildLogQueueHandler(logging.Handler):
+class _ChildLogQueueHandler(logging.handlers.QueueHandler):
     """Sends the log records of a pool child to the parent through a queue."""
 
-    def __init__(self, queue: Any) -> None:
-        super().__init__(logging.NOTSET)
-        self.queue = queue
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(_picklable(record))
-        except Exception:  # noqa: BLE001 - logging must never fail a task
-            self.handleError(record)
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """Return the record with its message, traceback and extras made picklable."""
+        return _picklable(record)
 
 
 def _picklable(record: logging.LogRecord) -> logging.LogRecord:
@@ -203,11 +198,17 @@ class TestWorkController(WorkController):
 
     __test__ = False  # not a pytest test class, despite the name
 
+    #: Handler pool children log through: it sends records to :attr:`logger_queue`.
+    QueueHandler = _ChildLogQueueHandler
+    #: Queue carrying the log records of prefork children to this process
+    #: (set when the worker uses the prefork pool).
+    logger_queue: Any = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._on_started = threading.Event()
         super().__init__(*args, **kwargs)
         if self.pool_cls.__module__.endswith('.prefork'):
-            _ChildLogForwarder.install()
+            self.logger_queue = _ChildLogForwarder.install().queue
 
     def setup_defaults(self, consumer_cls: Any = None, **kwargs: Any) -> None:
         """Use :class:`TestConsumer` unless a consumer class was chosen."""
