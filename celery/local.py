@@ -1,8 +1,10 @@
-"""Lazy proxy objects.
+"""Lazy proxy objects, class properties, and lazily built modules.
 
 A :class:`Proxy` forwards every operation to the object returned by a
 factory, evaluated on each access; a :class:`PromiseProxy` evaluates the
-factory once and then behaves as the object.
+factory once and then behaves as the object.  The lazy-module machinery
+that keeps old import paths alive lives in :mod:`celery.compat_modules`
+and is importable from here too.
 """
 from __future__ import annotations
 
@@ -10,6 +12,19 @@ import operator
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from celery.compat_modules import (  # noqa: F401 - part of this module's API
+    COMPAT_MODULES,
+    DEFAULT_ATTRS,
+    DEPRECATED_ATTRS,
+    MODULE_DEPRECATED,
+    LazyModule,
+    create_module,
+    get_compat_module,
+    get_origins,
+    getappattr,
+    recreate_module,
+)
 
 __all__ = ('Proxy', 'PromiseProxy', 'try_import', 'maybe_evaluate')
 
@@ -306,3 +321,41 @@ def maybe_evaluate(obj: Any) -> Any:
         return obj.__maybe_evaluate__()
     except AttributeError:
         return obj
+
+
+def fun_of_method(method: Any) -> Callable[..., Any]:
+    """Return the plain function behind a (bound, class or static) method."""
+    return getattr(method, '__func__', method)
+
+
+def reclassmethod(method: Any) -> classmethod:
+    """Return ``method``'s function as a :func:`classmethod` (e.g. to reuse a base class's one)."""
+    return classmethod(fun_of_method(method))
+
+
+class class_property:
+    """A property read on the class as well as on instances: ``getter(cls)``.
+
+    ``setter(obj, value)``, when given (or added with :meth:`setter`), runs
+    on assignment to an instance's attribute.
+    """
+
+    def __init__(self, getter: Callable[[Any], Any] | None = None,
+                 setter: Callable[[Any, Any], Any] | None = None) -> None:
+        self.getter = fun_of_method(getter) if getter is not None else None
+        self.fset = fun_of_method(setter) if setter is not None else None
+        self.__doc__ = getattr(self.getter, '__doc__', None)
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if self.getter is None:
+            raise AttributeError('unreadable class property')
+        return self.getter(cls if cls is not None else type(obj))
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if self.fset is None:
+            raise AttributeError("can't set class property")
+        self.fset(obj, value)
+
+    def setter(self, setter: Callable[[Any, Any], Any]) -> class_property:
+        """Return a copy of this property that assigns through ``setter``."""
+        return type(self)(self.getter, setter)
