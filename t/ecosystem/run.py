@@ -144,8 +144,10 @@ def check_pytest_celery() -> bool:
 
 def check_integration() -> bool:
     """Our own tests that use these packages as a user does, on the real servers."""
-    proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-                           't/integration/ecosystem'], cwd=ROOT, check=False)
+    # -rfEs: each failure, error and skip listed with its reason at the end.
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rfEs', '-p',
+                           'no:cacheprovider', 't/integration/ecosystem'],
+                          cwd=ROOT, check=False)
     print(f'== t/integration/ecosystem: {"passed" if proc.returncode == 0 else "FAILED"}')
     return proc.returncode == 0
 
