@@ -6,12 +6,17 @@ from typing import Any
 
 from celery.exceptions import ImproperlyConfigured
 
+#: Why message signing cannot work here.
+CRYPTOGRAPHY_NOT_INSTALLED = (
+    'The auth serializer (message signing) needs the cryptography library: '
+    "install it with pip install 'celery[auth]'.")
+
 try:
     import cryptography  # noqa: F401 - the auth serializer can't work without it
 except ImportError:
-    raise ImproperlyConfigured(
-        'The auth serializer (message signing) needs the cryptography library: '
-        "install it with pip install 'celery[auth]'.") from None
+    raise ImproperlyConfigured(CRYPTOGRAPHY_NOT_INSTALLED) from None
+
+from celery.security.serialization import register_auth  # noqa: E402 - needs cryptography
 
 __all__ = ('disable_untrusted_serializers', 'setup_security')
 
@@ -30,15 +35,19 @@ configure
     security_cert_store  (directory, file or glob of trusted PEM certificates)
 or pass key=, cert= and store= to app.setup_security() (missing: {missing})."""
 
+#: Celery's names for the two texts above: wrong serializer settings, missing key settings.
+SECURITY_SETTING_MISSING = SERIALIZER_SETTINGS_WRONG
+SETTING_MISSING = KEY_SETTINGS_MISSING
+
 AUTH_NAMES = frozenset({'auth', 'application/data'})
 
 
-def disable_untrusted_serializers(allowed: Iterable[str] | None = None) -> None:
-    """Disable every kombu decoder except those named in ``allowed``."""
+def disable_untrusted_serializers(whitelist: Iterable[str] | None = None) -> None:
+    """Disable every kombu decoder except those named in ``whitelist``."""
     from kombu.serialization import registry
     for content_type in list(registry._decoders):
         registry.disable(content_type)
-    for name in allowed or ():
+    for name in whitelist or ():
         registry.enable(name)
 
 
@@ -71,8 +80,6 @@ def setup_security(allowed_serializers: Iterable[str] | None = None, key: str | 
     decoding unless named in ``allowed_serializers``.
     """
     from kombu.serialization import registry
-
-    from celery.security.serialization import register_auth
     if app is None:
         from celery._state import get_current_app
         app = get_current_app()

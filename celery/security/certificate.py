@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -15,6 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from celery.exceptions import SecurityError
 from celery.security.key import pss_padding
 from celery.security.utils import ensure_bytes, reraise_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ('CertStore', 'Certificate', 'FSCertStore')
 

@@ -18,6 +18,8 @@ __all__ = ('AUTH_CONTENT_TYPE', 'SEPARATOR', 'SecureSerializer', 'register_auth'
 AUTH_CONTENT_TYPE = 'application/data'
 #: Separates the fields of a signed payload.
 SEPARATOR = b'\x00\x01'
+#: Celery's name for :data:`SEPARATOR`.
+DEFAULT_SEPARATOR = SEPARATOR
 
 
 class SecureSerializer:
