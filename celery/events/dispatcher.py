@@ -75,7 +75,9 @@ class EventDispatcher:
         self.buffer_limit = buffer_limit
         self.on_send_buffered = on_send_buffered
         self._group_buffer: defaultdict[str, list[dict]] = defaultdict(list)
-        self._outbound_buffer: deque[tuple[Any, str, BaseException]] = deque()
+        # Only ``(event, routing_key)``: keeping the error would keep its
+        # traceback, and every frame it references, alive while offline.
+        self._outbound_buffer: deque[tuple[Any, str]] = deque()
         self.mutex = threading.Lock()
         self.producer: Any = None
         self._declared_by: Any = None
@@ -149,7 +151,7 @@ class EventDispatcher:
                 raise
             logger.debug('Buffering event %r until the broker is reachable: %r',
                          routing_key, exc)
-            self._outbound_buffer.append((event, routing_key, exc))
+            self._outbound_buffer.append((event, routing_key))
 
     def send(self, type: str, blind: bool = False, utcoffset: Callable[[], int] = utcoffset,
              retry: bool = False, retry_policy: dict | None = None,
@@ -195,11 +197,14 @@ class EventDispatcher:
 
     def flush(self, errors: bool = True, groups: bool = True) -> None:
         """Publish events buffered while offline and the group buffers."""
+        if self.producer is None:
+            # Closed or never enabled: keep everything for after enable().
+            return
         if errors and self._outbound_buffer:
-            pending = list(self._outbound_buffer)
-            self._outbound_buffer.clear()
             with self.mutex:
-                for event, routing_key, _ in pending:
+                pending = list(self._outbound_buffer)
+                self._outbound_buffer.clear()
+                for event, routing_key in pending:
                     self._publish(event, self.producer, routing_key)
         if groups:
             with self.mutex:
@@ -214,8 +219,11 @@ class EventDispatcher:
         self._outbound_buffer.extend(other._outbound_buffer)
 
     def close(self) -> None:
-        """Release the producer (the connection stays with its owner)."""
-        self.producer = None
+        """Stop sending and release the producer (the connection stays with its owner)."""
+        # The mutex makes close wait for a publish in progress on another thread.
+        with self.mutex:
+            self.enabled = False
+            self.producer = None
 
     def __repr__(self) -> str:
         return f'<EventDispatcher: {self.hostname} enabled={self.enabled}>'

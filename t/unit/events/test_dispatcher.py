@@ -119,3 +119,89 @@ def test_receiver_rejects_exclusive_durable(app) -> None:
     from celery.exceptions import ImproperlyConfigured
     with pytest.raises(ImproperlyConfigured):
         app.events.Receiver(Connection('memory://'), queue_exclusive=True, queue_durable=True)
+
+
+class FailingProducer(RecordingProducer):
+    fail = True
+
+    def publish(self, body: Any, **kwargs: Any) -> None:
+        if self.fail:
+            raise ConnectionError('down')
+        super().publish(body, **kwargs)
+
+
+def test_close_waits_for_a_publish_in_progress(app) -> None:
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(RecordingProducer):
+        def publish(self, body: Any, **kwargs: Any) -> None:
+            started.set()
+            release.wait(5)
+            super().publish(body, **kwargs)
+
+    d = app.events.Dispatcher(hostname='w')
+    d.producer = producer = Slow()
+    sender = threading.Thread(target=d.send, args=('worker-heartbeat',))
+    sender.start()
+    assert started.wait(5)
+    closer = threading.Thread(target=d.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # still waiting for the publish
+    release.set()
+    sender.join(5)
+    closer.join(5)
+    assert not closer.is_alive() and d.producer is None
+    assert [b['type'] for b, _ in producer.published] == ['worker-heartbeat']
+
+
+def test_send_after_close_does_nothing(app) -> None:
+    d = app.events.Dispatcher(hostname='w', buffer_group=['task'])
+    d.producer = RecordingProducer()
+    d.close()
+    d.send('worker-heartbeat')
+    d.send('task-received', uuid='a')
+    assert not d._outbound_buffer and not any(d._group_buffer.values())
+
+
+def test_flush_keeps_buffers_until_enable(app) -> None:
+    d = app.events.Dispatcher(hostname='w', buffer_group=['task'])
+    d.producer = FailingProducer()
+    d.send('worker-heartbeat')
+    d.send('task-received', uuid='a')
+    d.close()
+    d.flush()
+    assert len(d._outbound_buffer) == 1 and len(d._group_buffer['task']) == 1
+    d.enable()
+    d.producer = producer = RecordingProducer()
+    d.flush()
+    assert not d._outbound_buffer and not d._group_buffer['task']
+    keys = [kw['routing_key'] for _, kw in producer.published]
+    assert keys == ['worker.heartbeat', 'task.multi']
+
+
+def test_offline_buffer_holds_no_exception(app) -> None:
+    d = app.events.Dispatcher(hostname='w')
+    d.producer = FailingProducer()
+    d.send('worker-heartbeat')
+    (entry,) = d._outbound_buffer
+    assert len(entry) == 2 and entry[1] == 'worker.heartbeat'
+    assert not any(isinstance(part, BaseException) for part in entry)
+
+
+def test_failed_group_flush_is_rebuffered_as_one_batch(app) -> None:
+    d = app.events.Dispatcher(hostname='w', buffer_group=['task'])
+    d.producer = producer = FailingProducer()
+    d.send('task-received', uuid='a')
+    d.send('task-started', uuid='a')
+    d.flush()
+    (entry,) = d._outbound_buffer
+    assert entry[1] == 'task.multi' and [e['type'] for e in entry[0]] == [
+        'task-received', 'task-started']
+    producer.fail = False
+    d.flush()
+    (body, kwargs), = producer.published
+    assert kwargs['routing_key'] == 'task.multi'
+    assert [e['type'] for e in json.loads(body)] == ['task-received', 'task-started']
