@@ -45,7 +45,8 @@ TASK_EVENT_TO_STATE = {
 def heartbeat_expires(timestamp: float, freq: float = 60,
                       expire_window: float = HEARTBEAT_EXPIRE_WINDOW) -> float:
     """When a worker that sent a heartbeat at ``timestamp`` is considered gone."""
-    return timestamp + (freq * (expire_window / 1e2))
+    # Events decoded with a Decimal-aware JSON loader carry Decimal timestamps.
+    return float(timestamp) + (freq * (expire_window / 1e2))
 
 
 class Worker:
@@ -316,6 +317,8 @@ class State:
         self._mutex = threading.Lock()
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._seen_types: set[str] = set()
+        #: Parent id -> children seen before the parent: bounded like ``tasks``.
+        self._orphans: LRUCache = LRUCache(max_tasks_in_memory)
         self.tasks_by_type = _IndexedTasks(self._tasks_by_type, tasks_by_type)
         self.tasks_by_worker = _IndexedTasks(self._tasks_by_worker, tasks_by_worker)
         self._seen_types.update(self.tasks_by_type)
@@ -363,19 +366,23 @@ class State:
         return result
 
     def worker_event(self, subject: str, fields: dict[str, Any]) -> Any:
-        """Apply a ``worker-*`` event."""
-        hostname = fields['hostname']
+        """Apply a ``worker-*`` event (one without ``hostname`` only reaches the callback)."""
+        hostname = fields.get('hostname')
+        if hostname is None:
+            return None
+        is_offline = subject == 'offline'
         worker, created = self.workers.get(hostname), False
-        if worker is None and subject != 'offline':
-            worker = self.workers[hostname] = self.Worker(hostname)
-            created = True
-        if worker is not None:
-            worker.event(subject, fields.get('timestamp'), fields.get('local_received'),
-                         fields)
-            if created and self.on_node_join:
-                self.on_node_join(worker)
-            if subject == 'offline' and self.on_node_leave:
-                self.on_node_leave(worker)
+        if worker is None:
+            # An unknown worker going offline is reported but not remembered.
+            worker = self.Worker(hostname)
+            if not is_offline:
+                self.workers[hostname] = worker
+                created = True
+        worker.event(subject, fields.get('timestamp'), fields.get('local_received'), fields)
+        if self.on_node_join and (created or subject == 'online'):
+            self.on_node_join(worker)
+        if self.on_node_leave and is_offline:
+            self.on_node_leave(worker)
         return (worker, created), subject
 
     def get_or_create_worker(self, hostname: str, **kwargs: Any) -> tuple[Worker, bool]:
@@ -420,11 +427,20 @@ class State:
             self.tasks_by_type[task.name].add(task)
         if task.worker is not None:
             self.tasks_by_worker[task.worker.hostname].add(task)
+        self._link_family(task)
+        return (task, task_created), subject
+
+    def _link_family(self, task: Task) -> None:
+        """Add ``task`` to its parent's children, or wait for the parent's first event."""
         if task.parent_id:
             parent = self.tasks.get(task.parent_id)
             if parent is not None:
                 parent.children.add(task)
-        return (task, task_created), subject
+            else:
+                self._orphans.setdefault(task.parent_id, WeakSet()).add(task)
+        waiting = self._orphans.pop(task.uuid, None)
+        if waiting:
+            task.children.update(waiting)
 
     def rebuild_taskheap(self, timetuple: Callable[..., Any] = _TimeTuple) -> None:
         """Rebuild the time-ordered index from the tasks held."""
