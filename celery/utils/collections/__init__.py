@@ -7,7 +7,7 @@ from celery.utils.collections.buffers import (
     LRUCache,
     Messagebuffer,
 )
-from celery.utils.collections.limitedset import LimitedSet
+from celery.utils.collections.limitedset import REPR_LIMITED_SET, LimitedSet
 from celery.utils.collections.mappings import (
     AttributeDict,
     AttributeDictMixin,
@@ -34,3 +34,13 @@ __all__ = (
     'force_mapping',
     'lpmerge',
 )
+
+
+def __getattr__(name: str) -> type:
+    # Django's lazy classes (or a placeholder without Django), resolved on
+    # first use so that importing this package never imports Django.
+    if name in ('LazyObject', 'LazySettings'):
+        from celery.utils.collections.django_lazy import django_lazy_types
+        lazy_object, lazy_settings = django_lazy_types()
+        return lazy_object if name == 'LazyObject' else lazy_settings
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

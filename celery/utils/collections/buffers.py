@@ -98,6 +98,10 @@ class Evictable:
 
     Empty = IndexError
 
+    def evict(self) -> None:
+        """Drop the oldest items until no more than ``maxsize`` remain (at most 100 per call)."""
+        self._evict()
+
     def _evict(self, limit: int = 100) -> None:
         for _ in self._evict_range(limit):
             pass

@@ -144,8 +144,8 @@ class LimitedSet:
     def __len__(self) -> int:
         return len(self._data)
 
-    def __contains__(self, item: Any) -> bool:
-        return item in self._data
+    def __contains__(self, key: Any) -> bool:
+        return key in self._data
 
     def __bool__(self) -> bool:
         return bool(self._data)

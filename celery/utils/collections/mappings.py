@@ -5,6 +5,8 @@ from collections import OrderedDict as _OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from celery.utils.collections.django_lazy import unwrap_lazy
+
 __all__ = (
     'AttributeDict',
     'AttributeDictMixin',
@@ -21,8 +23,29 @@ _MISSING = object()
 
 
 def force_mapping(m: Any) -> Mapping:
-    """Wrap an object that is not a mapping so its attributes read like keys."""
+    """Wrap an object that is not a mapping so its attributes read like keys.
+
+    A lazy Django settings object is evaluated first, so its real settings
+    module is what gets wrapped.
+    """
+    m = unwrap_lazy(m)
     return m if isinstance(m, Mapping) else DictAttribute(m)
+
+
+class _IterMethods:
+    """Python 2's ``iterkeys``/``itervalues``/``iteritems``, kept for callers that use them."""
+
+    def iterkeys(self) -> Iterator[Any]:
+        """Iterate over the keys."""
+        return iter(self.keys())  # type: ignore[attr-defined]
+
+    def itervalues(self) -> Iterator[Any]:
+        """Iterate over the values."""
+        return iter(self.values())  # type: ignore[attr-defined]
+
+    def iteritems(self) -> Iterator[tuple[Any, Any]]:
+        """Iterate over the ``(key, value)`` pairs."""
+        return iter(self.items())  # type: ignore[attr-defined]
 
 
 def lpmerge(L: MutableMapping, R: Mapping) -> MutableMapping:
@@ -59,7 +82,7 @@ class AttributeDict(dict, AttributeDictMixin):
     """Dict subclass with attribute access."""
 
 
-class DictAttribute:
+class DictAttribute(_IterMethods):
     """Read an object's attributes through the mapping interface."""
 
     obj = None
@@ -121,12 +144,17 @@ class DictAttribute:
 MutableMapping.register(DictAttribute)
 
 
-class ChainMap(MutableMapping):
+class ChainMap(_IterMethods, MutableMapping):
     """Layered mapping: reads search ``maps`` in order, writes go to the first."""
 
-    changes: dict
-    defaults: list
-    maps: list
+    #: The first layer, where writes go (set per instance).
+    changes: Any = None
+    #: The layers after :attr:`changes` (set per instance).
+    defaults: Any = None
+    #: Every layer, searched in order (set per instance).
+    maps: Any = None
+    #: Function applied to keys before lookup, or None.
+    key_t: Any = None
 
     def __init__(self, *maps: Mapping, **kwargs: Any) -> None:
         maps = list(maps or [{}])
@@ -224,6 +252,11 @@ class ChainMap(MutableMapping):
         self.__dict__.update(
             changes=changes, defaults=defaults, key_t=other.__dict__.get('key_t'),
             maps=[changes, *defaults])
+
+    @classmethod
+    def fromkeys(cls, iterable: Any, *args: Any) -> ChainMap:
+        """Create a chain map of one layer with the keys of ``iterable`` (values: ``args[0]`` or None)."""
+        return cls(dict.fromkeys(iterable, *args))
 
     def copy(self) -> ChainMap:
         """A new view with a copy of the changes layer."""
