@@ -178,11 +178,11 @@ class MultiTool:
         sig = default
         rest = []
         for arg in argv:
-            if arg.startswith('-') and not arg.startswith('--') and (
-                    arg[1:].isdigit() or arg[1:].isupper()):
-                sig = parse_signal(arg, default)
-            else:
+            found = _signal_option(arg)
+            if found is None:
                 rest.append(arg)
+            else:
+                sig = found
         return tuple(rest), sig
 
     def splash(self) -> None:
@@ -218,6 +218,21 @@ class MultiTool:
     def on_still_waiting(self, nodes: list[Node]) -> None:
         """Report the nodes still being waited for."""
         self.say(f'> Waiting for {len(nodes)} node(s) -> {", ".join(str(n.pid) for n in nodes)}...')
+
+
+def _signal_option(arg: str) -> int | None:
+    """The signal ``arg`` names (``-9``, ``-KILL``, ``-SIGINT``), else None."""
+    # Only a real signal name counts: ``-A`` or ``-Q`` are worker options,
+    # and their values must not be taken for node names.
+    if arg[:1] != '-' or arg[:2] == '--' or not arg[1:]:
+        return None
+    name = arg[1:]
+    if name.isdigit():
+        return int(name)
+    if not name.isupper():
+        return None
+    sig = parse_signal(arg, default=-1)
+    return None if sig == -1 else sig
 
 
 @click.command(context_settings={'allow_extra_args': True, 'ignore_unknown_options': True,
