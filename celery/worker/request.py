@@ -464,8 +464,12 @@ class Request:
         requeue = False
         is_worker_lost = isinstance(exc, WorkerLostError)
         is_timeout = isinstance(exc, TimeLimitExceeded)
+        requeue_lost = is_worker_lost and self._task.acks_late and self._task.reject_on_worker_lost
+        # Requeueing already runs the task again: retrying too would run it twice.
+        if is_worker_lost and not requeue_lost and self._retry_lost(exc, exc_info):
+            return
         if self._task.acks_late:
-            if self._task.reject_on_worker_lost and is_worker_lost:
+            if requeue_lost:
                 requeue = True
                 self.reject(requeue=True)
                 send_failed_event = False
@@ -492,6 +496,19 @@ class Request:
                            self.humaninfo(), exc)
         elif not return_ok and not is_timeout:  # on_timeout logs time limits
             logger.error('Task handler raised error: %r', exc, exc_info=exc_info.exc_info)
+
+    def _retry_lost(self, exc: BaseException, exc_info: Any) -> bool:
+        """Send the next attempt when :setting:`task_retry_on_worker_lost` allows it."""
+        if not self._task.retry_on_worker_lost:
+            return False
+        from celery.app.worker_lost import retry_lost_task
+        if not retry_lost_task(self._task, self._context, exc):
+            return False
+        # The next attempt is a new message: this one is done.
+        self.acknowledge()
+        self.send_event('task-retried', exception=safe_repr(exc),
+                        traceback=safe_str(exc_info.traceback))
+        return True
 
     def _on_invalid_body(self, exc: BaseException) -> None:
         logger.error('Rejected task message %s: %s (content_type %r, delivery_info %r)',

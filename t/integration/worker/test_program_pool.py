@@ -88,3 +88,33 @@ def test_prefetch_multiplier_takes_more(scenario):
     time.sleep(0.3)
     assert scenario.queue_size() == 0
     assert [r.get(timeout=15) for r in results] == ['m0', 'm1', 'm2']
+
+
+@REDIS_ONLY
+def test_retry_on_worker_lost_runs_the_task_again(scenario):
+    scenario.start('-c', '1', conf={'task_retry_on_worker_lost': True})
+    result = scenario.send('die_until', ('retried', 1))
+    # The first attempt's process was killed: the second attempt returns.
+    assert result.get(timeout=20) == 1
+    assert result.state == states.SUCCESS
+    assert scenario.send('add', (2, 3)).get(timeout=10) == 5
+
+
+@REDIS_ONLY
+def test_retry_on_worker_lost_fails_once_retries_run_out(scenario):
+    scenario.start('-c', '1', conf={'task_retry_on_worker_lost': True})
+    result = scenario.send('die_until', ('always', 5))  # max_retries=2
+    with pytest.raises(WorkerLostError):
+        result.get(timeout=30)
+    assert result.state == states.FAILURE
+    assert len(list(scenario.dir.glob('always.attempt*'))) == 3
+
+
+@REDIS_ONLY
+def test_worker_lost_fails_without_retry_on_worker_lost(scenario):
+    scenario.start('-c', '1')
+    result = scenario.send('die_until', ('failed', 1))
+    with pytest.raises(WorkerLostError):
+        result.get(timeout=20)
+    assert result.state == states.FAILURE
+    assert len(list(scenario.dir.glob('failed.attempt*'))) == 1

@@ -106,6 +106,16 @@ def die_once(marker: str) -> str:
     return 'survived'
 
 
+@app.task(default_retry_delay=0, max_retries=2)
+def die_until(marker: str, deaths: int) -> int:
+    """SIGKILL the child on the first ``deaths`` attempts; return the attempt number."""
+    attempt = len(list(TRACE_DIR.glob(f'{marker}.attempt*')))
+    (TRACE_DIR / f'{marker}.attempt{attempt}').touch()
+    if attempt < deaths:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return attempt
+
+
 @app.task(acks_late=True)
 def slow_late(seconds: float, marker: str) -> str:
     """An acks_late task that records its start and end."""
