@@ -16,14 +16,27 @@ class CycleError(Exception):
         super().__init__(f'dependency cycle: {path}; remove one of these requirements')
 
 
+class DOT:
+    """Graphviz DOT statement templates (``IN``/``INp``: indentation of the graph and its body)."""
+
+    HEAD = '\n{IN}{type} {id} {{\n{INp}graph [{attrs}]\n'
+    ATTR = '{name}={value}'
+    NODE = '{INp}"{0}" [{attrs}]'
+    EDGE = '{INp}"{0}" {dir} "{1}" [{attrs}]'
+    ATTRSEP = ', '
+    #: Edge operator of each graph type.
+    DIRS = {'graph': '--', 'digraph': '->'}
+    TAIL = '{IN}}}'
+
+
 class GraphFormatter:
     """Render the nodes and edges of a graph as Graphviz DOT statements."""
 
-    _attr = '{name}={value}'
-    _node = '{INp}"{0}" [{attrs}]'
-    _edge = '{INp}"{0}" {dir} "{1}" [{attrs}]'
-    _head = '{IN}{type} {id} {{\n{INp}graph [{attrs}]'
-    _tail = '{IN}}}'
+    _attr = DOT.ATTR.strip()
+    _node = DOT.NODE.strip()
+    _edge = DOT.EDGE.strip()
+    _head = DOT.HEAD.strip()
+    _tail = DOT.TAIL.strip()
 
     scheme: dict[str, Any] = {
         'shape': 'box',
@@ -41,11 +54,15 @@ class GraphFormatter:
         self.id = id or 'dependencies'
         self.root = root
         self.type = type or 'digraph'
-        self.direction = '->' if self.type == 'digraph' else '--'
+        self.direction = DOT.DIRS.get(self.type, '--')
         self.IN = inw * indent
         self.INp = self.IN + inw
         self.scheme = dict(self.scheme, **scheme)
         self.graph_scheme = dict(self.graph_scheme, root=self.label(self.root))
+
+    def FMT(self, fmt: str, *args: Any, **kwargs: Any) -> str:
+        """Fill template ``fmt``, supplying this formatter's indentation (``IN``, ``INp``)."""
+        return fmt.format(*args, **dict(kwargs, IN=self.IN, INp=self.INp))
 
     def attr(self, name: str, value: Any) -> str:
         """Format one ``name=value`` attribute, quoting strings."""
@@ -55,16 +72,16 @@ class GraphFormatter:
     def attrs(self, d: dict[str, Any] | None = None, scheme: dict[str, Any] | None = None) -> str:
         """Format an attribute list from the base scheme, ``scheme`` and ``d``."""
         merged = dict(self.scheme, **(scheme or {}), **(d or {}))
-        return ', '.join(self.attr(k, v) for k, v in merged.items())
+        return DOT.ATTRSEP.join(self.attr(k, v) for k, v in merged.items())
 
     def head(self, **attrs: Any) -> str:
         """Return the opening line of the graph."""
-        return self._head.format(type=self.type, id=self.id, IN=self.IN, INp=self.INp,
-                                 attrs=self.attrs(attrs, self.graph_scheme))
+        return self.FMT(self._head, type=self.type, id=self.id,
+                        attrs=self.attrs(attrs, self.graph_scheme))
 
     def tail(self) -> str:
         """Return the closing line of the graph."""
-        return self._tail.format(IN=self.IN)
+        return self.FMT(self._tail)
 
     def label(self, obj: Any) -> str:
         """Return the text shown for ``obj``."""
@@ -85,13 +102,13 @@ class GraphFormatter:
     def draw_node(self, obj: Any, scheme: dict[str, Any] | None = None,
                   attrs: dict[str, Any] | None = None) -> str:
         """Format a node statement with the given scheme."""
-        return self._node.format(self.label(obj), INp=self.INp, attrs=self.attrs(attrs, scheme))
+        return self.FMT(self._node, self.label(obj), attrs=self.attrs(attrs, scheme))
 
     def draw_edge(self, a: Any, b: Any, scheme: dict[str, Any] | None = None,
                   attrs: dict[str, Any] | None = None) -> str:
         """Format an edge statement with the given scheme."""
-        return self._edge.format(self.label(a), self.label(b), INp=self.INp,
-                                 dir=self.direction, attrs=self.attrs(attrs, scheme))
+        return self.FMT(self._edge, self.label(a), self.label(b),
+                        dir=self.direction, attrs=self.attrs(attrs, scheme))
 
 
 class DependencyGraph:
@@ -108,12 +125,12 @@ class DependencyGraph:
         """Add ``obj`` as a node (no-op if already present)."""
         self.adjacent.setdefault(obj, [])
 
-    def add_edge(self, a: Hashable, b: Hashable) -> None:
-        """Record that ``a`` depends on ``b``."""
-        self.add_arc(b)
-        deps = self.adjacent.setdefault(a, [])
-        if b not in deps:
-            deps.append(b)
+    def add_edge(self, A: Hashable, B: Hashable) -> None:
+        """Record that ``A`` depends on ``B``."""
+        self.add_arc(B)
+        deps = self.adjacent.setdefault(A, [])
+        if B not in deps:
+            deps.append(B)
 
     def connect(self, graph: DependencyGraph) -> None:
         """Add all nodes and arcs of ``graph`` to this graph."""
@@ -205,6 +222,15 @@ class DependencyGraph:
     def items(self) -> Iterator[tuple[Hashable, list[Hashable]]]:
         """Iterate over ``(node, dependencies)`` pairs."""
         return iter(self.adjacent.items())
+
+    iteritems = items
+
+    def repr_node(self, obj: Hashable, level: int = 1, fmt: str = '{0}({1})') -> str:
+        """Describe ``obj`` as ``fmt.format(label, valency)``, its dependencies indented below."""
+        lines = [fmt.format(self.format(obj), self.valency_of(obj))]
+        for dep in self.adjacent.get(obj, ()):
+            lines.append('    ' * level + self.repr_node(dep, level + 1, fmt))
+        return '\n'.join(lines)
 
     def __iter__(self) -> Iterator[Hashable]:
         return iter(self.adjacent)

@@ -56,15 +56,15 @@ def in_sighandler() -> Iterator[None]:
         set_in_sighandler(False)
 
 
-def logger_isa(logger: logging.Logger, parent: logging.Logger, max: int = 1000) -> bool:
-    """Return True if ``parent`` is ``logger`` or one of its ancestors."""
-    this: Any = logger
+def logger_isa(l: logging.Logger, p: logging.Logger, max: int = 1000) -> bool:  # noqa: E741
+    """Return True if ``p`` is logger ``l`` or one of its ancestors."""
+    this: Any = l
     seen = set()
     for _ in range(max):
-        if this == parent:
+        if this == p:
             return True
         if this in seen:
-            raise RuntimeError(f'Logger {logger.name!r} parents recursive')
+            raise RuntimeError(f'Logger {l.name!r} parents recursive')
         seen.add(this)
         this = this.parent
         if not this:

@@ -79,11 +79,11 @@ class UnpickleableExceptionWrapper(Exception):
     """Wraps an exception that cannot be pickled, keeping its name, module and text."""
 
     #: Module of the original exception.
-    exc_module: str
+    exc_module: str | None = None
     #: Class name of the original exception.
-    exc_cls_name: str
+    exc_cls_name: str | None = None
     #: Pickle-safe arguments of the original exception.
-    exc_args: tuple[Any, ...]
+    exc_args: tuple[Any, ...] | None = None
 
     def __init__(self, exc_module: str, exc_cls_name: str, exc_args: Any,
                  text: str | None = None) -> None:
@@ -162,14 +162,14 @@ def raise_with_context(exc: BaseException) -> None:
     raise exc from exc_info[1]
 
 
-def b64encode(value: bytes) -> str:
-    """Base64-encode ``value`` to text."""
-    return _b64encode(value).decode('ascii')
+def b64encode(s: bytes) -> str:
+    """Base64-encode ``s`` to text."""
+    return _b64encode(s).decode('ascii')
 
 
-def b64decode(value: str | bytes) -> bytes:
+def b64decode(s: str | bytes) -> bytes:
     """Decode base64 text or bytes."""
-    return _b64decode(value)
+    return _b64decode(s)
 
 
 def _jsonify_datetime(value: datetime.datetime) -> str:

@@ -84,15 +84,15 @@ def abbr(s: str | None, max: int, ellipsis: str | bool = '...') -> str:
     return s
 
 
-def abbrtask(s: str | None, max: int) -> str:
-    """Shorten a task name to ``max`` characters by cutting its module path."""
-    if s is None:
+def abbrtask(S: str | None, max: int) -> str:
+    """Shorten task name ``S`` to ``max`` characters by cutting its module path."""
+    if S is None:
         return '???'
-    if len(s) > max:
-        module, _, cls = s.rpartition('.')
+    if len(S) > max:
+        module, _, cls = S.rpartition('.')
         module = abbr(module, max - len(cls) - 3, False)
         return f'{module}[.]{cls}'
-    return s
+    return S
 
 
 def indent(t: str, indent: int = 0, sep: str = '\n') -> str:

@@ -7,7 +7,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 __all__ = (
@@ -15,6 +15,7 @@ __all__ = (
     'LocalManager',
     'LocalStack',
     'bgThread',
+    'bound_open_broker_sockets',
     'default_socket_timeout',
     'get_ident',
     'release_local',
@@ -88,11 +89,60 @@ class bgThread(threading.Thread):
             self.join(THREAD_TIMEOUT_MAX)
 
 
+#: Celery's switch between its own locals and :class:`threading.local`
+#: (environment ``USE_FAST_LOCALS``); ours are always threading.local.
+USE_FAST_LOCALS = os.environ.get('USE_FAST_LOCALS') or None
+
+
 class Local(threading.local):
     """Thread (or greenlet, once patched) local attribute namespace."""
 
+    def __init__(self) -> None:
+        super().__init__()
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """Iterate over this thread's ``(name, value)`` pairs."""
+        return iter(list(self.__dict__.items()))
+
+    def __call__(self, proxy: str) -> Any:
+        """Return a proxy to this thread's attribute named ``proxy``."""
+        from functools import partial
+
+        from celery.local import Proxy
+        return Proxy(partial(getattr, self, proxy))
+
     def __release_local__(self) -> None:
         self.__dict__.clear()
+
+
+@contextmanager
+def bound_open_broker_sockets(connection: Any, timeout: float | None) -> Iterator[Any]:
+    """Give the open sockets of broker ``connection`` a ``timeout`` inside the block.
+
+    A thread blocked reading from the broker then wakes up after ``timeout``
+    seconds instead of never; the previous timeouts come back on exit.
+    """
+    sockets = _open_sockets(connection)
+    previous = [sock.gettimeout() for sock in sockets]
+    for sock in sockets:
+        sock.settimeout(timeout)
+    try:
+        yield connection
+    finally:
+        for sock, old in zip(sockets, previous):
+            with suppress(OSError):
+                sock.settimeout(old)
+
+
+def _open_sockets(connection: Any) -> list[Any]:
+    client = getattr(connection, '_connection', None) or connection
+    candidates = [getattr(client, 'sock', None),
+                  getattr(getattr(client, 'transport', None), 'sock', None)]
+    found = []
+    for sock in candidates:
+        if sock is not None and hasattr(sock, 'settimeout') and sock not in found:
+            found.append(sock)
+    return found
 
 
 def release_local(local: Local | LocalStack) -> None:

@@ -22,6 +22,9 @@ THREAD_TIMEOUT_MAX = threading.TIMEOUT_MAX
 #: How long an idle timer waits before polling its schedule again.
 IDLE_WAIT = 1.0
 
+#: When set (environment ``TIMER_DEBUG``), log where each timer thread is started from.
+TIMER_DEBUG = os.environ.get('TIMER_DEBUG') or None
+
 
 class Timer(threading.Thread):
     """Thread that runs the entries of a :class:`kombu.asynchronous.timer.Timer`.
@@ -94,6 +97,9 @@ class Timer(threading.Thread):
     def ensure_started(self) -> None:
         """Start the thread unless it already runs."""
         if not self.running and not self.is_alive():
+            if TIMER_DEBUG:
+                import traceback
+                logger.warning('%s started from:\n%s', self.name, ''.join(traceback.format_stack()))
             if self.on_start:
                 self.on_start(self)
             self.start()
@@ -114,9 +120,20 @@ class Timer(threading.Thread):
         """Schedule ``entry`` at ``eta`` (a timestamp or datetime)."""
         return self._do_enter('enter_at', entry, eta, priority=priority)
 
-    def enter_after(self, secs: float, entry: Any, priority: int = 0) -> Any:
-        """Schedule ``entry`` in ``secs`` seconds."""
-        return self._do_enter('enter_after', secs, entry, priority=priority)
+    def enter_after(self, *args: Any, **kwargs: Any) -> Entry:
+        """Schedule ``entry`` in ``secs`` seconds: ``(secs, entry, priority=0)``."""
+        return self._do_enter('enter_after', *args, **kwargs)
+
+    def next(self) -> float | None:
+        """Apply the next due entry, if any; return the seconds until one is due (None: nothing waits)."""
+        if getattr(self, 'scheduler', None) is None:
+            self.scheduler = iter(self.schedule)
+        with self.not_empty:
+            delay, entry = next(self.scheduler)
+        if entry is not None:
+            self.schedule.apply_entry(entry)
+        return delay
+    __next__ = next
 
     def call_at(self, *args: Any, **kwargs: Any) -> Any:
         """Call ``fun(*args, **kwargs)`` at ``eta``; return the entry."""

@@ -99,3 +99,75 @@ def test_lazy_django_settings_are_unwrapped():
     assert isinstance(mapping, collections.DictAttribute)
     assert mapping['answer'] == 42 and isinstance(mapping.obj, Settings)
     assert collections.LazyObject is django_functional.LazyObject
+
+
+def test_dot_templates_drive_the_formatter():
+    from celery.utils.graph import DOT, DependencyGraph, GraphFormatter
+    assert DOT.DIRS == {'graph': '--', 'digraph': '->'} and DOT.ATTRSEP == ', '
+    fmt = GraphFormatter(indent=1)
+    assert fmt.FMT(DOT.TAIL) == '    }'
+    assert fmt.FMT(DOT.NODE, 'a', attrs='x=1') == '        "a" [x=1]'
+    assert GraphFormatter(type='graph').edge('a', 'b').split('"')[2].strip() == '--'
+    graph = DependencyGraph()
+    graph.add_edge(A='a', B='b')
+    graph.add_edge('b', 'c')
+    assert dict(graph.iteritems()) == {'a': ['b'], 'b': ['c'], 'c': []}
+    assert graph.repr_node('a') == 'a(2)\n    b(1)\n        c(0)'  # valency counts all reachable nodes
+
+
+def test_local_iterates_calls_and_inits():
+    from celery.utils.threads import Local
+    local = Local()
+    local.x = 1
+    assert list(local) == [('x', 1)]
+    proxy = local('x')
+    assert proxy + 1 == 2
+    local.x = 5
+    assert proxy == 5
+
+
+def test_bound_open_broker_sockets_sets_and_restores_timeouts():
+    import socket
+    from types import SimpleNamespace
+
+    from celery.utils.threads import bound_open_broker_sockets
+    a, b = socket.socketpair()
+    try:
+        conn = SimpleNamespace(_connection=SimpleNamespace(transport=SimpleNamespace(sock=a)))
+        with bound_open_broker_sockets(conn, 2.5) as bound:
+            assert bound is conn and a.gettimeout() == 2.5
+        assert a.gettimeout() is None
+        with bound_open_broker_sockets(SimpleNamespace(), 1):
+            pass  # nothing open: nothing to bound
+    finally:
+        a.close()
+        b.close()
+
+
+def test_timer_next_applies_due_entries():
+    from celery.utils.timer2 import TIMER_DEBUG, Timer
+    import os
+    assert TIMER_DEBUG == (os.environ.get('TIMER_DEBUG') or None)
+    timer = Timer()
+    ran = []
+    timer.schedule.call_after(0, ran.append, ('now',))
+    assert timer.next() is None and ran == ['now']
+    timer.schedule.call_after(30, ran.append, ('later',))
+    delay = timer.next()
+    assert 0 < delay <= 30 and ran == ['now']
+    entry = timer.enter_after(60, timer.Entry(ran.append, ('x',)))
+    entry.cancel()
+    timer.stop()
+
+
+def test_renamed_parameters_and_wrapper_defaults():
+    import logging
+
+    from celery.utils import serialization, text
+    from celery.utils.log import logger_isa
+    assert text.abbrtask(S='proj.tasks.add', max=40) == 'proj.tasks.add'
+    assert serialization.b64decode(s=serialization.b64encode(s=b'x')) == b'x'
+    child = logging.getLogger('celery.test.child')
+    assert logger_isa(l=child, p=logging.getLogger('celery.test'))
+    cls = serialization.UnpickleableExceptionWrapper
+    assert (cls.exc_module, cls.exc_cls_name, cls.exc_args) == (None, None, None)
