@@ -13,9 +13,11 @@ class ExpectedError(Exception):
     """Raised on purpose by ``fail``."""
 
 
-def make_app(broker: str, backend: str, queue: str) -> Celery:
+def make_app(broker: str, backend: str, queue: str, chord_expires: float | None = None) -> Celery:
     """An app whose every task (built-ins included) goes to ``queue``."""
     app = Celery(f'canvas-{queue}', broker=broker, backend=backend, set_as_current=False)
+    # None keeps the default (result_expires).
+    app.conf.result_chord_expires = chord_expires
     app.conf.update(task_default_queue=queue, result_chord_retry_interval=0.1,
                     worker_prefetch_multiplier=16, broker_connection_retry_on_startup=True,
                     task_allow_error_cb_on_chord_header=False,
@@ -99,6 +101,8 @@ def make_app(broker: str, backend: str, queue: str) -> Celery:
     return app
 
 
+_chord_expires = os.environ.get('CANVAS_CHORD_EXPIRES')
 app = make_app(os.environ.get('CANVAS_BROKER', 'memory://'),
                os.environ.get('CANVAS_BACKEND', 'cache+memory://'),
-               os.environ.get('CANVAS_QUEUE', 'canvas'))
+               os.environ.get('CANVAS_QUEUE', 'canvas'),
+               chord_expires=float(_chord_expires) if _chord_expires else None)

@@ -20,10 +20,11 @@ REDIS_BACKEND = REDIS_BACKEND_URL
 READY_TIMEOUT = 40.0
 
 
-def start_worker(broker: str, backend: str, queue: str, concurrency: int = 2) -> subprocess.Popen:
+def start_worker(broker: str, backend: str, queue: str, concurrency: int = 2,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``celery worker`` for ``canvasapp`` consuming only ``queue``."""
     env = dict(os.environ, CANVAS_BROKER=broker, CANVAS_BACKEND=backend, CANVAS_QUEUE=queue,
-               PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]))
+               PYTHONPATH=os.pathsep.join([str(REPO), str(HERE)]), **(extra_env or {}))
     logfile = Path('/tmp') / f'canvas-worker-{queue}.log'
     out = open(logfile, 'w')
     proc = subprocess.Popen(
