@@ -49,15 +49,20 @@ EXTRA_INFO_FMT = """
 {tasks}
 """
 
-# The logo printed to the left of the banner's first lines.
+# Celery's user-visible text, kept verbatim
 ARTLINES = [
-    '   ___________ ',
-    '  /  _______  \\',
-    ' |  /       \\  |',
-    ' |  |  celery ',
-    ' |  |   ~~~~~ ',
-    ' |  \\_______/  |',
-    '  \\___________/',
+    ' --------------',
+    '--- ***** -----',
+    '-- ******* ----',
+    '- *** --- * ---',
+    '- ** ----------',
+    '- ** ----------',
+    '- ** ----------',
+    '- ** ----------',
+    '- *** --- * ---',
+    '-- ******* ----',
+    '--- ***** -----',
+    ' --------------',
 ]
 
 
@@ -173,9 +178,10 @@ class Worker(WorkController):
             queues=app.amqp.queues.format(indent=0, indent_first=False),
         ).splitlines()
         if artlines:
+            # The art column is 15 wide; lines past it are indented to match.
             for i, line in enumerate(banner):
-                art = ARTLINES[i] if i < len(ARTLINES) else ' ' * 16
-                banner[i] = f'{art:<17} {line}'
+                art = ARTLINES[i] + ' ' if i < len(ARTLINES) else ' ' * 16
+                banner[i] = art + line
         return '\n'.join(banner) + '\n'
 
     def install_platform_tweaks(self, worker: Worker) -> None:

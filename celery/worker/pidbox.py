@@ -11,6 +11,7 @@ from celery.utils.collections import AttributeDict
 from celery.utils.functional import pass1
 from celery.utils.log import get_logger
 from celery.worker import control
+from celery.worker.duplicate_node import is_resource_locked, node_answers, refuse_duplicate
 
 __all__ = ('Pidbox', 'gPidbox')
 
@@ -53,7 +54,15 @@ class Pidbox:
     def start(self, c: Any) -> None:
         """Open a channel on the consumer's connection and listen."""
         self.node.channel = c.connection.channel()
-        self.consumer = self.node.listen(callback=self.on_message)
+        try:
+            self.consumer = self.node.listen(callback=self.on_message)
+        except c.channel_errors as exc:
+            # RabbitMQ: another connection holds our exclusive queue.  A live
+            # worker answering to our name is fatal; a stale connection of our
+            # own is retried by the consumer.
+            if is_resource_locked(exc) and node_answers(c.app, self.hostname):
+                refuse_duplicate(self.hostname)
+            raise
         self.consumer.on_decode_error = c.on_decode_error
 
     def on_stop(self) -> None:

@@ -9,6 +9,7 @@ from kombu.utils.uuid import uuid
 
 from celery import bootsteps
 from celery.utils.log import get_logger
+from celery.worker.duplicate_node import stop_for_duplicate
 from celery.worker.consumer.events import Events
 from celery.worker.state import revoked
 
@@ -18,6 +19,8 @@ logger = get_logger(__name__)
 
 #: Transports with broadcast support.
 COMPATIBLE_TRANSPORTS = {'amqp', 'redis'}
+
+_NO_REPLY = object()
 
 #: Seconds to wait for the other workers' replies.
 REPLY_WINDOW = 1.0
@@ -45,7 +48,11 @@ class Mingle(bootsteps.StartStopStep):
 
     def start(self, c: Any) -> None:
         if c.restart_count > 0:
+            # Reconnected before the replies came: be ready without them.
+            self._release_ready(c)
             return
+        logger.info('mingle: searching for neighbors')
+        self._hold_ready(c)
         if c.hub is not None:
             self.hello_in_loop(c)
         else:
@@ -79,13 +86,27 @@ class Mingle(bootsteps.StartStopStep):
         except Exception as exc:  # noqa: BLE001 - mingle is best effort
             logger.warning('mingle: could not sync with other workers: %r', exc)
             self._close(c, consumer, channel)
+            self._release_ready(c)
             return
 
         def collect() -> None:
             self._close(c, consumer, channel)
-            replies.pop(c.hostname, None)
+            if self._drop_own_reply(c, replies):
+                stop_for_duplicate(c.hostname)
+                return
             self.on_replies(c, replies)
         c.hub.call_later(REPLY_WINDOW, collect)
+
+    def _hold_ready(self, c: Any) -> None:
+        """Keep the worker's ready callback ("ready.") until mingle is done, as Celery logs it."""
+        self._ready_callback, c.init_callback = c.init_callback, None
+
+    def _release_ready(self, c: Any) -> None:
+        callback, self._ready_callback = self._ready_callback, None
+        if callback:
+            callback(c)
+
+    _ready_callback: Any = None
 
     def _close(self, c: Any, consumer: Any, channel: Any) -> None:
         try:
@@ -102,30 +123,42 @@ class Mingle(bootsteps.StartStopStep):
             replies = self.send_hello(c)
         except Exception as exc:  # noqa: BLE001 - mingle is best effort
             logger.warning('mingle: could not sync with other workers: %r', exc)
+            c.call_soon(self._release_ready, c)
             return
-        c.call_soon(self.on_replies, c, replies)
+        if replies is not None:
+            c.call_soon(self.on_replies, c, replies)
 
-    def send_hello(self, c: Any) -> dict[str, Any]:
-        """Broadcast ``hello`` and return the replies by node name."""
+    def send_hello(self, c: Any) -> dict[str, Any] | None:
+        """Broadcast ``hello``; the replies by node name (None: our name is taken)."""
         # A connection of its own, closed after: a pooled one would go back
         # to the pool with a reply poll still pending on Redis, and a pool
         # child forked later would hang closing it.
         with c.app.connection_for_write() as connection:
             inspect = c.app.control.inspect(timeout=REPLY_WINDOW, connection=connection)
             replies = inspect.hello(**self._hello_arguments(c)) or {}
-        replies.pop(c.hostname, None)
+        if self._drop_own_reply(c, replies):
+            stop_for_duplicate(c.hostname)
+            return None
         return replies
+
+    @staticmethod
+    def _drop_own_reply(c: Any, replies: dict[str, Any]) -> bool:
+        """Remove a reply under our own name; True if there was one."""
+        # Our own mailbox does not listen yet: a reply under our name comes
+        # from another running worker with the same node name.
+        return replies.pop(c.hostname, _NO_REPLY) is not _NO_REPLY
 
     def _hello_arguments(self, c: Any) -> dict[str, Any]:
         return {'from_node': c.hostname, 'revoked': getattr(revoked, '_data', revoked)}
 
     def on_replies(self, c: Any, replies: dict[str, Any]) -> None:
-        """Log the outcome and merge what the other nodes sent."""
+        """Log the outcome, merge what the other nodes sent, then let the worker be ready."""
         if not replies:
             logger.info('mingle: all alone')
-            return
-        logger.info('mingle: sync with %s nodes', len(replies))
-        self.on_node_replies(c, replies)
+        else:
+            logger.info('mingle: sync with %s nodes', len(replies))
+            self.on_node_replies(c, replies)
+        self._release_ready(c)
 
     def on_node_replies(self, c: Any, replies: dict[str, Any]) -> None:
         """Merge the clock and revoked ids of each node."""
