@@ -29,26 +29,28 @@ def test_async_result_is_abortable(abortable):
     assert result.app is abortable.app
 
 
-def test_abort_stores_aborted_state(abortable):
-    result = abortable.AsyncResult('tid-1')
+def test_abort_stores_aborted_state(abortable, unique):
+    # A task id of the test's own: the in-memory result store is shared by
+    # every app in the process.
+    result = abortable.AsyncResult(f'tid-{unique}')
     assert not result.is_aborted()
     result.abort()
     assert result.is_aborted()
     assert result.state == ABORTED
     assert not result.ready()
-    assert AsyncResult('tid-1', app=abortable.app).state == ABORTED
+    assert AsyncResult(f'tid-{unique}', app=abortable.app).state == ABORTED
 
 
-def test_task_sees_its_own_abort(abortable):
-    assert abortable.apply(task_id='tid-2').get() is False
-    abortable.AsyncResult('tid-3').abort()
-    assert abortable.apply(task_id='tid-3').get() is True
+def test_task_sees_its_own_abort(abortable, unique):
+    assert abortable.apply(task_id=f'running-{unique}').get() is False
+    abortable.AsyncResult(f'aborted-{unique}').abort()
+    assert abortable.apply(task_id=f'aborted-{unique}').get() is True
 
 
-def test_is_aborted_for_another_task_id(abortable):
-    abortable.AsyncResult('other').abort()
-    assert abortable.is_aborted(task_id='other')
-    assert not abortable.is_aborted(task_id='not-aborted')
+def test_is_aborted_for_another_task_id(abortable, unique):
+    abortable.AsyncResult(f'other-{unique}').abort()
+    assert abortable.is_aborted(task_id=f'other-{unique}')
+    assert not abortable.is_aborted(task_id=f'not-aborted-{unique}')
 
 
 def test_base_class_is_abstract():
