@@ -94,9 +94,11 @@ class _chain(CompositeSignature):
     def clone(self, *args: Any, **kwargs: Any) -> _chain:
         """Copy the chain; steps are copied too so the copy can be changed freely."""
         sig = super().clone(*args, **kwargs)
-        sig.tasks = [maybe_signature(t, app=self._app).clone() for t in sig.tasks]
         sig._use_link = self._use_link
         return sig
+
+    def _copy_nested(self, clone: Signature, memo: dict[int, Any]) -> None:
+        clone.tasks = [maybe_signature(t, app=self._app).clone() for t in clone.tasks]
 
     # -- calling ---------------------------------------------------------------
 

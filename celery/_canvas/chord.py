@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from copy import deepcopy
 from typing import TYPE_CHECKING, Any
 
 from celery._canvas.group import as_header_tasks, give_own_id, group
@@ -202,11 +203,13 @@ class _chord(Signature):
         return super().__or__(other)
 
     def clone(self, *args: Any, **kwargs: Any) -> _chord:
-        """Copy the chord; header and body are copied too."""
-        sig = super().clone(*args, **kwargs)
-        if sig.body is not None:
-            sig.body = maybe_signature(sig.body, app=self._app).clone()
-        return sig
+        """Copy the chord; its body (and the body's links) is a deep copy."""
+        return super().clone(*args, **kwargs)
+
+    def _copy_nested(self, clone: Signature, memo: dict[int, Any]) -> None:
+        if clone.body is not None:
+            # Same memo as our options: an errback on both chord and body stays one.
+            clone.body = deepcopy(maybe_signature(clone.body, app=self._app), memo)
 
     def stamp(self, visitor: Any = None, append_stamps: bool = False, **headers: Any) -> None:
         """Stamp the header tasks, then the body, through ``visitor``."""

@@ -140,20 +140,29 @@ class Signature(dict):
     # -- copying and freezing --------------------------------------------------
 
     def clone(self, args: Any = None, kwargs: Any = None, **opts: Any) -> Signature:
-        """A copy of this signature, with extra partial arguments and options merged in."""
+        """A copy of this signature, with extra partial arguments and options merged in.
+
+        Linked signatures (``link``, ``link_error``, a chord's body) are deep
+        copies, so changing the copy never changes the original's callbacks.
+        """
         if args or kwargs or opts:
             args, kwargs, opts = self._merge(args, kwargs, opts)
         else:
             args, kwargs, opts = self.args, self.kwargs, self.options
+        # One memo for the whole copy: a signature linked twice stays one object.
+        memo: dict[int, Any] = {}
         fields = {'task': self.task, 'args': tuple(args), 'kwargs': dict(kwargs),
-                  # copied so the clone's links don't alias ours
-                  'options': deepcopy(opts),
+                  'options': deepcopy(opts, memo),
                   'subtask_type': self.subtask_type, 'immutable': self.immutable}
         if self.chord_size is not None:
             fields['chord_size'] = self.chord_size
         clone = Signature.from_dict(fields, app=self._app)
         clone._type = self._type
+        self._copy_nested(clone, memo)
         return clone
+
+    def _copy_nested(self, clone: Signature, memo: dict[int, Any]) -> None:
+        """Give ``clone`` copies of the signatures nested in our kwargs (subclasses)."""
 
     partial = clone
 
@@ -314,9 +323,16 @@ class Signature(dict):
         arg_reprs = [repr(a) for a in args] + [f'{k}={v!r}' for k, v in kwargs.items()]
         return f'{self["task"]}({", ".join(arg_reprs)})'
 
-    def __deepcopy__(self, memo: dict) -> Signature:
-        memo[id(self)] = self
-        return dict(self)  # type: ignore[return-value]
+    def __deepcopy__(self, memo: dict[int, Any]) -> Signature:
+        # Same class, every field copied (Celery returns a shallow plain dict,
+        # whose links are shared with the original).  Attributes (app, task,
+        # bookkeeping) are shared: they are not part of the signature.
+        copy = type(self).__new__(type(self))
+        memo[id(self)] = copy
+        copy.__dict__.update(self.__dict__)
+        for key, value in dict.items(self):
+            dict.__setitem__(copy, key, deepcopy(value, memo))
+        return copy
 
     def __invert__(self) -> Any:
         return self.apply_async().get()

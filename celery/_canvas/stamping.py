@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from celery._canvas.signature import Signature
 
-__all__ = ('StampingVisitor', 'combine_stamps', 'existing_stamps')
+__all__ = ('StampingVisitor', 'combine_stamps', 'existing_stamps', 'merge_stamp_values')
 
 
 class StampingVisitor(metaclass=ABCMeta):
@@ -74,8 +74,8 @@ def existing_stamps(options: Mapping[str, Any]) -> dict[str, Any]:
 def combine_stamps(layers: Iterable[Mapping[str, Any] | None], append: bool) -> dict[str, Any]:
     """Merge stamp layers (highest precedence first) into options with ``stamped_headers``.
 
-    Without ``append`` the first layer naming a stamp wins; with it every
-    layer's values are collected into one list.
+    Without ``append`` the first layer naming a stamp wins; with it the
+    values are merged (see :func:`merge_stamp_values`).
     """
     stamps: dict[str, Any] = {}
     for layer in layers:
@@ -85,6 +85,20 @@ def combine_stamps(layers: Iterable[Mapping[str, Any] | None], append: bool) -> 
             if name not in stamps:
                 stamps[name] = value
             elif append:
-                stamps[name] = _as_list(stamps[name]) + _as_list(value)
+                stamps[name] = merge_stamp_values(stamps[name], value)
     stamps['stamped_headers'] = list(stamps)
     return stamps
+
+
+def merge_stamp_values(newer: Any, older: Any) -> Any:
+    """Append-stamp two values of one stamp: dicts merge key by key, the rest collect in a list.
+
+    Neither argument is changed: stamps already set on a signature (or on
+    a signature it was copied from) must not change behind its back.
+    """
+    if isinstance(newer, Mapping) and isinstance(older, Mapping):
+        merged = dict(older)
+        for key, value in newer.items():
+            merged[key] = merge_stamp_values(value, older[key]) if key in older else value
+        return merged
+    return _as_list(newer) + _as_list(older)
