@@ -14,8 +14,12 @@ from celery._canvas.signature import (
                                       maybe_subtask,
                                       signature,
                                       subtask,
+                                      task_name_from,
 )
 from celery._canvas.stamping import StampingVisitor
+# Importable from here as in Celery (its canvas module uses them).
+from celery._state import current_app  # noqa: F401
+from celery.states import IGNORED, REJECTED  # noqa: F401
 
 __all__ = (
     'Signature', 'chain', 'xmap', 'xstarmap', 'chunks', 'group', 'chord',

@@ -37,13 +37,13 @@ def is_empty_group(sig: Any) -> bool:
     return isinstance(sig, group) and not sig.tasks
 
 
-def maybe_unroll_group(g: group) -> Any:
+def maybe_unroll_group(group: group) -> Any:  # noqa: F811 - Celery's parameter name
     """A group of one member is that member; anything else is returned as is."""
     try:
-        size = len(g.tasks)
+        size = len(group.tasks)
     except TypeError:
-        return g
-    return g.tasks[0] if size == 1 else g
+        return group
+    return group.tasks[0] if size == 1 else group
 
 
 def as_header_tasks(tasks: Any, app: Any) -> Any:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from celery.app.base import Celery
     from celery.result import AsyncResult
 
-__all__ = ('Signature', 'signature', 'subtask', 'maybe_signature', 'maybe_subtask')
+__all__ = ('Signature', 'signature', 'subtask', 'maybe_signature', 'maybe_subtask',
+           'task_name_from')
 
 logger = get_logger(__name__)
 
@@ -425,6 +426,11 @@ def _partial_send_task(app: Celery, name: str) -> Callable[..., AsyncResult]:
     def send(args: Any = None, kwargs: Any = None, **options: Any) -> AsyncResult:
         return app.send_task(name, args, kwargs, **options)
     return send
+
+
+def task_name_from(task: Any) -> str:
+    """The name of ``task``: a task object's ``name``, or ``task`` itself (a name)."""
+    return getattr(task, 'name', task)
 
 
 def signature(varies: Any, *args: Any, **kwargs: Any) -> Signature:
