@@ -105,6 +105,7 @@ class PromptExitWorker(Worker):
             code = EX_FAILURE if exitcode is None else exitcode
             if self.on_exit is not None:
                 self.on_exit(pid, code)
+            _die_by_signal(code)
             os._exit(code)
         if exitcode is not None or exc is not None:
             super()._do_exit(pid, exitcode, exc)
@@ -118,6 +119,22 @@ class PromptExitWorker(Worker):
             os._exit(EX_OK)
 
 
+def _die_by_signal(exitcode: int) -> None:
+    """End this process by the signal billiard's terminate handler encoded in ``exitcode``."""
+    # The handler exits with -(256 - signum), seen by the parent as exit code
+    # 15: "exited with 'exitcode 15'".  Dying by the signal itself makes it
+    # log "'signal 15 (SIGTERM)'", as Celery's workers do.
+    if not -256 < exitcode < 0:
+        return
+    try:
+        sig = signal.Signals(exitcode + 256)
+    except ValueError:
+        return
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+    os.kill(os.getpid(), sig)
+
+
 class HubPool(Pool):
     """A billiard pool whose results can be read from a kombu hub."""
 
@@ -126,6 +143,20 @@ class HubPool(Pool):
 
     hub: Any = None
     _hub_thread: int | None = None
+
+    def __init__(self, *args: Any, alive_watch: Any = None, **kwargs: Any) -> None:
+        # Set first: billiard starts the children from its own __init__.
+        self.alive_watch = alive_watch
+        if alive_watch is not None:
+            kwargs.setdefault('on_process_up', alive_watch.on_process_up)
+            kwargs.setdefault('on_process_down', alive_watch.on_process_down)
+        super().__init__(*args, **kwargs)
+
+    def _maintain_pool(self) -> None:
+        # Run by billiard's supervisor thread: also the place to find stuck children.
+        super()._maintain_pool()
+        if self.alive_watch is not None:
+            self.alive_watch.check()
 
     def _setup_queues(self) -> None:
         super()._setup_queues()

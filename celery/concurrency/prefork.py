@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import os
 import signal as _signal
+import sys
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
+import billiard
+
 from celery.concurrency.base import BasePool
 from celery.concurrency.hubpool import HubPool
+from celery.concurrency.proc_alive import AliveWatch, report_alive
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
 
@@ -53,7 +57,8 @@ def process_initializer(app: Any = None, hostname: str | None = None) -> None:
     _initialize_child(app, hostname, os.getppid())
 
 
-def _initialize_child(app: Any, hostname: str | None, worker_pid: int | None) -> None:
+def _initialize_child(app: Any, hostname: str | None, worker_pid: int | None,
+                      alive_writer: Any = None) -> None:
     # The pool passes the worker's pid: a worker killed before the child got
     # here would already have been replaced by init as the child's parent.
     try:
@@ -63,6 +68,8 @@ def _initialize_child(app: Any, hostname: str | None, worker_pid: int | None) ->
             _prepare_app_in_child(app, hostname)
         from celery import signals
         signals.worker_process_init.send(sender=None)
+        if alive_writer is not None:
+            report_alive(alive_writer)
     except Exception as exc:
         # billiard would only report an exit code; say why the child died.
         logger.exception('Pool child %s failed to initialize: %r', os.getpid(), exc)
@@ -141,6 +148,8 @@ class TaskPool(BasePool):
     BlockingPool: type[HubPool] = HubPool
     #: Set by :meth:`on_start`: returns the pool's job-write statistics.
     write_stats: Any = None
+    #: Set by :meth:`on_start`: children that have not reported being up.
+    alive_watch: AliveWatch | None = None
 
     _pool: Any = None
 
@@ -150,11 +159,18 @@ class TaskPool(BasePool):
         # Children pull jobs from a shared queue, which is already fair scheduling.
         pool_cls = self.BlockingPool if options.pop('threads', False) else self.Pool
         options.pop('sched_strategy', None)
-        initargs = (*options.pop('initargs', (self.app, None)), os.getpid())
+        start_method = options.pop('start_method', None) or 'fork'
+        if start_method != 'fork':
+            _start_semaphore_tracker()
+        context = billiard.get_context(start_method)
+        watch = self.alive_watch = AliveWatch(context, options.pop('proc_alive_timeout', None))
+        # A fork server's children have it as parent, and it exits with the worker.
+        parent = None if start_method == 'forkserver' else os.getpid()
+        initargs = (*options.pop('initargs', (self.app, None)), parent, watch.writer)
         self._pool = pool_cls(
             processes=self.limit, initializer=_initialize_child, initargs=initargs,
             on_process_exit=process_destructor, enable_timeouts=True, synack=False,
-            **options)
+            context=context, alive_watch=watch, **options)
         self.write_stats = self._human_write_stats
         self.on_apply = self._apply_first
 
@@ -206,6 +222,7 @@ class TaskPool(BasePool):
             self._pool.close()
             self._pool.join()
             self._pool.stop_reading_results()
+        self._close_alive_watch()
         self.relay.close()
 
     def on_terminate(self) -> None:
@@ -214,7 +231,13 @@ class TaskPool(BasePool):
             self._pool.stop_reading_results()
             self._pool.terminate()
             self._pool = None
+        self._close_alive_watch()
         self.relay.close()
+
+    def _close_alive_watch(self) -> None:
+        if self.alive_watch is not None:
+            self.alive_watch.close()
+            self.alive_watch = None
 
     def on_close(self) -> None:
         """Stop accepting jobs."""
@@ -264,6 +287,18 @@ class TaskPool(BasePool):
         if self._pool is None or not by_job:
             return []
         return [by_job[job] for job in self._pool.take_back(by_job)]
+
+
+def _start_semaphore_tracker() -> None:
+    # Non-fork start methods share locks through billiard's semaphore tracker
+    # process, started with sys.stderr's descriptor: the worker has replaced
+    # sys.stderr by a logging proxy that has none, so start it with the real one.
+    from billiard import semaphore_tracker
+    redirected, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        semaphore_tracker.ensure_running()
+    finally:
+        sys.stderr = redirected
 
 
 def _signum(sig: int | str | None) -> int | None:

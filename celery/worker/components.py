@@ -146,6 +146,8 @@ class Pool(bootsteps.StartStopStep):
             'maxtasksperchild': w.max_tasks_per_child,
             'max_memory_per_child': w.max_memory_per_child,
             'lost_worker_timeout': w.worker_lost_wait,
+            'start_method': w.pool_start_method,
+            'proc_alive_timeout': w.proc_alive_timeout,
             'allow_restart': w.pool_restarts,
             'forking_enable': True,
             'semaphore': None,

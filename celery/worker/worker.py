@@ -206,6 +206,7 @@ class WorkController:
                        disable_rate_limits: bool | None = None,
                        worker_lost_wait: float | None = None,
                        max_memory_per_child: int | None = None,
+                       pool_start_method: str | None = None,
                        disable_prefetch: bool | None = None, **_kw: Any) -> None:
         """Resolve each option: the first alias given (not None), else its setting."""
         option_or_setting = self.app.either
@@ -224,6 +225,9 @@ class WorkController:
         self.max_memory_per_child = option_or_setting('worker_max_memory_per_child',
                                                       max_memory_per_child)
         self.worker_lost_wait = option_or_setting('worker_lost_wait', worker_lost_wait)
+        self.pool_start_method = option_or_setting('worker_pool_start_method',
+                                                   pool_start_method)
+        self.proc_alive_timeout = self.app.conf.worker_proc_alive_timeout
         self.time_limit = option_or_setting('task_time_limit', time_limit, task_time_limit)
         self.soft_time_limit = option_or_setting('task_soft_time_limit', soft_time_limit,
                                                  task_soft_time_limit)

@@ -118,3 +118,20 @@ def test_worker_lost_fails_without_retry_on_worker_lost(scenario):
         result.get(timeout=20)
     assert result.state == states.FAILURE
     assert len(list(scenario.dir.glob('failed.attempt*'))) == 1
+
+
+@REDIS_ONLY
+@pytest.mark.parametrize('method', ['spawn', 'forkserver'])
+def test_pool_start_method(scenario, method):
+    scenario.start('-c', '1', conf={'worker_pool_start_method': method})
+    assert scenario.send('add', (2, 3)).get(timeout=30) == 5
+    scenario.wait_events('task_success')
+
+
+@REDIS_ONLY
+def test_a_child_that_never_comes_up_is_replaced(scenario):
+    worker = scenario.start('-c', '1', conf={'worker_proc_alive_timeout': 1.0},
+                            environ={'WORKER_TEST_STALL_INIT': '1'})
+    stalled = scenario.wait_events('stalled')[0]['pid']
+    assert scenario.send('pid').get(timeout=20) != stalled
+    worker.wait_for('Timed out waiting for UP message', timeout=5)

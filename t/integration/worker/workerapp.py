@@ -283,3 +283,11 @@ def _on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **kw:
 def _on_internal_error(sender: Any = None, task_id: str = '', exception: Any = None,
                        **kw: Any) -> None:
     record('task_internal_error', task_id=task_id, exception=repr(exception))
+
+
+@signals.worker_process_init.connect
+def _stall_first_child(**kw: Any) -> None:
+    """With ``WORKER_TEST_STALL_INIT`` set, the first pool child never comes up."""
+    if os.environ.get('WORKER_TEST_STALL_INIT') and once('stall-init'):
+        record('stalled', pid=os.getpid())
+        time.sleep(60)

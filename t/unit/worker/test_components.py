@@ -27,7 +27,8 @@ def make_worker(**overrides):
         app=app, hostname='w1@host', concurrency=4, optimization='fair',
         use_eventloop=False, pool_cls=RecordingPool, max_tasks_per_child=10,
         max_memory_per_child=2000, time_limit=60, soft_time_limit=50, pool_putlocks=True,
-        worker_lost_wait=10.0, pool_restarts=False, state=state, _process_task=object(),
+        worker_lost_wait=10.0, pool_start_method='spawn', proc_alive_timeout=2.5,
+        pool_restarts=False, state=state, _process_task=object(),
         consumer_cls=RecordingConsumer, ready_callback=object(), timer=object(), hub=None,
         options={'queues': ['a']}, disable_rate_limits=False, prefetch_multiplier=4,
         task_events=True,
@@ -53,6 +54,7 @@ def test_pool_is_built_from_the_worker_options(use_eventloop, putlocks, threads,
         'putlocks': putlocks, 'lost_worker_timeout': 10.0, 'threads': threads,
         'max_restarts': max_restarts, 'allow_restart': False, 'forking_enable': True,
         'semaphore': None, 'sched_strategy': 'fair', 'app': worker.app,
+        'start_method': 'spawn', 'proc_alive_timeout': 2.5,
     }
 
 
