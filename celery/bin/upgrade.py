@@ -1,9 +1,11 @@
 """``celery upgrade settings``: rename pre-4.0 setting names to the current ones."""
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import sys
+import tokenize
 from collections.abc import Callable, Mapping
 
 import click
@@ -44,6 +46,16 @@ def upgrade_lines(lines: list[str], keyfilter: Callable[[str], str] = _keep,
     return changed, out
 
 
+def _decode_source(filename: str, raw: bytes) -> tuple[str, list[str]]:
+    """The file's encoding (BOM or coding cookie) and its lines, line endings kept."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        text = raw.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise click.FileError(filename, hint=f'cannot decode it: {exc}') from exc
+    return encoding, text.splitlines(keepends=True)
+
+
 @click.group()
 @click.pass_context
 @handle_preload_options
@@ -62,10 +74,11 @@ def upgrade(ctx: click.Context) -> None:
 def settings(filename: str, django: bool, compat: bool, no_backup: bool) -> None:
     """Migrate settings from Celery 3.x to Celery 4.x."""
     try:
-        with open(filename, encoding='utf-8') as fh:
-            lines = fh.readlines()
+        with open(filename, 'rb') as fh:
+            raw = fh.read()
     except OSError as exc:
         raise click.FileError(filename, hint=exc.strerror) from exc
+    encoding, lines = _decode_source(filename, raw)
     print(f'processing {filename}...', file=sys.stderr)
     changed, new_lines = upgrade_lines(lines, _compat_key if django or compat else _keep)
     if not changed:
@@ -74,6 +87,7 @@ def settings(filename: str, django: bool, compat: bool, no_backup: bool) -> None
     if not no_backup:
         print(f'writing backup to {filename}.orig...', file=sys.stderr)
         shutil.copyfile(filename, f'{filename}.orig')
-    with open(filename, 'w', encoding='utf-8') as fh:
-        fh.writelines(new_lines)
+    # Bytes out, as they came in: CRLF stays CRLF, the encoding (and BOM) stay.
+    with open(filename, 'wb') as fh:
+        fh.write(''.join(new_lines).encode(encoding))
     print('Changes to your setting have been made!')
