@@ -23,6 +23,7 @@ from celery.platforms.pidfile import (
     PIDFILE_FLAGS,
     PIDFILE_MODE,
     PIDLOCKED,
+    PIDFile,
     LockFailed,
     Pidfile,
     create_pidlock,
@@ -41,10 +42,13 @@ from celery.platforms.privileges import (
     setuid,
 )
 from celery.platforms.signal_handlers import (
+    SIGMAP,
+    SIGNAMES,
     Signals,
     get_signal,
     ignore_signal,
     reset_signal,
+    set_pdeathsig,
     signal_name,
     signals,
 )
@@ -67,9 +71,9 @@ __all__ = (
     'EX_OK', 'EX_FAILURE', 'EX_UNAVAILABLE', 'EX_USAGE', 'EX_CANTCREAT',
     'SYSTEM', 'IS_macOS', 'IS_WINDOWS', 'LockFailed',
     'get_fdmax', 'close_open_fds', 'fd_by_path', 'isatty', 'maybe_fileno',
-    'Pidfile', 'create_pidlock', 'DaemonContext', 'detached',
+    'Pidfile', 'PIDFile', 'create_pidlock', 'DaemonContext', 'detached',
     'parse_uid', 'parse_gid', 'setgroups', 'initgroups', 'setgid', 'setuid',
     'maybe_drop_privileges', 'check_privileges',
-    'Signals', 'signals', 'signal_name', 'get_errno_name', 'ignore_errno',
+    'Signals', 'signals', 'signal_name', 'SIGMAP', 'SIGNAMES', 'set_pdeathsig', 'get_errno_name', 'ignore_errno',
     'set_process_title', 'set_mp_process_title', 'strargv', 'pyimplementation',
 )

@@ -9,7 +9,7 @@ from typing import Any
 from celery.exceptions import CeleryError
 from celery.platforms.system import EX_CANTCREAT
 
-__all__ = ('LockFailed', 'Pidfile', 'create_pidlock')
+__all__ = ('LockFailed', 'Pidfile', 'PIDFile', 'create_pidlock')
 
 PIDFILE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY
 PIDFILE_MODE = 0o644
@@ -26,13 +26,16 @@ class LockFailed(CeleryError):
 class Pidfile:
     """A pidfile used as a lock so two daemons can't share one name."""
 
+    #: Absolute path of the file (set per instance).
+    path: str | None = None
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.path.abspath(os.fspath(path))
 
     def __enter__(self) -> Pidfile:
         return self.acquire()
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *args: Any) -> None:
         self.release()
 
     def acquire(self) -> Pidfile:
@@ -47,8 +50,8 @@ class Pidfile:
         """Return True if the pidfile exists."""
         return os.path.exists(self.path)
 
-    def release(self) -> None:
-        """Remove the pidfile."""
+    def release(self, *args: Any) -> None:
+        """Remove the pidfile (``args`` are ignored: usable as an exit callback)."""
         self.remove()
 
     def read_pid(self) -> int | None:
@@ -133,3 +136,7 @@ def _create_pidlock(pidfile: str) -> Pidfile:
         print(f'ERROR: {exc}', file=sys.stderr)
         raise SystemExit(EX_CANTCREAT) from exc
     return pidlock
+
+
+#: The name Celery also exports the class under.
+PIDFile = Pidfile

@@ -1,12 +1,24 @@
 """Signal handlers by name: ``signals['INT'] = handler``."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import numbers
 import signal as _signal
+import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ('Signals', 'signals', 'signal_name')
+__all__ = ('Signals', 'signals', 'signal_name', 'SIGNAMES', 'SIGMAP', 'set_pdeathsig')
+
+
+#: Names of the signals this platform has (``SIGINT``...; no ``SIG_DFL``-like names).
+SIGNAMES = {name for name in dir(_signal) if name.startswith('SIG') and '_' not in name}
+#: Signal number to name (aliases such as ``SIGIOT``/``SIGABRT`` keep one name).
+SIGMAP = {getattr(_signal, name): name for name in sorted(SIGNAMES)}
+
+#: prctl(2) option: the signal sent to this process when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 class Signals:
@@ -76,3 +88,17 @@ ignore_signal = signals.ignore
 def signal_name(signum: int) -> str:
     """Return the name of signal number ``signum`` without the ``SIG`` prefix."""
     return _signal.Signals(signum).name[3:]
+
+
+def set_pdeathsig(name: int | str) -> None:
+    """Have the kernel send signal ``name`` to this process when its parent dies.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing is done.
+    """
+    signum = signals.signum(name)
+    if not sys.platform.startswith('linux'):
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f'prctl(PR_SET_PDEATHSIG, {signum}) failed')

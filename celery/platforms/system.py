@@ -6,6 +6,7 @@ import os
 import platform as _platform
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = (
     'SYSTEM', 'IS_macOS', 'IS_WINDOWS',
@@ -38,8 +39,14 @@ def get_errno_name(n: int | str) -> str | int:
 
 
 @contextmanager
-def ignore_errno(*errnos: int | str, types: tuple[type[BaseException], ...] = (Exception,)) -> Iterator[None]:
-    """Suppress errors whose ``errno`` is one of ``errnos`` (numbers or names)."""
+def ignore_errno(*errnos: int | str, **kwargs: Any) -> Iterator[None]:
+    """Suppress errors whose ``errno`` is one of ``errnos`` (numbers or names).
+
+    ``types`` (keyword) are the exception classes looked at (default :exc:`Exception`).
+    """
+    types: tuple[type[BaseException], ...] = kwargs.pop('types', (Exception,))
+    if kwargs:
+        raise TypeError(f'ignore_errno() got unexpected keyword arguments {sorted(kwargs)}')
     ignored = {get_errno_name(e) if isinstance(e, str) else e for e in errnos}
     try:
         yield
