@@ -13,12 +13,24 @@ import curses
 import textwrap
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from celery import VERSION_BANNER, states
+from celery._state import app_or_default
+from celery.events.cursestext import (BORDER_SPACING, DETAIL_HELP, FOOTER_HEIGHT,
+                                      HEADER_HEIGHT, KEY_ALIASES, LEFT_BORDER_OFFSET, NO_TASK,
+                                      REPLY_TIMEOUT, STATE_COLORS, STATE_WIDTH,
+                                      STATUS_SCREEN, TASK_HELP, TIMESTAMP_WIDTH, UUID_WIDTH,
+                                      column_widths, format_reply, key_name, step,
+                                      task_info_lines)
+# Layout names and helpers ``celery.events.cursesmon`` offers, defined with the rest
+# of the monitor's text.
+from celery.events.cursestext import (MIN_TASK_WIDTH, MIN_WORKER_WIDTH,  # noqa: F401
+                                      seconds_ago)
+from celery.events.cursesworkers import WorkerScreen
 from celery.utils.log import get_logger
 from celery.utils.text import abbr, abbrtask
 
@@ -26,51 +38,10 @@ __all__ = ('CursesMonitor', 'capture_events', 'evtop')
 
 logger = get_logger(__name__)
 
-UUID_WIDTH = 36
-STATE_WIDTH = 8
-TIMESTAMP_WIDTH = 8
-MIN_COLUMN_WIDTH = 8
-#: Rows below the list: selection, workers, counters, message, blank, keys.
-FOOTER_HEIGHT = 6
-#: Rows above the list: title, blank, column header.
-HEADER_HEIGHT = 3
-#: Seconds to wait for the replies of a remote-control command.
-REPLY_TIMEOUT = 1.0
-#: Task fields listed first on the info screen, in this order.
-TASK_MAIN_FIELDS = ('args', 'kwargs', 'result', 'exception', 'runtime', 'retries', 'eta',
-                    'expires', 'root_id', 'parent_id', 'exchange', 'routing_key')
-#: Task fields holding the UNIX time of an event, shown as dates.
-TASK_TIME_FIELDS = ('sent', 'received', 'started', 'succeeded', 'failed', 'retried',
-                    'revoked', 'rejected')
-#: Event envelope fields that say nothing about the task itself.
-ENVELOPE_FIELDS = ('clock', 'pid', 'utcoffset', 'local_received', 'timestamp')
-#: How many of a worker's latest tasks its detail screen lists.
-WORKER_RECENT_TASKS = 10
-
-TASK_HELP = ('j:down k:up i:info t:traceback r:result c:revoke l:rate-limit '
-             'w:workers q:quit')
-WORKER_HELP = 'j:down k:up i:info s:shutdown w:tasks q:quit'
-DETAIL_HELP = 'j/k: scroll, any other key: back'
-NO_TASK = 'No task selected: move the selection with j/k first.'
-NO_WORKER = 'No worker selected: move the selection with j/k first.'
-NO_REPLY = 'No replies received within {timeout}s.'
-
-STATE_COLORS = {
-    states.SUCCESS: curses.COLOR_GREEN,
-    states.FAILURE: curses.COLOR_RED,
-    states.STARTED: curses.COLOR_YELLOW,
-    states.REVOKED: curses.COLOR_MAGENTA,
-    states.RETRY: curses.COLOR_CYAN,
-}
-
-#: Keys that act like a letter of the key map.
-KEY_ALIASES = {
-    curses.KEY_DOWN: 'J',
-    curses.KEY_UP: 'K',
-    curses.KEY_ENTER: 'I',
-    ord('\n'): 'I',
-    ord('\r'): 'I',
-}
+#: Longest wait (ms) for a key before the screen is drawn again.
+KEY_WAIT = 90
+#: Colour pair of the column header (pairs 1-7 are the state colours).
+HEADER_PAIR = 8
 
 
 def _quietly(fun: Callable[..., Any], *args: Any) -> None:
@@ -80,45 +51,28 @@ def _quietly(fun: Callable[..., Any], *args: Any) -> None:
         fun(*args)
 
 
-def key_name(key: int) -> str | None:
-    """Return the upper-case letter (or alias) a ``getch`` code stands for."""
-    if key in KEY_ALIASES:
-        return KEY_ALIASES[key]
-    if 0 <= key < 256:
-        return chr(key).upper()
-    return None
-
-
-def format_reply(replies: list[dict[str, Any]] | None, timeout: float) -> list[str]:
-    """One ``node: answer`` line per remote-control reply."""
-    lines = []
-    for reply in replies or ():
-        for node, answer in reply.items():
-            if isinstance(answer, dict) and 'error' in answer:
-                lines.append(f'{node}: ERROR: {answer["error"]}')
-            elif isinstance(answer, dict) and 'ok' in answer:
-                lines.append(f'{node}: {answer["ok"]}')
-            else:
-                lines.append(f'{node}: {answer}')
-    return lines or [NO_REPLY.format(timeout=timeout)]
-
-
-def seconds_ago(timestamp: float | None) -> str:
-    """``3.2s ago`` for a past UNIX time, ``-`` when unknown."""
-    if not timestamp:
-        return '-'
-    return f'{max(time.time() - timestamp, 0.0):.1f}s ago'
-
-
-class CursesMonitor:
+class CursesMonitor(WorkerScreen):
     """Draw the cluster state and act on the selected task or worker."""
 
+    #: Extra keys (upper-case letter -> callable) a subclass adds or overrides.
+    keymap: dict[str, Callable[[], Any]] = {}
+    #: ``getch`` codes that act like a letter of the key map.
+    keyalias: dict[int, str] = dict(KEY_ALIASES)
     win: Any = None
-    screen_delay = 100  # ms between redraws while no key is pressed
+    #: Milliseconds the display thread naps between redraws.
+    screen_delay = 10
     selected_task: str | None = None
-    selected_worker: str | None = None
+    #: Row of the selected task in the list (0 is the newest task).
+    selected_position = 0
     selected_str = 'Selected: '
-    limit = 20
+    #: Colours of the column header.
+    foreground = curses.COLOR_BLACK
+    background = curses.COLOR_WHITE
+    online_str = 'Workers online: '
+    help_title = 'Keys: '
+    help = TASK_HELP
+    info_str = 'Info: '
+    greet = f'celery events {VERSION_BANNER}'
 
     def __init__(self, state: Any, app: Any, keymap: dict[str, Callable[[], Any]] | None = None
                  ) -> None:
@@ -127,20 +81,17 @@ class CursesMonitor:
         self.keep_going = True
         self.lock = threading.RLock()
         self.message = ''
+        self.last_command = ''
         self.screen = 'tasks'
         self.colors = False
-        self.keymap: dict[str, Callable[[], Any]] = {
+        self.keymap = {
             'J': self.move_selection_down, 'K': self.move_selection_up,
             'I': self.selection_info, 'T': self.selection_traceback,
             'R': self.selection_result, 'C': self.revoke_selection,
             'L': self.selection_rate_limit, 'W': self.show_workers, 'Q': self.stop,
+            **self.keymap, **(keymap or {}),
         }
-        self.keymap.update(keymap or {})
-        self.worker_keymap: dict[str, Callable[[], Any]] = {
-            'J': self.move_worker_down, 'K': self.move_worker_up,
-            'I': self.worker_info, 'S': self.shutdown_worker,
-            'W': self.show_tasks, 'Q': self.stop,
-        }
+        self.worker_keymap = self.worker_keys()
 
     # -- layout ------------------------------------------------------------------------
 
@@ -159,21 +110,22 @@ class CursesMonitor:
         """Columns that can be written without wrapping."""
         return max(self.screen_width - 1, 1)
 
-    def column_widths(self) -> tuple[int, int]:
-        """Widths of the worker and task-name columns."""
-        # Everything, STATE included, must fit on one line of the terminal.
-        rest = self.screen_width - 1 - UUID_WIDTH - STATE_WIDTH - TIMESTAMP_WIDTH - 5
-        worker = max(MIN_COLUMN_WIDTH, rest // 2)
-        return worker, max(MIN_COLUMN_WIDTH, rest - worker)
-
-    def list_rows(self) -> int:
-        """How many rows of tasks or workers fit between header and footer."""
+    @property
+    def display_height(self) -> int:
+        """Rows of tasks or workers that fit between the header and the footer."""
         return max(self.screen_height - HEADER_HEIGHT - FOOTER_HEIGHT, 1)
 
+    @property
+    def limit(self) -> int:
+        """How many tasks the list shows."""
+        return self.display_height
+
+    @property
     def tasks(self) -> list[tuple[str, Any]]:
-        """The newest tasks that fit on the screen."""
+        """The newest ``(uuid, task)`` pairs that fit on the screen."""
         return list(self.state.tasks_by_time(limit=self.limit))
 
+    @property
     def workers(self) -> list[Any]:
         """Every known worker, sorted by name."""
         return sorted(self.state.workers.values(), key=lambda w: w.hostname or '')
@@ -186,7 +138,7 @@ class CursesMonitor:
             key = self.win.getch()
         except curses.error:
             return
-        name = key_name(key) if key >= 0 else None
+        name = key_name(key, self.keyalias) if key >= 0 else None
         keymap = self.worker_keymap if self.screen == 'workers' else self.keymap
         action = keymap.get(name) if name else None
         if action is not None:
@@ -202,12 +154,25 @@ class CursesMonitor:
         self.message = message
         _quietly(curses.beep)
 
+    def nap(self) -> None:
+        """Pause :attr:`screen_delay` milliseconds between two redraws."""
+        curses.napms(self.screen_delay)
+
     # -- the task screen ---------------------------------------------------------------
 
-    def move_selection(self, direction: int) -> None:
+    def find_position(self) -> int:
+        """Row of the selected task in the list (0 when it is not shown), kept in
+        :attr:`selected_position`."""
+        uuids = [uuid for uuid, _ in self.tasks]
+        self.selected_position = uuids.index(self.selected_task) \
+            if self.selected_task in uuids else 0
+        return self.selected_position
+
+    def move_selection(self, direction: int = 1) -> None:
         """Select the task ``direction`` rows below (negative: above)."""
-        uuids = [uuid for uuid, _ in self.tasks()]
-        self.selected_task = _step(uuids, self.selected_task, direction)
+        uuids = [uuid for uuid, _ in self.tasks]
+        self.selected_task = step(uuids, self.selected_task, direction)
+        self.find_position()
 
     def move_selection_up(self) -> None:
         """Select the task above (``k``)."""
@@ -254,99 +219,51 @@ class CursesMonitor:
             return self.beep(NO_TASK)
         replies = self.app.control.revoke(task_id, reply=True, timeout=REPLY_TIMEOUT)
         self.message = f'Revoked {task_id}'
-        self.show_detail(f'Revoke {task_id}', format_reply(replies, REPLY_TIMEOUT))
+        self.last_command = f'Revoke {task_id}'
+        self.alert_remote_control_reply(replies)
 
     def selection_rate_limit(self) -> None:
         """Ask for a rate and apply it to the selected task's type (``l``)."""
         task = self.selected()
         if task is None or not task.name:
             return self.beep(NO_TASK)
-        rlimit = self.readline(f'New rate limit for {task.name} (e.g. 10/m, 0 disables; '
-                               'empty cancels): ')
+        rlimit = self.prompt(f'New rate limit for {task.name} (e.g. 10/m, 0 disables; '
+                             'empty cancels): ')
         if not rlimit:
             self.message = 'Rate limit unchanged.'
             return
-        replies = self.app.control.rate_limit(task.name, rlimit, reply=True,
-                                              timeout=REPLY_TIMEOUT)
-        self.show_detail(f'Rate limit {rlimit} for {task.name}',
-                         format_reply(replies, REPLY_TIMEOUT))
-
-    def show_workers(self) -> None:
-        """Switch to the worker screen (``w``)."""
-        self.screen = 'workers'
-        self.message = ''
-        if self.selected_worker is None:
-            self.move_worker_down()
-
-    # -- the worker screen -------------------------------------------------------------
-
-    def show_tasks(self) -> None:
-        """Switch back to the task screen (``w`` on the worker screen)."""
-        self.screen = 'tasks'
-        self.message = ''
-
-    def move_worker(self, direction: int) -> None:
-        """Select the worker ``direction`` rows below (negative: above)."""
-        names = [worker.hostname for worker in self.workers()]
-        self.selected_worker = _step(names, self.selected_worker, direction)
-
-    def move_worker_up(self) -> None:
-        """Select the worker above (``k``)."""
-        self.move_worker(-1)
-
-    def move_worker_down(self) -> None:
-        """Select the worker below (``j``)."""
-        self.move_worker(1)
-
-    def worker_info(self) -> None:
-        """Show the selected worker's fields and its latest tasks (``i``)."""
-        worker = self.state.workers.get(self.selected_worker) if self.selected_worker else None
-        if worker is None:
-            return self.beep(NO_WORKER)
-        last = worker.heartbeats[-1] if worker.heartbeats else None
-        lines = [f'status: {worker.status_string}', f'last heartbeat: {seconds_ago(last)}']
-        lines += [f'{key}: {value}' for key, value in worker.as_dict().items()
-                  if key != 'heartbeats' and value is not None]
-        recent = list(self.state.tasks_by_worker(worker.hostname, limit=WORKER_RECENT_TASKS))
-        lines.append(f'latest tasks ({len(recent)}):')
-        lines += [f'  {uuid} {task.name} {task.state}' for uuid, task in recent]
-        self.show_detail(f'Worker info: {worker.hostname}', lines)
-
-    def shutdown_worker(self) -> None:
-        """Warm-shutdown the selected worker after a confirmation (``s``)."""
-        name = self.selected_worker
-        if not name:
-            return self.beep(NO_WORKER)
-        if self.readline(f'Shut down {name}? Type y to confirm: ').lower() not in ('y', 'yes'):
-            self.message = f'{name} left running.'
-            return
-        replies = self.app.control.shutdown(destination=[name], reply=True,
-                                            timeout=REPLY_TIMEOUT, limit=1)
-        self.show_detail(f'Shutdown {name}', format_reply(replies, REPLY_TIMEOUT))
+        self.last_command = f'Rate limit {rlimit} for {task.name}'
+        self.alert_remote_control_reply(self.app.control.rate_limit(
+            task.name, rlimit, reply=True, timeout=REPLY_TIMEOUT))
 
     # -- modal views -------------------------------------------------------------------
 
-    def readline(self, prompt: str) -> str:
-        """Read a line of text typed at the bottom of the screen."""
-        y = self.screen_height - 2
-        self.win.move(y, 0)
-        self.win.clrtoeol()
-        self.win.addstr(y, 0, prompt[:self.display_width], curses.A_BOLD)
+    def readline(self, x: int, y: int) -> str:
+        """Read a line of text typed at column ``x`` of row ``y``."""
         _quietly(curses.echo)
         _quietly(curses.curs_set, 1)
         self.win.nodelay(False)
         try:
-            text = self.win.getstr(y, min(len(prompt), self.display_width - 1))
+            text = self.win.getstr(y, x)
         finally:
             _quietly(curses.noecho)
             _quietly(curses.curs_set, 0)
-            self.win.timeout(self.screen_delay)
+            self.win.timeout(KEY_WAIT)
         return (text.decode(errors='replace') if isinstance(text, bytes) else text).strip()
 
-    def show_detail(self, title: str, lines: list[str]) -> None:
-        """Show ``lines`` full screen, scrolling with j/k, until another key is pressed."""
-        width = max(self.display_width - 2, 10)
-        wrapped = [part for line in lines
+    def prompt(self, text: str) -> str:
+        """Show ``text`` at the bottom of the screen and read the answer typed after it."""
+        y = self.screen_height - 2
+        self.win.move(y, 0)
+        self.win.clrtoeol()
+        self.safe_add_str(y, 0, text, curses.A_BOLD)
+        return self.readline(min(len(text), self.display_width - 1), y)
+
+    def alert(self, callback: Callable[[], Iterable[str]], title: str | None = None) -> None:
+        """Show the lines ``callback()`` returns full screen, under ``title``, until a
+        key other than j/k (which scroll) is pressed."""
+        width = max(self.display_width - BORDER_SPACING, 10)
+        wrapped = [part for line in callback()
                    for part in (textwrap.wrap(line, width, replace_whitespace=False,
                                               drop_whitespace=False) or [''])]
         offset = 0
@@ -354,8 +271,8 @@ class CursesMonitor:
         try:
             while True:
                 page = max(self.screen_height - 4, 1)
-                self._draw_detail(title, wrapped[offset:offset + page])
-                name = key_name(self.win.getch())
+                self._draw_alert(title or '', wrapped[offset:offset + page])
+                name = key_name(self.win.getch(), self.keyalias)
                 if name == 'J' and offset + page < len(wrapped):
                     offset += 1
                 elif name == 'K' and offset > 0:
@@ -363,147 +280,158 @@ class CursesMonitor:
                 elif name not in ('J', 'K'):
                     return
         finally:
-            self.win.timeout(self.screen_delay)
+            self.win.timeout(KEY_WAIT)
 
-    def _draw_detail(self, title: str, lines: list[str]) -> None:
-        win = self.win
-        win.erase()
-        win.addstr(0, 0, title[:self.display_width], curses.A_BOLD)
+    def show_detail(self, title: str, lines: list[str]) -> None:
+        """Show ``lines`` in an :meth:`alert` titled ``title``."""
+        self.alert(lambda: lines, title)
+
+    def alert_remote_control_reply(self, reply: list[dict[str, Any]] | None) -> None:
+        """Show one line per worker that answered a remote-control command."""
+        self.alert(lambda: format_reply(reply, REPLY_TIMEOUT),
+                   self.last_command or 'Remote control replies')
+
+    def _draw_alert(self, title: str, lines: list[str]) -> None:
+        self.win.erase()
+        self.safe_add_str(0, 0, title, curses.A_BOLD)
         for y, line in enumerate(lines, start=2):
-            win.addstr(y, 2, line[:self.display_width - 2])
-        win.addstr(self.screen_height - 1, 0, DETAIL_HELP[:self.display_width], curses.A_DIM)
-        win.refresh()
+            self.safe_add_str(y, LEFT_BORDER_OFFSET, line)
+        self.safe_add_str(self.screen_height - 1, 0, DETAIL_HELP, curses.A_DIM)
+        self.win.refresh()
 
     # -- drawing -----------------------------------------------------------------------
 
-    def draw(self) -> None:
-        """Redraw the current screen."""
-        with self.lock:
-            self.win.erase()
-            self.win.addstr(0, 0, f'celery events {VERSION_BANNER}'[:self.display_width],
-                            curses.A_BOLD)
-            self.limit = self.list_rows()
-            if self.screen == 'workers':
-                self._draw_workers()
-            else:
-                self._draw_tasks()
-            self.win.refresh()
+    def safe_add_str(self, y: int, x: int, string: str, *args: Any, **kwargs: Any) -> None:
+        """``win.addstr`` cut to the screen: never wraps and never fails on a small one."""
+        if not 0 <= y < self.screen_height or not 0 <= x < self.display_width:
+            return
+        with suppress(curses.error):
+            self.win.addstr(y, x, string[:self.display_width - x], *args, **kwargs)
 
-    def _draw_tasks(self) -> None:
-        width = self.display_width
-        worker_w, task_w = self.column_widths()
-        header = (f'{"UUID":<{UUID_WIDTH}} {"TASK":<{task_w}} {"WORKER":<{worker_w}} '
-                  f'{"TIME":<{TIMESTAMP_WIDTH}} STATE')
-        self.win.addstr(2, 0, header[:width].ljust(width), curses.A_STANDOUT)
-        for y, (uuid, task) in enumerate(self.tasks(), start=HEADER_HEIGHT):
-            self._draw_task(y, uuid, task, task_w, worker_w, width)
-        task = self.selected()
-        detail = ' '.join(f'{key}={value}' for key, value in task.info().items()) \
-            if task is not None else ''
-        self._draw_footer(f'{self.selected_str}{detail}', TASK_HELP)
+    def format_row(self, uuid: str, task: str, worker: str, timestamp: str, state: str
+                   ) -> str:
+        """One line of the task list: the columns padded to this terminal's widths."""
+        worker_w, task_w = column_widths(self.screen_width)
+        return (f'{uuid:<{UUID_WIDTH}} {abbrtask(task, task_w):<{task_w}} '
+                f'{abbr(worker, worker_w):<{worker_w}} {timestamp:<{TIMESTAMP_WIDTH}} '
+                f'{state:<{STATE_WIDTH}}')
 
-    def _draw_task(self, y: int, uuid: str, task: Any, task_w: int, worker_w: int,
-                   width: int) -> None:
+    def display_task_row(self, lineno: int, task: Any) -> None:
+        """Draw ``task`` on row ``lineno``, its state in the state's colour."""
         when = datetime.fromtimestamp(task.timestamp).strftime('%H:%M:%S') \
             if task.timestamp else ''
         worker = task.worker.hostname if task.worker else (task.client or '')
-        line = (f'{uuid:<{UUID_WIDTH}} {abbrtask(task.name or "", task_w):<{task_w}} '
-                f'{abbr(worker, worker_w):<{worker_w}} {when:<{TIMESTAMP_WIDTH}} ')
-        attr = curses.A_REVERSE if uuid == self.selected_task else curses.A_NORMAL
-        self.win.addstr(y, 0, line[:width], attr)
-        if len(line) < width:
-            self.win.addstr(y, len(line), task.state[:width - len(line)],
-                            self._state_attr(task.state) | attr)
+        line = self.format_row(task.uuid, task.name or '', worker, when, '')
+        attr = curses.A_REVERSE if task.uuid == self.selected_task else curses.A_NORMAL
+        self.safe_add_str(lineno, 0, line, attr)
+        self.safe_add_str(lineno, len(line) - STATE_WIDTH, task.state,
+                          self._state_attr(task.state) | attr)
 
     def _state_attr(self, state: str) -> int:
         color = STATE_COLORS.get(state)
         return curses.color_pair(color) if color and self.colors else curses.A_NORMAL
 
-    def _draw_workers(self) -> None:
-        width = self.display_width
-        name_w = max(MIN_COLUMN_WIDTH, width - 58)
-        header = (f'{"WORKER":<{name_w}} {"STATUS":<8} {"ACTIVE":>6} {"PROCESSED":>9} '
-                  f'{"LOAD AVERAGE":<18} HEARTBEAT')
-        self.win.addstr(2, 0, header[:width].ljust(width), curses.A_STANDOUT)
-        rows = self.workers()[:self.list_rows()]
-        for y, worker in enumerate(rows, start=HEADER_HEIGHT):
-            load = ' '.join(f'{value:.2f}' if isinstance(value, float) else str(value)
-                            for value in worker.loadavg or ())
-            last = worker.heartbeats[-1] if worker.heartbeats else None
-            line = (f'{abbr(worker.hostname or "", name_w):<{name_w}} '
-                    f'{worker.status_string:<8} {worker.active or 0:>6} '
-                    f'{worker.processed or 0:>9} {load:<18} {seconds_ago(last)}')
-            attr = curses.A_REVERSE if worker.hostname == self.selected_worker \
-                else curses.A_NORMAL
-            self.win.addstr(y, 0, line[:width], attr)
-        self._draw_footer(f'{self.selected_str}{self.selected_worker or ""}', WORKER_HELP)
+    def draw(self) -> None:
+        """Redraw the current screen."""
+        with self.lock:
+            self.win.erase()
+            self.safe_add_str(0, 0, self.greet, curses.A_BOLD)
+            if self.screen == 'workers':
+                self.draw_workers()
+            else:
+                self.draw_tasks()
+            self.win.refresh()
 
-    def _draw_footer(self, selection: str, help_line: str) -> None:
-        width = self.display_width
+    def draw_tasks(self) -> None:
+        """Draw the task list and its footer."""
+        self.draw_column_header(self.format_row('UUID', 'TASK', 'WORKER', 'TIME', 'STATE'))
+        for lineno, (_, task) in enumerate(self.tasks, start=HEADER_HEIGHT):
+            self.display_task_row(lineno, task)
+        task = self.selected()
+        detail = ' '.join(f'{key}={value}' for key, value in task.info().items()) \
+            if task is not None else ''
+        self.draw_footer(f'{self.selected_str}{detail}', self.help)
+
+    def draw_column_header(self, header: str) -> None:
+        """Draw the column names as a bar across the screen."""
+        attr = curses.color_pair(HEADER_PAIR) if self.colors else curses.A_STANDOUT
+        self.safe_add_str(2, 0, header.ljust(self.display_width), attr)
+
+    def draw_footer(self, selection: str, help_line: str) -> None:
+        """Draw the selection, online workers, counters, message and keys."""
         y = self.screen_height - FOOTER_HEIGHT
         workers = self.state.alive_workers()
         names = ', '.join(sorted(w.hostname for w in workers)) or 'None'
-        self.win.addstr(y, 0, selection[:width])
-        self.win.addstr(y + 1, 0, f'Workers online: {names}'[:width])
-        self.win.addstr(y + 2, 0, (f'Events: {self.state.event_count} '
-                                   f'tasks:{self.state.task_count} '
-                                   f'workers:{len(workers)}/{len(self.state.workers)}')[:width])
-        self.win.addstr(y + 3, 0, self.message[:width])
-        self.win.addstr(y + 5, 0, help_line[:width], curses.A_DIM)
+        status = STATUS_SCREEN.format(events=self.state.event_count,
+                                      tasks=self.state.task_count,
+                                      alive=len(workers), workers=len(self.state.workers))
+        self.safe_add_str(y, 0, selection)
+        self.safe_add_str(y + 1, 0, f'{self.online_str}{names}')
+        self.safe_add_str(y + 2, 0, f'{self.info_str}{status}')
+        self.safe_add_str(y + 3, 0, self.message)
+        self.safe_add_str(y + 5, 0, f'{self.help_title}{help_line}', curses.A_DIM)
 
-    # -- main loop ---------------------------------------------------------------------
+    # -- the terminal ------------------------------------------------------------------
 
-    def init_screen(self, win: Any) -> None:
-        """Take over the curses window ``win``."""
-        self.win = win
+    def init_screen(self) -> None:
+        """Take over the terminal (unless :attr:`win` is already set) and set it up."""
+        if self.win is None:
+            self.win = curses.initscr()
+            _quietly(curses.noecho)
+            _quietly(curses.cbreak)
         _quietly(curses.curs_set, 0)
-        win.keypad(True)
-        win.timeout(self.screen_delay)
-        if curses.has_colors():
-            curses.start_color()
-            _quietly(curses.use_default_colors)
-            for color in STATE_COLORS.values():
-                _quietly(curses.init_pair, color, color, -1)
-            self.colors = True
+        self.win.keypad(True)
+        self.win.timeout(KEY_WAIT)
+        with suppress(curses.error):  # a window of our own, not of a real terminal
+            if curses.has_colors():
+                self._init_colors()
+
+    def _init_colors(self) -> None:
+        curses.start_color()
+        _quietly(curses.use_default_colors)
+        for color in STATE_COLORS.values():
+            _quietly(curses.init_pair, color, color, -1)
+        _quietly(curses.init_pair, HEADER_PAIR, self.foreground, self.background)
+        self.colors = True
+
+    def resetscreen(self) -> None:
+        """Give the terminal back as it was before :meth:`init_screen`."""
+        _quietly(curses.nocbreak)
+        if self.win is not None:
+            _quietly(self.win.keypad, False)
+        _quietly(curses.echo)
+        _quietly(curses.endwin)
 
     def run(self, win: Any) -> None:
-        """The curses main loop (pass to :func:`curses.wrapper`)."""
-        self.init_screen(win)
+        """The display loop in ``win`` (pass to :func:`curses.wrapper`)."""
+        self.win = win
+        self.init_screen()
         while self.keep_going:
-            try:
-                self.draw()
-            except curses.error:
-                # A terminal too small for the layout: keep reading keys so
-                # the user can resize it or quit.
-                pass
+            self.draw()
             self.handle_keypress()
 
 
-def task_info_lines(task: Any) -> list[str]:
-    """``field: value`` lines for a task: the main fields, then times, then the rest."""
-    fields = vars(task)
-    worker = task.worker.hostname if task.worker else None
-    lines = [f'{key}: {value}' for key, value in
-             [('uuid', task.uuid), ('name', task.name), ('state', task.state),
-              ('worker', worker), ('client', task.client)]
-             + [(key, fields.get(key)) for key in TASK_MAIN_FIELDS]
-             if value is not None]
-    lines += [f'{key}: {datetime.fromtimestamp(fields[key]).isoformat(" ")}'
-              for key in TASK_TIME_FIELDS if fields.get(key)]
-    shown = {'uuid', 'name', 'state', 'worker', 'client', 'traceback', 'cluster_state',
-             'children', *TASK_MAIN_FIELDS, *TASK_TIME_FIELDS, *ENVELOPE_FIELDS}
-    lines += [f'{key}: {value}' for key, value in sorted(fields.items())
-              if key not in shown and value is not None]
-    return lines
+class DisplayThread(threading.Thread):
+    """Redraw ``display`` and answer its keys until it stops or :attr:`shutdown` is set."""
 
+    def __init__(self, display: CursesMonitor) -> None:
+        super().__init__(name='celery-events-display', daemon=True)
+        self.display = display
+        self.shutdown = False
+        #: What stopped the loop, re-raised once the terminal is restored.
+        self.exception: BaseException | None = None
 
-def _step(items: list[Any], current: Any, direction: int) -> Any:
-    """The item ``direction`` places from ``current`` (the first or last one if unknown)."""
-    if not items:
-        return current
-    index = items.index(current) + direction if current in items else \
-        (0 if direction > 0 else len(items) - 1)
-    return items[min(max(index, 0), len(items) - 1)]
+    def run(self) -> None:
+        """Draw, wait for a key (or time out), nap; again."""
+        display = self.display
+        try:
+            while not self.shutdown and display.keep_going:
+                display.draw()
+                display.handle_keypress()
+                display.nap()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self.exception = exc
+            display.keep_going = False
 
 
 def capture_events(app: Any, state: Any, display: CursesMonitor) -> None:
@@ -524,16 +452,26 @@ def capture_events(app: Any, state: Any, display: CursesMonitor) -> None:
 
 def evtop(app: Any = None) -> None:
     """Run the curses monitor until ``q`` or Ctrl-C is pressed."""
-    from celery._state import app_or_default
     app = app_or_default(app)
     state = app.events.State()
     display = CursesMonitor(state, app)
-    thread = threading.Thread(target=capture_events, args=(app, state, display), daemon=True,
-                              name='celery-events-capture')
-    thread.start()
+    refresher = DisplayThread(display)
     try:
-        curses.wrapper(display.run)
+        display.init_screen()
+        refresher.start()
+        # Events are read in a daemon thread: a blocked read must not keep
+        # ``q`` from ending the program.
+        threading.Thread(target=capture_events, args=(app, state, display), daemon=True,
+                         name='celery-events-capture').start()
+        while refresher.is_alive():
+            refresher.join(0.5)  # a timed join lets Ctrl-C through
     except KeyboardInterrupt:
         pass
     finally:
         display.keep_going = False
+        refresher.shutdown = True
+        if refresher.is_alive():
+            refresher.join()
+        display.resetscreen()
+    if refresher.exception is not None:
+        raise refresher.exception
