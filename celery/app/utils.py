@@ -316,6 +316,11 @@ def _censor(key: Any, value: Any) -> Any:
         return filter_hidden_settings(value)
     if isinstance(key, str) and HIDDEN_SETTINGS.search(key):
         return MASK
+    if isinstance(key, str) and 'broker_url' in key.lower() and isinstance(value, str):
+        # As Celery reports it: normalised by kombu (``amqp://`` shows the
+        # user, host, port and vhost it means), password masked.
+        from kombu import Connection
+        return ';'.join(Connection(part).as_uri(mask=MASK) for part in value.split(';'))
     return _censor_urls(value)
 
 

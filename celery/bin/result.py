@@ -26,6 +26,10 @@ def result(ctx: click.Context, task_id: str, task: str | None, traceback: bool) 
         return
     value = task_result.get(propagate=False)
     if task_result.failed():
-        ctx.obj.error(f'{task_result.state}: {value!r}')
+        # Celery lets the re-raised error end the command with a Python
+        # traceback; the task's own traceback, as stored, ends the same way
+        # ("ValueError: boom") and shows where the task failed.
+        stored = (task_result.traceback or '').rstrip('\n')
+        ctx.obj.error(stored or f'{type(value).__name__}: {value}')
         ctx.exit(1)
     ctx.obj.echo(ctx.obj.pretty(value)[1])
