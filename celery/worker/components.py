@@ -9,6 +9,7 @@ from typing import Any
 from celery import bootsteps
 from celery._state import _set_task_join_will_block
 from celery.exceptions import ImproperlyConfigured
+from celery.platforms import IS_WINDOWS
 from celery.utils.log import get_logger
 
 __all__ = ('Timer', 'Hub', 'Pool', 'Beat', 'StateDB', 'Consumer')

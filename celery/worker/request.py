@@ -7,6 +7,7 @@ the raw body travels to the pool child, which decodes it once.  ``args`` and
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
 from weakref import ref
@@ -14,8 +15,9 @@ from weakref import ref
 from billiard.einfo import ExceptionWithTraceback
 from kombu.utils.encoding import safe_repr, safe_str
 
-from celery import signals
+from celery import current_app, signals
 from celery.app.trace import fast_trace_task, trace_task, trace_task_ret
+from celery.concurrency.prefork import TERM_SIGNAME as _prefork_term_signame
 from celery.exceptions import (
     Ignore, InvalidTaskError, Reject, Retry, TaskRevokedError,
 )
@@ -30,6 +32,13 @@ __all__ = ('Request', 'create_request_cls')
 
 logger = get_logger(__name__)
 _does_debug = logger.isEnabledFor(logging.DEBUG)
+
+IS_PYPY = hasattr(sys, 'pypy_version_info')
+#: Name of the signal that terminates a pool child (see :mod:`celery.concurrency.prefork`).
+TERM_SIGNAME = _prefork_term_signame
+# The worker state's revoke sets, under the names Celery's module has.
+revoked_tasks = state.revoked
+revoked_stamps = state.revoked_stamps
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:

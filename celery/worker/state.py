@@ -20,6 +20,7 @@ __all__ = (
     'SOFTWARE_INFO', 'reserved_requests', 'active_requests', 'total_count', 'revoked',
     'revoked_stamps', 'successful_requests', 'task_reserved', 'task_accepted', 'task_ready',
     'maybe_shutdown', 'reset_state', 'Persistent',
+    'scheduled_requests', 'task_scheduled', 'merge_revoked', 'pickle_protocol',
 )
 
 #: Worker software details, sent in worker events.
@@ -32,6 +33,9 @@ SOFTWARE_INFO = {
 #: Most revoked ids kept in memory (env ``CELERY_WORKER_REVOKES_MAX``).
 REVOKES_MAX = int(os.environ.get('CELERY_WORKER_REVOKES_MAX', 50000))
 #: Seconds a revoke is remembered (env ``CELERY_WORKER_REVOKE_EXPIRES``).
+#: Pickle protocol of the ``--statedb`` file.
+pickle_protocol = 4
+
 REVOKE_EXPIRES = float(os.environ.get('CELERY_WORKER_REVOKE_EXPIRES', 10800))
 #: Most successful ids kept for ``worker_deduplicate_successful_tasks``.
 SUCCESSFUL_MAX = int(os.environ.get('CELERY_WORKER_SUCCESSFUL_MAX', 1000))
@@ -46,6 +50,8 @@ reserved_requests: weakref.WeakSet = weakref.WeakSet()
 reserved_by_hostname: dict[str, weakref.WeakSet] = {}
 #: Requests currently executing.
 active_requests: weakref.WeakSet = weakref.WeakSet()
+#: Requests waiting in the timer for their ETA/countdown.
+scheduled_requests: weakref.WeakSet = weakref.WeakSet()
 #: Ids of tasks that succeeded recently.
 successful_requests = LimitedSet(maxlen=SUCCESSFUL_MAX, expires=SUCCESSFUL_EXPIRES)
 #: Executed tasks by name.
@@ -70,6 +76,7 @@ def reset_state() -> None:
     reserved_requests.clear()
     reserved_by_hostname.clear()
     active_requests.clear()
+    scheduled_requests.clear()
     successful_requests.clear()
     total_count.clear()
     all_total_count[:] = [0]
@@ -101,6 +108,12 @@ def maybe_shutdown() -> None:
         raise WorkerTerminate(should_terminate)
 
 
+def merge_revoked(task_ids: Any) -> None:
+    """Add revoked ids learnt from another worker (mingle, statedb)."""
+    revoked.update(task_ids)
+    revoked.purge()
+
+
 def reserved_for(hostname: str | None) -> weakref.WeakSet:
     """The reserved requests of the worker named ``hostname`` (a live set)."""
     try:
@@ -109,32 +122,48 @@ def reserved_for(hostname: str | None) -> weakref.WeakSet:
         return reserved_by_hostname.setdefault(hostname, weakref.WeakSet())
 
 
+def task_scheduled(request: Any, add_request: Any = requests.__setitem__,
+                   add_scheduled_request: Any = scheduled_requests.add) -> None:
+    """Record that ``request`` waits for its ETA/countdown in the timer."""
+    add_request(request.id, request)
+    add_scheduled_request(request)
+
+
 def task_reserved(request: Any, add_request: Any = requests.__setitem__,
-                  add_reserved_request: Any = reserved_requests.add) -> None:
+                  add_reserved_request: Any = reserved_requests.add,
+                  discard_scheduled_request: Any = scheduled_requests.discard) -> None:
     """Record that ``request`` was received and is waiting for the pool."""
     add_request(request.id, request)
     add_reserved_request(request)
+    discard_scheduled_request(request)
     reserved_for(getattr(request, 'hostname', None)).add(request)
 
 
-def task_accepted(request: Any, add_request: Any = requests.__setitem__,
-                  add_active_request: Any = active_requests.add) -> None:
+def task_accepted(request: Any, _all_total_count: list[int] = all_total_count,
+                  add_request: Any = requests.__setitem__,
+                  add_active_request: Any = active_requests.add,
+                  add_to_total_count: Any = None) -> None:
     """Record that ``request`` started executing."""
     add_request(request.id, request)
     add_active_request(request)
-    total_count[request.name] += 1
-    all_total_count[0] += 1
+    if add_to_total_count is None:
+        total_count[request.name] += 1   # the hot path: no dict per task
+    else:
+        add_to_total_count({request.name: 1})
+    _all_total_count[0] += 1
 
 
 def task_ready(request: Any, successful: bool = False, remove_request: Any = requests.pop,
                discard_active_request: Any = active_requests.discard,
-               discard_reserved_request: Any = reserved_requests.discard) -> None:
+               discard_reserved_request: Any = reserved_requests.discard,
+               discard_scheduled_request: Any = scheduled_requests.discard) -> None:
     """Record that ``request`` finished (or will never run)."""
     if successful:
         successful_requests.add(request.id)
     remove_request(request.id, None)
     discard_active_request(request)
     discard_reserved_request(request)
+    discard_scheduled_request(request)
     own = reserved_by_hostname.get(getattr(request, 'hostname', None))
     if own is not None:
         own.discard(request)
@@ -143,7 +172,11 @@ def task_ready(request: Any, successful: bool = False, remove_request: Any = req
 class Persistent:
     """The ``--statedb`` file: revoked ids and the logical clock, kept in a shelve."""
 
-    protocol = pickle.HIGHEST_PROTOCOL
+    protocol = pickle_protocol
+    #: Module opening the file (:mod:`shelve` API).
+    storage = shelve
+    compress = zlib.compress
+    decompress = zlib.decompress
     _is_open = False
 
     def __init__(self, state: Any, filename: str, clock: Any = None) -> None:
@@ -154,14 +187,14 @@ class Persistent:
 
     def open(self) -> shelve.Shelf:
         """Open the shelve file."""
-        return shelve.open(self.filename, protocol=self.protocol, writeback=True)
+        return self.storage.open(self.filename, protocol=self.protocol, writeback=True)
 
     def merge(self) -> None:
         """Load revoked ids and the clock from the file into memory."""
         db = self.db
         zrevoked = db.get('zrevoked')
         if zrevoked:
-            self.state.revoked.update(pickle.loads(zlib.decompress(zrevoked)))
+            self.state.revoked.update(pickle.loads(self.decompress(zrevoked)))
         self.state.revoked.purge()
         if self.clock:
             db['clock'] = self.clock.adjust(db.get('clock') or 0)
@@ -171,7 +204,7 @@ class Persistent:
         self.state.revoked.purge()
         self.db.update({
             '__proto__': 3,
-            'zrevoked': zlib.compress(pickle.dumps(self.state.revoked, protocol=self.protocol)),
+            'zrevoked': self.compress(pickle.dumps(self.state.revoked, protocol=self.protocol)),
             'clock': self.clock.forward() if self.clock else 0,
         })
         self.db.sync()
