@@ -22,6 +22,21 @@ logger = get_logger(__name__)
 INIT, RUN, CLOSE, TERMINATE = 0, 1, 2, 3
 
 
+def _shutdown_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from greenlet import GreenletExit
+    except ImportError:  # pragma: no cover - greenlet comes with the test requirements
+        return (OSError, AttributeError)
+    # Under eventlet/gevent the greenlet closing a channel may be killed.
+    return (OSError, AttributeError, GreenletExit)
+
+
+#: Errors a consumer step ignores while cancelling its consumers and closing
+#: their channels (besides the connection's own errors): the link or the
+#: greenlet doing the work may already be gone at shutdown.
+IGNORE_ERRORS: tuple[type[BaseException], ...] = _shutdown_errors()
+
+
 def _label(obj: Any) -> str:
     return obj.name.rsplit('.', 1)[-1]
 
@@ -75,8 +90,9 @@ class StepFormatter(GraphFormatter):
 class StepType(type):
     """Metaclass giving each step a module-qualified ``name``."""
 
-    name: str
-    requires: Any
+    #: Read when a class lacks its own (every :class:`Step` has both).
+    name: str | None = None
+    requires: Any = None
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> StepType:
         module = attrs.get('__module__')
@@ -240,7 +256,7 @@ def _ignore_connection_errors(connection: Any, fun: Callable[[], Any]) -> None:
         fun()
     except errors:
         pass
-    except (OSError, AttributeError):
+    except IGNORE_ERRORS:
         pass
 
 
@@ -255,7 +271,9 @@ class Blueprint:
     label: str | None = None
     state: int | None = None
     started = 0
-    _state_to_name = {INIT: 'initializing', RUN: 'running', CLOSE: 'closing', TERMINATE: 'terminating'}
+    #: The word :meth:`human_state` says for each state.
+    state_to_name = {INIT: 'initializing', RUN: 'running', CLOSE: 'closing',
+                     TERMINATE: 'terminating'}
 
     def __init__(self, steps: Iterable[Any] | None = None, name: str | None = None,
                  on_start: Callable[[], Any] | None = None,
@@ -289,7 +307,7 @@ class Blueprint:
 
     def human_state(self) -> str:
         """Return the state as a word (``running``, ``closing``...)."""
-        return self._state_to_name[self.state or INIT]
+        return self.state_to_name[self.state or INIT]
 
     def info(self, parent: Any) -> dict[str, Any]:
         """Merge the ``info`` of every step of ``parent``."""
@@ -352,11 +370,12 @@ class Blueprint:
     def apply(self, parent: Any, **kwargs: Any) -> Blueprint:
         """Resolve the boot order, instantiate every step and include it in ``parent``.
 
-        Steps added by the app (``parent.app.steps[<blueprint name>]``) are
-        collected here too.
+        Steps added by the app (``parent.app.steps[<blueprint name>]``) join
+        :attr:`types` here.
         """
         self._debug('Preparing bootsteps.')
-        classes = self.claim_steps(self._app_steps(parent))
+        self.types = _ordered([*self.types, *self._app_steps(parent)])
+        classes = self.claim_steps()
         self._debug('Building graph...')
         self.order = []
         for cls in self._finalize_steps(classes):
@@ -374,10 +393,9 @@ class Blueprint:
             return []
         return _ordered(app_steps.get(self.name.lower(), ()))
 
-    def claim_steps(self, extra: Iterable[Any] = ()) -> dict[str, type[Step]]:
-        """Import this blueprint's step classes, keyed by name."""
-        classes = (_load_step(ref) for ref in _ordered([*self.types, *extra]))
-        return {cls.name: cls for cls in classes}
+    def claim_steps(self) -> dict[str, type[Step]]:
+        """Import this blueprint's step classes (:attr:`types`), keyed by name."""
+        return dict(self.load_step(step) for step in self.types)
 
     def load_step(self, step: Any) -> tuple[str, type[Step]]:
         """Import one step and return ``(name, class)``."""

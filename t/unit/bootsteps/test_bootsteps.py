@@ -308,3 +308,57 @@ def test_user_guide_info_step_hooks_run():
     blueprint.send_all(worker, 'shutdown')
     assert [c for c in calls if c in ('init', 'starting', 'stopping', 'shutting down')] == [
         'init', 'starting', 'stopping', 'shutting down']
+
+
+def test_state_to_name_is_read_from_the_class():
+    assert bootsteps.Blueprint.state_to_name == {
+        0: 'initializing', bootsteps.RUN: 'running', bootsteps.CLOSE: 'closing',
+        bootsteps.TERMINATE: 'terminating'}
+
+    class Worded(WorkerBlueprint):
+        state_to_name = {**bootsteps.Blueprint.state_to_name, bootsteps.RUN: 'up'}
+    blueprint = Worded().apply(Worker())
+    blueprint.start(Worker())
+    assert blueprint.human_state() == 'up'
+
+
+def test_claim_steps_imports_the_blueprint_types():
+    blueprint = bootsteps.Blueprint([f'{__name__}:Pool', Timer])
+    assert blueprint.claim_steps() == {Pool.name: Pool, Timer.name: Timer}
+    assert blueprint.load_step(f'{__name__}:Hub') == (Hub.name, Hub)
+
+
+def test_apply_adds_the_app_steps_to_types_once():
+    blueprint = WorkerBlueprint()
+    blueprint.apply(Worker(steps=[InfoStep]))
+    blueprint.apply(Worker(steps=[InfoStep]))
+    assert blueprint.types.count(InfoStep) == 1
+    assert InfoStep.name in blueprint.claim_steps()
+
+
+def test_step_type_defaults():
+    assert bootsteps.StepType.name is None and bootsteps.StepType.requires is None
+
+    class Bare(metaclass=bootsteps.StepType):
+        pass
+    assert Bare.name == f'{__name__}.Bare' and Bare.requires is None
+
+
+@pytest.mark.parametrize('error', bootsteps.IGNORE_ERRORS)
+def test_consumer_step_ignores_shutdown_errors(error):
+    from greenlet import GreenletExit
+    assert GreenletExit in bootsteps.IGNORE_ERRORS and OSError in bootsteps.IGNORE_ERRORS
+
+    class Failing(FakeChannel):
+        def close(self):
+            raise error()
+
+    class Mine(bootsteps.ConsumerStep):
+        def get_consumers(self, channel):
+            return [FakeConsumer(Failing())]
+
+    c = type('C', (), {'connection': FakeConnection()})()
+    step = Mine(c)
+    step.start(c)
+    step.shutdown(c)
+    assert step.consumers is None
