@@ -11,7 +11,7 @@ RESULT_TIMEOUT = 20
 
 
 def test_banner_ready_and_results(start_worker, client, queue_name):
-    worker = start_worker(*FAST, '-l', 'INFO', '-n', 'banner@%h')
+    worker = start_worker(*FAST, '-l', 'INFO', '-n', f'banner-{queue_name}@%h')
     worker.wait_ready()
     out = worker.output
     for fragment in ('[config]', '.> app:         programapp:0x', '.> transport:',
@@ -20,7 +20,7 @@ def test_banner_ready_and_results(start_worker, client, queue_name):
                      '[tasks]', '  . programapp.add', '  . programapp.slow'):
         assert fragment in out, fragment
     assert ':**@' in out or 'guest' not in out  # the password is never printed
-    assert re.search(r'banner@\S+ ready\.', out)
+    assert re.search(rf'banner-{queue_name}@\S+ ready\.', out)
     result = client.send_task('programapp.add', (2, 3), queue=queue_name)
     assert result.get(timeout=RESULT_TIMEOUT) == 5
 
