@@ -37,6 +37,7 @@ from celery.states import (  # noqa: F401 -- EXCEPTION_STATES is importable from
     STARTED,
     SUCCESS,
 )
+from celery.app.publish_retry import worker_retry_policy
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.saferepr import saferepr
@@ -244,7 +245,7 @@ def _apply_callbacks(app: Any, callbacks: list[Any], retval: Any, uuid: str,
     from celery.canvas import group, maybe_signature
     sigs = [maybe_signature(sig, app=app) for sig in callbacks]
     opts = {'parent_id': uuid, 'root_id': root_id, 'priority': priority,
-            'retry_policy': _worker_retry_policy(app)}
+            'retry_policy': worker_retry_policy(app)}
     if len(sigs) == 1:
         sigs[0].apply_async((retval,), **opts)
         return
@@ -264,19 +265,7 @@ def _apply_chain(app: Any, chain: list[Any], retval: Any, uuid: str, root_id: st
     # The remaining chain is stored in reverse order: the next step is last.
     next_step = maybe_signature(chain.pop(), app=app)
     next_step.apply_async((retval,), chain=chain, parent_id=uuid, root_id=root_id,
-                          priority=priority, retry_policy=_worker_retry_policy(app))
-
-
-#: Publish retries a worker allows itself when task_publish_retry_policy sets no limit.
-WORKER_PUBLISH_MAX_RETRIES = 3
-
-
-def _worker_retry_policy(app: Any) -> dict[str, Any] | None:
-    # A worker must not block forever re-publishing a callback to a lost broker.
-    policy = app.conf.task_publish_retry_policy
-    if policy and 'max_retries' in policy and policy['max_retries'] is None:
-        return {'max_retries': WORKER_PUBLISH_MAX_RETRIES}
-    return None
+                          priority=priority, retry_policy=worker_retry_policy(app))
 
 
 def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None = None,

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from celery import states
+from celery.app.publish_retry import worker_retry_policy
 from celery.utils.log import get_logger
 
 __all__ = ('ChordFallbackMixin',)
@@ -213,4 +214,5 @@ class ChordFallbackMixin:
                 new_style.append(errback)
         for errback in new_style:
             errback.apply_async((request.id,), parent_id=request.id,
-                                root_id=getattr(request, 'root_id', None))
+                                root_id=getattr(request, 'root_id', None),
+                                retry_policy=worker_retry_policy(self.app))

@@ -8,7 +8,8 @@ from celery import Celery, signals
 from celery.app import amqp as amqp_module
 from celery.app.amqp import retry_policy_of
 from celery.app.publish import publish
-from celery.app.trace import WORKER_PUBLISH_MAX_RETRIES, build_tracer
+from celery.app.publish_retry import WORKER_PUBLISH_MAX_RETRIES
+from celery.app.trace import build_tracer
 from t.unit.amqp.test_send import RecordingProducer
 
 
@@ -125,3 +126,34 @@ def test_task_sent_event_has_the_message_retry_limits(app):
     assert type_ == 'task-sent'
     assert options == {'retry': True,
                        'retry_policy': {'max_retries': 5, 'interval_start': 0}}
+
+
+class test_errbacks_from_a_worker:
+
+    def run(self, app):
+        @app.task(name='failing', shared=False)
+        def failing():
+            raise KeyError('boom')
+
+        @app.task(name='on_error', shared=False)
+        def on_error(task_id):
+            return task_id
+        tracer = build_tracer(failing.name, failing, app=app)
+        request = {'id': 'f-id', 'task': 'failing', 'errbacks': [on_error.s()]}
+        tracer('f-id', (), {}, request)
+
+    def test_unbounded_max_retries_is_capped(self, app, publishes):
+        app.conf.task_publish_retry_policy = {'max_retries': None, 'interval_start': 0}
+        self.run(app)
+        assert [(name, policy['max_retries']) for name, _, policy in publishes] == [
+            ('on_error', WORKER_PUBLISH_MAX_RETRIES)]
+
+    def test_follow_the_configured_policy(self, app, publishes):
+        app.conf.task_publish_retry_policy = {'max_retries': 7}
+        self.run(app)
+        assert publishes == [('on_error', True, {'max_retries': 7})]
+
+    def test_no_retry_when_disabled(self, app, publishes):
+        app.conf.task_publish_retry = False
+        self.run(app)
+        assert [retry for _, retry, _ in publishes] == [False]
