@@ -12,16 +12,12 @@ from celery import signals
 from celery._state import get_current_task
 from celery.exceptions import CDeprecationWarning, CPendingDeprecationWarning
 from celery.utils.log import (
-    ColorFormatter, LoggingProxy, get_logger, get_multiprocessing_logger, mlevel,
+    MP_LOG, ColorFormatter, LoggingProxy, get_logger, get_multiprocessing_logger, mlevel,
     reset_multiprocessing_logger,
 )
 from celery.utils.nodenames import node_format
 
 __all__ = ('TaskFormatter', 'Logging')
-
-#: Whether the multiprocessing logger logs at the worker's level (env ``MP_LOG``).
-MP_LOG = os.environ.get('MP_LOG', False)
-
 
 class TaskFormatter(ColorFormatter):
     """Formatter adding ``%(task_name)s`` and ``%(task_id)s`` of the current task."""

@@ -5,11 +5,13 @@ import os
 import resource
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import IO, Any
 
+from celery.platforms.signal_handlers import signals
 from celery.utils.text import pluralize
 
 __all__ = (
@@ -37,13 +39,18 @@ def blockdetection(timeout: float) -> Iterator[None]:
     if not timeout:
         yield
         return
-    old_handler = signal.signal(signal.SIGALRM, _on_blocking)
+    if threading.current_thread() is not threading.main_thread():
+        # Only the main thread receives signals: an alarm without our
+        # handler would end the process.
+        raise ValueError('blockdetection only works in the main thread')
+    old_handler = signals['ALRM']
+    signals['ALRM'] = _on_blocking
     old_timer = signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, *old_timer)
-        signal.signal(signal.SIGALRM, old_handler)
+        signals['ALRM'] = old_handler
 
 
 def sample_mem() -> str:

@@ -26,6 +26,10 @@ __all__ = (
     'symbol_by_name',
 )
 
+#: The script the main process runs, when a pool sets ``MP_MAIN_FILE`` for its
+#: children: tasks defined there are named as in the main process.
+MP_MAIN_FILE = os.environ.get('MP_MAIN_FILE') or None
+
 
 class NotAPackage(Exception):
     """Raised when importing a package, but it's not a package."""
@@ -142,6 +146,12 @@ def module_file(module: ModuleType) -> str:
     return name[:-1] if name.endswith('.pyc') else name
 
 
+def _is_main_script(module: ModuleType) -> bool:
+    if not MP_MAIN_FILE or not getattr(module, '__file__', None):
+        return False
+    return os.path.realpath(module_file(module)) == os.path.realpath(MP_MAIN_FILE)
+
+
 def gen_task_name(app: Any, name: str, module_name: str) -> str:
     """Return the default name of a task defined as ``name`` in ``module_name``."""
     module_name = module_name or '__main__'
@@ -150,7 +160,9 @@ def gen_task_name(app: Any, name: str, module_name: str) -> str:
     except KeyError:
         module = None
     if module is not None:
-        module_name = module.__name__
+        # A pool child imports the parent's script under another name; the
+        # task keeps the name it has in the parent.
+        module_name = '__main__' if _is_main_script(module) else module.__name__
         # A task defined in a script is named after the app, not ``__main__``.
         if module_name == '__main__' and app.main:
             return f'{app.main}.{name}'

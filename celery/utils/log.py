@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import os
 import sys
 import threading
 import traceback
@@ -29,6 +30,9 @@ __all__ = (
 _in_sighandler = False
 
 RESERVED_LOGGER_NAMES = {'celery', 'celery.task'}
+#: Set (environment variable ``MP_LOG``) to have the multiprocessing logger log
+#: at the worker's level instead of errors only.
+MP_LOG = os.environ.get('MP_LOG', False)
 
 _LEVEL_NAMES = ('NOTSET', 'DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 
@@ -132,8 +136,9 @@ class ColorFormatter(logging.Formatter):
         'CRITICAL': COLORS['magenta'],
     }
 
-    def __init__(self, fmt: str | None = None, use_color: bool = True) -> None:
-        super().__init__(fmt)
+    def __init__(self, fmt: str | None = None, use_color: bool = True,
+                 datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
         self.use_color = use_color
 
     def formatException(self, ei: Any) -> str:

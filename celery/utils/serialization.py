@@ -27,7 +27,9 @@ STRTOBOOL_DEFAULT_TABLE = {
     'true': True, 'yes': True, '1': True, 'on': True,
 }
 
-_UNPICKLEABLE_BASES = (object, BaseException, Exception)
+#: Base classes :func:`find_pickleable_exception` never falls back to: they
+#: would lose the error's type without making anything more pickleable.
+unwanted_base_classes = (Exception, BaseException, object)
 
 
 def subclass_exception(name: str, parent: type, module: str) -> type:
@@ -53,7 +55,7 @@ def find_pickleable_exception(exc: BaseException,
                               dumps: Callable[[Any], bytes] = pickle.dumps) -> BaseException | None:
     """Return the first pickleable base class of ``exc`` instantiated with its args."""
     args = getattr(exc, 'args', [])
-    for supercls in itermro(exc.__class__, _UNPICKLEABLE_BASES):
+    for supercls in itermro(exc.__class__, unwanted_base_classes):
         try:
             candidate = supercls(*args)
             loads(dumps(candidate))

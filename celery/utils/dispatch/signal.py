@@ -36,6 +36,10 @@ def _make_id(target: Any) -> Hashable:
 
 NONE_ID = _make_id(None)
 
+#: Cached (``use_caching``) for a sender no receiver listens to, so that
+#: sending to it again needs no search.
+NO_RECEIVERS = object()
+
 
 def _make_lookup_key(receiver: Receiver, sender: Any, dispatch_uid: Hashable | None) -> LookupKey:
     if dispatch_uid:
@@ -67,6 +71,8 @@ class Signal:
 
     #: Not used for dispatch, kept to document what a signal sends.
     providing_args: frozenset[str]
+    #: ``[(lookup key, receiver or weak reference), ...]``; every instance has its own.
+    receivers: list[tuple[LookupKey, Any]] | None = None
 
     def __init__(self, providing_args: Any = None, use_caching: bool = False,
                  name: str | None = None) -> None:
@@ -76,17 +82,21 @@ class Signal:
         self.name = name
         self.lock = threading.Lock()
         # Only consulted when ``use_caching`` is set: sender id -> receivers.
-        self.sender_receivers_cache: dict[Hashable, list[Receiver]] = {}
+        self.sender_receivers_cache: dict[Hashable, Any] = {}
         self._dead_receivers = False
 
-    def connect(self, receiver: Any = None, sender: Any = None, weak: bool = True,
-                dispatch_uid: Hashable | None = None, retry: bool = False) -> Any:
-        """Connect ``receiver``; without a receiver, return a decorator that does.
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        """Connect a receiver; without one, return a decorator that does.
 
-        Usable as ``@signal.connect`` or ``@signal.connect(sender=...)``.
-        ``retry=True`` keeps retrying a failing receiver with back-off (and keeps
-        a strong reference to it).
+        Arguments: ``(receiver=None, sender=None, weak=True, dispatch_uid=None,
+        retry=False)``.  Usable as ``@signal.connect`` or
+        ``@signal.connect(sender=...)``.  ``retry=True`` keeps retrying a failing
+        receiver with back-off (and keeps a strong reference to it).
         """
+        return self._connect_or_decorate(*args, **kwargs)
+
+    def _connect_or_decorate(self, receiver: Any = None, sender: Any = None, weak: bool = True,
+                             dispatch_uid: Hashable | None = None, retry: bool = False) -> Any:
         if receiver is not None and not callable(receiver):
             # Old positional form: ``signal.connect(sender)`` used as decorator.
             receiver, sender = None, receiver
@@ -174,6 +184,8 @@ class Signal:
         sender_key = _make_id(sender)
         if self.use_caching:
             cached = self.sender_receivers_cache.get(sender_key)
+            if cached is NO_RECEIVERS:
+                return []
             if cached is not None:
                 return cached
         receivers = []
@@ -183,7 +195,7 @@ class Signal:
                 if receiver is not None:
                     receivers.append(receiver)
         if self.use_caching:
-            self.sender_receivers_cache[sender_key] = receivers
+            self.sender_receivers_cache[sender_key] = receivers or NO_RECEIVERS
         return receivers
 
     def _clear_dead_receivers(self) -> None:

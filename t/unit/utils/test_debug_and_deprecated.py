@@ -80,3 +80,38 @@ def test_sample_spreads_evenly():
     assert list(sample(list(range(10)), 5)) == [0, 2, 4, 6, 8]
     assert list(sample(list(range(10)), 3, k=1)) == [1, 4, 7]
     assert list(sample([7, 8], 3)) == [7, 7, 7]
+
+
+def test_blockdetection_uses_the_platform_signals():
+    import signal as stdlib_signal
+    import time
+
+    from celery.platforms import signals as platform_signals
+    from celery.utils.debug import blockdetection, signals
+    assert signals is platform_signals
+    before = stdlib_signal.getsignal(stdlib_signal.SIGALRM)
+    with pytest.raises(RuntimeError, match='Blocking detection timed-out'):
+        with blockdetection(0.05):
+            time.sleep(2)
+    assert stdlib_signal.getsignal(stdlib_signal.SIGALRM) == before
+    with blockdetection(1):
+        assert signals['ALRM'] is not before
+    assert signals['ALRM'] == before
+
+
+def test_blockdetection_refuses_other_threads():
+    import threading
+
+    from celery.utils.debug import blockdetection
+    errors = []
+
+    def detect():
+        try:
+            with blockdetection(1):
+                pass
+        except ValueError as exc:
+            errors.append(exc)
+    thread = threading.Thread(target=detect)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1

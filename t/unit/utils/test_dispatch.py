@@ -208,3 +208,39 @@ def test_lazy_proxy_sender_matches_the_object_behind_it(signal):
 def test_builtin_receiver_is_kept(signal):
     signal.connect(dict)
     assert signal.send(None) == [(dict, {'signal': signal, 'sender': None})]
+
+
+def test_receivers_is_a_class_default_and_per_instance():
+    assert Signal.receivers is None
+    first, second = Signal(name='a'), Signal(name='b')
+    first.connect(lambda **kw: None, weak=False)
+    assert len(first.receivers) == 1 and second.receivers == []
+
+
+def test_connect_takes_any_arguments_of_the_receiver_form(signal):
+    calls = []
+
+    def receiver(sender, **kwargs):
+        calls.append(sender)
+    signal.connect(receiver, 'only-me', False, 'uid-1')
+    signal.send(sender='other')
+    signal.send(sender='only-me')
+    assert calls == ['only-me']
+    assert signal.disconnect(sender='only-me', dispatch_uid='uid-1')
+    with pytest.raises(TypeError):
+        signal.connect(receiver, bogus=True)
+
+
+def test_no_receivers_is_cached_for_quiet_senders():
+    from celery.utils.dispatch.signal import NO_RECEIVERS, _make_id
+    cached = Signal(name='cached', use_caching=True)
+
+    def receiver(sender, **kwargs):
+        return sender
+    cached.connect(receiver, sender='loud', weak=False)
+    assert cached.send(sender='quiet') == []
+    assert cached.sender_receivers_cache[_make_id('quiet')] is NO_RECEIVERS
+    assert cached.send(sender='quiet') == []
+    assert cached.send(sender='loud') == [(receiver, 'loud')]
+    cached.connect(receiver, sender='quiet', weak=False)
+    assert cached.send(sender='quiet') == [(receiver, 'quiet')]

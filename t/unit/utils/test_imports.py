@@ -56,6 +56,20 @@ def test_gen_task_name():
     assert gen_task_name(App(None), 'add', '__main__') == '__main__.add'
 
 
+def test_gen_task_name_of_the_main_script_in_a_pool_child(tmp_path, monkeypatch):
+    import celery.utils.imports as imports
+    assert imports.MP_MAIN_FILE is None  # only pools set it, for their children
+    script = tmp_path / 'proj_script.py'
+    script.write_text('')
+    module = type(sys)('__mp_main__')
+    module.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, '__mp_main__', module)
+    assert gen_task_name(App('proj'), 'add', '__mp_main__') == '__mp_main__.add'
+    monkeypatch.setattr(imports, 'MP_MAIN_FILE', str(script))
+    assert gen_task_name(App('proj'), 'add', '__mp_main__') == 'proj.add'
+    assert gen_task_name(App('proj'), 'add', 'proj.tasks') == 'proj.tasks.add'
+
+
 def test_import_from_cwd(tmp_path, monkeypatch):
     name = f'mod_{uuid().replace("-", "")}'
     (tmp_path / f'{name}.py').write_text('VALUE = 42\n')

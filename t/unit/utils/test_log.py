@@ -158,3 +158,27 @@ def test_iter_open_logger_fds_yields_handler_streams():
         assert sys.stderr in list(iter_open_logger_fds())
     finally:
         logger.removeHandler(handler)
+
+
+def test_color_formatter_datefmt():
+    formatter = ColorFormatter('%(asctime)s %(message)s', use_color=False, datefmt='%Y')
+    record = logging.LogRecord('x', logging.INFO, __file__, 1, 'hello', (), None)
+    record.created = 0.0
+    assert formatter.datefmt == '%Y'
+    assert formatter.format(record) in ('1970 hello', '1969 hello')
+
+
+def test_mp_log_comes_from_the_environment():
+    import os
+    import subprocess
+
+    import celery.app.log
+    import celery.utils.log
+    assert celery.app.log.MP_LOG is celery.utils.log.MP_LOG
+    read = 'import celery.utils.log as log; print(repr(log.MP_LOG))'
+    env = {key: value for key, value in os.environ.items() if key != 'MP_LOG'}
+    assert subprocess.run([sys.executable, '-c', read], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip() == 'False'
+    assert subprocess.run([sys.executable, '-c', read], env={**env, 'MP_LOG': '1'},
+                          capture_output=True, text=True,
+                          check=True).stdout.strip() == "'1'"
