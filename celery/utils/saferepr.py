@@ -15,8 +15,12 @@ __all__ = ('reprstream', 'saferepr')
 #: Marker appended where output was cut.
 ELLIPSIS = '...'
 
-_SCALARS = frozenset({int, float, bool, type(None), complex, Decimal})
-_TEXT = frozenset({str, bytes})
+#: Types whose builtin ``repr`` is used as is (short and never raising).
+safe_t = (int, float, bool, type(None), complex, Decimal)
+#: Text types: their repr is cut inside the quotes.
+chars_t = (bytes, str)
+#: Set types: an empty one has no braces of its own (``set()``).
+set_t = (frozenset, set)
 _FAST_ITEMS = frozenset({int, float, bool, type(None), str})
 
 #: Values made of at most this many simple items use the builtin ``repr``.
@@ -24,24 +28,34 @@ _FAST_MAX_ITEMS = 64
 _FAST_MAX_STR = 256
 
 
-class _Open(NamedTuple):
-    """A container's opening token and the token that will close it."""
+class _literal(NamedTuple):
+    """A token of a container's repr: opens (+1) or closes (-1) it, or separates (0)."""
 
     text: str
-    closer: str
+    direction: int
+    #: What closes the container this token opens.
+    closer: str = ''
 
 
-class _Close(NamedTuple):
-    """A container's closing token."""
-
-    text: str
+LIT_DICT_START = _literal('{', 1, '}')
+LIT_DICT_KVSEP = _literal(': ', 0)
+LIT_DICT_END = _literal('}', -1)
+LIT_LIST_START = _literal('[', 1, ']')
+LIT_LIST_SEP = _literal(', ', 0)
+LIT_LIST_END = _literal(']', -1)
+LIT_SET_START = _literal('{', 1, '}')
+LIT_SET_END = _literal('}', -1)
+LIT_TUPLE_START = _literal('(', 1, ')')
+LIT_TUPLE_END = _literal(')', -1)
+#: The end of a one-item tuple.
+LIT_TUPLE_END_SV = _literal(',)', -1)
 
 
 class _Quoted(str):
     """The repr of a str/bytes: when cut, the closing quote is kept."""
 
 
-Token = str | _Open | _Close
+Token = str | _literal
 
 
 def _fast_size(obj: Any, depth: int, budget: int) -> int:
@@ -91,21 +105,21 @@ def _bounded(tokens: Iterator[Token], maxlen: int | None) -> Iterator[str]:
     closers: list[str] = []
     size = 0
     for token in tokens:
-        if isinstance(token, _Open):
-            closers.append(token.closer)
-        elif isinstance(token, _Close):
-            closers.pop()
-        text = token if isinstance(token, str) else token.text
+        text, direction, closer = (token, 0, '') if isinstance(token, str) else token
         if maxlen and size + len(text) > maxlen:
             room = max(maxlen - size, 0)
             if isinstance(token, _Quoted):
                 yield f'{text[:max(room, 2)]}{ELLIPSIS}{text[-1]}'
             else:
-                if isinstance(token, str):
+                if direction == 0:
                     yield text[:room]
                 yield ELLIPSIS
-            yield ''.join(reversed(closers[:-1] if isinstance(token, _Open) else closers))
+            yield ''.join(reversed(closers))
             return
+        if direction > 0:
+            closers.append(closer)
+        elif direction < 0:
+            closers.pop()
         size += len(text)
         yield text
 
@@ -124,19 +138,25 @@ def _text_repr(obj: str | bytes, maxlen: int | None) -> _Quoted:
     return _Quoted(repr(obj))
 
 
-def _container_delimiters(obj: Any) -> tuple[str, str] | None:
-    """Return (open, close) for containers whose repr we can build, else None."""
+_FROZENSET_START = _literal('frozenset({', 1, '})')
+_FROZENSET_END = _literal('})', -1)
+
+
+def _container_delimiters(obj: Any) -> tuple[_literal, _literal] | None:
+    """Return (start, end) for containers whose repr we can build, else None."""
     kind = type(obj)
     if kind is dict or (isinstance(obj, dict) and kind.__repr__ is dict.__repr__):
-        return '{', '}'
+        return LIT_DICT_START, LIT_DICT_END
     if kind is list or (isinstance(obj, list) and kind.__repr__ is list.__repr__):
-        return '[', ']'
+        return LIT_LIST_START, LIT_LIST_END
     if kind is tuple:
-        return '(', ')'
+        return LIT_TUPLE_START, (LIT_TUPLE_END_SV if len(obj) == 1 else LIT_TUPLE_END)
+    if kind in set_t and not obj:
+        return None  # set() and frozenset() have no braces
     if kind is set:
-        return ('{', '}') if obj else None
+        return LIT_SET_START, LIT_SET_END
     if kind is frozenset:
-        return ('frozenset({', '})') if obj else None
+        return _FROZENSET_START, _FROZENSET_END
     return None
 
 
@@ -144,32 +164,32 @@ def reprstream(o: Any, maxlevels: int = 3, seen: set[int] | None = None,
                level: int = 0, maxlen: int | None = None) -> Iterator[Token]:
     """Yield the tokens of ``o``'s repr: strings, and open/close container markers."""
     kind = type(o)
-    if kind in _SCALARS:
+    if kind in safe_t:
         yield repr(o)
         return
-    if kind in _TEXT:
+    if kind in chars_t:
         yield _text_repr(o, maxlen)
         return
     delimiters = _container_delimiters(o)
     if delimiters is None:
         yield _object_repr(o) if not maxlen else _text_cut(_object_repr(o), maxlen)
         return
-    opener, closer = delimiters
+    start, end = delimiters
     if seen is None:
         seen = set()
     if id(o) in seen:
         yield f'<Recursion on {kind.__name__} with id={id(o)}>'
         return
-    yield _Open(opener, closer)
+    yield start
     if level > maxlevels:
         yield ELLIPSIS
+        # A cut one-item tuple shows as ``(...)``.
+        end = LIT_TUPLE_END if end is LIT_TUPLE_END_SV else end
     else:
         seen.add(id(o))
         yield from _items(o, maxlevels, seen, level + 1, maxlen)
         seen.discard(id(o))
-    if kind is tuple and len(o) == 1 and level <= maxlevels:
-        yield ','
-    yield _Close(closer)
+    yield end
 
 
 def _text_cut(text: str, maxlen: int) -> str:
@@ -181,12 +201,12 @@ def _items(o: Any, maxlevels: int, seen: set[int], level: int,
     if isinstance(o, dict):
         for index, (key, value) in enumerate(o.items()):
             if index:
-                yield ', '
+                yield LIT_LIST_SEP
             yield from reprstream(key, maxlevels, seen, level, maxlen)
-            yield ': '
+            yield LIT_DICT_KVSEP
             yield from reprstream(value, maxlevels, seen, level, maxlen)
         return
     for index, item in enumerate(o):
         if index:
-            yield ', '
+            yield LIT_LIST_SEP
         yield from reprstream(item, maxlevels, seen, level, maxlen)

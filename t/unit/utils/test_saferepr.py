@@ -69,3 +69,34 @@ def test_custom_object_repr_is_used_and_cut():
 def test_shared_non_recursive_objects_are_not_flagged():
     shared = [1]
     assert saferepr([shared, shared]) == '[[1], [1]]'
+
+
+def test_reprstream_tokens_are_the_lit_constants():
+    from celery.utils import saferepr as sr
+    tokens = list(sr.reprstream({'a': [1, (2,)], 'b': {3}}))
+    assert tokens == [sr.LIT_DICT_START, "'a'", sr.LIT_DICT_KVSEP, sr.LIT_LIST_START, '1',
+                      sr.LIT_LIST_SEP, sr.LIT_TUPLE_START, '2', sr.LIT_TUPLE_END_SV,
+                      sr.LIT_LIST_END, sr.LIT_LIST_SEP, "'b'", sr.LIT_DICT_KVSEP,
+                      sr.LIT_SET_START, '3', sr.LIT_SET_END, sr.LIT_DICT_END]
+    assert ''.join(token if isinstance(token, str) else token.text for token in tokens) == \
+        repr({'a': [1, (2,)], 'b': {3}})
+    assert [sr.LIT_TUPLE_START.direction, sr.LIT_LIST_SEP.direction,
+            sr.LIT_TUPLE_END.direction] == [1, 0, -1]
+
+
+def test_type_groups():
+    from decimal import Decimal
+
+    from celery.utils import saferepr as sr
+    assert sr.chars_t == (bytes, str) and sr.set_t == (frozenset, set)
+    assert {int, float, bool, type(None), complex, Decimal} <= set(sr.safe_t)
+    assert [sr.saferepr(value) for value in (set(), frozenset(), frozenset({1}))] == [
+        'set()', 'frozenset()', 'frozenset({1})']
+
+
+def test_cut_on_a_closing_token_keeps_brackets_balanced():
+    from celery.utils.saferepr import saferepr
+    text = saferepr([[object()] * 0, ('x' * 300,)], maxlen=20)
+    assert text.count('[') == text.count(']') and text.count('(') == text.count(')')
+    assert saferepr((('a' * 10,),) * 2, maxlen=16, maxlevels=0).count('(') == \
+        saferepr((('a' * 10,),) * 2, maxlen=16, maxlevels=0).count(')')
