@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from celery._canvas.members import CompositeSignature
 from celery._canvas.signature import Signature, maybe_signature, place_in_workflow, signature
 from celery._state import get_current_worker_task
+from celery.app.bulk import pipelined
 from celery.utils import uuid
 from celery.utils.functional import lookahead
 from celery.utils.text import truncate
@@ -176,7 +177,8 @@ class group(CompositeSignature):
                      **options: Any) -> Iterator[Any]:
         """Send each prepared member; the chord size is recorded before the last one goes out."""
         app = app or self.app
-        with app.producer_or_acquire(producer) as producer:
+        # One write per batch of members, not one per member.
+        with app.producer_or_acquire(producer) as producer, pipelined(producer):
             chord_size = 0
             for (sig, res, group_id), next_task in lookahead(tasks):
                 chord_obj = chord if chord is not None else sig.options.get('chord')

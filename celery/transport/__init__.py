@@ -1,0 +1,27 @@
+"""Owned kombu transports: stock behaviour, faster paths (see each module's header)."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ('ENABLED', 'transport_for')
+
+#: Switch back to kombu's stock transports: ``CELERY_STOCK_TRANSPORTS=1``.
+ENABLED = os.environ.get('CELERY_STOCK_TRANSPORTS', '') in ('', '0')
+
+#: URL schemes that have an owned transport, and the module holding it.
+_OWNED = {'amqp': 'pyamqp', 'pyamqp': 'pyamqp'}
+
+
+def transport_for(url: str | None, transport: Any = None) -> Any:
+    """The owned transport class for ``url``, or None for kombu's own choice."""
+    if not ENABLED or transport or not url or '://' not in url or ';' in url:
+        return None
+    scheme = url.split('://', 1)[0]
+    if _OWNED.get(scheme) != 'pyamqp':
+        return None
+    from kombu.transport import supports_librabbitmq
+    if scheme == 'amqp' and supports_librabbitmq():
+        return None
+    from celery.transport.pyamqp import Transport
+    return Transport

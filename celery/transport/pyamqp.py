@@ -1,0 +1,159 @@
+"""kombu's py-amqp transport with batched publishing (``Producer.batch()``).
+
+Extends :class:`kombu.transport.pyamqp.Transport` (its Connection and
+Channel) because the stock transport does not implement kombu's publish
+batches: py-amqp writes every message with its own ``sendall`` and polls the
+socket before each publish, which costs more than building the message.
+Inside a batch the frames py-amqp builds (byte for byte the same) are
+collected and written with one ``sendall``.  Switch back to the stock
+transport with ``CELERY_STOCK_TRANSPORTS=1`` (see :mod:`celery.transport`).
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from amqp.method_framing import frame_writer
+from kombu.transport import pyamqp
+
+__all__ = ('Transport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch')
+
+#: Bytes collected before a batch writes them out on its own.
+FLUSH_BYTES = 1 << 18
+
+
+class FrameSink:
+    """The ``write`` py-amqp's frame writer calls: to the socket, or into a batch."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.pending: list[bytes] | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> None:
+        """Write ``data`` now, or keep a copy of it while collecting."""
+        pending = self.pending
+        if pending is None:
+            self.transport.write(data)
+            return
+        # The frame writer reuses one buffer for every frame: copy it.
+        frame = bytes(data)
+        pending.append(frame)
+        self.size += len(frame)
+        if self.size >= FLUSH_BYTES:
+            self.flush()
+
+    def collect(self) -> None:
+        """Start keeping frames instead of writing them."""
+        if self.pending is None:
+            self.pending, self.size = [], 0
+
+    def flush(self) -> None:
+        """Write the frames kept so far with one ``sendall``."""
+        pending = self.pending
+        if pending:
+            self.pending, self.size = [], 0
+            self.transport.write(b''.join(pending))
+
+    def stop(self, discard: bool = False) -> None:
+        """Stop collecting: write what is kept (or drop it) and write through again."""
+        if not discard:
+            self.flush()
+        self.pending, self.size = None, 0
+
+
+def sink_frame_writer(connection: Connection, transport: Any) -> Any:
+    """py-amqp's frame writer, writing through the connection's :class:`FrameSink`."""
+    connection.frame_sink = FrameSink(transport)
+    return frame_writer(connection, connection.frame_sink)
+
+
+class Channel(pyamqp.Channel):
+    """py-amqp channel that can batch publishes (not in publisher-confirm mode)."""
+
+    @property
+    def supports_batch_publish(self) -> bool:
+        """Batches need no per-message confirm wait; with confirms, publish one by one."""
+        return not self.connection.confirm_publish
+
+    def create_publish_batch(self, max_size: int) -> PublishBatch:
+        """kombu's hook for ``Producer.batch()``: a batch writing to this channel."""
+        return PublishBatch(self, max_size)
+
+
+class Connection(pyamqp.Connection):
+    """py-amqp connection whose frames go through a :class:`FrameSink`."""
+
+    Channel = Channel
+    frame_sink: FrameSink | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault('frame_writer', sink_frame_writer)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def collecting(self) -> bool:
+        """Whether frames are being kept for a batch."""
+        sink = self.frame_sink
+        return sink is not None and sink.pending is not None
+
+    def drain_events(self, timeout: float | None = None) -> None:
+        """Read events; the per-publish poll (timeout 0) waits for the batch's end."""
+        if timeout == 0 and self.collecting:
+            return
+        super().drain_events(timeout)
+
+    def poll_events(self) -> None:
+        """Handle what the broker has sent (e.g. connection.blocked) without waiting."""
+        if self.client_properties.get('capabilities', {}).get('connection.blocked', False):
+            try:
+                super().drain_events(timeout=0)
+            except socket.timeout:
+                pass
+
+    def blocking_read(self, timeout: float | None = None) -> Any:
+        """Send the frames kept so far before waiting for the broker's reply."""
+        if self.collecting:
+            self.frame_sink.flush()
+        return super().blocking_read(timeout)
+
+
+class PublishBatch:
+    """One ``Producer.batch()`` on a py-amqp channel: frames written together."""
+
+    def __init__(self, channel: Channel, max_size: int) -> None:
+        self.channel = channel
+        self.max_size = max_size
+        self.buffered = 0
+        self.sink = channel.connection.frame_sink
+        self.sink.collect()
+
+    def publish(self, message: Any, **kwargs: Any) -> Any:
+        """Publish ``message`` into the batch (written at :meth:`flush`)."""
+        result = self.channel.basic_publish(message, **kwargs)
+        self.buffered += 1
+        if self.buffered >= self.max_size:
+            self.flush()
+        return result
+
+    def flush(self) -> None:
+        """Write the batch, then read what the broker sent meanwhile (connection.blocked)."""
+        self.buffered = 0
+        self.sink.flush()
+        self.channel.connection.poll_events()
+
+    def discard(self) -> None:
+        """Drop the frames not written yet."""
+        self.buffered = 0
+        self.sink.stop(discard=True)
+
+    def close(self) -> None:
+        """Write through again."""
+        self.sink.stop()
+
+
+class Transport(pyamqp.Transport):
+    """kombu's py-amqp transport, with ``Producer.batch()`` support."""
+
+    Connection = Connection
+    implements = pyamqp.Transport.implements.extend(batch_publish=True)
