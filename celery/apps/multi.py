@@ -7,16 +7,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, UserList
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
-from celery.platforms import Pidfile, signals
+from celery.platforms import Pidfile, signal_name, signals
 from celery.utils.nodenames import gethostname, host_format, node_format, nodesplit
+from celery.utils.saferepr import saferepr
 
-__all__ = ('Cluster', 'Node', 'MultiParser', 'NamespacedOptionParser', 'build_nodename',
-           'format_opt')
+__all__ = ('Cluster', 'Node')
+
+#: The program that runs a worker: ``python -m celery``'s module name.
+CELERY_EXE = 'celery'
+
+#: Windows has no POSIX shell quoting: arguments are split the Windows way there.
+IS_WINDOWS = sys.platform == 'win32'
 
 #: Options of the root ``celery`` command: they must come before the sub-command.
 GLOBAL_OPTIONS = ('-A', '--app', '-b', '--broker', '--result-backend', '--loader', '--config',
@@ -24,6 +30,31 @@ GLOBAL_OPTIONS = ('-A', '--app', '-b', '--broker', '--result-backend', '--loader
 
 DEFAULT_PIDFILE = '%n.pid'
 DEFAULT_LOGFILE = '%n%I.log'
+
+
+def celery_exe(*args: str) -> str:
+    """Return the ``celery`` command line with ``args`` (``celery worker --detach``)."""
+    return ' '.join((CELERY_EXE, *args))
+
+
+def maybe_call(fun: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fun`` with the arguments unless it is None (an unset callback)."""
+    if fun is not None:
+        return fun(*args, **kwargs)
+    return None
+
+
+def build_expander(nodename: str, shortname: str, hostname: str) -> Callable[[str], str]:
+    """Return a function expanding ``%n``, ``%h``, ``%d``, ``%N`` for one node."""
+    # %i/%I stay for the worker: they expand per pool process.
+    return partial(node_format, name=nodename, N=shortname, d=hostname, h=nodename,
+                   i='%i', I='%I')
+
+
+def _kwargs_to_options(kwargs: dict[str, Any]) -> dict[str, str]:
+    """``concurrency=4, c=2`` → ``{'--concurrency': '4', '-c': '2'}``."""
+    return {(f'--{key}' if len(key) > 1 else f'-{key}').replace('_', '-'): f'{value}'
+            for key, value in kwargs.items()}
 
 
 def format_opt(opt: str, value: Any) -> str:
@@ -106,15 +137,21 @@ class Node:
     """One worker node: its name, command line and pid/log files."""
 
     def __init__(self, name: str, cmd: str | None = None, append: str | None = None,
-                 options: dict[str, Any] | None = None, extra_args: str = '') -> None:
+                 options: dict[str, Any] | None = None, extra_args: str | None = None) -> None:
         self.name = name
-        self.cmd = cmd or f'{shlex.quote(sys.executable)} -m celery worker --detach'
+        # Run through the Python of ``--executable``: ``python -m celery worker --detach``.
+        self.cmd = cmd or f'-m {celery_exe("worker", "--detach")}'
         self.append = append
-        self.extra_args = extra_args
-        self.options = self._annotate_with_default_opts(dict(options or {}))
+        self.extra_args = extra_args or ''
+        self.options = self._annotate_with_default_opts(OrderedDict(options or {}))
         self.expander = self._prepare_expander()
         self.argv = self._prepare_argv()
         self._pid: int | None = None
+
+    @classmethod
+    def from_kwargs(cls, name: str, **kwargs: Any) -> Node:
+        """Return a node whose options are ``kwargs`` (``concurrency=4`` → ``--concurrency=4``)."""
+        return cls(name, options=_kwargs_to_options(kwargs))
 
     def _annotate_with_default_opts(self, options: dict[str, Any]) -> dict[str, Any]:
         options['-n'] = self.name
@@ -133,13 +170,11 @@ class Node:
 
     def _prepare_expander(self) -> Callable[[str], str]:
         shortname, hostname = self.name.split('@', 1)
-        # %i/%I stay for the worker: they expand per pool process.
-        return partial(node_format, name=self.name, N=shortname, d=hostname, h=self.name,
-                       i='%i', I='%I')
+        return build_expander(self.name, shortname, hostname)
 
     def _prepare_argv(self) -> tuple[str, ...]:
         cmd = self.expander(self.cmd).split(' ')
-        insert_at = cmd.index('celery') + 1 if 'celery' in cmd else len(cmd)
+        insert_at = cmd.index(CELERY_EXE) + 1 if CELERY_EXE in cmd else len(cmd)
         options = dict(self.options)
         for opt in list(options):
             if opt in GLOBAL_OPTIONS:
@@ -153,13 +188,46 @@ class Node:
         return tuple(argv)
 
     @property
-    def argv_with_executable(self) -> list[str]:
-        """The command split into arguments, ready for :func:`subprocess.run`."""
-        return shlex.split(' '.join(self.argv))
+    def executable(self) -> str:
+        """The Python program that runs the node (``--executable``, default this one)."""
+        return self.options['--executable']
 
-    def start(self, env: dict[str, str] | None = None) -> int:
-        """Run the (detaching) command and return its exit code."""
-        return subprocess.run(self.argv_with_executable, env=env).returncode
+    @property
+    def argv_with_executable(self) -> tuple[str, ...]:
+        """The command line with the Python program first, as ``celery multi show`` prints it."""
+        program = self._program()
+        return (program, *self.argv) if program else self.argv
+
+    def _program(self) -> str:
+        # A ``--cmd`` naming a program (``celery worker --detach``) runs as is;
+        # only Python arguments (``-m celery ...``) need the interpreter in front.
+        return self.executable if self.argv[0].startswith('-') else ''
+
+    def prepare_argv(self, argv: Iterable[str], path: str) -> list[str]:
+        """Split ``path`` plus ``argv`` into the argument list a process is started with."""
+        return shlex.split(' '.join([path, *argv]).strip(), posix=not IS_WINDOWS)
+
+    def start(self, env: dict[str, str] | None = None, **kwargs: Any) -> int:
+        """Run the (detaching) command; return its exit code or the number of the killing signal.
+
+        Keyword arguments are the callbacks ``on_spawn(node, argstr=, env=)``,
+        ``on_signalled(node, signum)`` and ``on_failure(node, retcode)``.
+        """
+        argv = self.prepare_argv(self.argv, self._program())
+        maybe_call(kwargs.get('on_spawn'), self, argstr=' '.join(argv), env=env)
+        retcode = subprocess.run(argv, env=env, check=False).returncode
+        return self.handle_process_exit(retcode, kwargs.get('on_signalled'),
+                                        kwargs.get('on_failure'))
+
+    def handle_process_exit(self, retcode: int, on_signalled: Callable[..., Any] | None = None,
+                            on_failure: Callable[..., Any] | None = None) -> int:
+        """Report a start command's end; a negative ``retcode`` means killed by that signal."""
+        if retcode < 0:
+            maybe_call(on_signalled, self, -retcode)
+            return -retcode
+        if retcode > 0:
+            maybe_call(on_failure, self, retcode)
+        return retcode
 
     def getopt(self, *alt: str) -> Any:
         """Return the first of the options ``alt`` that is set; KeyError if none."""
@@ -170,10 +238,12 @@ class Node:
 
     @property
     def pidfile(self) -> str:
+        """The node's pidfile path, expanded."""
         return self.expander(self.getopt('--pidfile', '-p'))
 
     @property
     def logfile(self) -> str:
+        """The node's logfile path, expanded (``%I`` is left for the worker)."""
         return self.expander(self.getopt('--logfile', '-f'))
 
     @property
@@ -203,26 +273,35 @@ class Node:
             return True
         return True
 
-    def send(self, sig: int) -> bool:
-        """Send ``sig`` to the node; False if it isn't running (its stale pidfile is removed)."""
+    def send(self, sig: int, on_error: Callable[[Node], Any] | None = None) -> bool:
+        """Send ``sig`` to the node; False (and ``on_error(node)``) if it isn't running."""
         pid = self.pid
-        if not pid:
-            return False
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            Pidfile(self.pidfile).remove()
-            return False
-        return True
+        if pid:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                # The process is gone: its pidfile is stale.
+                Pidfile(self.pidfile).remove()
+            else:
+                return True
+        maybe_call(on_error, self)
+        return False
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__}: {self.name}>'
 
 
+#: :class:`Node` under a name ``MultiParser.Node`` does not shadow.
+AnyNode = Node
+
+
 class MultiParser:
     """Turn ``multi`` arguments into :class:`Node` objects."""
 
-    def __init__(self, cmd: str | None = None, append: str = '', prefix: str = '',
+    #: The class of the nodes made (subclasses may replace it).
+    Node: ClassVar[type[AnyNode]] = Node
+
+    def __init__(self, cmd: str = celery_exe('worker'), append: str = '', prefix: str = '',
                  suffix: str = '', range_prefix: str = 'celery') -> None:
         self.cmd = cmd
         self.append = append
@@ -230,7 +309,7 @@ class MultiParser:
         self.suffix = suffix
         self.range_prefix = range_prefix
 
-    def parse(self, p: NamespacedOptionParser) -> Iterator[Node]:
+    def parse(self, p: NamespacedOptionParser) -> Iterator[AnyNode]:
         """Yield a node per name (or ``range_prefix1..N`` for a count)."""
         names = p.values
         options = dict(p.options)
@@ -245,13 +324,13 @@ class MultiParser:
         if ranges:
             names = [f'{range_prefix}{i}' for i in range(1, int(names[0]) + 1)]
             self._update_ns_ranges(p, range_prefix)
-        p.options = options
+        p.options = OrderedDict(options)
         for index, name in enumerate(names or ['celery'], start=1):
             nodename, shortname, _ = build_nodename(name, prefix, suffix)
             node_options = p.optmerge(shortname, options)
             for ns in (nodename, name, str(index)):
                 node_options.update(p.namespaces.get(ns, {}))
-            yield Node(nodename, cmd, append, node_options, p.passthrough)
+            yield self.Node(nodename, cmd, append, node_options, p.passthrough)
 
     def _update_ns_ranges(self, p: NamespacedOptionParser, range_prefix: str) -> None:
         for ns, opts in list(p.namespaces.items()):
@@ -272,83 +351,172 @@ def _parse_ns_range(ns: str) -> list[str]:
     return found
 
 
-class Cluster:
-    """A group of nodes started and stopped together."""
+#: The ``on_*`` callbacks a :class:`Cluster` reports through.
+CLUSTER_CALLBACKS = (
+    'on_node_start', 'on_child_spawn', 'on_child_signalled', 'on_child_failure',
+    'on_node_status', 'on_node_restart', 'on_stopping_preamble', 'on_send_signal',
+    'on_node_signal', 'on_node_signal_dead', 'on_node_down', 'on_node_shutdown_ok',
+    'on_still_waiting_for', 'on_still_waiting_progress', 'on_still_waiting_end',
+)
 
-    def __init__(self, nodes: Iterable[Node], env: dict[str, str] | None = None,
-                 on_node_start: Callable[[Node], Any] | None = None,
-                 on_node_status: Callable[[Node, int], Any] | None = None,
-                 on_node_signal: Callable[[Node, str], Any] | None = None,
-                 on_node_down: Callable[[Node], Any] | None = None,
-                 on_still_waiting: Callable[[list[Node]], Any] | None = None) -> None:
+
+class Cluster(UserList):
+    """A group of nodes started and stopped together, reporting through ``on_*`` callbacks."""
+
+    def __init__(self, nodes: Iterable[Node], cmd: str | None = None,
+                 env: dict[str, str] | None = None,
+                 on_stopping_preamble: Callable[..., Any] | None = None,
+                 on_send_signal: Callable[..., Any] | None = None,
+                 on_still_waiting_for: Callable[..., Any] | None = None,
+                 on_still_waiting_progress: Callable[..., Any] | None = None,
+                 on_still_waiting_end: Callable[..., Any] | None = None,
+                 on_node_start: Callable[..., Any] | None = None,
+                 on_node_restart: Callable[..., Any] | None = None,
+                 on_node_shutdown_ok: Callable[..., Any] | None = None,
+                 on_node_status: Callable[..., Any] | None = None,
+                 on_node_signal: Callable[..., Any] | None = None,
+                 on_node_signal_dead: Callable[..., Any] | None = None,
+                 on_node_down: Callable[..., Any] | None = None,
+                 on_child_spawn: Callable[..., Any] | None = None,
+                 on_child_signalled: Callable[..., Any] | None = None,
+                 on_child_failure: Callable[..., Any] | None = None) -> None:
         self.nodes = list(nodes)
+        self.cmd = cmd or celery_exe('worker')
         self.env = env
-        self.on_node_start = on_node_start or _noop
-        self.on_node_status = on_node_status or _noop
-        self.on_node_signal = on_node_signal or _noop
-        self.on_node_down = on_node_down or _noop
-        self.on_still_waiting = on_still_waiting or _noop
+        # Starting: one line per node, the child's failure reported inside it.
+        self.on_node_start = on_node_start
+        self.on_child_spawn = on_child_spawn
+        self.on_child_signalled = on_child_signalled
+        self.on_child_failure = on_child_failure
+        self.on_node_status = on_node_status
+        self.on_node_restart = on_node_restart
+        # Stopping and signalling.
+        self.on_stopping_preamble = on_stopping_preamble
+        self.on_send_signal = on_send_signal
+        self.on_node_signal = on_node_signal
+        self.on_node_signal_dead = on_node_signal_dead
+        self.on_node_down = on_node_down
+        self.on_node_shutdown_ok = on_node_shutdown_ok
+        # Waiting for stopped nodes to go away.
+        self.on_still_waiting_for = on_still_waiting_for
+        self.on_still_waiting_progress = on_still_waiting_progress
+        self.on_still_waiting_end = on_still_waiting_end
+
+    # UserList keeps its items in ``data``: here that is the node list itself.
+    @property
+    def data(self) -> list[Node]:  # type: ignore[override]
+        """The nodes: what the list operations act on."""
+        return self.nodes
+
+    def find(self, name: str) -> Node:
+        """Return the node named ``name``; KeyError if there is none."""
+        for node in self:
+            if node.name == name:
+                return node
+        raise KeyError(name)
 
     def start(self) -> list[int]:
         """Start every node; return their exit codes."""
-        codes = []
-        for node in self.nodes:
-            self.on_node_start(node)
-            code = node.start(self.env)
-            self.on_node_status(node, code)
-            codes.append(code)
-        return codes
+        return [self.start_node(node) for node in self]
 
-    def send_all(self, sig: int) -> list[Node]:
-        """Signal every running node; return the ones that were running."""
-        signalled = []
-        for node in self.nodes:
-            if node.send(sig):
-                self.on_node_signal(node, signals_name(sig))
-                signalled.append(node)
+    def start_node(self, node: Node) -> int:
+        """Start one node, reporting it; return its exit code."""
+        maybe_call(self.on_node_start, node)
+        retcode = node.start(self.env, on_spawn=self.on_child_spawn,
+                             on_signalled=self.on_child_signalled,
+                             on_failure=self.on_child_failure)
+        maybe_call(self.on_node_status, node, retcode)
+        return retcode
+
+    def getpids(self, on_down: Callable[[Node], Any] | None = None) -> Iterator[Node]:
+        """Yield the nodes that have a pid; call ``on_down(node)`` for the others."""
+        for node in self:
+            if node.pid:
+                yield node
             else:
-                self.on_node_down(node)
-        return signalled
+                maybe_call(on_down, node)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float | None = None,
-             interval: float = 0.5) -> bool:
-        """Signal every node and wait until their processes are gone (or ``timeout``)."""
-        pending = self.send_all(sig)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        last_report = time.monotonic()
+    def send_all(self, sig: int) -> None:
+        """Send ``sig`` to every node that has a pid."""
+        for node in self.getpids(on_down=self.on_node_down):
+            if node.send(sig, self.on_node_signal_dead):
+                maybe_call(self.on_node_signal, node, signal_name(sig))
+
+    def kill(self) -> None:
+        """SIGKILL every node."""
+        self.send_all(signal.SIGKILL)
+
+    def stop(self, retry: float | None = None, callback: Callable[[Node], Any] | None = None,
+             sig: int = signal.SIGTERM) -> None:
+        """Signal the nodes; with ``retry`` (seconds), wait until they are gone.
+
+        ``callback(node)`` is called for each node found down (default ``on_node_down``).
+        """
+        self._stop_nodes(retry=retry, on_down=callback, sig=sig)
+
+    def stopwait(self, retry: float = 2, callback: Callable[[Node], Any] | None = None,
+                 sig: int = signal.SIGTERM) -> None:
+        """Signal the nodes and wait until they are gone, checking every ``retry`` seconds."""
+        self._stop_nodes(retry=retry, on_down=callback, sig=sig)
+
+    def restart(self, sig: int = signal.SIGTERM) -> list[int]:
+        """Stop every node, starting each again once it is down; return the exit codes."""
+        retcodes: list[int] = []
+
+        def start_again(node: Node) -> None:
+            maybe_call(self.on_node_restart, node)
+            retcodes.append(self.start_node(node))
+
+        self._stop_nodes(retry=2, on_down=start_again, sig=sig)
+        return retcodes
+
+    def _stop_nodes(self, retry: float | None, on_down: Callable[[Node], Any] | None,
+                    sig: int) -> None:
+        on_down = on_down if on_down is not None else self.on_node_down
+        nodes = list(self.getpids(on_down=on_down))
+        if nodes:
+            for node in self.shutdown_nodes(nodes, sig=sig, retry=retry):
+                maybe_call(on_down, node)
+
+    def shutdown_nodes(self, nodes: list[Node], sig: int = signal.SIGTERM,
+                       retry: float | None = None) -> Iterator[Node]:
+        """Signal ``nodes``; yield each one found down (waiting for them when ``retry``)."""
+        maybe_call(self.on_stopping_preamble, nodes)
+        pending = []
+        for node in nodes:
+            maybe_call(self.on_send_signal, node, signal_name(sig))
+            if node.send(sig, self.on_node_signal_dead):
+                pending.append(node)
+            else:
+                yield node
+        if not retry or not pending:
+            return
+        maybe_call(self.on_still_waiting_for, pending)
         while pending:
-            pending = [node for node in pending if node.alive() or self._report_down(node)]
-            if not pending:
-                break
-            if deadline is not None and time.monotonic() > deadline:
+            time.sleep(float(retry))
+            maybe_call(self.on_still_waiting_progress, pending)
+            for node in [node for node in pending if not node.alive()]:
+                pending.remove(node)
+                maybe_call(self.on_node_shutdown_ok, node)
+                yield node
+        maybe_call(self.on_still_waiting_end)
+
+    def shutdown(self, sig: int = signal.SIGTERM, timeout: float | None = None,
+                 interval: float = 0.5) -> bool:
+        """Signal every node and wait for their processes to end; False if ``timeout`` passed."""
+        nodes = list(self.getpids(on_down=self.on_node_down))
+        pending = [node for node in nodes if node.send(sig, self.on_node_signal_dead)]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pending:
+            pending = [node for node in pending if node.alive()]
+            if pending and deadline is not None and time.monotonic() > deadline:
                 return False
-            if time.monotonic() - last_report > 5:
-                self.on_still_waiting(pending)
-                last_report = time.monotonic()
-            time.sleep(interval)
+            if pending:
+                time.sleep(interval)
         return True
 
-    def _report_down(self, node: Node) -> bool:
-        self.on_node_down(node)
-        return False
-
-    def kill(self) -> list[Node]:
-        """SIGKILL every node and remove their pidfiles."""
-        killed = self.send_all(signal.SIGKILL)
-        for node in killed:
-            Pidfile(node.pidfile).remove()
-        return killed
-
-    def __iter__(self) -> Iterator[Node]:
-        return iter(self.nodes)
-
-    def __len__(self) -> int:
-        return len(self.nodes)
-
-
-def signals_name(sig: int) -> str:
-    """Return ``SIGTERM`` for 15."""
-    return signal.Signals(sig).name
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__}: {saferepr([node.name for node in self])}>'
 
 
 def parse_signal(arg: str, default: int = signal.SIGTERM) -> int:
@@ -361,6 +529,3 @@ def parse_signal(arg: str, default: int = signal.SIGTERM) -> int:
     except (AttributeError, TypeError):
         return default
 
-
-def _noop(*args: Any, **kwargs: Any) -> None:
-    return None

@@ -20,22 +20,60 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from functools import wraps
+from typing import IO, Any, ClassVar
 
 import click
 
+from celery import VERSION_BANNER
 from celery.apps.multi import (
+    CLUSTER_CALLBACKS,
     Cluster,
     MultiParser,
     NamespacedOptionParser,
     Node,
+    celery_exe,
     parse_signal,
 )
-from celery.platforms import EX_FAILURE, EX_OK, EX_USAGE
+from celery.bin.base import CeleryCommand, handle_preload_options  # noqa: F401 (re-exported)
+from celery.platforms import EX_FAILURE, EX_OK, EX_USAGE, signals  # noqa: F401 (re-exported)
+from celery.utils import term
+from celery.utils.text import pluralize
 
-__all__ = ('MultiTool', 'multi')
+__all__ = ('MultiTool',)
 
-# Celery's user-visible usage text, kept verbatim.
+#: :class:`Cluster` under a name the ``MultiTool.Cluster`` factory does not shadow.
+NodeCluster = Cluster
+
+
+
+def splash(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a :class:`MultiTool` command to print the banner first."""
+    @wraps(fun)
+    def _inner(self: TermLogger, *args: Any, **kwargs: Any) -> Any:
+        self.splash()
+        return fun(self, *args, **kwargs)
+    return _inner
+
+
+def using_cluster(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command taking a cluster to take the node arguments instead."""
+    @wraps(fun)
+    def _inner(self: MultiTool, *argv: str, **kwargs: Any) -> Any:
+        return fun(self, self.cluster_from_argv(argv), **kwargs)
+    return _inner
+
+
+def using_cluster_and_sig(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Like :func:`using_cluster`, also passing the signal a ``-SIG`` argument names."""
+    @wraps(fun)
+    def _inner(self: MultiTool, *argv: str, **kwargs: Any) -> Any:
+        argv, sig = _pop_signal(argv, signal.SIGTERM)
+        return fun(self, self.cluster_from_argv(argv), sig, **kwargs)
+    return _inner
+
+
+# Celery's user-visible text, kept verbatim
 USAGE = """\
 usage: {prog_name} start <node1 node2 nodeN|range> [worker options]
        {prog_name} stop <n1 n2 nN|range> [-SIG (default: -TERM)]
@@ -56,168 +94,296 @@ additional options (must appear after command name):
     * --no-color:   Don't display colors.
 """
 
-FLAGS = ('--nosplash', '--quiet', '-q', '--verbose', '--no-color')
+
+class TermLogger:
+    """Terminal output for ``multi``: quiet/verbose levels, colours and the banner."""
+
+    # Celery's user-visible text, kept verbatim.
+    splash_text = 'celery multi v{version}'
+    splash_context: ClassVar[dict[str, str]] = {'version': VERSION_BANNER}
+
+    #: The exit code a failed step leaves.
+    retcode = 0
+
+    def setup_terminal(self, stdout: IO[str] | None, stderr: IO[str] | None,
+                       nosplash: bool = False, quiet: bool = False, verbose: bool = False,
+                       no_color: bool = False, **kwargs: Any) -> None:
+        """Choose the output streams and the verbosity."""
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.nosplash = nosplash
+        self.quiet = quiet
+        self.verbose = verbose
+        self.no_color = no_color
+
+    def ok(self, m: Any, newline: bool = True, file: IO[str] | None = None) -> int:
+        """Print ``m`` and return the success exit code."""
+        self.say(m, newline=newline, file=file)
+        return EX_OK
+
+    def say(self, m: Any, newline: bool = True, file: IO[str] | None = None) -> None:
+        """Print ``m`` to ``file`` (default stdout)."""
+        print(m, file=file or self.stdout, end='\n' if newline else '', flush=True)
+
+    def carp(self, m: Any, newline: bool = True, file: IO[str] | None = None) -> None:
+        """Print ``m`` to stderr."""
+        self.say(m, newline=newline, file=file or self.stderr)
+
+    def error(self, msg: str | None = None) -> int:
+        """Print ``msg`` (if any) and the usage to stderr; return the failure exit code."""
+        if msg:
+            self.carp(msg)
+        self.usage()
+        self.retcode = EX_FAILURE
+        return EX_FAILURE
+
+    def info(self, msg: Any, newline: bool = True) -> None:
+        """Print ``msg`` in verbose mode only."""
+        if self.verbose:
+            self.note(msg, newline=newline)
+
+    def note(self, msg: Any, newline: bool = True) -> None:
+        """Print ``msg`` unless quiet."""
+        if not self.quiet:
+            self.say(str(msg), newline=newline)
+
+    def usage(self) -> None:
+        """Print the usage text to stderr."""
+        self.carp(USAGE.format(prog_name=self.prog_name))
+
+    def splash(self) -> None:
+        """Print the version banner (unless ``--nosplash``)."""
+        if not self.nosplash:
+            self.note(self.colored.cyan(self.splash_text.format(**self.splash_context)))
+
+    @property
+    def colored(self) -> term.colored:
+        """A colouring helper, plain when ``--no-color``."""
+        return term.colored(enabled=not self.no_color)
+
+    @property
+    def prog_name(self) -> str:
+        """The program name the usage shows."""
+        return getattr(self, '_prog_name', 'celery multi')
 
 
-class MultiTool:
+class MultiTool(TermLogger):
     """The ``multi`` program: parses arguments and runs one action on a cluster."""
 
+    MultiParser = MultiParser
+    OptionParser = NamespacedOptionParser
+
+    #: ``(option, attribute)``: flags taken out of the arguments and set on the tool.
+    reserved_options: ClassVar[list[tuple[str, str]]] = [
+        ('--quiet', 'quiet'), ('-q', 'quiet'), ('--verbose', 'verbose'),
+        ('--no-color', 'no_color'), ('--nosplash', 'nosplash'),
+    ]
+
     def __init__(self, env: dict[str, str] | None = None, cmd: str | None = None,
-                 fh: Any = None, stdout: Any = None, stderr: Any = None,
-                 quiet: bool = False, no_color: bool = False, verbose: bool = False,
-                 nosplash: bool = False) -> None:
+                 fh: IO[str] | None = None, stdout: IO[str] | None = None,
+                 stderr: IO[str] | None = None, **kwargs: Any) -> None:
         self.env = env
         self.cmd = cmd
-        self.stdout = stdout or fh or sys.stdout
-        self.stderr = stderr or sys.stderr
-        self.quiet = quiet
-        self.no_color = no_color
-        self.verbose = verbose
-        self.nosplash = nosplash
-        self.prog_name = 'celery multi'
-        self.commands: dict[str, Callable[..., int]] = {
+        self.setup_terminal(stdout or fh, stderr or fh, **kwargs)
+        self.commands: dict[str, Callable[..., Any]] = {
             'start': self.start, 'show': self.show, 'stop': self.stop,
-            'stopwait': self.stopwait, 'stop_verify': self.stopwait,
+            'stopwait': self.stopwait, 'stop_verify': self.stop_verify,
             'restart': self.restart, 'kill': self.kill, 'names': self.names,
             'expand': self.expand, 'get': self.get, 'help': self.help,
         }
 
     def execute_from_commandline(self, argv: list[str], cmd: str | None = None) -> int:
-        """Run ``argv`` (``[action, args...]``); return the exit code."""
-        argv = self._handle_flags(list(argv))
-        if not argv or argv[0] not in self.commands:
-            self.say(USAGE.format(prog_name=self.prog_name), err=True)
-            return EX_USAGE if argv else EX_FAILURE
-        action, rest = argv[0], argv[1:]
-        return self.commands[action](*rest, cmd=cmd or self.cmd) or EX_OK
+        """Run ``argv`` (``[prog_name, action, args...]``); return the exit code."""
+        argv = self._handle_reserved_options(list(argv))
+        self.cmd = cmd if cmd is not None else self.cmd
+        self._prog_name = os.path.basename(argv.pop(0)) if argv else 'celery multi'
+        if not self.validate_arguments(argv):
+            return self.error()
+        return self.call_command(argv[0], argv[1:])
 
-    def _handle_flags(self, argv: list[str]) -> list[str]:
-        for flag in FLAGS:
-            if flag in argv:
-                argv.remove(flag)
-                setattr(self, {'-q': 'quiet'}.get(flag, flag.lstrip('-').replace('-', '_')), True)
+    def validate_arguments(self, argv: list[str]) -> bool:
+        """True if ``argv`` starts with a command name."""
+        return bool(argv) and argv[0][:1] != '-'
+
+    def call_command(self, command: str, argv: list[str]) -> int:
+        """Run ``command`` with ``argv``; usage and EX_USAGE for an unknown command."""
+        try:
+            fun = self.commands[command]
+        except KeyError:
+            self.error(f'Invalid command: {command}')
+            return EX_USAGE
+        return fun(*argv) or EX_OK
+
+    def _handle_reserved_options(self, argv: list[str]) -> list[str]:
+        for option, attribute in self.reserved_options:
+            if option in argv:
+                argv.remove(option)
+                setattr(self, attribute, True)
         return argv
 
-    def cluster_from_argv(self, argv: tuple[str, ...], cmd: str | None = None) -> Cluster:
+    def cluster_from_argv(self, argv: tuple[str, ...] | list[str],
+                          cmd: str | None = None) -> NodeCluster:
         """Parse node names and options into a :class:`Cluster`."""
-        parser = NamespacedOptionParser(list(argv))
+        parser = self.OptionParser(list(argv))
         parser.parse()
-        nodes = MultiParser(cmd=cmd).parse(parser)
-        return Cluster(nodes, env=self.env, on_node_start=self.on_node_start,
-                       on_node_status=self.on_node_status, on_node_signal=self.on_node_signal,
-                       on_node_down=self.on_node_down, on_still_waiting=self.on_still_waiting)
+        cmd = cmd or self.cmd or f'-m {celery_exe("worker", "--detach")}'
+        return self.Cluster(list(self.MultiParser(cmd=cmd).parse(parser)), cmd=cmd)
 
-    def start(self, *argv: str, cmd: str | None = None) -> int:
-        """Start the nodes."""
-        self.splash()
-        self.say('> Starting nodes...')
-        codes = self.cluster_from_argv(argv, cmd).start()
-        return EX_FAILURE if any(codes) else EX_OK
+    def Cluster(self, nodes: list[Node], cmd: str | None = None) -> NodeCluster:
+        """Return a cluster of ``nodes`` reporting through this tool."""
+        callbacks = {name: getattr(self, name) for name in CLUSTER_CALLBACKS}
+        return Cluster(nodes, cmd=cmd, env=self.env, **callbacks)
 
-    def show(self, *argv: str, cmd: str | None = None) -> int:
-        """Print the command that would start each node."""
-        for node in self.cluster_from_argv(argv, cmd):
-            self.say(' '.join(node.argv))
-        return EX_OK
+    @splash
+    @using_cluster
+    def start(self, cluster: NodeCluster) -> int:
+        """Start the nodes; EX_FAILURE if any failed."""
+        self.note('> Starting nodes...')
+        return int(any(cluster.start()))
 
-    def stop(self, *argv: str, cmd: str | None = None, sig: int = signal.SIGTERM) -> int:
-        """Send the nodes a signal (``-SIG``, default TERM) and wait for them to exit."""
-        argv, sig = self._pop_signal(argv, sig)
-        self.splash()
-        self.say('> Stopping nodes...')
-        self.cluster_from_argv(argv, cmd).stop(sig=sig)
-        return EX_OK
+    @splash
+    @using_cluster_and_sig
+    def stop(self, cluster: NodeCluster, sig: int, **kwargs: Any) -> None:
+        """Signal the nodes (``-SIG``, default TERM) without waiting."""
+        return cluster.stop(sig=sig, **kwargs)
 
-    def stopwait(self, *argv: str, cmd: str | None = None) -> int:
-        """Stop the nodes, waiting for running tasks to finish."""
-        return self.stop(*argv, cmd=cmd)
+    @splash
+    @using_cluster_and_sig
+    def stopwait(self, cluster: NodeCluster, sig: int, **kwargs: Any) -> None:
+        """Signal the nodes and wait until they are gone."""
+        return cluster.stopwait(sig=sig, **kwargs)
 
-    def restart(self, *argv: str, cmd: str | None = None) -> int:
-        """Stop the nodes, wait for them, then start them again."""
-        argv, sig = self._pop_signal(argv, signal.SIGTERM)
-        self.splash()
-        cluster = self.cluster_from_argv(argv, cmd)
-        self.say('> Restarting nodes...')
-        cluster.stop(sig=sig)
-        codes = cluster.start()
-        return EX_FAILURE if any(codes) else EX_OK
+    stop_verify = stopwait  # compat alias
 
-    def kill(self, *argv: str, cmd: str | None = None) -> int:
+    @splash
+    @using_cluster_and_sig
+    def restart(self, cluster: NodeCluster, sig: int, **kwargs: Any) -> int:
+        """Stop each node and start it again once down; EX_FAILURE if a start failed."""
+        return int(any(cluster.restart(sig=sig, **kwargs)))
+
+    @splash
+    @using_cluster
+    def kill(self, cluster: NodeCluster) -> None:
         """SIGKILL the nodes."""
-        self.splash()
-        self.cluster_from_argv(argv, cmd).kill()
-        return EX_OK
+        return cluster.kill()
 
-    def names(self, *argv: str, cmd: str | None = None) -> int:
+    @using_cluster
+    def show(self, cluster: NodeCluster) -> int:
+        """Print the command that starts each node."""
+        return self.ok('\n'.join(' '.join(node.argv_with_executable) for node in cluster))
+
+    @using_cluster
+    def names(self, cluster: NodeCluster) -> int:
         """Print the node names."""
-        self.say('\n'.join(node.name for node in self.cluster_from_argv(argv, cmd)))
-        return EX_OK
+        return self.ok('\n'.join(node.name for node in cluster))
 
-    def get(self, wanted: str = '', *argv: str, cmd: str | None = None) -> int:
-        """Print the command of the node named ``wanted``."""
-        for node in self.cluster_from_argv(argv, cmd):
-            if node.name == wanted:
-                self.say(' '.join(node.argv))
-                return EX_OK
-        self.say(f'No node named {wanted!r}.', err=True)
-        return EX_FAILURE
+    def get(self, wanted: str, *argv: str) -> int:
+        """Print the command of the node named ``wanted``; EX_FAILURE if there is none."""
+        try:
+            node = self.cluster_from_argv(argv).find(wanted)
+        except KeyError:
+            return EX_FAILURE
+        return self.ok(' '.join(node.argv))
 
-    def expand(self, template: str = '', *argv: str, cmd: str | None = None) -> int:
+    def expand(self, template: str, *argv: str) -> int:
         """Print ``template`` expanded for each node (``%n``, ``%h``...)."""
-        for node in self.cluster_from_argv(argv, cmd):
-            self.say(node.expander(template))
-        return EX_OK
+        return self.ok('\n'.join(node.expander(template)
+                                 for node in self.cluster_from_argv(argv)))
 
-    def help(self, *argv: str, cmd: str | None = None) -> int:
-        """Print the usage."""
-        self.say(__doc__ or '')
-        return EX_OK
+    def help(self, *argv: str) -> None:
+        """Print the module documentation."""
+        self.say(__doc__)
 
-    @staticmethod
-    def _pop_signal(argv: tuple[str, ...], default: int) -> tuple[tuple[str, ...], int]:
-        sig = default
-        rest = []
-        for arg in argv:
-            found = _signal_option(arg)
-            if found is None:
-                rest.append(arg)
-            else:
-                sig = found
-        return tuple(rest), sig
+    def on_stopping_preamble(self, nodes: list[Node]) -> None:
+        """Announce the stop."""
+        self.note(self.colored.blue('> Stopping nodes...'))
 
-    def splash(self) -> None:
-        """Print the version banner (unless quiet or ``--nosplash``)."""
-        if not self.nosplash and not self.quiet:
-            from celery import VERSION_BANNER
-            self.say(f'celery multi v{VERSION_BANNER}')
+    def on_send_signal(self, node: Node, sig: str) -> None:
+        """Report the signal sent to a node being stopped."""
+        self.note(f'\t> {node.name}: {sig} -> {node.pid}')
 
-    def say(self, message: str, err: bool = False) -> None:
-        """Print ``message`` to stdout (stderr if ``err``) unless quiet."""
-        if self.quiet and not err:
-            return
-        print(message, file=self.stderr if err else self.stdout, flush=True)
+    def on_still_waiting_for(self, nodes: list[Node]) -> None:
+        """Announce the nodes being waited for."""
+        count = len(nodes)
+        pids = ', '.join(str(node.pid) for node in nodes)
+        self.note(self.colored.blue(f'> Waiting for {count} {pluralize(count, "node")} '
+                                    f'-> {pids}...'), newline=False)
+
+    def on_still_waiting_progress(self, nodes: list[Node]) -> None:
+        """Show that waiting goes on."""
+        self.note('.', newline=False)
+
+    def on_still_waiting_end(self) -> None:
+        """End the waiting line."""
+        self.note('')
+
+    def on_node_signal_dead(self, node: Node) -> None:
+        """Report a node whose process was gone when signalled."""
+        self.note(f'Could not signal {node.name} ({node.pid}): No such process')
 
     def on_node_start(self, node: Node) -> None:
-        """Report a node being started (verbose only)."""
-        if self.verbose:
-            self.say(f'\t> {node.name}: {" ".join(node.argv)}')
+        """Start a node's status line."""
+        self.note(f'\t> {node.name}: ', newline=False)
 
-    def on_node_status(self, node: Node, code: int) -> None:
-        """Report how a node start ended."""
-        self.say(f'\t> {node.name}: {"OK" if not code else f"FAILED (exit code {code})"}',
-                 err=bool(code))
-
-    def on_node_signal(self, node: Node, signame: str) -> None:
-        """Report a signal sent to a node."""
-        self.say(f'\t> Sending {signame} to node {node.name} ({node.pid})')
+    def on_node_restart(self, node: Node) -> None:
+        """Start a restarted node's status line."""
+        self.note(self.colored.blue(f'> Restarting node {node.name}: '), newline=False)
 
     def on_node_down(self, node: Node) -> None:
-        """Report a node that has stopped."""
-        self.say(f'\t> {node.name}: DOWN')
+        """Report a node that is not running."""
+        self.note(f'> {node.name}: {self.DOWN}')
 
-    def on_still_waiting(self, nodes: list[Node]) -> None:
-        """Report the nodes still being waited for."""
-        self.say(f'> Waiting for {len(nodes)} node(s) -> {", ".join(str(n.pid) for n in nodes)}...')
+    def on_node_shutdown_ok(self, node: Node) -> None:
+        """Report a node that has stopped."""
+        self.note(f'\n\t> {node.name}: {self.OK}')
+
+    def on_node_status(self, node: Node, retval: int) -> None:
+        """End a node's status line with OK or FAILED."""
+        self.note(self.FAILED if retval else self.OK)
+
+    def on_node_signal(self, node: Node, sig: str) -> None:
+        """Report a signal sent to a node."""
+        self.note(f'Sending {sig} signal to {node.name} ({node.pid})')
+
+    def on_child_spawn(self, node: Node, argstr: str, env: dict[str, str] | None) -> None:
+        """Show the command a node starts with (verbose only)."""
+        self.info(f'  {argstr}')
+
+    def on_child_signalled(self, node: Node, signum: int) -> None:
+        """Report a start command killed by a signal."""
+        self.note(f'* Child was terminated by signal {signum}')
+
+    def on_child_failure(self, node: Node, retcode: int) -> None:
+        """Report a start command that failed."""
+        self.note(f'* Child terminated with exit code {retcode}')
+
+    @property
+    def FAILED(self) -> str:
+        """``FAILED``, in red."""
+        return str(self.colored.red('FAILED'))
+
+    @property
+    def OK(self) -> str:
+        """``OK``, in green."""
+        return str(self.colored.green('OK'))
+
+    @property
+    def DOWN(self) -> str:
+        """``DOWN``, in magenta."""
+        return str(self.colored.magenta('DOWN'))
+
+
+def _pop_signal(argv: tuple[str, ...], default: int) -> tuple[tuple[str, ...], int]:
+    """Take a ``-SIG`` argument out of ``argv``; return the rest and the signal."""
+    sig = default
+    rest = []
+    for arg in argv:
+        found = _signal_option(arg)
+        if found is None:
+            rest.append(arg)
+        else:
+            sig = found
+    return tuple(rest), sig
 
 
 def _signal_option(arg: str) -> int | None:
@@ -235,8 +401,16 @@ def _signal_option(arg: str) -> int | None:
     return None if sig == -1 else sig
 
 
-@click.command(context_settings={'allow_extra_args': True, 'ignore_unknown_options': True,
-                                 'help_option_names': []})
+class _MultiCommand(CeleryCommand):
+    """``multi`` passes its arguments through, ``-A`` after the sub-command included."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Keep every argument for :class:`MultiTool`."""
+        return click.Command.parse_args(self, ctx, args)
+
+
+@click.command(cls=_MultiCommand, context_settings={
+    'allow_extra_args': True, 'ignore_unknown_options': True, 'help_option_names': []})
 @click.pass_context
 def multi(ctx: click.Context, **kwargs: Any) -> int:
     """Start multiple worker instances."""
@@ -249,5 +423,10 @@ def multi(ctx: click.Context, **kwargs: Any) -> int:
         args = args[at + 1:] + args[:at]
     else:
         args = list(ctx.args)
-    ctx.exit(tool.execute_from_commandline(args))
+    ctx.exit(tool.execute_from_commandline(['celery multi', *args]))
     return EX_OK
+
+
+def main() -> None:
+    """Run ``multi`` as a program on ``sys.argv``."""
+    sys.exit(MultiTool().execute_from_commandline(sys.argv))

@@ -453,7 +453,7 @@ def _start_worker_process(app: Any, concurrency: int = 1, pool: str = 'solo',
             _wait_until_process_answers(app, node, startup_timeout)
             yield node
         finally:
-            if not cluster.stop(timeout=shutdown_timeout, interval=0.1):
+            if not cluster.shutdown(timeout=shutdown_timeout, interval=0.1):
                 logger.warning('Worker process %s ignored the warm shutdown for %ss: killed',
                                hostname, shutdown_timeout)
                 cluster.kill()

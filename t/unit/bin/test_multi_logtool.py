@@ -40,9 +40,9 @@ def test_default_pid_and_log_files_expand_per_node():
 def test_multitool_names_and_usage():
     out = io.StringIO()
     tool = MultiTool(stdout=out, stderr=out)
-    assert tool.execute_from_commandline(['names', 'a@x', 'b@y']) == 0
+    assert tool.execute_from_commandline(['multi', 'names', 'a@x', 'b@y']) == 0
     assert out.getvalue().split() == ['a@x', 'b@y']
-    assert tool.execute_from_commandline(['bogus']) == 64
+    assert tool.execute_from_commandline(['multi', 'bogus']) == 64
     assert 'usage:' in out.getvalue()
 
 

@@ -31,19 +31,19 @@ def running_w1(tmp_path, monkeypatch):
 def test_stop_acts_on_the_named_node_only(running_w1, action) -> None:
     out = io.StringIO()
     tool = MultiTool(stdout=out, nosplash=True)
-    assert tool.execute_from_commandline([action, 'w1', '-A', 'proj', '-Q', 'q1']) == 0
+    assert tool.execute_from_commandline(['multi', action, 'w1', '-A', 'proj', '-Q', 'q1']) == 0
     text = out.getvalue()
     assert running_w1.wait(10) == -signal.SIGTERM
-    assert 'Sending SIGTERM to node w1@' in text and 'w1@' in text.split('DOWN')[0]
+    assert 'w1@' in text and f': TERM -> {running_w1.pid}' in text
     assert 'proj' not in text and 'q1' not in text
 
 
 def test_signal_option_is_still_recognised(running_w1) -> None:
     out = io.StringIO()
     tool = MultiTool(stdout=out, nosplash=True)
-    tool.execute_from_commandline(['stop', 'w1', '-A', 'proj', '-KILL'])
+    tool.execute_from_commandline(['multi', 'stop', 'w1', '-A', 'proj', '-KILL'])
     assert running_w1.wait(10) == -signal.SIGKILL
-    assert 'Sending SIGKILL' in out.getvalue() and 'proj' not in out.getvalue()
+    assert ': KILL -> ' in out.getvalue() and 'proj' not in out.getvalue()
 
 
 def test_signal_option_forms() -> None:
