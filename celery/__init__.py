@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 SERIES = 'collider'
 
@@ -60,6 +60,27 @@ _LAZY_NAMES = {
     'xstarmap': 'celery.canvas',
     'uuid': 'celery.utils',
 }
+
+
+if TYPE_CHECKING:
+    # What the lazy names resolve to, for type checkers (no import at run time).
+    from celery._state import current_app, current_task
+    from celery.app import bugreport, shared_task
+    from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.canvas import (
+        Signature,
+        chain,
+        chord,
+        chunks,
+        group,
+        maybe_signature,
+        signature,
+        subtask,
+        xmap,
+        xstarmap,
+    )
+    from celery.utils import uuid
 
 
 def __getattr__(name: str) -> Any:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from celery._canvas.stamping import StampingVisitor, combine_stamps, existing_stamps
 from celery._state import current_app
+from celery._typing import R_co
 from celery.utils import uuid
 from celery.utils.functional import maybe_list
 from celery.utils.log import get_logger
@@ -30,8 +31,10 @@ def _getitem_property(key: str, doc: str) -> property:
     return property(getter, setter, doc=doc)
 
 
-class Signature(dict):
+class Signature(dict[str, Any], Generic[R_co]):
     """One task call, not yet made: task name, arguments and sending options.
+
+    ``Signature[int]``: a call of a task returning int (``add.s(2, 2)``).
 
     It *is* a dict (``task``, ``args``, ``kwargs``, ``options``,
     ``subtask_type``, ``immutable``, ``chord_size``), so any serializer that
@@ -95,12 +98,12 @@ class Signature(dict):
 
     # -- calling ---------------------------------------------------------------
 
-    def __call__(self, *partial_args: Any, **partial_kwargs: Any) -> Any:
+    def __call__(self, *partial_args: Any, **partial_kwargs: Any) -> R_co:
         """Call the task directly (in the current process)."""
         args, kwargs, _ = self._merge(partial_args, partial_kwargs, None)
         return self.type(*args, **kwargs)
 
-    def delay(self, *partial_args: Any, **partial_kwargs: Any) -> AsyncResult:
+    def delay(self, *partial_args: Any, **partial_kwargs: Any) -> AsyncResult[R_co]:
         """Send the task with ``*args``/``**kwargs`` added to the partial ones."""
         return self.apply_async(partial_args, partial_kwargs)
 
@@ -111,7 +114,7 @@ class Signature(dict):
         return self.type.apply(args, kwargs, **options)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, route_name: str | None = None,
-                    **options: Any) -> AsyncResult:
+                    **options: Any) -> AsyncResult[R_co]:
         """Send the task (given args go before the partial ones); returns its result."""
         options = {k: v for k, v in options.items() if v is not None}
         if args or kwargs or options:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from celery import _state
 from celery._state import (
@@ -14,9 +14,12 @@ from celery._state import (
     enable_trace,
     get_current_app,
 )
+from celery._typing import P, R
 from celery.local import Proxy
 
 if TYPE_CHECKING:
+    from typing import Concatenate, Literal
+
     from celery.app.base import Celery
     from celery.app.task import Task
 
@@ -90,6 +93,29 @@ class _SharedTask:
                 with app._finalize_mutex:
                     self.build_on(app)
         return Proxy(self.on_current_app)
+
+
+# For type checkers, as on ``app.task``: the proxy stands for a ``Task[P, R]``.
+@overload
+def shared_task(fun: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def shared_task(*, bind: Literal[True], name: str | None = ...,
+                base: type[Task[Any, Any]] | None = ..., pydantic: bool = ...,
+                **options: Any) -> Callable[[Callable[Concatenate[Any, P], R]], Task[P, R]]: ...
+
+
+@overload
+def shared_task(*, bind: Literal[False] = ..., name: str | None = ...,
+                base: type[Task[Any, Any]] | None = ..., pydantic: bool = ...,
+                **options: Any) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+@overload
+def shared_task(*, bind: bool, name: str | None = ...,
+                base: type[Task[Any, Any]] | None = ..., pydantic: bool = ...,
+                **options: Any) -> Callable[[Callable[..., R]], Task[..., R]]: ...
 
 
 def shared_task(*args: Any, **kwargs: Any) -> Any:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Generic, NoReturn
 
 from celery import states
 from celery._state import LocalStack, _task_stack, current_app, get_current_app  # noqa: F401
+from celery._typing import P, R
 from celery.app.context import Context
 from celery.app.lazy_attribute import imported_attribute
 from celery.app.task_signatures import X_DEATH_HEADERS, TaskSignatures  # noqa: F401
@@ -15,6 +16,7 @@ from celery.utils.functional import mattrgetter, maybe_list
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.canvas import Signature
     from celery.result import AsyncResult, EagerResult
 
 __all__ = ('Context', 'Task', 'BaseTask')
@@ -75,8 +77,11 @@ class TaskType(type):
         return _reprtask(cls)
 
 
-class Task(TaskSignatures, metaclass=TaskType):
+class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
     """Base class of every task: its options, calling API and handlers.
+
+    ``Task[[int, int], int]`` is a task whose function takes two ints and
+    returns an int: ``@app.task`` gives that type to the task it makes.
 
     The work itself is :meth:`run`, written by the ``@app.task`` decorator
     from the decorated function (or by a subclass); calling a task runs it
@@ -266,7 +271,7 @@ class Task(TaskSignatures, metaclass=TaskType):
 
     # -- calling -------------------------------------------------------------
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         _task_stack.push(self)
         self.push_request(args=args, kwargs=kwargs)
         try:
@@ -282,7 +287,7 @@ class Task(TaskSignatures, metaclass=TaskType):
         from celery.app.registry import _unpickle_task_v2
         return (_unpickle_task_v2, (self.name, mod), None)
 
-    def run(self, *args: Any, **kwargs: Any) -> Any:
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """The work of the task; the ``@app.task`` decorator makes it the decorated function."""
         raise NotImplementedError('Tasks must define the run method.')
 
@@ -291,13 +296,14 @@ class Task(TaskSignatures, metaclass=TaskType):
         from celery.utils.imports import instantiate
         return instantiate(self.Strategy, self, app, consumer, **kwargs)
 
-    def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> AsyncResult[R]:
         """Send the task with these arguments: ``add.delay(2, 2)``."""
         return self.apply_async(args, kwargs)
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None,
+    def apply_async(self, args: tuple[Any, ...] | list[Any] | None = None,
+                    kwargs: dict[str, Any] | None = None, task_id: str | None = None,
                     producer: Any = None, link: Any = None, link_error: Any = None,
-                    shadow: str | None = None, **options: Any) -> AsyncResult:
+                    shadow: str | None = None, **options: Any) -> AsyncResult[R]:
         """Send a message asking a worker to run the task; returns its :class:`AsyncResult`.
 
         With :setting:`task_always_eager` the task runs here instead (:meth:`apply`).
@@ -388,11 +394,12 @@ class Task(TaskSignatures, metaclass=TaskType):
             f"args:{next_attempt.args} kwargs:{next_attempt.kwargs}",
             task_args=next_attempt.args, task_kwargs=next_attempt.kwargs)
 
-    def apply(self, args: Any = None, kwargs: Any = None, link: Any = None,
+    def apply(self, args: tuple[Any, ...] | list[Any] | None = None,
+              kwargs: dict[str, Any] | None = None, link: Any = None,
               link_error: Any = None, task_id: str | None = None, retries: int | None = None,
               throw: bool | None = None, logfile: str | None = None,
               loglevel: int | None = None, headers: dict | None = None,
-              **options: Any) -> EagerResult:
+              **options: Any) -> EagerResult[R]:
         """Run the task here and now, blocking until it returns, as a worker would."""
         from celery.app.trace import build_tracer
         from celery.result import EagerResult
@@ -428,7 +435,7 @@ class Task(TaskSignatures, metaclass=TaskType):
         state = states.SUCCESS if traced.info is None else traced.info.state
         return EagerResult(task_id, value, state, traceback=traceback, name=self.name)
 
-    def AsyncResult(self, task_id: str, **kwargs: Any) -> AsyncResult:
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> AsyncResult[R]:
         """The result of the call of this task with id ``task_id``."""
         return self._get_app().AsyncResult(task_id, backend=self.backend,
                                            task_name=self.name, **kwargs)
@@ -449,6 +456,17 @@ class Task(TaskSignatures, metaclass=TaskType):
         if task_id is None:
             task_id = self.request.id
         self.backend.store_result(task_id, meta, state, request=self.request, **kwargs)
+
+    if TYPE_CHECKING:
+        # The checker's view of TaskSignatures' methods, with this task's types.
+        # ``s()`` takes any arguments: a partial signature (``add.s(2)`` in a
+        # chain) gets the rest from the parent's result, and a checker cannot
+        # tell a prefix of P.  ``si()`` is immutable, so its arguments are all.
+        def s(self, *args: Any, **kwargs: Any) -> Signature[R]:
+            """A signature of this task from star arguments: ``add.s(2, 2)``."""
+
+        def si(self, *args: P.args, **kwargs: P.kwargs) -> Signature[R]:
+            """Like :meth:`s`, but a parent's result is not prepended to the arguments."""
 
     # -- handlers --------------------------------------------------------------
 

@@ -8,17 +8,22 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from celery._state import connect_on_app_finalize
+from celery._typing import P, R
 from celery.local import PromiseProxy
 from celery.utils.functional import head_from_fun
 from celery.utils.imports import gen_task_name
 
 if TYPE_CHECKING:
+    from typing import Concatenate, Literal
+
     from celery.app.base import Celery
     from celery.app.registry import TaskRegistry
     from celery.app.task import Task
+    # The class attribute ``Task`` (the app's base class) hides the module's name.
+    from celery.app.task import Task as TaskT
 
 __all__ = (
     'AppTaskFactory', 'USING_EXECV', 'W_DUPTASK', 'caller_stacklevel',
@@ -84,6 +89,30 @@ class AppTaskFactory:
 
     #: True while tasks shared by every app are built (at finalize).
     _building_shared_tasks = False
+
+    # The overloads are for type checkers: ``@app.task`` on
+    # ``def add(x: int, y: int) -> int`` gives a ``TaskT[[int, int], int]``.
+    # Options other than the named ones are Task attributes (of any type).
+    @overload
+    def task(self, fun: Callable[P, R], /) -> TaskT[P, R]: ...
+
+    @overload
+    def task(self, *, bind: Literal[True], name: str | None = ...,
+             base: type[TaskT[Any, Any]] | None = ..., shared: bool = ..., lazy: bool = ...,
+             filter: Callable[[TaskT[Any, Any]], Any] | None = ..., pydantic: bool = ...,
+             **options: Any) -> Callable[[Callable[Concatenate[Any, P], R]], TaskT[P, R]]: ...
+
+    @overload
+    def task(self, *, bind: Literal[False] = ..., name: str | None = ...,
+             base: type[TaskT[Any, Any]] | None = ..., shared: bool = ..., lazy: bool = ...,
+             filter: Callable[[TaskT[Any, Any]], Any] | None = ..., pydantic: bool = ...,
+             **options: Any) -> Callable[[Callable[P, R]], TaskT[P, R]]: ...
+
+    @overload
+    def task(self, *, bind: bool, name: str | None = ...,
+             base: type[TaskT[Any, Any]] | None = ..., shared: bool = ..., lazy: bool = ...,
+             filter: Callable[[TaskT[Any, Any]], Any] | None = ..., pydantic: bool = ...,
+             **options: Any) -> Callable[[Callable[..., R]], TaskT[..., R]]: ...
 
     def task(self, *args: Any, **opts: Any) -> Any:
         """Decorator to create a task class out of any callable.

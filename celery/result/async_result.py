@@ -5,12 +5,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic
 
 from vine import promise
 
 from celery import states
 from celery._state import get_current_app
+from celery._typing import R_co
 from celery.exceptions import IncompleteStream, TimeoutError
 from celery.result.guards import assert_will_not_block
 from celery.result.remote_traceback import with_remote_traceback
@@ -31,8 +32,8 @@ class ResultBase:
     parent: Any = None
 
 
-class AsyncResult(ResultBase):
-    """Query the state and return value of a task by its id."""
+class AsyncResult(ResultBase, Generic[R_co]):
+    """Query the state and return value of a task by its id (``AsyncResult[int]``: of a task returning int)."""
 
     app: Any = None
     backend: Any = None
@@ -112,7 +113,7 @@ class AsyncResult(ResultBase):
             on_interval: Callable[[], Any] | None = None,
             disable_sync_subtasks: bool = True,
             EXCEPTION_STATES: frozenset[str] = states.EXCEPTION_STATES,
-            PROPAGATE_STATES: frozenset[str] = states.PROPAGATE_STATES) -> Any:
+            PROPAGATE_STATES: frozenset[str] = states.PROPAGATE_STATES) -> R_co:
         """Wait until the task is ready and return its value (re-raising its error).
 
         ``EXCEPTION_STATES`` and ``PROPAGATE_STATES`` are accepted for
@@ -247,7 +248,7 @@ class AsyncResult(ResultBase):
             return other == self.id
         return NotImplemented
 
-    def __copy__(self) -> AsyncResult:
+    def __copy__(self) -> AsyncResult[R_co]:
         return self.__class__(self.id, self.backend, None, self.app, self.parent)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 from vine import promise
 
 from celery import states
+from celery._typing import R_co
 from celery.exceptions import TaskRevokedError
 from celery.result.async_result import AsyncResult
 from celery.result.guards import assert_will_not_block
@@ -14,7 +15,7 @@ from celery.result.guards import assert_will_not_block
 __all__ = ('EagerResult',)
 
 
-class EagerResult(AsyncResult):
+class EagerResult(AsyncResult[R_co]):
     """The result of a task run locally (``apply()`` / ``task_always_eager``)."""
 
     def __init__(self, id: str, ret_value: Any, state: str, traceback: str | None = None,
@@ -39,7 +40,7 @@ class EagerResult(AsyncResult):
     def __reduce_args__(self) -> tuple[Any, ...]:
         return self.id, self._result, self._state, self._traceback, self._name
 
-    def __copy__(self) -> EagerResult:
+    def __copy__(self) -> EagerResult[R_co]:
         cls, args = self.__reduce__()
         return cls(*args)
 
@@ -48,7 +49,7 @@ class EagerResult(AsyncResult):
         return True
 
     def get(self, timeout: float | None = None, propagate: bool = True,
-            disable_sync_subtasks: bool = True, **kwargs: Any) -> Any:
+            disable_sync_subtasks: bool = True, **kwargs: Any) -> R_co:
         """Return the value, or raise the task's exception when ``propagate``."""
         if disable_sync_subtasks:
             assert_will_not_block()
