@@ -10,7 +10,8 @@ For each broker it prints tasks/s and CPU microseconds per task for
 * ``amqp``: ``app.amqp.create_task_message`` + ``send_task_message``,
 * ``apply_async``: the whole client path (``Task.apply_async``),
 
-and the ratio of each to bare kombu.  The three run in turn for ``--rounds``
+and the ratio of each to bare kombu; then a group of 1,000 tasks (published
+pipelined) against 1,000 ``delay()`` calls, wall time ratio.  The three run in turn for ``--rounds``
 rounds (the machine's noise hits all three alike) and the median round is
 printed.  Queues are unique per run, purged between rounds and deleted
 afterwards.
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 
 from kombu import Connection, Exchange, Queue  # noqa: E402
 
-from celery import Celery  # noqa: E402
+from celery import Celery, group  # noqa: E402
 
 BROKERS = {
     'amqp': os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//'),
@@ -105,9 +106,23 @@ def bench_broker(label: str, url: str, n: int, rounds_count: int) -> None:
         print(f'{label:<6} {name:<12} {rate:>10,.0f} tasks/s {cpu_us:>8.1f} CPU µs/task '
               f'{rate / floor:>7.0%} of kombu')
 
+    bench_group(label, add, rounds_count)
     with Connection(url) as conn:
         Queue(qname, Exchange(qname), qname)(conn.default_channel).delete()
     app.close()
+
+
+def bench_group(label: str, task: object, rounds_count: int, size: int = 1000) -> None:
+    """Print how much faster a group of ``size`` publishes than ``size`` delay() calls."""
+    delays, groups = [], []
+    for _ in range(rounds_count):
+        delays.append(measure(size, lambda i: task.delay(i, i)))
+        groups.append(measure(1, lambda _: group(task.s(i, i) for i in range(size)).apply_async()))
+    delay_rate, delay_cpu = median_round(delays)
+    group_rate, group_cpu = median_round(groups)
+    group_rate, group_cpu = group_rate * size, group_cpu / size
+    print(f'{label:<6} {"group/delay":<12} {group_rate:>10,.0f} tasks/s {group_cpu:>8.1f} CPU µs/task '
+          f'{group_rate / delay_rate:>7.2f}x delay() ({delay_rate:,.0f}/s, {delay_cpu:.1f} µs)')
 
 
 def main() -> None:
