@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
-from time import monotonic, sleep
+from time import monotonic
 from typing import Any
 
 from celery import bootsteps
@@ -55,16 +55,22 @@ class Autoscaler:
         self._last_scale_up: float | None = None
         self.worker = worker
         self._shutdown = threading.Event()
+        # Set by on_task_received: a backlog is scaled for at once, not next second.
+        self._wakeup = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start the scaling thread."""
+        """Start the scaling thread and hear of every task the consumer reserves."""
+        consumer = getattr(self.worker, 'consumer', None)
+        if consumer is not None and hasattr(consumer, 'on_task_message'):
+            consumer.on_task_message.add(self.on_task_received)
         self._thread = threading.Thread(target=self._run, name='Autoscaler', daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         """Stop the scaling thread."""
         self._shutdown.set()
+        self._wakeup.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
 
@@ -73,10 +79,22 @@ class Autoscaler:
     def _run(self) -> None:
         while not self._shutdown.is_set():
             try:
-                self.maybe_scale()
+                self.body()
             except Exception as exc:  # noqa: BLE001 - keep scaling after an error
                 logger.error('Autoscaler error: %r', exc, exc_info=True)
-            sleep(1.0)
+            self._wakeup.wait(1.0)
+            self._wakeup.clear()
+
+    def body(self) -> None:
+        """One scaling pass: the thread runs it every second, and at once on a backlog."""
+        with self.mutex:
+            self.maybe_scale()
+
+    def on_task_received(self, req: Any) -> None:
+        """A task was reserved: wake the thread if the backlog outgrows a pool that may grow."""
+        processes = self.processes
+        if processes < self.max_concurrency and self.qty > processes:
+            self._wakeup.set()
 
     def maybe_scale(self, req: Any = None) -> bool:
         """Resize the pool toward the number of reserved requests."""

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import errno
 import socket
-from time import monotonic
 from typing import Any
 
 from celery import bootsteps
 from celery.exceptions import WorkerLostError, WorkerTerminate
 from celery.utils.log import get_logger
-from celery.worker import state
+from celery.worker import soft_shutdown, state
 
 __all__ = ('asynloop', 'synloop')
 
@@ -80,7 +79,7 @@ def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
             try:
                 maybe_shutdown()
             except WorkerTerminate:
-                _soft_shutdown(obj, hub, loop)
+                _wait_for_soft_shutdown(obj, hub, loop)
                 raise
             if heartbeat_error[0] is not None:
                 raise heartbeat_error[0]
@@ -99,41 +98,13 @@ def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
             logger.exception('Error cleaning up after event loop: %r', exc)
 
 
-def _running(obj: Any) -> int:
-    dispatcher = getattr(obj.controller, 'dispatcher', None)
-    reserved = state.reserved_for(obj.hostname)
-    return len(reserved) - (len(dispatcher.waiting) if dispatcher else 0)
-
-
-def _soft_shutdown(obj: Any, hub: Any, loop: Any) -> None:
-    """``worker_soft_shutdown_timeout``: let running tasks finish before a cold shutdown."""
-    conf = obj.app.conf
-    timeout = conf.worker_soft_shutdown_timeout
-    if not timeout or not (_running(obj) or conf.worker_enable_soft_shutdown_on_idle):
-        return
-    logger.warning('Initiating Soft Shutdown, terminating in %s seconds', timeout)
-    try:
-        obj.task_consumer.cancel()  # no new tasks while waiting
-    except obj.connection_errors + obj.channel_errors + (OSError,):
-        pass
-    dispatcher = getattr(obj.controller, 'dispatcher', None)
-    if dispatcher is not None:
-        # Only what runs may finish: jobs no process started go back now.
-        dispatcher.release()
-    deadline = monotonic() + timeout
-    hub.call_later(timeout, _noop)  # wakes the poller at the deadline
-    # The loop keeps running so that finishing tasks are acknowledged.
-    while _running(obj) and monotonic() < deadline:
-        try:
-            next(loop)
-        except StopIteration:
-            loop = hub.create_loop()
-    if _running(obj):
-        logger.warning('Soft shutdown timed out: terminating the tasks still running.')
-
-
-def _noop() -> None:
-    pass
+def _wait_for_soft_shutdown(obj: Any, hub: Any = None, loop: Any = None) -> None:
+    """Before a cold shutdown: the worker's soft shutdown, if it has one configured."""
+    wait = getattr(obj.controller, 'wait_for_soft_shutdown', None)
+    if wait is not None:
+        wait()
+    else:
+        soft_shutdown.wait_for_running_tasks(obj, hub, loop)
 
 
 def synloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
@@ -153,6 +124,9 @@ def synloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
     while blueprint.state == RUN and obj.connection:
         try:
             state.maybe_shutdown()
+        except WorkerTerminate:
+            _wait_for_soft_shutdown(obj)
+            raise
         finally:
             if heartbeat_error[0] is not None:
                 raise heartbeat_error[0]

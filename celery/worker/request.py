@@ -25,6 +25,7 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.time import maybe_iso8601, maybe_make_aware
 from celery.worker import state
+from celery.worker.request_headers import RequestHeaderFields
 # Defined in its own module, still importable from here as before.
 from celery.worker.task_request import create_request_cls
 
@@ -45,17 +46,22 @@ def _noop(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _parse_time(value: Any, field: str, tz: Any) -> datetime | None:
+def _parse_time(value: Any, field: str, tz: Any, make_aware: Callable[..., Any],
+                parse_iso8601: Callable[..., Any]) -> datetime | None:
     if value is None:
         return None
     try:
-        return maybe_make_aware(maybe_iso8601(value), tz)
+        return make_aware(parse_iso8601(value), tz)
     except (AttributeError, ValueError, TypeError) as exc:
         raise InvalidTaskError(f'invalid {field} value {value!r}: {exc}') from exc
 
 
-class Request:
+class Request(RequestHeaderFields):
     """A task message with everything needed to execute, ack and report it."""
+
+    # id and name are read for every message: slots are the fastest attributes.
+    # __dict__ stays for everything else (subclasses and plugins add attributes).
+    __slots__ = ('id', 'name', '__dict__', '__weakref__')
 
     acknowledged = False
     time_start: float | None = None
@@ -72,6 +78,8 @@ class Request:
                  connection_errors: tuple = (), request_dict: dict | None = None,
                  task: Any = None, on_reject: Callable[..., Any] = _noop, body: Any = None,
                  headers: dict | None = None, decoded: bool = False, utc: bool = True,
+                 maybe_make_aware: Callable[..., Any] = maybe_make_aware,
+                 maybe_iso8601: Callable[..., Any] = maybe_iso8601,
                  **opts: Any) -> None:
         self._message = message
         rd = self._request_dict = (message.headers if headers is None else headers).copy()
@@ -103,9 +111,13 @@ class Request:
         self._eventer = eventer
         self._connection_errors = connection_errors
         self._task = task or app.tasks[self._type]
-        tz = None if utc else app.timezone
-        self._eta = _parse_time(rd.get('eta'), 'ETA', tz or timezone.utc)
-        self._expires = _parse_time(rd.get('expires'), 'expires', tz or timezone.utc)
+        eta, expires = rd.get('eta'), rd.get('expires')
+        if eta is None and expires is None:  # the common case: nothing to parse
+            self._eta = self._expires = None
+        else:
+            tz = timezone.utc if utc else (app.timezone or timezone.utc)
+            self._eta = _parse_time(eta, 'ETA', tz, maybe_make_aware, maybe_iso8601)
+            self._expires = _parse_time(expires, 'expires', tz, maybe_make_aware, maybe_iso8601)
         properties = message.properties or {}
         delivery_info = message.delivery_info or {}
         self._delivery_info = {
@@ -245,43 +257,6 @@ class Request:
     def task_name(self) -> str:
         return self.name
 
-    @property
-    def reply_to(self) -> str | None:
-        return self._request_dict['reply_to']
-
-    @property
-    def correlation_id(self) -> str | None:
-        return self._request_dict['correlation_id']
-
-    @property
-    def root_id(self) -> str | None:
-        return self._request_dict.get('root_id')
-
-    @property
-    def parent_id(self) -> str | None:
-        return self._request_dict.get('parent_id')
-
-    @property
-    def argsrepr(self) -> str:
-        return self._request_dict.get('argsrepr') or ''
-
-    @property
-    def kwargsrepr(self) -> str:
-        return self._request_dict.get('kwargsrepr') or ''
-
-    @property
-    def stamped_headers(self) -> list[str]:
-        return self._request_dict.get('stamped_headers') or []
-
-    @property
-    def stamps(self) -> dict[str, Any]:
-        headers = self._request_dict.get('stamps') or self._request_dict
-        return {h: headers.get(h) for h in self.stamped_headers}
-
-    @property
-    def ignore_result(self) -> bool:
-        return bool(self._request_dict.get('ignore_result'))
-
     # -- execution -------------------------------------------------------------------
 
     def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
@@ -343,14 +318,30 @@ class Request:
             if obj is not None and hasattr(obj, 'terminate'):
                 obj.terminate(signum)
 
-    def cancel(self, pool: Any, signal: Any = None) -> None:
-        """Terminate a running task because the connection was lost; it is redelivered."""
+    def cancel(self, pool: Any, signal: Any = None, emit_retry: bool = True) -> None:
+        """Terminate a running task because the connection was lost; it is redelivered.
+
+        With ``emit_retry`` the task is reported as to be retried (RETRY state,
+        ``task-retried``): the redelivered message runs it again.
+        """
         from celery.platforms import signals as _signals
         signum = _signals.signum(signal or 'TERM')
         self._already_cancelled = True
         if self.time_start:
             pool.terminate_job(self.worker_pid, signum)
-        self.send_event('task-cancelled')
+        if emit_retry:
+            self._report_cancel_as_retry()
+
+    def _report_cancel_as_retry(self) -> None:
+        from celery.exceptions import WorkerLostError
+        exc = WorkerLostError(f'Task {self.humaninfo()} cancelled: the connection to the '
+                              'broker was lost; the message will be redelivered.')
+        if self.store_errors:
+            try:
+                self._task.backend.mark_as_retry(self.id, exc, request=self._context)
+            except Exception as store_exc:  # noqa: BLE001 - reconnecting matters more
+                logger.warning('Could not store RETRY for %s: %r', self.humaninfo(), store_exc)
+        self.send_event('task-retried', exception=safe_repr(exc), traceback=None)
 
     def requeue_on_termination(self) -> None:
         """Cold shutdown: an unacked ``acks_late`` message goes back to the queue, not FAILURE."""

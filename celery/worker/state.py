@@ -1,14 +1,17 @@
 """Worker-global state: reserved/active requests, revoked ids, counters, statedb."""
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import platform
 import shelve
+import sys
 import weakref
 import zlib
 from collections import Counter
-from functools import cached_property
+from functools import cached_property, wraps
+from time import monotonic
 from typing import Any
 
 from celery import __version__
@@ -21,6 +24,7 @@ __all__ = (
     'revoked_stamps', 'successful_requests', 'task_reserved', 'task_accepted', 'task_ready',
     'maybe_shutdown', 'reset_state', 'Persistent',
     'scheduled_requests', 'task_scheduled', 'merge_revoked', 'pickle_protocol',
+    'C_BENCH', 'C_BENCH_EVERY', 'TaskBench',
 )
 
 #: Worker software details, sent in worker events.
@@ -33,10 +37,16 @@ SOFTWARE_INFO = {
 #: Most revoked ids kept in memory (env ``CELERY_WORKER_REVOKES_MAX``).
 REVOKES_MAX = int(os.environ.get('CELERY_WORKER_REVOKES_MAX', 50000))
 #: Seconds a revoke is remembered (env ``CELERY_WORKER_REVOKE_EXPIRES``).
+REVOKE_EXPIRES = float(os.environ.get('CELERY_WORKER_REVOKE_EXPIRES', 10800))
 #: Pickle protocol of the ``--statedb`` file.
 pickle_protocol = 4
 
-REVOKE_EXPIRES = float(os.environ.get('CELERY_WORKER_REVOKE_EXPIRES', 10800))
+#: Set (env ``C_BENCH`` or ``CELERY_BENCH``) to print task-processing times.
+C_BENCH = os.environ.get('C_BENCH') or os.environ.get('CELERY_BENCH')
+#: Tasks per printed benchmark line (env ``C_BENCH_EVERY`` or ``CELERY_BENCH_EVERY``).
+C_BENCH_EVERY = int(os.environ.get('C_BENCH_EVERY') or
+                    os.environ.get('CELERY_BENCH_EVERY') or 1000)
+
 #: Most successful ids kept for ``worker_deduplicate_successful_tasks``.
 SUCCESSFUL_MAX = int(os.environ.get('CELERY_WORKER_SUCCESSFUL_MAX', 1000))
 SUCCESSFUL_EXPIRES = float(os.environ.get('CELERY_WORKER_SUCCESSFUL_EXPIRES', 10800))
@@ -123,10 +133,19 @@ def reserved_for(hostname: str | None) -> weakref.WeakSet:
 
 
 def task_scheduled(request: Any, add_request: Any = requests.__setitem__,
-                   add_scheduled_request: Any = scheduled_requests.add) -> None:
-    """Record that ``request`` waits for its ETA/countdown in the timer."""
+                   add_scheduled_request: Any = scheduled_requests.add,
+                   all_reserved_requests: Any = reserved_requests,
+                   all_active_requests: Any = active_requests) -> None:
+    """Record that ``request`` waits for its ETA/countdown in the timer.
+
+    A request waiting in the timer neither holds a pool slot nor runs: it
+    leaves ``all_reserved_requests``/``all_active_requests`` if it was there
+    (a task retried with a countdown by the same worker).
+    """
     add_request(request.id, request)
     add_scheduled_request(request)
+    all_reserved_requests.discard(request)
+    all_active_requests.discard(request)
 
 
 def task_reserved(request: Any, add_request: Any = requests.__setitem__,
@@ -167,6 +186,63 @@ def task_ready(request: Any, successful: bool = False, remove_request: Any = req
     own = reserved_by_hostname.get(getattr(request, 'hostname', None))
     if own is not None:
         own.discard(request)
+
+
+class TaskBench:
+    """``C_BENCH``: print how long the worker takes per ``C_BENCH_EVERY`` finished tasks."""
+
+    def __init__(self, every: int = C_BENCH_EVERY, out: Any = None) -> None:
+        self.every = every
+        self.out = out
+        self.first_received: float | None = None
+        self.last_report: float | None = None
+        self.finished = 0
+
+    def on_reserved(self) -> None:
+        """Start the clock at the first task received."""
+        if self.first_received is None:
+            self.first_received = self.last_report = monotonic()
+
+    def on_ready(self) -> None:
+        """Count a finished task; print a line every ``every`` tasks."""
+        self.finished += 1
+        if self.finished % self.every or self.last_report is None:
+            return
+        now = monotonic()
+        self._print(f'- Time spent processing {self.every} tasks '
+                    f'(since first task received): ~{now - self.last_report:.4f}s')
+        self.last_report = now
+
+    def report(self) -> None:
+        """The totals, printed when the process exits."""
+        if self.first_received is None:
+            return
+        elapsed = monotonic() - self.first_received
+        self._print(f'- Time spent in benchmark: {elapsed:.4f}s, {self.finished} tasks')
+        self._print(f'- Avg: {elapsed / max(self.finished, 1):.6f}s per task')
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out or sys.stdout, flush=True)
+
+    def wrap(self, reserved: Any, ready: Any) -> tuple[Any, Any]:
+        """``task_reserved``/``task_ready`` that also feed this benchmark."""
+        @wraps(reserved)
+        def bench_reserved(request: Any, *args: Any, **kwargs: Any) -> None:
+            self.on_reserved()
+            reserved(request, *args, **kwargs)
+
+        @wraps(ready)
+        def bench_ready(request: Any, *args: Any, **kwargs: Any) -> None:
+            ready(request, *args, **kwargs)
+            self.on_ready()
+        return bench_reserved, bench_ready
+
+
+if C_BENCH:
+    # Only then: the plain functions stay on the hot path otherwise.
+    bench = TaskBench()
+    atexit.register(bench.report)
+    task_reserved, task_ready = bench.wrap(task_reserved, task_ready)
 
 
 class Persistent:

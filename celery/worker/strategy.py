@@ -14,7 +14,8 @@ from celery import signals
 from celery.exceptions import InvalidTaskError
 from celery.utils.imports import symbol_by_name
 from celery.utils.log import get_logger
-from celery.worker.state import task_reserved
+from celery.utils.time import timezone
+from celery.worker.state import task_reserved, task_scheduled
 from celery.worker.task_request import create_request_cls
 
 __all__ = ('default', 'hybrid_to_proto2', 'proto1_to_proto2')
@@ -59,19 +60,28 @@ def hybrid_to_proto2(message: Any, body: dict) -> tuple[tuple, dict, bool, bool]
 proto1_to_proto2 = hybrid_to_proto2
 
 
-def _eta_timestamp(req: Any, app: Any) -> float | None:
+def _eta_timestamp(req: Any, to_system_tz: Callable[..., Any],
+                   error: Callable[..., Any]) -> float | None:
     try:
-        return to_timestamp(req.eta)
-    except (OverflowError, ValueError) as exc:
-        logger.error("Couldn't convert ETA %r to timestamp: %r. Task: %r",
+        return to_timestamp(to_system_tz(req.eta))
+    except (OverflowError, ValueError, OSError) as exc:
+        error("Couldn't convert ETA %r to timestamp: %r. Task: %r",
                      req.eta, exc, req.info(safe=True), exc_info=True)
         req.reject(requeue=False)
         return None
 
 
 def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logger.info,
-            task_reserved: Callable[..., Any] = task_reserved) -> Callable[..., Any]:
-    """Build the message handler for ``task``: reserve, schedule or rate-limit."""
+            error: Callable[..., Any] = logger.error,
+            task_reserved: Callable[..., Any] = task_reserved,
+            to_system_tz: Callable[..., Any] = timezone.to_system, bytes: type = bytes,
+            proto1_to_proto2: Callable[..., Any] = proto1_to_proto2) -> Callable[..., Any]:
+    """Build the message handler for ``task``: reserve, schedule or rate-limit.
+
+    ``error`` logs an unusable ETA, ``to_system_tz`` turns an ETA into the
+    timer's clock, ``proto1_to_proto2`` converts a protocol 1 body and
+    ``bytes`` copies a body the transport handed over as a ``memoryview``.
+    """
     # The handler runs for every message: whatever it needs is looked up once
     # here and read from the closure, the cheapest place to read it from.
     hostname = consumer.hostname
@@ -104,8 +114,11 @@ def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logge
                              reject: Callable[..., Any], callbacks: Any) -> Any:
         if body is None:
             body, headers, decoded, is_utc = message.body, message.headers, False, utc
+            if type(body) is memoryview:
+                # A view into a receive buffer the transport reuses: keep a copy.
+                body = bytes(body)
         else:
-            body, headers, decoded, is_utc = hybrid_to_proto2(message, body)
+            body, headers, decoded, is_utc = proto1_to_proto2(message, body)
         req = Req(message, on_ack=ack, on_reject=reject, app=app, hostname=hostname,
                   eventer=eventer, task=task, connection_errors=connection_errors,
                   body=body, headers=headers, decoded=decoded, utc=is_utc)
@@ -125,7 +138,7 @@ def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logge
                        expires=req.expires and req.expires.isoformat())
         bucket = get_bucket(task.name) if rate_limits_enabled else None
         if req.eta:
-            eta = _eta_timestamp(req, app)
+            eta = _eta_timestamp(req, to_system_tz, error)
             if eta is None:
                 return None
             # A waiting ETA task would block a prefetch slot: take one more
@@ -135,6 +148,7 @@ def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logge
                 consumer.qos.value < consumer.initial_prefetch_count + eta_task_limit
             if raised:
                 consumer.qos.increment_eventually()
+            task_scheduled(req)  # listed by inspect scheduled until it is reserved
             if bucket:
                 return call_at(eta, limit_post_eta, (req, bucket, 1, raised), priority=6)
             return call_at(eta, apply_eta_task, (req, raised), priority=6)

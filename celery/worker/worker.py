@@ -331,6 +331,16 @@ class WorkController:
             if not in_sighandler or self.pool.signal_safe:
                 self._shutdown(warm=False)
 
+    def wait_for_soft_shutdown(self) -> None:
+        """Soft shutdown: running tasks get ``worker_soft_shutdown_timeout`` s to finish.
+
+        Called by the consumer's loop when a cold shutdown begins; without the
+        setting it returns at once.
+        """
+        from celery.worker.soft_shutdown import wait_for_running_tasks
+        if self.consumer is not None:
+            wait_for_running_tasks(self.consumer, self.hub)
+
     def _shutdown(self, warm: bool = True) -> None:
         if self.blueprint is not None:
             with default_socket_timeout(SHUTDOWN_SOCKET_TIMEOUT):

@@ -181,3 +181,35 @@ def test_info_reports_bounds_size_and_backlog(backlog):
     pool, scaler = make(processes=3, max_=7, min_=1)
     backlog(2)
     assert scaler.info() == {'max': 7, 'min': 1, 'current': 3, 'qty': 2}
+
+
+def test_body_is_one_scaling_pass_under_the_mutex(backlog):
+    import threading
+    pool = FakePool(1)
+    scaler = Autoscaler(pool, 4, 1, worker=FakeWorker(), mutex=threading.Lock())
+    backlog(3)
+    scaler.body()
+    assert pool.calls == [('grow', 2)] and pool.maintained == 1
+    assert not scaler.mutex.locked()
+
+
+def test_a_received_task_wakes_the_thread_only_when_the_pool_may_grow(backlog):
+    scaler = Autoscaler(FakePool(2), 2, 1, worker=FakeWorker())
+    backlog(5)
+    scaler.on_task_received(Req('x'))
+    assert not scaler._wakeup.is_set()  # already at max
+    scaler.max_concurrency = 4
+    scaler.on_task_received(Req('y'))
+    assert scaler._wakeup.is_set()
+
+
+def test_start_subscribes_to_reserved_tasks_and_stop_wakes_the_thread():
+    worker = FakeWorker()
+    worker.consumer.on_task_message = set()
+    scaler = Autoscaler(FakePool(1), 2, 1, worker=worker)
+    scaler.start()
+    try:
+        assert scaler.on_task_received in worker.consumer.on_task_message
+    finally:
+        scaler.stop()
+    assert not scaler._thread.is_alive()
