@@ -41,8 +41,8 @@ Headers: %s  Delivery info: %s
 """
 
 
-def dump_body(message: Any, body: Any) -> str:
-    """A short printable form of a message body for error reports."""
-    body = message.body if body is None else body
+def dump_body(m: Any, body: Any) -> str:
+    """A short printable form of message ``m``'s body for error reports."""
+    body = m.body if body is None else body
     text = repr(body)
     return text if len(text) <= 1024 else text[:1024] + f'... ({len(body)}b)'

@@ -5,24 +5,32 @@ import errno
 import os
 import threading
 from collections import defaultdict
+from functools import partial
 from time import sleep
 from typing import Any, Callable
 
 from kombu.exceptions import ContentDisallowed, DecodeError
 
-from celery import bootsteps, signals
-from celery.exceptions import InvalidTaskError, NotRegistered, WorkerShutdown, WorkerTerminate
+from celery import bootsteps
+from celery.exceptions import (  # noqa: F401 (NotRegistered: Celery's name here)
+    InvalidTaskError, NotRegistered, WorkerShutdown, WorkerTerminate,
+)
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
-from celery.utils.objects import Bunch
+from celery.utils.objects import Bunch  # noqa: F401 (Celery's name here)
 from celery.utils.time import humanize_seconds, rate
 from celery.worker import loops
+from celery.worker.consumer.bad_messages import (  # noqa: F401 (MESSAGE_REPORT: Celery's name here)
+    MESSAGE_REPORT,
+    BadMessageHandlers,
+)
 from celery.worker.consumer.connection import forget_in_children
-from celery.worker.message_errors import (
+from celery.worker.message_errors import (  # noqa: F401 (Celery's names for them)
     INVALID_TASK_ERROR, MESSAGE_DECODE_ERROR, UNKNOWN_FORMAT, UNKNOWN_TASK_ERROR, dump_body,
 )
-from celery.worker.state import (
-    active_requests, maybe_shutdown, requests, reserved_requests, task_reserved,
+from celery.worker.state import (  # noqa: F401 (successful_requests: Celery's name here)
+    active_requests, maybe_shutdown, requests, reserved_requests, successful_requests,
+    task_reserved,
 )
 
 __all__ = ('Consumer', 'Evloop', 'dump_body')
@@ -41,6 +49,19 @@ EVENT_FLUSH_INTERVAL = 0.1
 CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
 CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
 CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
+CONNECTION_FAILOVER = 'Will retry using next failover.'
+
+#: Seconds to wait for the broker sockets of a lost connection to close.
+COLLECT_SOCKET_TIMEOUT = 5.0
+
+CANCEL_TASKS_BY_DEFAULT = (
+    'In Celery 5.1 we introduced an optional breaking change which on connection '
+    'loss cancels all currently executed tasks with late acknowledgement enabled. '
+    'Enable worker_cancel_long_running_tasks_on_connection_loss to get this behaviour.')
+
+TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS = (
+    'Task %s cancelled because the connection to the broker was lost: '
+    'it will be redelivered to a worker.')
 
 
 class Evloop(bootsteps.StartStopStep):
@@ -59,7 +80,7 @@ class Evloop(bootsteps.StartStopStep):
         """Nothing to stop: the loop exits when the blueprint leaves RUN."""
 
 
-class Consumer:
+class Consumer(BadMessageHandlers):
     """Consume task messages from the broker and dispatch them to strategies."""
 
     Strategies = dict
@@ -70,6 +91,12 @@ class Consumer:
     _event_flush: Any = None
     restart_count = -1  # the first start counts as a restart
     first_connection_attempt = True
+    #: How many times in a row connecting to the broker failed.
+    broker_connection_retry_attempt = 0
+    #: Called with the consumer once it is consuming (then cleared).
+    init_callback: Callable[[Any], Any] | None = None
+    pool: Any = None
+    timer: Any = None
 
     class Blueprint(bootsteps.Blueprint):
         """The consumer's steps."""
@@ -117,7 +144,7 @@ class Consumer:
         self.amqheartbeat_rate = self.app.conf.broker_heartbeat_checkrate
         self.disable_rate_limits = disable_rate_limits
         self.initial_prefetch_count = initial_prefetch_count
-        self.max_prefetch_count = initial_prefetch_count
+        self._max_prefetch_count = initial_prefetch_count
         self.prefetch_multiplier = prefetch_multiplier
         self._maximum_prefetch_restored = True
         self._limit_order = 0
@@ -128,10 +155,20 @@ class Consumer:
         self.reset_rate_limits()
         self.loop = loops.asynloop if hub else loops.synloop
         self._pending_operations: list[Callable[[], Any]] = []
+        self._pending_ack_operations: list[Callable[[], Any]] = []
         self.steps: list[Any] = []
         self.blueprint = self.Blueprint(steps=self.app.steps['consumer'],
                                         on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
+
+    @property
+    def max_prefetch_count(self) -> int:
+        """The full prefetch count, which a reduced one is restored to."""
+        return self._max_prefetch_count
+
+    @max_prefetch_count.setter
+    def max_prefetch_count(self, value: int) -> None:
+        self._max_prefetch_count = value
 
     def _heartbeat_interval(self, requested: float | None) -> float:
         # Heartbeats need a sender between messages: the event loop or a green pool.
@@ -184,8 +221,7 @@ class Consumer:
         if self.connection:
             self.on_connection_error_after_connected(exc)
         else:
-            logger.error('consumer: Cannot connect to %s: %s.',
-                         self.conninfo.as_uri(), exc)
+            self.on_connection_error_before_connected(exc)
         self.on_close()
         self.blueprint.restart(self)
 
@@ -204,19 +240,21 @@ class Consumer:
         self.on_close()
         self.blueprint.restart(self)
 
+    def on_connection_error_before_connected(self, exc: BaseException) -> None:
+        """Log a failed connection attempt; the next one follows."""
+        self.broker_connection_retry_attempt += 1
+        logger.error('consumer: Cannot connect to %s: %s.', self.conninfo.as_uri(), exc)
+        logger.info('Trying to reconnect...')
+
     def on_connection_error_after_connected(self, exc: BaseException) -> None:
         """Log the loss, cancel long-running acks_late tasks, reduce prefetch."""
         logger.warning(CONNECTION_RETRY, exc_info=True)
         try:
-            self.connection.collect()
+            self.connection.collect(socket_timeout=COLLECT_SOCKET_TIMEOUT)
         except Exception:  # noqa: BLE001 - the connection is already broken
             pass
         if self.app.conf.worker_cancel_long_running_tasks_on_connection_loss:
-            for request in tuple(active_requests):
-                if request.task.acks_late and not request.acknowledged:
-                    logger.warning('Task %s cancelled: the connection was lost; '
-                                   'it will be redelivered.', request.humaninfo())
-                    request.cancel(self.pool)
+            self.cancel_active_requests()
         if self.app.conf.worker_enable_prefetch_count_reduction:
             active = len(active_requests)
             self.initial_prefetch_count = max(
@@ -227,6 +265,14 @@ class Consumer:
             if not self._maximum_prefetch_restored:
                 logger.info('Temporarily reducing the prefetch count to %s while %s '
                             'tasks are still running.', self.initial_prefetch_count, active)
+
+    def cancel_active_requests(self) -> None:
+        """Cancel the running acks_late tasks not yet acknowledged: the broker redelivers them."""
+        for request in tuple(active_requests):
+            if request.task.acks_late and not request.acknowledged:
+                logger.warning(TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS,
+                               request.humaninfo())
+                request.cancel(self.pool)
 
     def on_close(self) -> None:
         """Forget in-memory messages: their delivery tags die with the channel."""
@@ -290,9 +336,10 @@ class Consumer:
         """A connected connection for consuming."""
         return self.ensure_connected(self.app.connection_for_read(heartbeat=heartbeat))
 
-    def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Any:
+    def connection_for_write(self, url: str | None = None,
+                             heartbeat: float | None = None) -> Any:
         """A connected connection for publishing."""
-        return self.ensure_connected(self.app.connection_for_write(url=url, **kwargs))
+        return self.ensure_connected(self.app.connection_for_write(url=url, heartbeat=heartbeat))
 
     def ensure_connected(self, conn: Any) -> Any:
         """Block until ``conn`` is connected, logging each failed attempt."""
@@ -313,19 +360,28 @@ class Consumer:
         else:
             conn.ensure_connection(_error_handler, max_retries, callback=maybe_shutdown)
         self.first_connection_attempt = False
+        self.broker_connection_retry_attempt = 0
         return conn
 
     # -- scheduling helpers -------------------------------------------------------------
 
-    def call_soon(self, fun: Callable[..., Any], *args: Any) -> None:
-        """Run ``fun`` in the consumer thread (now, if already there)."""
+    def call_soon(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run ``p(*args, **kwargs)`` in the consumer thread (now, if already there)."""
+        self._call_in_loop(self._pending_operations, p, *args, **kwargs)
+
+    def call_soon_ack(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Like :meth:`call_soon`, but run before other pending operations (acks free slots)."""
+        self._call_in_loop(self._pending_ack_operations, p, *args, **kwargs)
+
+    def _call_in_loop(self, pending: list[Callable[[], Any]], fun: Callable[..., Any],
+                      *args: Any, **kwargs: Any) -> None:
         if threading.get_ident() == self._thread_id:
-            fun(*args)
+            fun(*args, **kwargs)
         elif self.hub:
-            self.hub.call_soon(fun, *args)
+            self.hub.call_soon(partial(fun, *args, **kwargs))
             self._wakeup()
         else:
-            self._pending_operations.append(lambda: fun(*args))
+            pending.append(partial(fun, *args, **kwargs))
 
     def in_loop_thread(self) -> bool:
         """Whether the caller runs in the thread that consumes messages."""
@@ -355,9 +411,10 @@ class Consumer:
 
     def perform_pending_operations(self) -> None:
         """Run operations queued by other threads (blocking loop only)."""
-        while self._pending_operations:
+        while self._pending_ack_operations or self._pending_operations:
+            pending = self._pending_ack_operations or self._pending_operations
             try:
-                self._pending_operations.pop(0)()
+                pending.pop(0)()
             except Exception as exc:  # noqa: BLE001 - one failure must not stop the loop
                 logger.exception('Pending callback raised: %r', exc)
 
@@ -500,7 +557,7 @@ class Consumer:
         return on_task_received
 
     def _make_settle(self, method: str) -> Callable[[Any], Callable[..., None]]:
-        call_soon = self.call_soon
+        call_soon = self.call_soon_ack
         consumer = self
 
         def bind(message: Any) -> Callable[..., None]:
@@ -513,67 +570,6 @@ class Consumer:
                     call_soon(settle, *args)
             return settle_in_consumer_thread
         return bind
-
-    def _message_report(self, body: Any, message: Any) -> str:
-        return (f'body: {dump_body(message, body)} {{content_type:{message.content_type!r} '
-                f'content_encoding:{message.content_encoding!r} '
-                f'delivery_info:{message.delivery_info!r} headers={message.headers!r}}}')
-
-    def _reject_bad(self, message: Any) -> None:
-        message.reject_log_error(logger, self.connection_errors + self.channel_errors)
-
-    def on_unknown_message(self, body: Any, message: Any) -> None:
-        """Not a task message at all: log, reject, ``task_rejected``."""
-        logger.warning(UNKNOWN_FORMAT, self._message_report(body, message))
-        self._reject_bad(message)
-        signals.task_rejected.send(sender=self, message=message, exc=None)
-
-    def on_unknown_task(self, body: Any, message: Any, exc: BaseException) -> None:
-        """A task name that is not registered: log, reject, mark FAILURE."""
-        headers = message.headers or {}
-        if body is not None:
-            id_, name = body.get('id'), body.get('task')
-            root_id = None
-        else:
-            id_, name, root_id = headers.get('id'), headers.get('task'), headers.get('root_id')
-        logger.error(UNKNOWN_TASK_ERROR, name, id_, dump_body(message, body), headers,
-                     message.delivery_info)
-        self._reject_bad(message)
-        if id_:
-            properties = message.properties or {}
-            request = Bunch(id=id_, task=name, name=name, chord=None, root_id=root_id,
-                            group=None, group_index=None, parent_id=None, errbacks=None,
-                            ignore_result=False, correlation_id=properties.get('correlation_id'),
-                            reply_to=properties.get('reply_to'), delivery_info=None,
-                            args=None, kwargs=None, hostname=self.hostname, retries=0,
-                            stamped_headers=None, stamps=None)
-            try:
-                self.app.backend.mark_as_failure(id_, NotRegistered(name), request=request)
-            except Exception as store_exc:  # noqa: BLE001 - reporting must not crash
-                logger.error('Cannot store failure of unknown task %r: %r', id_, store_exc)
-        if self.event_dispatcher:
-            self.event_dispatcher.send('task-failed', uuid=id_,
-                                       exception=f'NotRegistered({name!r})')
-        signals.task_unknown.send(sender=self, message=message, exc=exc, name=name, id=id_)
-
-    def on_invalid_task(self, body: Any, message: Any, exc: BaseException) -> None:
-        """A malformed task message: log why, reject, ``task_rejected``."""
-        headers = message.headers if isinstance(message.headers, dict) else {}
-        source = body if isinstance(body, dict) else headers
-        logger.error(INVALID_TASK_ERROR, source.get('id'), source.get('task'), exc,
-                     dump_body(message, body), headers, message.delivery_info,
-                     exc_info=not isinstance(exc, (InvalidTaskError, KeyError)))
-        self._reject_bad(message)
-        signals.task_rejected.send(sender=self, message=message, exc=exc)
-
-    def on_decode_error(self, message: Any, exc: BaseException) -> None:
-        """An undecodable or disallowed body: log why, reject, ``task_rejected``."""
-        headers = message.headers if isinstance(message.headers, dict) else {}
-        logger.error(MESSAGE_DECODE_ERROR, headers.get('id'), headers.get('task'), exc,
-                     message.content_type, message.content_encoding, headers,
-                     message.delivery_info)
-        self._reject_bad(message)
-        signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_send_event_buffered(self) -> None:
         """An event was buffered: flush the buffer within :data:`EVENT_FLUSH_INTERVAL`."""

@@ -1,6 +1,7 @@
 """Consumer step: RabbitMQ native delayed delivery for quorum queues."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import bootsteps
@@ -10,6 +11,15 @@ from celery.worker.consumer.tasks import Tasks
 __all__ = ('DelayedDelivery',)
 
 logger = get_logger(__name__)
+
+#: Attempts at declaring the delayed-delivery topology before giving up.
+MAX_RETRIES = 3
+#: Seconds between those attempts.
+RETRY_INTERVAL = 1.0
+#: Errors worth another attempt: the broker may be briefly unreachable.
+RETRIED_EXCEPTIONS = (ConnectionRefusedError, OSError)
+#: Values ``broker_native_delayed_delivery_queue_type`` may take.
+VALID_QUEUE_TYPES = {'classic', 'quorum'}
 
 
 class DelayedDelivery(bootsteps.StartStopStep):
@@ -27,11 +37,27 @@ class DelayedDelivery(bootsteps.StartStopStep):
         return bool(detect_quorum_queues(c.app, c.conninfo.transport.driver_type)[0])
 
     def start(self, c: Any) -> None:
+        queue_type = c.app.conf.get('broker_native_delayed_delivery_queue_type', 'quorum')
+        if queue_type not in VALID_QUEUE_TYPES:
+            raise ValueError(f'Invalid broker_native_delayed_delivery_queue_type '
+                             f'{queue_type!r}: expected one of {sorted(VALID_QUEUE_TYPES)}')
+        for attempt in range(1, MAX_RETRIES + 1):
+            try:
+                return self._declare(c, queue_type)
+            except RETRIED_EXCEPTIONS as exc:
+                if attempt == MAX_RETRIES:
+                    raise
+                logger.warning('Declaring the delayed delivery topology failed (%r); '
+                               'retrying in %ss (%s/%s)', exc, RETRY_INTERVAL, attempt,
+                               MAX_RETRIES)
+                time.sleep(RETRY_INTERVAL)
+        return None
+
+    def _declare(self, c: Any, queue_type: str) -> None:
         from kombu.transport.native_delayed_delivery import (
             bind_queue_to_native_delayed_delivery_exchange,
             declare_native_delayed_delivery_exchanges_and_queues,
         )
-        queue_type = c.app.conf.get('broker_native_delayed_delivery_queue_type', 'quorum')
         declare_native_delayed_delivery_exchanges_and_queues(c.connection, queue_type)
         for queue in c.app.amqp.queues.consume_from.values():
             if queue.exchange.type == 'topic':
