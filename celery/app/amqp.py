@@ -238,8 +238,9 @@ class AMQP:
             # app or forking a child must not touch another app's connections.
             from celery.app.pools import ForkSafeConnectionPool
             from celery.app.producers import StickyProducerPool
+            from celery.transport import write_connection
             limit = self.app.conf.broker_pool_limit
-            connections = ForkSafeConnectionPool(self._write_connection(), limit=limit)
+            connections = ForkSafeConnectionPool(write_connection(self.app), limit=limit)
             self._producer_pool = StickyProducerPool(connections, limit=connections.limit)
             # Read once here: acquire() runs for every task sent.
             timeout = self.app.conf.broker_pool_acquire_timeout
@@ -247,16 +248,6 @@ class AMQP:
         return self._producer_pool
 
     publisher_pool = producer_pool
-
-    def _write_connection(self) -> Connection:
-        # Our py-amqp transport (same frames) publishes ``Producer.batch()``
-        # with one write per batch instead of one per message.
-        from celery.transport import transport_for
-        conf = self.app.conf
-        transport = transport_for(conf.broker_write_url, conf.broker_transport)
-        if transport is None:
-            return self.app.connection_for_write()
-        return self.app.connection_for_write(transport=transport)
 
     @cached_property
     def utc(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ('ENABLED', 'transport_for')
+__all__ = ('ENABLED', 'transport_for', 'write_connection')
 
 #: Switch back to kombu's stock transports: ``CELERY_STOCK_TRANSPORTS=1``.
 ENABLED = os.environ.get('CELERY_STOCK_TRANSPORTS', '') in ('', '0')
@@ -25,3 +25,12 @@ def transport_for(url: str | None, transport: Any = None) -> Any:
         return None
     from celery.transport.pyamqp import Transport
     return Transport
+
+
+def write_connection(app: Any) -> Any:
+    """``app.connection_for_write()``, on the owned transport where there is one."""
+    conf = app.conf
+    transport = transport_for(conf.broker_write_url, conf.broker_transport)
+    if transport is None:
+        return app.connection_for_write()
+    return app.connection_for_write(transport=transport)
