@@ -55,6 +55,9 @@ class EventDispatcher:
     DISABLED_TRANSPORTS = frozenset({'sql'})
 
     app: Any = None
+    #: Callbacks run when sending is enabled/disabled (each instance gets its own set).
+    on_enabled: set[Callable[[], Any]] | None = None
+    on_disabled: set[Callable[[], Any]] | None = None
 
     def __init__(self, connection: Any = None, hostname: str | None = None,
                  enabled: bool = True, channel: Any = None,
@@ -82,8 +85,8 @@ class EventDispatcher:
         self.producer: Any = None
         self._declared_by: Any = None
         self.serializer = serializer or self.app.conf.event_serializer
-        self.on_enabled: set[Callable[[], Any]] = set()
-        self.on_disabled: set[Callable[[], Any]] = set()
+        self.on_enabled = set()
+        self.on_disabled = set()
         self.groups = set(groups or ())
         self.clock = self.app.clock
         self.delivery_mode = delivery_mode
@@ -104,12 +107,21 @@ class EventDispatcher:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    @property
+    def publisher(self) -> Any:
+        """The producer events are sent with (Celery's older name for :attr:`producer`)."""
+        return self.producer
+
+    @publisher.setter
+    def publisher(self, producer: Any) -> None:
+        self.producer = producer
+
     def enable(self) -> None:
         """Start sending events."""
         self.producer = Producer(self.channel or self.connection, exchange=self.exchange,
                                  serializer=self.serializer, auto_declare=False)
         self.enabled = True
-        for callback in self.on_enabled:
+        for callback in self.on_enabled or ():
             callback()
 
     def disable(self) -> None:
@@ -117,7 +129,7 @@ class EventDispatcher:
         if self.enabled:
             self.enabled = False
             self.close()
-            for callback in self.on_disabled:
+            for callback in self.on_disabled or ():
                 callback()
 
     def publish(self, type: str, fields: dict[str, Any], producer: Any,

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import bisect
+import platform
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakSet, ref
 
 from celery import states
@@ -16,6 +17,53 @@ from celery.utils.log import get_logger
 __all__ = ('Worker', 'Task', 'State', 'heartbeat_expires')
 
 logger = get_logger(__name__)
+
+#: On PyPy the weak references behind the task indexes behave differently.
+PYPY = platform.python_implementation() == 'PyPy'
+
+R_STATE = '<State: events={0.event_count} tasks={0.task_count}>'
+R_WORKER = '<Worker: {0.hostname} ({0.status_string} clock:{0.clock})'
+R_TASK = '<Task: {0.name}({0.uuid}) {0.state} clock:{0.clock}>'
+
+
+_Class = TypeVar('_Class', bound=type)
+
+
+def with_unique_field(attr: str) -> Callable[[_Class], _Class]:
+    """Class decorator: instances are equal, and hash alike, when their ``attr`` is."""
+    def decorate(cls: _Class) -> _Class:
+        def __eq__(this: Any, other: object) -> bool:
+            if isinstance(other, this.__class__):
+                return getattr(this, attr) == getattr(other, attr)
+            return NotImplemented
+
+        def __ne__(this: Any, other: object) -> bool:
+            result = __eq__(this, other)
+            return result if result is NotImplemented else not result
+
+        def __hash__(this: Any) -> int:
+            return hash(getattr(this, attr))
+
+        cls.__eq__ = __eq__  # type: ignore[assignment,method-assign]
+        cls.__ne__ = __ne__  # type: ignore[assignment,method-assign]
+        cls.__hash__ = __hash__  # type: ignore[assignment,method-assign]
+        return cls
+    return decorate
+
+
+class CallableDefaultdict(defaultdict):
+    """A :class:`~collections.defaultdict` that calls ``fun`` when called itself.
+
+    ``state.tasks_by_type['add']`` is the index; ``state.tasks_by_type('add')``
+    iterates the tasks in time order.
+    """
+
+    def __init__(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fun = fun
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fun(*args, **kwargs)
 
 #: A worker is offline when no heartbeat came within ``freq`` × this percentage.
 HEARTBEAT_EXPIRE_WINDOW = 200
@@ -49,6 +97,7 @@ def heartbeat_expires(timestamp: float, freq: float = 60,
     return float(timestamp) + (freq * (expire_window / 1e2))
 
 
+@with_unique_field('hostname')
 class Worker:
     """A worker as seen through its events."""
 
@@ -94,9 +143,9 @@ class Worker:
         else:
             bisect.insort(heartbeats, local_received)
 
-    def update(self, fields: dict[str, Any], **kw: Any) -> None:
-        """Set the known worker fields found in ``fields``."""
-        for key, value in dict(fields, **kw).items():
+    def update(self, f: dict[str, Any], **kw: Any) -> None:
+        """Set the known worker fields found in ``f`` (and ``kw``)."""
+        for key, value in dict(f, **kw).items():
             if key in self._event_fields:
                 setattr(self, key, value)
 
@@ -125,15 +174,10 @@ class Worker:
         return {key: getattr(self, key) for key in self._fields}
 
     def __repr__(self) -> str:
-        return f'<Worker: {self.hostname} ({self.status_string} clock:{self.clock})>'
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Worker) and self.hostname == other.hostname
-
-    def __hash__(self) -> int:
-        return hash(self.hostname)
+        return R_WORKER.format(self) + '>'
 
 
+@with_unique_field('uuid')
 class Task:
     """A task as seen through its events."""
 
@@ -242,13 +286,7 @@ class Task:
         return self.cluster_state.tasks.get(uuid)
 
     def __repr__(self) -> str:
-        return f'<Task: {self.name}({self.uuid}) {self.state} clock:{self.clock}>'
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Task) and self.uuid == other.uuid
-
-    def __hash__(self) -> int:
-        return hash(self.uuid)
+        return R_TASK.format(self)
 
 
 class _TimeTuple(tuple):
@@ -272,17 +310,13 @@ def _time_tuple(timetuple: Callable[..., Any], task: Task) -> Any:
     return timetuple(fields) if timetuple is _TimeTuple else timetuple(*fields)
 
 
-class _IndexedTasks(defaultdict):
+class _IndexedTasks(CallableDefaultdict):
     """``{key: WeakSet(tasks)}`` that can also be called to iterate in time order."""
 
     def __init__(self, fun: Callable[..., Iterator[Any]], initial: Any = None) -> None:
-        super().__init__(WeakSet)
-        self.fun = fun
+        super().__init__(fun, WeakSet)
         for key, tasks in (initial or {}).items():
             self[key].update(tasks)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        return self.fun(*args, **kwargs)
 
 
 def _plain(index: _IndexedTasks) -> dict[str, list[Any]]:
@@ -365,8 +399,9 @@ class State:
             self.event_callback(self, event)
         return result
 
-    def worker_event(self, subject: str, fields: dict[str, Any]) -> Any:
+    def worker_event(self, type_: str, fields: dict[str, Any]) -> Any:
         """Apply a ``worker-*`` event (one without ``hostname`` only reaches the callback)."""
+        subject = type_
         hostname = fields.get('hostname')
         if hostname is None:
             return None
@@ -403,8 +438,9 @@ class State:
         task = self.tasks[uuid] = self.Task(uuid, cluster_state=self)
         return task, True
 
-    def task_event(self, subject: str, event: dict[str, Any]) -> Any:
-        """Apply a ``task-*`` event."""
+    def task_event(self, type_: str, fields: dict[str, Any]) -> Any:
+        """Apply a ``task-*`` event (``type_`` is the part after ``task-``)."""
+        subject, event = type_, fields
         uuid, hostname = event['uuid'], event['hostname']
         timestamp, local_received = event.get('timestamp'), event.get('local_received')
         clock = event.get('clock') or 0
@@ -457,9 +493,9 @@ class State:
         else:
             bisect.insort(heap, item)
 
-    def freeze_while(self, fun: Callable[..., Any], *args: Any, clear_after: bool = False,
-                     **kwargs: Any) -> Any:
-        """Call ``fun`` while no event can change the state."""
+    def freeze_while(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fun`` while no event can change the state (``clear_after=True``: then clear)."""
+        clear_after = kwargs.pop('clear_after', False)
         with self._mutex:
             try:
                 return fun(*args, **kwargs)
@@ -547,4 +583,4 @@ class State:
         return [worker for worker in self.workers.values() if worker.alive]
 
     def __repr__(self) -> str:
-        return f'<State: events={self.event_count} tasks={self.task_count}>'
+        return R_STATE.format(self)
