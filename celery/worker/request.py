@@ -25,6 +25,7 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.time import maybe_iso8601, maybe_make_aware
 from celery.worker import state
+from celery.worker.request_events import request_event as _request_event
 from celery.worker.request_headers import RequestHeaderFields
 # Defined in its own module, still importable from here as before.
 from celery.worker.task_request import create_request_cls
@@ -395,6 +396,9 @@ class Request(RequestHeaderFields):
         """Send a task event when events are enabled for this worker and task."""
         if self._eventer and self._eventer.enabled and self._task.send_events:
             self._eventer.send(type, uuid=self.id, **fields)
+        # Main-process observers (metrics): a check of an empty list when none.
+        if _request_event.receivers:
+            _request_event.send(sender=self, type=type, fields=fields)
 
     # -- pool callbacks --------------------------------------------------------------
 
