@@ -104,7 +104,7 @@ BASE_ARGS = ('worker', '--without-mingle', '--without-gossip', '--without-heartb
 class WorkerProgram(WorkerProcess):
     """``python -m celery -A workerapp worker ...`` as a subprocess, output captured."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:  # noqa: D107
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
         # Same capture machinery as the program tests, another app module.
         self.args = [sys.executable, '-m', 'celery', '-A', 'workerapp', *args]
         self.proc = subprocess.Popen(self.args, env=env, cwd=cwd, stdout=subprocess.PIPE,

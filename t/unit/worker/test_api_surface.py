@@ -55,7 +55,7 @@ def test_persistent_uses_its_class_hooks(tmp_path):
     calls = []
 
     class Tracing(state.Persistent):
-        def compress(self, data):  # noqa: D401 - a hook
+        def compress(self, data):
             calls.append('compress')
             return data
 
