@@ -12,12 +12,15 @@ from typing import Any
 import click
 from click import Context, ParamType
 
+from celery.platforms import EX_UNAVAILABLE
+from celery.signals import user_preload_options
 from celery.utils.log import mlevel
 
 __all__ = (
     'CLIContext', 'CeleryOption', 'CeleryCommand', 'CeleryDaemonCommand', 'DaemonOption',
     'CommaSeparatedList', 'ISO8601DateTime', 'ISO8601DateTimeOrFloat',
-    'JsonArray', 'JsonObject', 'LogLevel', 'handle_preload_options',
+    'JsonArray', 'JsonObject', 'LogLevel', 'handle_preload_options', 'consume_preload_options',
+    'handle_remote_command_error', 'EX_UNAVAILABLE', 'user_preload_options',
     'COMMA_SEPARATED_LIST', 'ISO8601', 'ISO8601_OR_FLOAT', 'JSON_ARRAY', 'JSON_OBJECT', 'LOG_LEVEL',
 )
 
@@ -113,17 +116,37 @@ def _indent(text: str, width: int) -> str:
     return '\n'.join(pad + line for line in text.splitlines())
 
 
+def _preload_option_names(app: Any) -> list[str]:
+    return [opt.name for opt in app.user_options.get('preload', ())]
+
+
+def consume_preload_options(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command so the app's ``preload`` option values are taken out of its keyword arguments."""
+    def caller(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        for name in _preload_option_names(ctx.obj.app):
+            kwargs.pop(name, None)
+        return fun(ctx, *args, **kwargs)
+    return update_wrapper(caller, fun)
+
+
 def handle_preload_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a command so the app's ``preload`` user options are sent with ``user_preload_options``."""
     def caller(ctx: Context, *args: Any, **kwargs: Any) -> Any:
         app = ctx.obj.app
-        names = [opt.name for opt in app.user_options.get('preload', ())]
+        names = _preload_option_names(app)
         if names:
-            from celery.signals import user_preload_options
             options = {name: kwargs.pop(name) for name in names if name in kwargs}
             user_preload_options.send(sender=f, app=app, options=options)
         return f(ctx, *args, **kwargs)
     return update_wrapper(caller, f)
+
+
+def handle_remote_command_error(command: str, exc: Exception) -> None:
+    """Report a remote-control command that could not be sent and exit with ``EX_UNAVAILABLE``."""
+    click.secho(f'Error: the remote command {command!r} could not be sent: {exc}\n'
+                'Check the broker URL (-b/--broker or broker_url) and that the broker is running.',
+                fg='red', err=True)
+    raise click.exceptions.Exit(EX_UNAVAILABLE)
 
 
 class CeleryOption(click.Option):

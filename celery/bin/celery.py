@@ -12,22 +12,30 @@ import click
 from click_didyoumean import DYMGroup
 
 from celery import VERSION_BANNER
-from celery.bin.base import CeleryCommand, CeleryOption, CLIContext
+from celery.bin.base import APP_AFTER_SUBCOMMAND, CeleryCommand, CeleryOption, CLIContext
+from celery.bin.base import consume_preload_options  # noqa: F401 - reachable here, as in Celery
 
 __all__ = ('celery', 'main', 'report', 'load_app', 'SUBCOMMANDS')
 
-MODULE_NOT_FOUND = """
+# Celery's user-visible text, kept verbatim
+UNABLE_TO_LOAD_APP_MODULE_NOT_FOUND = click.style("""
 Unable to load celery application.
-The module {0} was not found."""
+The module {0} was not found.""")
 
-IMPORT_ERROR = """
+# Celery's user-visible text, kept verbatim
+UNABLE_TO_LOAD_APP_ERROR_OCCURRED = click.style("""
 Unable to load celery application.
 While trying to load the module {0} the following error occurred:
-{1}"""
+{1}""")
 
-APP_MISSING = """
+# Celery's user-visible text, kept verbatim
+UNABLE_TO_LOAD_APP_APP_MISSING = click.style("""
 Unable to load celery application.
-{0}"""
+{0}""")
+
+#: Why ``-A``/``--app`` given after a sub-command is refused
+#: (keys ``option``, ``command`` and ``value``).
+WRONG_APP_OPTION_USAGE_MESSAGE = APP_AFTER_SUBCOMMAND
 
 #: Sub-command name -> ``module:attribute``, imported only when used or listed.
 SUBCOMMANDS: dict[str, str] = {
@@ -65,18 +73,18 @@ def load_app(value: Any) -> Any:
     except ModuleNotFoundError as exc:
         module = value.partition(':')[0]
         if exc.name and (module == exc.name or module.startswith(exc.name + '.')):
-            raise click.BadParameter(MODULE_NOT_FOUND.format(exc.name),
+            raise click.BadParameter(UNABLE_TO_LOAD_APP_MODULE_NOT_FOUND.format(exc.name),
                                      param_hint="'-A' / '--app'") from None
-        raise click.BadParameter(IMPORT_ERROR.format(value, traceback.format_exc()),
+        raise click.BadParameter(UNABLE_TO_LOAD_APP_ERROR_OCCURRED.format(value, traceback.format_exc()),
                                  param_hint="'-A' / '--app'") from exc
     except AttributeError as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
-        raise click.BadParameter(APP_MISSING.format(message[:1].upper() + message[1:]),
+        raise click.BadParameter(UNABLE_TO_LOAD_APP_APP_MISSING.format(message[:1].upper() + message[1:]),
                                  param_hint="'-A' / '--app'") from exc
     except click.ClickException:
         raise
     except Exception as exc:
-        raise click.BadParameter(IMPORT_ERROR.format(value, traceback.format_exc()),
+        raise click.BadParameter(UNABLE_TO_LOAD_APP_ERROR_OCCURRED.format(value, traceback.format_exc()),
                                  param_hint="'-A' / '--app'") from exc
 
 
@@ -240,6 +248,16 @@ def report(ctx: click.Context, **kwargs: Any) -> None:
     app = ctx.obj.app
     app.loader.import_default_modules()
     ctx.obj.echo(app.bugreport())
+
+
+def __getattr__(name: str) -> click.Command:
+    """The built-in sub-commands as module attributes (``celery.bin.celery.worker``), imported on use."""
+    # Importing them all up front would make ``celery --help`` and every single command slow.
+    target = SUBCOMMANDS.get(name)
+    if target is None or name == 'report':
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    module_name, _, attr = target.partition(':')
+    return getattr(importlib.import_module(module_name), attr)
 
 
 def main() -> int:

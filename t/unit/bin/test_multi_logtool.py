@@ -58,7 +58,9 @@ ZeroDivisionError: division by zero
 
 
 def test_logtool_audit():
-    audit = Audit().feed(LOG.splitlines(keepends=True))
+    audit = Audit()
+    for line in LOG.splitlines(keepends=True):
+        audit.feed(line)
     assert audit.counts['total'] == 3
     assert audit.counts['succeeded'] == 1 and audit.counts['failed'] == 1
     assert audit.incomplete == {'c3': 'tasks.slow'}
