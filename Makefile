@@ -12,7 +12,7 @@ VENV_DEP := .venv/bin/python
 endif
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-test test test-unit test-integration test-ecosystem services demo bench docs clean
+.PHONY: install install-test install-lint lint typing test test-unit test-integration test-ecosystem services demo bench docs clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -28,6 +28,19 @@ install-test: $(VENV_DEP)
 
 services:
 	t/services.sh
+
+install-lint: $(VENV_DEP)
+	$(PIP) install -q -e . -r requirements/lint.txt
+
+# Ruff and mypy (strict, with the per-module exceptions in pyproject.toml),
+# then the typing suite: typed tasks as a user's checker sees them.
+lint: install-lint
+	$(PYTHON) -m ruff check celery t extra
+	$(PYTHON) -m mypy
+	$(PYTHON) t/typing/run.py
+
+typing: install-lint
+	$(PYTHON) t/typing/run.py
 
 test: install-test services
 	$(PYTHON) -m pytest -q -n 2 --dist loadfile t/unit t/integration

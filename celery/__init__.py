@@ -69,14 +69,14 @@ if TYPE_CHECKING:
     from celery.app.base import Celery
     from celery.app.task import Task
     from celery.canvas import (
-        Signature,
+        Signature as Signature,
         chain,
         chord,
         chunks,
         group,
         maybe_signature,
         signature,
-        subtask,
+        subtask as subtask,
         xmap,
         xstarmap,
     )

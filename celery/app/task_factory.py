@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from celery.app.base import Celery
     from celery.app.registry import TaskRegistry
     from celery.app.task import Task
+
     # The class attribute ``Task`` (the app's base class) hides the module's name.
     from celery.app.task import Task as TaskT
 
@@ -64,7 +65,7 @@ def caller_stacklevel() -> int:
     return level
 
 
-def task_callable_qualname(task: Task) -> str:
+def task_callable_qualname(task: Task[Any, Any]) -> str:
     """The module-qualified name of the function or method a task runs."""
     run = task.run
     run = getattr(run, '__func__', run)  # a bound task's run is a method
@@ -84,7 +85,7 @@ class AppTaskFactory:
     autofinalize: bool
     finalized: bool
     main: str | None
-    Task: type[Task]
+    Task: type[TaskT[Any, Any]]
     tasks: TaskRegistry
 
     #: True while tasks shared by every app are built (at finalize).
@@ -154,7 +155,7 @@ class AppTaskFactory:
 
     @staticmethod
     def _share_task(fun: Callable, opts: dict[str, Any]) -> None:
-        def build_on(app: Celery) -> Task:
+        def build_on(app: Celery) -> TaskT[Any, Any]:
             return app._task_from_fun(fun, **opts)
         build_on.__name__ = fun.__name__
         connect_on_app_finalize(build_on)
@@ -166,7 +167,7 @@ class AppTaskFactory:
     def _task_from_fun(self, fun: Callable, name: str | None = None, base: type | None = None,
                        bind: bool = False, pydantic: bool = False,
                        pydantic_strict: bool = False, pydantic_context: dict | None = None,
-                       pydantic_dump_kwargs: dict | None = None, **options: Any) -> Task:
+                       pydantic_dump_kwargs: dict | None = None, **options: Any) -> TaskT[Any, Any]:
         if not self.finalized and not self.autofinalize:
             raise RuntimeError(ERR_NOT_FINALIZED)
         name = name or self.gen_task_name(fun.__name__, fun.__module__)
@@ -183,7 +184,7 @@ class AppTaskFactory:
                                  base or self.Task, bind, options)
 
     def _create_task(self, fun: Callable, run: Any, name: str, base: type,
-                     bind: bool, options: dict[str, Any]) -> Task:
+                     bind: bool, options: dict[str, Any]) -> TaskT[Any, Any]:
         attrs = {
             'app': self,
             'name': name,
@@ -206,7 +207,7 @@ class AppTaskFactory:
         add_autoretry_behaviour(task, **options)
         return task
 
-    def _warn_if_other_function(self, existing: Task, fun: Callable) -> None:
+    def _warn_if_other_function(self, existing: TaskT[Any, Any], fun: Callable[..., Any]) -> None:
         # The same function comes back here on purpose (shared tasks are
         # built on every finalize); only another function is a mistake.
         # Tasks shared by every app are not this app's doing: a clash among
@@ -220,8 +221,8 @@ class AppTaskFactory:
                 name=existing.name, existing=existing_name, new=_qualname_of(fun))),
                 stacklevel=caller_stacklevel())
 
-    def register_task(self, task: Any, **options: Any) -> Task:
-        """Register a class-based task (an instance or subclass of :class:`~celery.app.task.Task`)."""
+    def register_task(self, task: Any, **options: Any) -> TaskT[Any, Any]:
+        """Register a class-based task (a :class:`~celery.app.task.Task` subclass or instance)."""
         if task.name is None:
             task_cls = task if isinstance(task, type) else type(task)
             task.name = self.gen_task_name(task_cls.__name__, task_cls.__module__)

@@ -33,7 +33,7 @@ class ResultBase:
 
 
 class AsyncResult(ResultBase, Generic[R_co]):
-    """Query the state and return value of a task by its id (``AsyncResult[int]``: of a task returning int)."""
+    """Query the state and return value of a task by its id (``AsyncResult[int]``: an int)."""
 
     app: Any = None
     backend: Any = None
