@@ -7,7 +7,15 @@ import click
 
 from celery.bin.base import CeleryCommand, CLIContext, handle_preload_options
 
-__all__ = ('amqp', 'AMQPContext')
+__all__ = ('amqp', 'AMQPContext', 'dump_message')
+
+
+def dump_message(message: Any) -> dict[str, Any] | None:
+    """Return a fetched message as ``{'body', 'properties', 'delivery_info'}``; ``None`` stays ``None``."""
+    if message is None:
+        return None
+    return {'body': message.body, 'properties': message.properties,
+            'delivery_info': message.delivery_info}
 
 
 class AMQPContext:
@@ -169,8 +177,7 @@ def basic_get(ctx: click.Context, queue: str, no_ack: bool) -> None:
     if message is None:
         ctx.obj.echo_ok()
         return
-    ctx.obj.respond({'body': message.body, 'properties': message.properties,
-                     'delivery_info': message.delivery_info})
+    ctx.obj.respond(dump_message(message))
     ctx.obj.echo_ok()
 
 

@@ -15,12 +15,18 @@ from celery.exceptions import SecurityError, WorkerTerminate
 from celery.platforms import EX_FAILURE, EX_OK, detached, maybe_drop_privileges
 from celery.utils.log import get_logger
 
-__all__ = ('worker', 'detach', 'POOL_NAMES')
+__all__ = ('worker', 'detach', 'POOL_NAMES', 'WorkersPool', 'WORKERS_POOL', 'AUTO_CONCURRENCY')
 
 logger = get_logger(__name__)
 
 #: The ``-P`` choices; eventlet/gevent also need their library installed.
 POOL_NAMES = ('prefork', 'eventlet', 'gevent', 'solo', 'processes', 'threads', 'custom')
+
+#: ``-c auto``: as many pool workers as CPUs (the same as leaving ``-c`` out).
+AUTO_CONCURRENCY = 'auto'
+
+#: Set in the environment to detach without forking (for debugging ``-D``); read again by detach().
+C_FAKEFORK = os.environ.get('C_FAKEFORK')
 
 #: Options that must not be passed on to the re-executed, detached worker.
 _DETACH_FLAGS = ('-D', '--detach')
@@ -72,9 +78,44 @@ class CeleryBeat(ParamType):
         return value
 
 
+class WorkersPool(click.Choice):
+    """The ``-P`` value: a pool name from :data:`POOL_NAMES` (any case), or a pool class."""
+
+    name = 'pool'
+
+    def __init__(self) -> None:
+        super().__init__(POOL_NAMES, case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> Any:
+        """Return the pool name in lower case; a class is passed through unchanged."""
+        if not isinstance(value, str):
+            return value
+        name = super().convert(value, param, ctx).lower()
+        if name == 'custom':
+            from celery import concurrency
+            if 'custom' not in concurrency.ALIASES:
+                self.fail('-P custom needs CELERY_CUSTOM_WORKER_POOL set to the pool class '
+                          "('module:Class').", param, ctx)
+        return name
+
+
+class Concurrency(click.ParamType):
+    """``-c``: a number of pool workers (0 or :data:`AUTO_CONCURRENCY` for one per CPU)."""
+
+    name = 'concurrency'
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> int:
+        """Return the number of pool workers; 0 means the default."""
+        if isinstance(value, int) or str(value).strip().lower() != AUTO_CONCURRENCY:
+            return click.IntRange(min=0).convert(value, param, ctx)
+        return 0
+
+
 HOSTNAME = Hostname()
 AUTOSCALE = Autoscale()
 CELERY_BEAT = CeleryBeat()
+WORKERS_POOL = WorkersPool()
+CONCURRENCY = Concurrency()
 
 
 def _conf_default(setting: str, zero_is_unset: bool = False) -> Any:
@@ -164,12 +205,12 @@ def _config_overrides(ctx: Context, command: click.Command) -> list[str]:
 @click.option('--disable-prefetch', is_flag=True, default=None, cls=CeleryOption,
               callback=_conf_default('worker_disable_prefetch'), help_group='Worker Options',
               help='Only fetch a new task when a pool slot is free (Redis broker only).')
-@click.option('-c', '--concurrency', type=click.IntRange(min=0), metavar='<concurrency>',
+@click.option('-c', '--concurrency', type=CONCURRENCY, metavar='<concurrency>',
               callback=_conf_default('worker_concurrency', zero_is_unset=True), cls=CeleryOption,
               help_group='Pool Options',
               help='Number of child processes processing the queue. '
                    'The default is the number of CPUs available on your system.')
-@click.option('-P', '--pool', 'pool_cls', type=click.Choice(POOL_NAMES, case_sensitive=False),
+@click.option('-P', '--pool', 'pool_cls', type=WORKERS_POOL,
               cls=CeleryOption, help_group='Pool Options',
               help='Pool implementation (default: the worker_pool setting, prefork).')
 @click.option('-E', '--task-events', '--events', is_flag=True, default=None, cls=CeleryOption,
