@@ -12,6 +12,7 @@ from weakref import ref
 from celery.app.trace import fast_trace_task, trace_task_ret
 from celery.exceptions import TaskRevokedError
 from celery.worker import state
+from celery.worker.request_events import request_event as _request_event
 
 __all__ = ('create_request_cls',)
 
@@ -62,7 +63,8 @@ def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer:
             task_ready(self, successful=True)
             if acks_late:
                 self.acknowledge()
-            if events:
+            # Metrics observe outcomes through send_event even with events off.
+            if events or _request_event.receivers:
                 self.send_event('task-succeeded', result=retval, runtime=runtime)
             return None
 

@@ -76,6 +76,7 @@ class WorkController:
             'celery.worker.components:StateDB',
             'celery.worker.components:Consumer',
             'celery.worker.autoscale:WorkerComponent',
+            'celery.worker.probes:Probes',
         }
 
     def __init__(self, app: Any = None, hostname: str | None = None, **kwargs: Any) -> None:
