@@ -19,6 +19,7 @@ from celery.exceptions import WorkerTerminate
 from celery.platforms import EX_FAILURE, EX_OK, check_privileges
 from celery.utils.log import get_logger, in_sighandler, set_in_sighandler
 from celery.utils.term import colored
+from celery.utils.threads import bound_open_broker_sockets  # noqa: F401 - reachable here, as in Celery
 from celery.worker import WorkController
 
 __all__ = ('Worker', 'install_worker_term_handler', 'install_worker_term_hard_handler',
@@ -26,6 +27,16 @@ __all__ = ('Worker', 'install_worker_term_handler', 'install_worker_term_hard_ha
            'install_cry_handler', 'install_rdb_handler', 'format_thread_stacks')
 
 logger = get_logger(__name__)
+
+is_jython = sys.platform.startswith('java')
+is_pypy = _platform.python_implementation() == 'PyPy'
+
+#: billiard's ``REMAP_SIGTERM`` at import (``'SIGQUIT'`` makes SIGTERM a cold shutdown);
+#: the handler reads the environment again when installed.
+REMAP_SIGTERM = os.environ.get('REMAP_SIGTERM')
+
+#: Seconds a broker socket may block a worker that is shutting down.
+SHUTDOWN_SOCKET_TIMEOUT = 5.0
 
 # Celery's user-visible banner texts, kept verbatim (people and scripts read them).
 BANNER = """\
@@ -66,9 +77,16 @@ ARTLINES = [
 ]
 
 
-def safe_say(msg: str, stream: Any = None) -> None:
-    """Write a line to the real stdout/stderr (safe inside signal handlers)."""
-    platforms.write_stream(stream or sys.__stderr__, msg)
+def safe_say(msg: str, f: Any = None) -> None:
+    """Write a line to ``f`` (the real stderr by default); safe inside signal handlers."""
+    platforms.write_stream(f or sys.__stderr__, msg)
+
+
+def active_thread_count() -> int:
+    """Return how many threads started through :mod:`threading` are alive."""
+    # Threads threading did not start (C extensions, the debugger) show up as
+    # "Dummy-N" placeholders; they are not the worker's to wait for.
+    return sum(1 for thread in threading.enumerate() if not thread.name.startswith('Dummy-'))
 
 
 class Worker(WorkController):
@@ -186,14 +204,22 @@ class Worker(WorkController):
 
     def install_platform_tweaks(self, worker: Worker) -> None:
         """Install the signal handlers of the worker program."""
-        # On a terminal, closing the window must not restart the worker in the background.
-        if not self._isatty and not self.app.IS_macOS:
+        if self.app.IS_macOS:
+            self.macOS_proxy_detection_workaround()
+            install_HUP_not_supported_handler(worker)
+        elif not self._isatty:
+            # On a terminal, closing the window must not restart the worker in the background.
             install_worker_restart_handler(worker)
         install_worker_term_handler(worker)
         install_worker_term_hard_handler(worker)
         install_worker_int_handler(worker)
         install_cry_handler()
         install_rdb_handler()
+
+    def macOS_proxy_detection_workaround(self) -> None:
+        """Keep urllib from asking macOS for the system proxies (it crashes in forked children)."""
+        # urllib only asks the system when no ``*_proxy`` environment variable is set.
+        os.environ.setdefault('celery_dummy_proxy', 'set_by_celeryd')
 
     def set_process_status(self, info: str) -> str:
         """Show ``info`` in the process title."""
@@ -235,13 +261,21 @@ def _shutdown_handler(worker: Worker, sig: str = 'SIGTERM', how: str = 'Warm',
     platforms.signals[sig] = _handle_request
 
 
-def _on_cold_shutdown(worker: Worker) -> None:
-    # Any further stop signal means "now": don't wait for the cold shutdown to finish.
+def on_cold_shutdown(worker: Worker) -> None:
+    """Run by the cold-shutdown handler: from now on a stop signal is a hard shutdown."""
+    during_soft_shutdown(worker)
+
+
+def during_soft_shutdown(worker: Worker) -> None:
+    """Make SIGTERM, SIGINT and SIGQUIT end the worker at once (no waiting for tasks)."""
+    def hard_shutdown_handler(*args: Any) -> None:
+        on_hard_shutdown(worker)
     for sig in ('SIGTERM', 'SIGINT', 'SIGQUIT'):
-        platforms.signals[sig] = _hard_shutdown_handler
+        platforms.signals[sig] = hard_shutdown_handler
 
 
-def _hard_shutdown_handler(*args: Any) -> None:
+def on_hard_shutdown(worker: Worker) -> None:
+    """Stop now: running tasks are not waited for; exits with ``EX_FAILURE``."""
     set_in_sighandler(True)
     safe_say('worker: Hard shutdown (MainProcess)', sys.__stdout__)
     raise WorkerTerminate(EX_FAILURE)
@@ -251,7 +285,7 @@ def install_worker_term_handler(worker: Worker, sig: str = 'SIGTERM') -> None:
     """SIGTERM: warm shutdown, or cold when billiard's ``REMAP_SIGTERM=SIGQUIT`` is set."""
     if os.environ.get('REMAP_SIGTERM') == 'SIGQUIT':
         _shutdown_handler(worker, sig=sig, how='Cold', exitcode=EX_FAILURE,
-                          callback=_on_cold_shutdown)
+                          callback=on_cold_shutdown)
     else:
         _shutdown_handler(worker, sig=sig, how='Warm')
 
@@ -260,10 +294,11 @@ def install_worker_term_hard_handler(worker: Worker, sig: str = 'SIGQUIT',
                                      callback: Callable[[Worker], Any] | None = None) -> None:
     """SIGQUIT: cold shutdown (terminate running tasks; unacked messages are redelivered)."""
     _shutdown_handler(worker, sig=sig, how='Cold', exitcode=EX_FAILURE,
-                      callback=callback or _on_cold_shutdown)
+                      callback=callback or on_cold_shutdown)
 
 
-def _on_sigint(worker: Worker) -> None:
+def on_SIGINT(worker: Worker) -> None:
+    """Run by the first Ctrl+C: the next one is a cold shutdown."""
     # Installed before telling the user, who may press Ctrl+C again at once.
     install_worker_term_hard_handler(worker, sig='SIGINT')
     safe_say('worker: Hitting Ctrl+C again will terminate all running tasks!', sys.__stdout__)
@@ -271,7 +306,7 @@ def _on_sigint(worker: Worker) -> None:
 
 def install_worker_int_handler(worker: Worker, sig: str = 'SIGINT') -> None:
     """SIGINT: warm shutdown the first time, cold the second."""
-    _shutdown_handler(worker, sig=sig, how='Warm', callback=_on_sigint)
+    _shutdown_handler(worker, sig=sig, how='Warm', callback=on_SIGINT)
 
 
 def _reload_current_worker() -> None:
@@ -290,6 +325,15 @@ def install_worker_restart_handler(worker: Worker, sig: str = 'SIGHUP') -> None:
         from celery.worker import state
         state.should_stop = EX_OK
     platforms.signals[sig] = restart_worker_sig_handler
+
+
+def install_HUP_not_supported_handler(worker: Worker, sig: str = 'SIGHUP') -> None:
+    """SIGHUP where restarting is unsafe (macOS): only say it is not supported."""
+    def warn_on_HUP_handler(signum: Any, frame: Any) -> None:
+        with in_sighandler():
+            # Celery's user-visible text, kept verbatim
+            safe_say(f'{sig} not supported: Restarting with {sig} is unstable on this platform!')
+    platforms.signals[sig] = warn_on_HUP_handler
 
 
 def format_thread_stacks() -> str:
