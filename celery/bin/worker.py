@@ -246,6 +246,12 @@ def _config_overrides(ctx: Context, command: click.Command) -> list[str]:
               help="Don't send event heartbeats.")
 @click.option('--heartbeat-interval', type=int, cls=CeleryOption, help_group='Features',
               help='Interval in seconds at which to send worker heartbeat.')
+@click.option('--metrics-port', type=click.IntRange(min=0), cls=CeleryOption,
+              help_group='Features',
+              help='Serve Prometheus metrics on this port (worker_metrics_port).')
+@click.option('--health-port', type=click.IntRange(min=0), cls=CeleryOption,
+              help_group='Features',
+              help='Serve /healthz and /readyz on this port (worker_health_port).')
 @click.option('--autoscale', type=AUTOSCALE, cls=CeleryOption, help_group='Features',
               help='Enable autoscaling by providing max_concurrency, min_concurrency. '
                    'Example: --autoscale=10,3 (always keep 3 processes, '
