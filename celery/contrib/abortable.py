@@ -48,10 +48,10 @@ class AbortableTask(Task):
 
     abstract = True
 
-    def AsyncResult(self, task_id: str, **kwargs: Any) -> AbortableAsyncResult:
+    def AsyncResult(self, task_id: str) -> AbortableAsyncResult:  # type: ignore[override]
         """Return an :class:`AbortableAsyncResult` for ``task_id``."""
         return AbortableAsyncResult(task_id, backend=self.backend, task_name=self.name,
-                                    app=self._get_app(), **kwargs)
+                                    app=self._get_app())
 
     def is_aborted(self, **kwargs: Any) -> bool:
         """Whether this task (or ``task_id=``) was asked to abort; queries the backend."""

@@ -46,7 +46,7 @@ class TaskDocumenter(FunctionDocumenter):
         """Whether ``member`` is a task created from a function."""
         return _is_decorated_task(member)
 
-    def format_args(self, **kwargs: Any) -> str:
+    def format_args(self) -> str:  # type: ignore[override]
         """Return the wrapped function's signature, without ``self``/``cls``."""
         wrapped = getattr(self.object, '__wrapped__', None)
         if wrapped is None:

@@ -105,7 +105,11 @@ class EventReceiver(ConsumerMixin):
         self.app.control.broadcast('heartbeat', connection=self.connection, channel=channel)
 
     def event_from_message(self, body: dict[str, Any], localize: bool = True,
-                           now: Callable[[], float] = time.time) -> tuple[str, dict[str, Any]]:
+                           now: Callable[[], float] = time.time,
+                           tzfields: Callable[[dict[str, Any]], tuple[Any, Any]] = _TZGETTER,
+                           adjust_timestamp: Callable[[float, float], float] = adjust_timestamp,
+                           CLIENT_CLOCK_SKEW: int = CLIENT_CLOCK_SKEW,
+                           ) -> tuple[str, dict[str, Any]]:
         """Sync the clock from an event and return ``(type, event)``."""
         type = body['type']
         if type == 'task-sent':
@@ -121,7 +125,7 @@ class EventReceiver(ConsumerMixin):
                     self.adjust_clock(clock)
         if localize:
             try:
-                offset, timestamp = _TZGETTER(body)
+                offset, timestamp = tzfields(body)
             except KeyError:
                 pass
             else:

@@ -122,6 +122,8 @@ class DjangoWorkerFixup:
     """Database and cache connection handling for Django code run by a worker."""
 
     _db_recycles = 0
+    #: The worker this fixup runs in, once it has started (``worker_init``).
+    worker: Any = None
 
     def __init__(self, app: Celery) -> None:
         self.app = app
@@ -154,9 +156,14 @@ class DjangoWorkerFixup:
         signals.task_postrun.connect(self.on_task_postrun)
         signals.worker_process_init.connect(self.on_worker_process_init)
         signals.worker_ready.connect(self.on_worker_ready)
+        signals.worker_init.connect(self.on_worker_init)
         self.close_database()
         self.close_cache()
         return self
+
+    def on_worker_init(self, sender: Any = None, **kwargs: Any) -> None:
+        """Remember the worker being started."""
+        self.worker = sender
 
     def on_worker_process_init(self, **kwargs: Any) -> None:
         """In a new pool child, close the connections inherited from the parent."""

@@ -12,6 +12,9 @@ from celery.loaders.base import BaseLoader, config_mapping
 
 __all__ = ('DEFAULT_CONFIG_MODULE', 'Loader')
 
+#: ``C_WNOCONF`` at import: warn even when the default ``celeryconfig`` is missing.
+C_WNOCONF = parse_bool(os.environ.get('C_WNOCONF', ''))
+
 #: Module imported when ``CELERY_CONFIG_MODULE`` is not set.
 DEFAULT_CONFIG_MODULE = 'celeryconfig'
 
@@ -35,7 +38,7 @@ class Loader(BaseLoader):
             # The implicit default app looks for celeryconfig on every start:
             # only warn when a module was asked for (or C_WNOCONF is set), and
             # only in the parent (billiard sets FORKED_BY_MULTIPROCESSING).
-            wanted = requested or parse_bool(os.environ.get('C_WNOCONF', ''))
+            wanted = requested or C_WNOCONF or parse_bool(os.environ.get('C_WNOCONF', ''))
             if wanted and not os.environ.get('FORKED_BY_MULTIPROCESSING'):
                 warnings.warn(NotConfigured(
                     f'No {configname!r} module found: using the default settings. '
