@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from operator import itemgetter
 from typing import Any
 
@@ -124,11 +125,9 @@ class EventReceiver(ConsumerMixin):
                 if clock is not None:
                     self.adjust_clock(clock)
         if localize:
-            try:
+            # An event without a UTC offset (or timestamp) keeps the time it was sent with.
+            with suppress(KeyError):
                 offset, timestamp = tzfields(body)
-            except KeyError:
-                pass
-            else:
                 body['timestamp'] = adjust_timestamp(timestamp, offset)
         body['local_received'] = now()
         return type, body
