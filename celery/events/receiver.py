@@ -108,7 +108,7 @@ class EventReceiver(ConsumerMixin):
     def event_from_message(self, body: dict[str, Any], localize: bool = True,
                            now: Callable[[], float] = time.time,
                            tzfields: Callable[[dict[str, Any]], tuple[Any, Any]] = _TZGETTER,
-                           adjust_timestamp: Callable[[float, float], float] = adjust_timestamp,
+                           adjust_timestamp: Callable[..., float] = adjust_timestamp,
                            CLIENT_CLOCK_SKEW: int = CLIENT_CLOCK_SKEW,
                            ) -> tuple[str, dict[str, Any]]:
         """Sync the clock from an event and return ``(type, event)``."""
