@@ -56,9 +56,10 @@ class AppConnections:
                     transport_options: dict | None = None, heartbeat: float | None = None,
                     login_method: str | None = None, failover_strategy: Any = None,
                     **kwargs: Any) -> Connection:
-        from kombu import Connection
+        # kombu is imported on first connection: ``import celery`` stays light.
+        from celery.app.broker_connection import BrokerConnection
         conf = self.conf
-        return Connection(
+        return BrokerConnection(
             url,
             userid or conf.broker_user,
             password or conf.broker_password,
