@@ -44,6 +44,8 @@ class WorkerMetrics:
         """``gauges`` returns the worker-wide values (read at scrape time)."""
         self.registry = prometheus_client.CollectorRegistry(auto_describe=True)
         self._received_at: dict[str, float] = {}
+        # (outcome, task name) -> counter child: labels() takes a lock per call.
+        self._children: dict[tuple[str, str], Any] = {}
         self._tasks = {
             outcome: prometheus_client.Counter(
                 f'celery_tasks_{outcome}', f'Tasks {outcome}, by task name.',
@@ -73,7 +75,7 @@ class WorkerMetrics:
 
     def on_task_received(self, request: Any = None, **kwargs: Any) -> None:
         """A task message arrived: count it and remember when (for the queue wait)."""
-        self._tasks['received'].labels(request.name).inc()
+        self._count('received', request.name)
         self._received_at[request.id] = _published_at(request.message) or time()
 
     def on_request_event(self, sender: Any = None, type: str = '',
@@ -83,7 +85,7 @@ class WorkerMetrics:
         if outcome is None:
             return
         name = sender.name
-        self._tasks[outcome].labels(name).inc()
+        self._count(outcome, name)
         if outcome == 'started':
             self._observe_wait(sender.id, name)
             return
@@ -95,6 +97,13 @@ class WorkerMetrics:
                 runtime = monotonic() - sender.time_start
             if runtime is not None:
                 self.runtime.labels(name).observe(max(float(runtime), 0.0))
+
+    def _count(self, outcome: str, name: str) -> None:
+        key = (outcome, name)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._tasks[outcome].labels(name)
+        child.inc()
 
     def _observe_wait(self, task_id: str, name: str) -> None:
         since = self._received_at.pop(task_id, None)
