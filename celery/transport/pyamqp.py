@@ -5,7 +5,9 @@ Channel) because the stock transport does not implement kombu's publish
 batches: py-amqp writes every message with its own ``sendall`` and polls the
 socket before each publish, which costs more than building the message.
 Inside a batch the frames py-amqp builds (byte for byte the same) are
-collected and written with one ``sendall``.  Switch back to the stock
+collected and written with one ``sendall``.  Messages are
+:class:`~celery.transport.amqp_properties.PropertiesMessage`: the same
+bytes, with the properties encoded faster.  Switch back to the stock
 transport with ``CELERY_STOCK_TRANSPORTS=1`` (see :mod:`celery.transport`).
 """
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 from amqp.method_framing import frame_writer
 from kombu.transport import pyamqp
+
+from celery.transport.amqp_properties import PropertiesMessage
 
 __all__ = ('Transport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch')
 
@@ -70,6 +74,16 @@ def sink_frame_writer(connection: Connection, transport: Any) -> Any:
 
 class Channel(pyamqp.Channel):
     """py-amqp channel that can batch publishes (not in publisher-confirm mode)."""
+
+    def prepare_message(self, body: Any, priority: int | None = None,
+                        content_type: str | None = None,
+                        content_encoding: str | None = None,
+                        headers: dict[str, Any] | None = None,
+                        properties: dict[str, Any] | None = None,
+                        _Message: type = PropertiesMessage) -> Any:
+        """kombu's message for this channel, built as a :class:`PropertiesMessage`."""
+        return super().prepare_message(body, priority, content_type, content_encoding,
+                                       headers, properties, _Message=_Message)
 
     @property
     def supports_batch_publish(self) -> bool:

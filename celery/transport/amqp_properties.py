@@ -1,0 +1,162 @@
+"""A faster encoder for the AMQP basic properties of a published message.
+
+Extends :class:`amqp.basic_message.Message` (py-amqp) because its
+``_serialize_properties`` encodes the header table through a generic
+per-value routine (a ``BytesIO`` and several ``isinstance`` checks for
+every header), which is about a third of the CPU time of publishing a task.
+:class:`PropertiesMessage` encodes the same properties to the same bytes
+with one dispatch on each value's exact type; any value it does not know
+(``Decimal``, ``datetime``, subclasses, ...) or any error hands the whole
+message back to py-amqp's encoder, so odd values encode (or fail) exactly
+as they always did.  Used by :class:`celery.transport.pyamqp.Channel`;
+``CELERY_STOCK_TRANSPORTS=1`` switches back to the stock path.
+"""
+from __future__ import annotations
+
+from struct import Struct
+from typing import Any
+
+from amqp.basic_message import Message
+
+__all__ = ('PropertiesMessage', 'encode_properties')
+
+_U8 = Struct('B').pack
+_U16 = Struct('>H').pack
+_U32 = Struct('>I').pack
+_U64 = Struct('>Q').pack
+_STR_ITEM = Struct('>cI').pack
+_INT_ITEM = Struct('>ci').pack
+_LONG_ITEM = Struct('>cq').pack
+_FLOAT_ITEM = Struct('>cd').pack
+_TRUE_ITEM, _FALSE_ITEM, _NONE_ITEM = b't\x01', b't\x00', b'V'
+
+
+class UnsupportedValue(Exception):
+    """A value this encoder leaves to py-amqp."""
+
+
+def _text(value: Any) -> bytes:
+    kind = type(value)
+    if kind is str:
+        return value.encode('utf-8', 'surrogatepass')
+    if kind is bytes:
+        return value
+    raise UnsupportedValue(value)
+
+
+def _item(value: Any, out: list[bytes]) -> None:
+    """Append a table/array value (py-amqp's ``_write_item`` layout)."""
+    kind = type(value)
+    if kind is str or kind is bytes:
+        data = _text(value)
+        out.append(_STR_ITEM(b'S', len(data)))
+        out.append(data)
+    elif kind is bool:
+        out.append(_TRUE_ITEM if value else _FALSE_ITEM)
+    elif kind is int:
+        if value > 2147483647 or value < -2147483647:
+            out.append(_LONG_ITEM(b'L', value))
+        else:
+            out.append(_INT_ITEM(b'I', value))
+    elif value is None:
+        out.append(_NONE_ITEM)
+    elif kind is float:
+        out.append(_FLOAT_ITEM(b'd', value))
+    elif kind is dict:
+        out.append(b'F')
+        out.append(_table(value))
+    elif kind is list or kind is tuple:
+        out.append(b'A')
+        out.append(_array(value))
+    else:
+        raise UnsupportedValue(value)
+
+
+#: Encoded table keys (``length name``): task headers repeat the same few names.
+_KEYS: dict[Any, bytes] = {}
+_KEYS_MAX = 4096
+
+
+def _key(key: Any) -> bytes:
+    encoded = _KEYS.get(key)
+    if encoded is None:
+        name = _text(key)
+        encoded = _U8(len(name)) + name
+        if len(_KEYS) < _KEYS_MAX:
+            _KEYS[key] = encoded
+    return encoded
+
+
+def _table(table: dict[Any, Any]) -> bytes:
+    """A field table: its length, then ``name value`` pairs."""
+    out: list[bytes] = []
+    append = out.append
+    for key, value in table.items():
+        append(_KEYS.get(key) or _key(key))
+        kind = type(value)
+        # The common header values inline; the rest through _item.
+        if kind is str:
+            data = value.encode('utf-8', 'surrogatepass')
+            append(_STR_ITEM(b'S', len(data)))
+            append(data)
+        elif value is None:
+            append(_NONE_ITEM)
+        else:
+            _item(value, out)
+    data = b''.join(out)
+    return _U32(len(data)) + data
+
+
+def _array(values: list[Any] | tuple[Any, ...]) -> bytes:
+    out: list[bytes] = []
+    for value in values:
+        _item(value, out)
+    data = b''.join(out)
+    return _U32(len(data)) + data
+
+
+def _short_text(value: Any) -> bytes:
+    data = _text(value or '')
+    return _U8(len(data)) + data
+
+
+def _long_long(value: Any) -> bytes:
+    return _U64(value)
+
+
+#: Encoder of each property type used by :attr:`Message.PROPERTIES`.
+_ENCODERS = {
+    's': _short_text,
+    'F': lambda value: _table(value or {}),
+    'o': _U8,
+    'L': _long_long,
+}
+
+
+def encode_properties(properties: dict[str, Any]) -> bytes:
+    """The property flags and list py-amqp writes for ``properties`` (basic class)."""
+    flag_bits = 0
+    shift = 15
+    out: list[bytes] = []
+    for name, kind in Message.PROPERTIES:
+        value = properties.get(name)
+        if value is not None:
+            flag_bits |= 1 << shift
+            encoder = _ENCODERS.get(kind)
+            if encoder is None:
+                raise UnsupportedValue(kind)
+            out.append(encoder(value))
+        shift -= 1
+    return _U16(flag_bits) + b''.join(out)
+
+
+class PropertiesMessage(Message):
+    """py-amqp's message, with the properties encoded by :func:`encode_properties`."""
+
+    def _serialize_properties(self) -> bytes:
+        """The encoded properties; py-amqp's own encoder for anything unusual."""
+        try:
+            return encode_properties(self.properties)
+        except Exception:
+            # Same bytes or the same error as the stock encoder.
+            return super()._serialize_properties()

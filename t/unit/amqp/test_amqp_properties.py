@@ -1,0 +1,90 @@
+"""celery.transport.amqp_properties: the same property bytes as py-amqp, for every value."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from enum import IntEnum
+
+import amqp
+import pytest
+
+from celery.transport.amqp_properties import PropertiesMessage, encode_properties
+from celery.transport.pyamqp import Channel
+
+
+class Level(IntEnum):
+    HIGH = 9
+
+
+class Text(str):
+    pass
+
+
+TASK_HEADERS = {
+    'lang': 'py', 'task': 'proj.add', 'id': 'b9a1', 'shadow': None, 'eta': None,
+    'expires': '2030-01-01T00:00:00+00:00', 'group': None, 'group_index': None,
+    'retries': 0, 'timelimit': [None, 30.5], 'root_id': 'b9a1', 'parent_id': None,
+    'argsrepr': '(1, 2)', 'kwargsrepr': '{}', 'origin': 'gen1@host',
+    'ignore_result': False, 'replaced_task_nesting': 0, 'stamped_headers': None,
+    'stamps': {},
+}
+
+HEADER_CASES = [
+    TASK_HEADERS,
+    {},
+    None,
+    {'big': 2 ** 40, 'neg': -2 ** 40, 'edge': 2147483647, 'low': -2147483647,
+     'below': -2147483648, 'f': -0.25, 't': True, 'n': None},
+    {'nested': {'a': [1, 'x', (2.5, None), {'b': False}], 'c': b'raw'}, b'key': 'v'},
+    {'unicode': 'héllo ☃', 'surrogate': '\udcff', 'empty': ''},
+    {'decimal': Decimal('3.14'), 'x': 1},
+    {'when': datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)},
+    {'enum': Level.HIGH},
+    {'text': Text('sub')},
+    {'deep': {'list': [Decimal('1.5')]}},
+]
+
+PROPERTY_CASES = [
+    {'content_type': 'application/json', 'content_encoding': 'utf-8',
+     'delivery_mode': 2, 'priority': 0, 'correlation_id': 'b9a1', 'reply_to': ''},
+    {'content_type': 'application/x-python-serialize', 'content_encoding': 'binary',
+     'delivery_mode': 1, 'priority': 255, 'correlation_id': 'id', 'reply_to': 'r',
+     'expiration': '1500', 'message_id': 'm', 'timestamp': 1700000000, 'type': 't',
+     'user_id': 'guest', 'app_id': 'app', 'cluster_id': 'c'},
+    {'correlation_id': b'bytes-id', 'reply_to': None},
+    {'content_type': Text('application/json')},
+]
+
+
+@pytest.mark.parametrize('headers', HEADER_CASES)
+@pytest.mark.parametrize('properties', PROPERTY_CASES)
+def test_same_bytes_as_py_amqp(headers, properties):
+    stock = amqp.Message('body', application_headers=headers, **properties)
+    fast = PropertiesMessage('body', application_headers=headers, **properties)
+    assert fast._serialize_properties() == stock._serialize_properties()
+
+
+@pytest.mark.parametrize('bad', [{'k' * 300: 1}, {'obj': object()}, {'set': {1}}])
+def test_values_py_amqp_rejects_fail_the_same_way(bad):
+    stock = amqp.Message('body', application_headers=bad)
+    fast = PropertiesMessage('body', application_headers=bad)
+    with pytest.raises(Exception) as stock_error:
+        stock._serialize_properties()
+    with pytest.raises(type(stock_error.value)):
+        fast._serialize_properties()
+
+
+def test_encode_properties_of_a_task_message():
+    properties = {'application_headers': TASK_HEADERS, **PROPERTY_CASES[0]}
+    assert encode_properties(properties) == amqp.Message(
+        '', **properties)._serialize_properties()
+
+
+def test_owned_channel_prepares_properties_messages():
+    channel = Channel.__new__(Channel)
+    message = channel.prepare_message('body', 3, 'application/json', 'utf-8',
+                                      {'task': 'x'}, {'delivery_mode': 2})
+    assert type(message) is PropertiesMessage
+    assert message.properties == amqp.Message(
+        'body', priority=3, content_type='application/json', content_encoding='utf-8',
+        application_headers={'task': 'x'}, delivery_mode=2).properties
