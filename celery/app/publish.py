@@ -1,4 +1,4 @@
-"""Publishing helpers for task messages: retry-on-error publish, producer tuning, declares."""
+"""Publishing helpers for task messages: retry-on-error publish, declares."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,10 +18,8 @@ def publish(producer: Producer, body: Any, retry: bool, publish_args: dict[str, 
     # ``publish(retry=True)``; the first attempt almost always succeeds, so
     # make it plain and hand the retrying over to kombu only when it fails.
     if not retry:
-        _tune_producer_channel(producer)
         return producer.publish(body, retry=False, **publish_args)
     try:
-        _tune_producer_channel(producer)
         return producer.publish(body, retry=False, **publish_args)
     except Exception as exc:
         connection = producer.connection
@@ -31,33 +29,6 @@ def publish(producer: Producer, body: Any, retry: bool, publish_args: dict[str, 
             raise
         logger.warning('Publishing failed (%r), retrying per task_publish_retry_policy.', exc)
     return producer.publish(body, retry=True, **publish_args)
-
-
-def _tune_producer_channel(producer: Producer) -> None:
-    """Tune the producer's channel the first time it publishes."""
-    channel = producer.channel
-    if '_celery_tuned' not in channel.__dict__:
-        _tune_channel(channel)
-
-
-def _tune_channel(channel: Any) -> None:
-    """Give a kombu Redis channel one reusable client instead of one per message."""
-    channel._celery_tuned = True
-    if not type(channel).__module__.startswith('kombu.transport.redis'):
-        return
-    create_client = channel._create_client
-    cache: list[Any] = [None, None]
-
-    def cached_create_client(asynchronous: bool = False) -> Any:
-        # redis-py clients are thread-safe and cheap to share, but costly to build.
-        if asynchronous:
-            return create_client(asynchronous=True)
-        pool = channel.pool
-        if cache[0] is not pool:
-            cache[:] = [pool, create_client()]
-        return cache[1]
-
-    channel._create_client = cached_create_client
 
 
 def undeclared(producer: Producer, queue: Queue) -> list[Queue] | None:

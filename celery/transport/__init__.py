@@ -10,7 +10,7 @@ __all__ = ('ENABLED', 'transport_for', 'write_connection')
 ENABLED = os.environ.get('CELERY_STOCK_TRANSPORTS', '') in ('', '0')
 
 #: URL schemes that have an owned transport, and the module holding it.
-_OWNED = {'amqp': 'pyamqp', 'pyamqp': 'pyamqp'}
+_OWNED = {'amqp': 'pyamqp', 'pyamqp': 'pyamqp', 'redis': 'redis', 'rediss': 'redis'}
 
 
 def transport_for(url: str | None, transport: Any = None) -> Any:
@@ -18,7 +18,11 @@ def transport_for(url: str | None, transport: Any = None) -> Any:
     if not ENABLED or transport or not url or '://' not in url or ';' in url:
         return None
     scheme = url.split('://', 1)[0]
-    if _OWNED.get(scheme) != 'pyamqp':
+    owner = _OWNED.get(scheme)
+    if owner == 'redis':
+        from celery.transport.redis import Transport as RedisTransport
+        return RedisTransport
+    if owner != 'pyamqp':
         return None
     from kombu.transport import supports_librabbitmq
     if scheme == 'amqp' and supports_librabbitmq():
