@@ -1,6 +1,7 @@
 """Soft shutdown: running tasks get a last chance before the cold shutdown."""
 from __future__ import annotations
 
+import logging
 import socket
 from types import SimpleNamespace
 
@@ -54,6 +55,23 @@ def consumer_with(timeout, on_idle=False, finish_after=None, running=True):
         perform_pending_operations=lambda: None, held=req)
 
 
+@pytest.fixture
+def soft_shutdown_log(caplog: pytest.LogCaptureFixture):
+    """What the soft-shutdown logger wrote, however earlier tests set up logging.
+
+    A worker built in-process earlier in the same test process may have
+    stopped ``celery.*`` loggers from propagating to the root, where caplog
+    listens: listen on the module's logger itself.
+    """
+    logger = logging.getLogger('celery.worker.soft_shutdown')
+    logger.addHandler(caplog.handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    yield caplog
+    logger.setLevel(previous_level)
+    logger.removeHandler(caplog.handler)
+
+
 @pytest.fixture(autouse=True)
 def clean_state():
     state.reset_state()
@@ -76,7 +94,8 @@ def test_an_idle_worker_waits_only_when_asked_to():
     assert asked.task_consumer.cancelled
 
 
-def test_waits_until_the_running_task_finishes(caplog):
+def test_waits_until_the_running_task_finishes(soft_shutdown_log):
+    caplog = soft_shutdown_log
     consumer = consumer_with(5.0, finish_after=3)
     assert running_tasks(consumer) == 1
     wait_for_running_tasks(consumer)
@@ -85,7 +104,8 @@ def test_waits_until_the_running_task_finishes(caplog):
     assert 'timed out' not in caplog.text
 
 
-def test_gives_up_at_the_timeout(caplog):
+def test_gives_up_at_the_timeout(soft_shutdown_log):
+    caplog = soft_shutdown_log
     consumer = consumer_with(0.2)
     wait_for_running_tasks(consumer)
     assert running_tasks(consumer) == 1
