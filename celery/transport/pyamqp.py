@@ -12,6 +12,7 @@ transport with ``CELERY_STOCK_TRANSPORTS=1`` (see :mod:`celery.transport`).
 """
 from __future__ import annotations
 
+import select
 import socket
 from typing import Any
 
@@ -113,9 +114,35 @@ class Connection(pyamqp.Connection):
 
     def drain_events(self, timeout: float | None = None) -> None:
         """Read events; the per-publish poll (timeout 0) waits for the batch's end."""
-        if timeout == 0 and self.collecting:
-            return
+        if timeout == 0:
+            if self.collecting:
+                return
+            if self.nothing_to_read():
+                # What py-amqp raises after its timed-out read, without the
+                # two settimeout calls, the failing recv and its exceptions.
+                raise socket.timeout()
         super().drain_events(timeout)
+
+    def nothing_to_read(self) -> bool:
+        """True only when the socket, TLS layer and read buffer are all surely empty."""
+        transport = self.transport
+        sock = getattr(transport, 'sock', None)
+        buffered = getattr(transport, '_read_buffer', None)
+        if sock is None or buffered is None or len(buffered) or not hasattr(select, 'poll'):
+            return False
+        pending = getattr(sock, 'pending', None)
+        if pending is not None and pending():
+            return False
+        poller = self._poller_for(sock)
+        return not poller.poll(0)
+
+    def _poller_for(self, sock: socket.socket) -> Any:
+        poller = self.__dict__.get('_read_poller')
+        if poller is None or poller[0] is not sock:
+            poller = (sock, select.poll())
+            poller[1].register(sock, select.POLLIN | select.POLLPRI)
+            self._read_poller = poller
+        return poller[1]
 
     def poll_events(self) -> None:
         """Handle what the broker has sent (e.g. connection.blocked) without waiting."""

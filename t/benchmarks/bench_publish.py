@@ -32,10 +32,9 @@ from kombu import Connection, Exchange, Queue  # noqa: E402
 
 from celery import Celery, group  # noqa: E402
 
-BROKERS = {
-    'amqp': os.environ.get('TEST_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672//'),
-    'redis': os.environ.get('TEST_REDIS_URL', 'redis://127.0.0.1:6379/0'),
-}
+from t.servers import AMQP_URL, REDIS_URL  # noqa: E402
+
+BROKERS = {'amqp': AMQP_URL, 'redis': REDIS_URL}
 
 
 def measure(n: int, publish_one: Callable[[int], object]) -> tuple[float, float]:
