@@ -12,6 +12,7 @@ from celery._canvas.signature import Signature, maybe_signature
 from celery.utils.functional import is_list, maybe_list
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.result import AsyncResult
 
 __all__ = ('chain', '_chain')
@@ -26,7 +27,7 @@ class _chain(CompositeSignature):
                      doc='Tasks in chain.')
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Any = None) -> _chain:
+    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> _chain:
         """Rebuild a chain (and its steps) from its dict form."""
         tasks = [maybe_signature(task, app=app) for task in d['kwargs']['tasks'] or ()]
         sig = cls(tasks, app=app, **d['options'])
@@ -120,7 +121,7 @@ class _chain(CompositeSignature):
     def run(self, args: Any = None, kwargs: Any = None, group_id: str | None = None,
             chord: Any = None, task_id: str | None = None, link: Any = None,
             link_error: Any = None, publisher: Any = None, producer: Any = None,
-            root_id: str | None = None, parent_id: str | None = None, app: Any = None,
+            root_id: str | None = None, parent_id: str | None = None, app: Celery | None = None,
             group_index: int | None = None, **options: Any) -> AsyncResult | None:
         """Prepare the steps and send the first one."""
         args = args or ()
@@ -158,7 +159,8 @@ class _chain(CompositeSignature):
     _freeze = freeze
 
     def prepare_steps(self, args: Any, kwargs: Any, tasks: Any, root_id: str | None = None,
-                      parent_id: str | None = None, link_error: Any = None, app: Any = None,
+                      parent_id: str | None = None, link_error: Any = None,
+                      app: Celery | None = None,
                       last_task_id: str | None = None, group_id: str | None = None,
                       chord_body: Any = None, clone: bool = True,
                       group_index: int | None = None) -> tuple[list[Signature], list[Any]]:

@@ -11,6 +11,7 @@ from celery.utils import uuid
 from celery.utils.functional import maybe_list
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.result import AsyncResult
 
 __all__ = ('chord', '_chord')
@@ -46,7 +47,7 @@ class _chord(Signature):
     """
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Any = None) -> _chord:
+    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> _chord:
         """Rebuild a chord from its dict form."""
         kwargs = dict(d['kwargs'])
         header, body = kwargs.pop('header', None), kwargs.pop('body', None)
@@ -58,7 +59,7 @@ class _chord(Signature):
         return sig
 
     def __init__(self, header: Any, body: Any = None, task: str = 'celery.chord',
-                 args: Any = None, kwargs: Any = None, app: Any = None,
+                 args: Any = None, kwargs: Any = None, app: Celery | None = None,
                  **options: Any) -> None:
         kwargs = dict(kwargs) if kwargs else {'kwargs': {}}
         kwargs.setdefault('kwargs', {})
@@ -114,7 +115,7 @@ class _chord(Signature):
         header_values = tasks.apply(args or (), kwargs or {}).get(propagate=propagate)
         return body.apply(args=(header_values,))
 
-    def run(self, header: group, body: Signature, partial_args: Any, app: Any = None,
+    def run(self, header: group, body: Signature, partial_args: Any, app: Celery | None = None,
             interval: float | None = None, countdown: float = 1, max_retries: int | None = None,
             eager: bool = False, task_id: str | None = None, kwargs: Any = None,
             producer: Any = None, **options: Any) -> AsyncResult:

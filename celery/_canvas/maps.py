@@ -9,6 +9,7 @@ from celery.utils.functional import chunks as split_into_chunks
 from celery.utils.text import truncate
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.result import AsyncResult, GroupResult
 
 __all__ = ('xmap', 'xstarmap', 'chunks')
@@ -24,7 +25,7 @@ class _basemap(Signature):
     _task_name: str = ''
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Any = None) -> _basemap:
+    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> _basemap:
         """Rebuild from the dict form."""
         return cls(d['kwargs']['task'], d['kwargs']['it'], app=app, **d['options'])
 
@@ -68,7 +69,7 @@ class chunks(Signature):
     """Split ``it`` into parts of ``n`` items, each part a ``celery.starmap`` message."""
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Any = None) -> chunks:
+    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> chunks:
         """Rebuild from the dict form."""
         kw = d['kwargs']
         return cls(kw['task'], kw['it'], kw['n'], app=app, **d['options'])
@@ -93,6 +94,6 @@ class chunks(Signature):
                       for part in split_into_chunks(iter(it), n)], app=self._app)
 
     @classmethod
-    def apply_chunks(cls, task: Any, it: Any, n: int, app: Any = None) -> GroupResult:
+    def apply_chunks(cls, task: Any, it: Any, n: int, app: Celery | None = None) -> GroupResult:
         """Build and apply the chunks (what the ``celery.chunks`` task does)."""
         return cls(task, it, n, app=app)()

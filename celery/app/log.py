@@ -6,7 +6,7 @@ import os
 import sys
 import warnings
 from logging.handlers import WatchedFileHandler
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from celery import signals
 from celery._state import get_current_task
@@ -16,6 +16,9 @@ from celery.utils.log import (
     reset_multiprocessing_logger,
 )
 from celery.utils.nodenames import node_format
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('TaskFormatter', 'Logging')
 
@@ -38,7 +41,7 @@ class Logging:
     #: Logging is configured once per process; set by :meth:`setup_logging_subsystem`.
     _setup = False
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Celery) -> None:
         self.app = app
         self.loglevel = mlevel(logging.WARN)
         self.format = self.app.conf.worker_log_format

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.app.context import Context
     from celery.canvas import Signature
 
@@ -13,7 +14,7 @@ __all__ = ('TaskSignatures',)
 class TaskSignatures:
     """Mixin of :class:`~celery.app.task.Task` building signatures of the task."""
 
-    app: Any
+    app: Celery
     name: str | None
     request: Any
     backend: Any

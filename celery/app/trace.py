@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import namedtuple
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from warnings import warn
 
 from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
@@ -42,6 +42,9 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.saferepr import saferepr
 from celery.utils.serialization import prepare_accept_content
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = (
     'TraceInfo', 'build_tracer', 'trace_task', 'trace_task_ret', 'fast_trace_task',
@@ -240,7 +243,7 @@ class TraceInfo:
                    extra={'data': context})
 
 
-def _apply_callbacks(app: Any, callbacks: list[Any], retval: Any, uuid: str,
+def _apply_callbacks(app: Celery, callbacks: list[Any], retval: Any, uuid: str,
                      root_id: str, priority: int | None) -> None:
     from celery.canvas import group, maybe_signature
     sigs = [maybe_signature(sig, app=app) for sig in callbacks]
@@ -259,7 +262,7 @@ def _apply_callbacks(app: Any, callbacks: list[Any], retval: Any, uuid: str,
         group(plain, app=app).apply_async((retval,), **opts)
 
 
-def _apply_chain(app: Any, chain: list[Any], retval: Any, uuid: str, root_id: str,
+def _apply_chain(app: Celery, chain: list[Any], retval: Any, uuid: str, root_id: str,
                  priority: int | None) -> None:
     from celery.canvas import maybe_signature
     # The remaining chain is stored in reverse order: the next step is last.
@@ -270,7 +273,7 @@ def _apply_chain(app: Any, chain: list[Any], retval: Any, uuid: str, root_id: st
 
 def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None = None,
                  store_errors: bool = True, Info: type = TraceInfo, eager: bool = False,
-                 propagate: bool = False, app: Any = None,
+                 propagate: bool = False, app: Celery | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
                  trace_ok_t: type = trace_ok_t,
                  IGNORE_STATES: frozenset[str] = IGNORE_STATES) -> Callable[..., trace_ok_t]:
@@ -512,7 +515,7 @@ def _load_body(loads: Callable[..., Any], body: Any, content_type: str | None,
 
 def trace_task_ret(name: str, uuid: str, request: dict, body: Any, content_type: str | None,
                    content_encoding: str | None, loads: Callable[..., Any] = loads_message,
-                   app: Any = None, **extra_request: Any) -> tuple[int, Any, float | None]:
+                   app: Celery | None = None, **extra_request: Any) -> tuple[int, Any, float | None]:
     """Pool target: decode ``body`` in the child and trace task ``name``."""
     from celery._state import current_app
     app = app or current_app._get_current_object()
@@ -541,7 +544,7 @@ def fast_trace_task(task: str, uuid: str, request: dict, body: Any, content_type
     return (1, R, T) if I else (0, Rstr, T)
 
 
-def setup_worker_optimizations(app: Any, hostname: str | None = None) -> None:
+def setup_worker_optimizations(app: Celery, hostname: str | None = None) -> None:
     """Cache what :func:`fast_trace_task` needs; tracers are built on each task's first run.
 
     Tracers hold per-process state (the pid), so those inherited from the
@@ -558,7 +561,7 @@ def setup_worker_optimizations(app: Any, hostname: str | None = None) -> None:
     app.use_fast_trace_task = True
 
 
-def reset_worker_optimizations(app: Any = None) -> None:
+def reset_worker_optimizations(app: Celery | None = None) -> None:
     """Undo :func:`setup_worker_optimizations`."""
     _localized[:] = []
     if app is not None:

@@ -17,12 +17,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from queue import Empty
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from celery import states
 from celery.exceptions import TimeoutError
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = (
     'AsyncBackendMixin',
@@ -396,7 +399,7 @@ class AsyncBackendMixin:
 class BaseResultConsumer:
     """Receives state messages and fulfils the matching pending results."""
 
-    def __init__(self, backend: Any, app: Any, accept: Any, pending_results: Any,
+    def __init__(self, backend: Any, app: Celery, accept: Any, pending_results: Any,
                  pending_messages: MessageBuffer) -> None:
         self.backend = backend
         self.app = app

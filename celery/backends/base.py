@@ -45,6 +45,7 @@ from celery.utils.log import get_logger
 from celery.utils.serialization import prepare_accept_content, raise_with_context
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.result import ResultSet
 
 __all__ = (
@@ -125,7 +126,7 @@ class Backend(ChordFallbackMixin):
     retry_policy = {'max_retries': 20, 'interval_start': 0,
                     'interval_step': 1, 'interval_max': 1}
 
-    def __init__(self, app: Any, serializer: str | None = None,
+    def __init__(self, app: Celery, serializer: str | None = None,
                  max_cached_results: int | None = None, accept: Any = None,
                  expires: Any = None, expires_type: type | None = None,
                  url: str | None = None, **kwargs: Any) -> None:

@@ -5,12 +5,15 @@ import threading
 import time
 import warnings
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu.utils.functional import LRUCache
 
 from celery.backends.keyvalue import KeyValueStoreBackend
 from celery.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('CacheBackend', 'DummyClient', 'backends', 'get_best_memcache')
 
@@ -149,7 +152,7 @@ class CacheBackend(KeyValueStoreBackend):
     implements_incr = True
     supports_failure_expires = True
 
-    def __init__(self, app: Any, expires: Any = None, backend: str | None = None,
+    def __init__(self, app: Celery, expires: Any = None, backend: str | None = None,
                  options: dict[str, Any] | None = None, url: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(app, url=url, **kwargs)

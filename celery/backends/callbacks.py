@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import states
 from celery.app.publish_retry import worker_retry_policy
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('ChordFallbackMixin',)
 
@@ -34,7 +37,7 @@ def _accepts_request_exc_traceback(task: Any) -> bool:
     return len(positional) >= 3
 
 
-def _body_tasks(callback: Any, app: Any) -> list[Any]:
+def _body_tasks(callback: Any, app: Celery) -> list[Any]:
     """The task signatures of a chain/group/chord body, in order, nested ones expanded."""
     from celery.canvas import maybe_signature
     kind = callback.subtask_type

@@ -7,7 +7,7 @@ carry its name in ``reply_to`` and workers publish every state update to it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kombu
 from kombu.common import maybe_declare
@@ -21,6 +21,9 @@ from celery.backends.asynchronous import (
 )
 from celery.backends.base import Backend
 from celery.exceptions import BackendError
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('BacklogLimitExceeded', 'RPCBackend')
 
@@ -122,7 +125,7 @@ class RPCBackend(Backend, AsyncBackendMixin):
     supports_autoexpire = True
     supports_native_join = True
 
-    def __init__(self, app: Any, connection: Any = None, exchange: str | None = None,
+    def __init__(self, app: Celery, connection: Any = None, exchange: str | None = None,
                  exchange_type: str | None = None, persistent: bool | None = None,
                  serializer: str | None = None, auto_delete: bool = True,
                  **kwargs: Any) -> None:

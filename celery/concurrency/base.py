@@ -6,11 +6,14 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.concurrency.relay import CallbackRelay
 from celery.exceptions import WorkerShutdown, WorkerTerminate
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('BasePool', 'apply_target')
 
@@ -90,7 +93,7 @@ class BasePool:
 
     def __init__(self, limit: int | None = None, putlocks: bool = True,
                  forking_enable: bool = True, callbacks_propagate: tuple[type[BaseException], ...] = (),
-                 app: Any = None, **options: Any) -> None:
+                 app: Celery | None = None, **options: Any) -> None:
         self.limit = limit
         self.putlocks = putlocks
         self.options = options

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import billiard
 
@@ -16,6 +16,9 @@ from celery.concurrency.hubpool import HubPool
 from celery.concurrency.proc_alive import AliveWatch, report_alive
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('TaskPool', 'process_initializer', 'process_destructor')
 
@@ -48,7 +51,7 @@ EX_PARENT_GONE = 70
 JOBS_QUEUED_PER_CHILD = 3
 
 
-def process_initializer(app: Any = None, hostname: str | None = None) -> None:
+def process_initializer(app: Celery | None = None, hostname: str | None = None) -> None:
     """Prepare a freshly forked child to execute tasks for ``app``.
 
     The child leaves when its parent is gone.  Sends
@@ -57,7 +60,7 @@ def process_initializer(app: Any = None, hostname: str | None = None) -> None:
     _initialize_child(app, hostname, os.getppid())
 
 
-def _initialize_child(app: Any, hostname: str | None, worker_pid: int | None,
+def _initialize_child(app: Celery, hostname: str | None, worker_pid: int | None,
                       alive_writer: Any = None) -> None:
     # The pool passes the worker's pid: a worker killed before the child got
     # here would already have been replaced by init as the child's parent.
@@ -97,7 +100,7 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name='parent-watch', daemon=True).start()
 
 
-def _prepare_app_in_child(app: Any, hostname: str | None) -> None:
+def _prepare_app_in_child(app: Celery, hostname: str | None) -> None:
     from celery import platforms
     from celery._state import _set_task_join_will_block
     from celery.app import trace

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery._state import app_or_default
 from celery.utils.log import get_logger
 from celery.utils.nodenames import worker_direct
 from celery.utils.text import str_to_list
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = (
     'Filterer',
@@ -149,7 +152,7 @@ def prepare_queues(queues: str | list[str] | Mapping[str, str] | None) -> dict[s
 
 
 def migrate_tasks(source: Any, dest: Any, migrate: Callable[..., Any] = migrate_task,
-                  app: Any = None, queues: Any = None, **kwargs: Any) -> State:
+                  app: Celery | None = None, queues: Any = None, **kwargs: Any) -> State:
     """Move task messages from the ``source`` connection to the ``dest`` connection.
 
     ``queues`` maps source queue names to destination names (``'a:b,c'`` or
@@ -174,7 +177,7 @@ def migrate_tasks(source: Any, dest: Any, migrate: Callable[..., Any] = migrate_
                         on_declare_queue=on_declare_queue, **kwargs)
 
 
-def _maybe_queue(app: Any, queue: Any) -> Any:
+def _maybe_queue(app: Celery, queue: Any) -> Any:
     return app.amqp.queues[queue] if isinstance(queue, str) else queue
 
 
@@ -188,7 +191,8 @@ def expand_dest(ret: Any, exchange: str | None, routing_key: str | None) -> tupl
 
 
 def move(predicate: Predicate, connection: Any = None, exchange: str | None = None,
-         routing_key: str | None = None, source: Iterable[Any] | None = None, app: Any = None,
+         routing_key: str | None = None, source: Iterable[Any] | None = None,
+         app: Celery | None = None,
          callback: Callable[[State, Any, Any], Any] | None = None, limit: int | None = None,
          transform: Callable[[Any], Any] | None = None, **kwargs: Any) -> State:
     """Move the messages ``predicate(body, message)`` picks to another queue.
@@ -257,7 +261,7 @@ def filter_callback(callback: Callable[[Any, Any], Any],
 class Filterer:
     """Consumes task messages and hands each one to a filter until told to stop."""
 
-    def __init__(self, app: Any, conn: Any, filter: Predicate, limit: int | None = None,
+    def __init__(self, app: Celery, conn: Any, filter: Predicate, limit: int | None = None,
                  timeout: float | None = 1.0, ack_messages: bool = False,
                  tasks: str | Iterable[str] | None = None, queues: Any = None,
                  callback: Callable[[State, Any, Any], Any] | None = None,
@@ -351,7 +355,7 @@ class Filterer:
             self.state.total_apx += message_count or 0
 
 
-def start_filter(app: Any, conn: Any, filter: Predicate, limit: int | None = None,
+def start_filter(app: Celery, conn: Any, filter: Predicate, limit: int | None = None,
                  timeout: float | None = 1.0, ack_messages: bool = False,
                  tasks: str | Iterable[str] | None = None, queues: Any = None,
                  callback: Callable[[State, Any, Any], Any] | None = None,

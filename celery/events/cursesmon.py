@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import VERSION_BANNER, states
 from celery._state import app_or_default
@@ -33,6 +33,9 @@ from celery.events.cursestext import (MIN_TASK_WIDTH, MIN_WORKER_WIDTH,  # noqa:
 from celery.events.cursesworkers import WorkerScreen
 from celery.utils.log import get_logger
 from celery.utils.text import abbr, abbrtask
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('CursesMonitor', 'capture_events', 'evtop')
 
@@ -74,7 +77,7 @@ class CursesMonitor(WorkerScreen):
     info_str = 'Info: '
     greet = f'celery events {VERSION_BANNER}'
 
-    def __init__(self, state: Any, app: Any, keymap: dict[str, Callable[[], Any]] | None = None
+    def __init__(self, state: Any, app: Celery, keymap: dict[str, Callable[[], Any]] | None = None
                  ) -> None:
         self.app = app
         self.state = state
@@ -434,7 +437,7 @@ class DisplayThread(threading.Thread):
             display.keep_going = False
 
 
-def capture_events(app: Any, state: Any, display: CursesMonitor) -> None:
+def capture_events(app: Celery, state: Any, display: CursesMonitor) -> None:
     """Feed ``state`` from the event stream until the display stops, reconnecting."""
     while display.keep_going:
         conn = app.connection_for_read()
@@ -450,7 +453,7 @@ def capture_events(app: Any, state: Any, display: CursesMonitor) -> None:
             time.sleep(1)
 
 
-def evtop(app: Any = None) -> None:
+def evtop(app: Celery | None = None) -> None:
     """Run the curses monitor until ``q`` or Ctrl-C is pressed."""
     app = app_or_default(app)
     state = app.events.State()

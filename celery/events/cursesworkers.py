@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import curses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.events.cursestext import HEADER_HEIGHT, REPLY_TIMEOUT, seconds_ago, step
 from celery.utils.text import abbr
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('WorkerScreen',)
 
@@ -28,7 +31,7 @@ class WorkerScreen:
     selected_worker: str | None = None
     screen = 'tasks'
     state: Any
-    app: Any
+    app: Celery
     message: str
 
     def worker_keys(self) -> dict[str, Any]:

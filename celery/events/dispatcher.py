@@ -6,7 +6,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu import Producer
 from kombu.utils.json import JSONEncoder
@@ -15,6 +15,9 @@ from celery.events.event import Event, get_exchange, group_from
 from celery.utils.log import get_logger
 from celery.utils.nodenames import anon_nodename
 from celery.utils.time import utcoffset
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('EventDispatcher',)
 
@@ -61,7 +64,7 @@ class EventDispatcher:
 
     def __init__(self, connection: Any = None, hostname: str | None = None,
                  enabled: bool = True, channel: Any = None,
-                 buffer_while_offline: bool = True, app: Any = None,
+                 buffer_while_offline: bool = True, app: Celery | None = None,
                  serializer: str | None = None, groups: Iterable[str] | None = None,
                  delivery_mode: int = 1, buffer_group: Iterable[str] | None = None,
                  buffer_limit: int = 24,

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu import Queue
 from kombu.connection import maybe_channel
@@ -15,6 +15,9 @@ from celery.events.event import get_exchange
 from celery.exceptions import ImproperlyConfigured
 from celery.utils import uuid
 from celery.utils.time import adjust_timestamp
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('EventReceiver',)
 
@@ -36,7 +39,7 @@ class EventReceiver(ConsumerMixin):
     app: Any = None
 
     def __init__(self, channel: Any, handlers: dict[str, Callable[[dict], Any]] | None = None,
-                 routing_key: str = '#', node_id: str | None = None, app: Any = None,
+                 routing_key: str = '#', node_id: str | None = None, app: Celery | None = None,
                  queue_prefix: str | None = None, accept: Any = None,
                  queue_ttl: float | None = None, queue_expires: float | None = None,
                  queue_exclusive: bool | None = None,

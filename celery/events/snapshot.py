@@ -6,7 +6,7 @@ hands it to :meth:`Polaroid.on_shutter`, at most ``maxrate`` times.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import platforms
 from celery.exceptions import ImproperlyConfigured
@@ -14,6 +14,9 @@ from celery.utils.dispatch import Signal
 from celery.utils.imports import symbol_by_name
 from celery.utils.log import get_logger
 from celery.utils.time import rate
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('Polaroid', 'evcam')
 
@@ -41,7 +44,8 @@ class Polaroid:
     _ctref: Any = None
 
     def __init__(self, state: Any, freq: float = 1.0, maxrate: Any = None,
-                 cleanup_freq: float = 3600.0, timer: Any = None, app: Any = None) -> None:
+                 cleanup_freq: float = 3600.0, timer: Any = None,
+                 app: Celery | None = None) -> None:
         from kombu.utils.limits import TokenBucket
         self.app = app
         self.state = state
@@ -127,7 +131,7 @@ def load_camera(name: str | type) -> type:
 
 def evcam(camera: str | type, freq: float = 1.0, maxrate: Any = None, loglevel: Any = 0,
           logfile: str | None = None, pidfile: str | None = None, timer: Any = None,
-          app: Any = None, **kwargs: Any) -> None:
+          app: Celery | None = None, **kwargs: Any) -> None:
     """Run the ``camera`` class (``module.Class``) on the event stream until interrupted."""
     from celery._state import app_or_default
     app = app_or_default(app)

@@ -5,7 +5,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from vine import promise
 
@@ -15,6 +15,9 @@ from celery._typing import R_co
 from celery.exceptions import IncompleteStream, TimeoutError
 from celery.result.guards import assert_will_not_block
 from celery.result.remote_traceback import with_remote_traceback
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('ResultBase', 'AsyncResult', 'result_from_tuple')
 
@@ -42,7 +45,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
     TimeoutError = TimeoutError
 
     def __init__(self, id: str, backend: Any = None, task_name: str | None = None,
-                 app: Any = None, parent: Any = None) -> None:
+                 app: Celery | None = None, parent: Any = None) -> None:
         if id is None:
             raise ValueError(f'AsyncResult requires valid id, not {type(id)}')
         self.app = app or self.app or get_current_app()
@@ -362,7 +365,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return self._get_task_meta().get('queue')
 
 
-def result_from_tuple(r: Any, app: Any = None) -> Any:
+def result_from_tuple(r: Any, app: Celery | None = None) -> Any:
     """Rebuild a result from its :meth:`~AsyncResult.as_tuple` form."""
     if isinstance(r, ResultBase):
         return r

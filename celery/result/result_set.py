@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import proxy
 
 from vine import barrier, promise
@@ -13,6 +13,9 @@ from celery._state import get_current_app
 from celery.exceptions import ImproperlyConfigured, TimeoutError
 from celery.result.async_result import ResultBase
 from celery.result.guards import assert_will_not_block
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('ResultSet', 'GroupResult')
 
@@ -24,7 +27,7 @@ class ResultSet(ResultBase):
     #: The member results (set per instance).
     results: list[Any] | None = None
 
-    def __init__(self, results: list[Any], app: Any = None,
+    def __init__(self, results: list[Any], app: Celery | None = None,
                  ready_barrier: Any = None, **kwargs: Any) -> None:
         self._app = app
         self.results = results
@@ -241,7 +244,7 @@ class ResultSet(ResultBase):
         return self._app
 
     @app.setter
-    def app(self, app: Any) -> None:
+    def app(self, app: Celery) -> None:
         self._app = app
 
     @property
@@ -314,7 +317,7 @@ class GroupResult(ResultSet):
         return self.results
 
     @classmethod
-    def restore(cls, id: str, backend: Any = None, app: Any = None) -> GroupResult | None:
+    def restore(cls, id: str, backend: Any = None, app: Celery | None = None) -> GroupResult | None:
         """Rebuild a saved group by id (``None`` when unknown)."""
         bound = cls.__dict__.get('app')
         if app is None and bound is not None and not isinstance(bound, property):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import ImproperlyConfigured
 
@@ -17,6 +17,9 @@ except ImportError:
     raise ImproperlyConfigured(CRYPTOGRAPHY_NOT_INSTALLED) from None
 
 from celery.security.serialization import register_auth  # noqa: E402 - needs cryptography
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('disable_untrusted_serializers', 'setup_security')
 
@@ -72,7 +75,7 @@ def _read(path: str, setting: str) -> bytes:
 def setup_security(allowed_serializers: Iterable[str] | None = None, key: str | None = None,
                    key_password: str | bytes | None = None, cert: str | None = None,
                    store: str | None = None, digest: str | None = None,
-                   serializer: str = 'json', app: Any = None) -> None:
+                   serializer: str = 'json', app: Celery | None = None) -> None:
     """Sign every task message with the ``auth`` serializer and refuse unsigned ones.
 
     ``key``, ``cert`` and ``store`` are paths; unset ones come from the

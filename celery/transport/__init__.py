@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('ENABLED', 'transport_for', 'write_connection')
 
@@ -31,7 +34,7 @@ def transport_for(url: str | None, transport: Any = None) -> Any:
     return Transport
 
 
-def write_connection(app: Any) -> Any:
+def write_connection(app: Celery) -> Any:
     """``app.connection_for_write()``, on the owned transport where there is one."""
     conf = app.conf
     transport = transport_for(conf.broker_write_url, conf.broker_transport)

@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import reload
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.app.task_factory import AppTaskFactory
 
 __all__ = (
     'NotAPackage',
@@ -152,7 +155,7 @@ def _is_main_script(module: ModuleType) -> bool:
     return os.path.realpath(module_file(module)) == os.path.realpath(MP_MAIN_FILE)
 
 
-def gen_task_name(app: Any, name: str, module_name: str) -> str:
+def gen_task_name(app: AppTaskFactory, name: str, module_name: str) -> str:
     """Return the default name of a task defined as ``name`` in ``module_name``."""
     module_name = module_name or '__main__'
     try:

@@ -4,13 +4,16 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 from celery._state import _set_task_join_will_block
 from celery.exceptions import ImproperlyConfigured
 from celery.platforms import IS_WINDOWS
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('Timer', 'Hub', 'Pool', 'Beat', 'StateDB', 'Consumer')
 
@@ -202,7 +205,7 @@ def start_pool(w: Any) -> None:
     w.pool.start()
 
 
-def _preload_for_children(app: Any) -> None:
+def _preload_for_children(app: Celery) -> None:
     for name in CHILD_FIRST_TASK_MODULES:
         importlib.import_module(name)
     # Children store results through it: backends that survive a fork are

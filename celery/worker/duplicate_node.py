@@ -1,12 +1,15 @@
 """Refuse to run a worker under a node name another running worker already uses."""
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from celery.exceptions import WorkerTerminate
 from celery.platforms import EX_FAILURE
 from celery.utils.log import get_logger
 from celery.worker import state as worker_state
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('DUPLICATE_NODE', 'is_resource_locked', 'node_answers', 'refuse_duplicate',
            'stop_for_duplicate')
@@ -28,7 +31,7 @@ def is_resource_locked(exc: BaseException) -> bool:
     return getattr(exc, 'code', None) == RESOURCE_LOCKED
 
 
-def node_answers(app: Any, hostname: str, timeout: float = 1.0) -> bool:
+def node_answers(app: Celery, hostname: str, timeout: float = 1.0) -> bool:
     """Whether a running worker named ``hostname`` answers a ping."""
     try:
         replies = app.control.ping(destination=[hostname], timeout=timeout) or []

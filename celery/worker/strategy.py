@@ -6,7 +6,7 @@ returns the closure called for every message of that type.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from kombu.asynchronous.timer import to_timestamp
 
@@ -17,6 +17,9 @@ from celery.utils.log import get_logger
 from celery.utils.time import timezone
 from celery.worker.state import task_reserved, task_scheduled
 from celery.worker.task_request import create_request_cls
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('default', 'hybrid_to_proto2', 'proto1_to_proto2')
 
@@ -71,7 +74,7 @@ def _eta_timestamp(req: Any, to_system_tz: Callable[..., Any],
         return None
 
 
-def default(task: Any, app: Any, consumer: Any, info: Callable[..., Any] = logger.info,
+def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = logger.info,
             error: Callable[..., Any] = logger.error,
             task_reserved: Callable[..., Any] = task_reserved,
             to_system_tz: Callable[..., Any] = timezone.to_system, bytes: type = bytes,

@@ -6,13 +6,16 @@ variables: the pool and the result callbacks read them for every message.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from weakref import ref
 
 from celery.app.trace import fast_trace_task, trace_task_ret
 from celery.exceptions import TaskRevokedError
 from celery.worker import state
 from celery.worker.request_events import request_event as _request_event
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('create_request_cls',)
 
@@ -21,7 +24,7 @@ def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer:
                        ref: Callable[..., Any] = ref, revoked_tasks: Any = state.revoked,
                        task_ready: Callable[..., Any] = state.task_ready,
                        trace: Callable[..., Any] | None = None,
-                       app: Any = None) -> type:
+                       app: Celery | None = None) -> type:
     """Return a ``Request`` subclass specialised for one task type (the hot path)."""
     default_time_limit = task.time_limit
     default_soft_time_limit = task.soft_time_limit

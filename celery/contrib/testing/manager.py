@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import count
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from kombu.exceptions import ContentDisallowed
 from kombu.utils.functional import retry_over_time
@@ -15,6 +15,9 @@ from celery import exceptions, states
 from celery.result import AsyncResult, ResultSet
 from celery.utils.text import truncate
 from celery.utils.time import humanize_seconds as _humanize_seconds
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('Manager', 'ManagerMixin', 'Sentinel')
 
@@ -35,7 +38,7 @@ class Sentinel(Exception):
 class ManagerMixin:
     """Helpers for tests that drive real workers (mixed into a class with ``app``)."""
 
-    app: Any
+    app: Celery
 
     def _init_manager(self, block_timeout: float = 30 * 60.0, no_join: bool = False,
                       stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
@@ -224,6 +227,6 @@ class ManagerMixin:
 class Manager(ManagerMixin):
     """Test helpers bound to ``app``."""
 
-    def __init__(self, app: Any, **kwargs: Any) -> None:
+    def __init__(self, app: Celery, **kwargs: Any) -> None:
         self.app = app
         self._init_manager(**kwargs)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest.mock import Mock
 
 from kombu.serialization import dumps
 from kombu.utils.uuid import uuid
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('ContextMock', 'TaskMessage', 'TaskMessage1', 'task_message_from_sig')
 
@@ -47,7 +50,7 @@ def _as_iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def task_message_from_sig(app: Any, sig: Any, utc: bool = True,
+def task_message_from_sig(app: Celery, sig: Any, utc: bool = True,
                           TaskMessage: Callable[..., Mock] = TaskMessage) -> Mock:
     """A mock message for signature ``sig``, as the worker would receive it."""
     sig.freeze()

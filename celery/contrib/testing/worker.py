@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import _state
 from celery.contrib.testing import tasks as _ping_task  # noqa: F401 - registers celery.ping
@@ -29,6 +29,9 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import anon_nodename, gethostname
 from celery.worker.consumer.consumer import Consumer
 from celery.worker.worker import WorkController
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = (
     'WORKER_LOGLEVEL',
@@ -236,7 +239,7 @@ def _raise_shutdown() -> None:
     raise WorkerShutdown(0)
 
 
-def setup_app_for_worker(app: Any, loglevel: Any, logfile: str | None) -> None:
+def setup_app_for_worker(app: Celery, loglevel: Any, logfile: str | None) -> None:
     """Finalize ``app``, make it the default and current app, set up its logging."""
     app.finalize()
     app.set_current()
@@ -245,7 +248,7 @@ def setup_app_for_worker(app: Any, loglevel: Any, logfile: str | None) -> None:
     _poll_memory_transport_often(app)
 
 
-def _poll_memory_transport_often(app: Any) -> None:
+def _poll_memory_transport_often(app: Celery) -> None:
     # The in-memory transport sleeps a whole second between empty polls by
     # default, which would add up to a second to every task of a test.
     if app.connection_for_read().transport_cls != 'memory':
@@ -255,7 +258,7 @@ def _poll_memory_transport_often(app: Any) -> None:
     app.conf.broker_transport_options = options
 
 
-def _check_broker(app: Any) -> None:
+def _check_broker(app: Celery) -> None:
     with app.connection_for_write(os.environ.get('TEST_BROKER')) as conn:
         try:
             conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
@@ -265,7 +268,7 @@ def _check_broker(app: Any) -> None:
                 f'reachable ({exc!r}). Start the broker or fix broker_url.') from exc
 
 
-def _check_pool_can_store_results(app: Any, pool: Any) -> None:
+def _check_pool_can_store_results(app: Celery, pool: Any) -> None:
     backend = app.conf.result_backend or ''
     if str(pool) == 'prefork' and str(backend).startswith(('cache+memory', 'memory')):
         raise ImproperlyConfigured(E_PREFORK_MEMORY_BACKEND.format(backend=backend))
@@ -286,7 +289,7 @@ def _wait_until_consuming(worker: TestWorkController, thread: threading.Thread,
 
 
 @contextmanager
-def _start_worker_thread(app: Any, concurrency: int = 1, pool: str = 'solo',
+def _start_worker_thread(app: Celery, concurrency: int = 1, pool: str = 'solo',
                          loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
                          WorkController: type[TestWorkController] = TestWorkController,
                          perform_ping_check: bool = True, shutdown_timeout: float = 10.0,
@@ -320,7 +323,7 @@ def _start_worker_thread(app: Any, concurrency: int = 1, pool: str = 'solo',
             raise RuntimeError(E_SHUTDOWN_TIMEOUT.format(timeout=shutdown_timeout))
 
 
-def _ping(app: Any, worker: TestWorkController, timeout: float) -> None:
+def _ping(app: Celery, worker: TestWorkController, timeout: float) -> None:
     consumed = list(app.amqp.queues.consume_from)
     queue = app.conf.task_default_queue
     if consumed and queue not in consumed:
@@ -341,7 +344,7 @@ def _ping(app: Any, worker: TestWorkController, timeout: float) -> None:
 
 
 @contextmanager
-def start_worker(app: Any, concurrency: int = 1, pool: str = 'solo',
+def start_worker(app: Celery, concurrency: int = 1, pool: str = 'solo',
                  loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
                  perform_ping_check: bool = True, ping_task_timeout: float = 10.0,
                  shutdown_timeout: float = 10.0, **kwargs: Any) -> Iterator[TestWorkController]:
@@ -363,7 +366,7 @@ def start_worker(app: Any, concurrency: int = 1, pool: str = 'solo',
         test_worker_stopped.send(sender=app, worker=worker)
 
 
-def _importable_name(app: Any) -> str:
+def _importable_name(app: Celery) -> str:
     """``module:attribute`` under which a worker process can import ``app``."""
     candidates = [sys.modules.get(app.main)] if app.main else []
     candidates += [module for name, module in list(sys.modules.items()) if name != '__main__']
@@ -390,7 +393,7 @@ def _read_log(logfile: str, max_chars: int = 4000) -> str:
         return f'(unreadable: {exc})'
 
 
-def _wait_until_process_answers(app: Any, node: Any, timeout: float) -> None:
+def _wait_until_process_answers(app: Celery, node: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     seen_pid = None
     while time.monotonic() < deadline:
@@ -422,7 +425,7 @@ def _worker_options(app_path: str, workdir: str, pool: str, concurrency: int,
 
 
 @contextmanager
-def _start_worker_process(app: Any, concurrency: int = 1, pool: str = 'solo',
+def _start_worker_process(app: Celery, concurrency: int = 1, pool: str = 'solo',
                           loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
                           hostname: str | None = None, app_path: str | None = None,
                           startup_timeout: float = STARTUP_TIMEOUT,
