@@ -35,6 +35,13 @@ def flatten_reply(reply: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return nodes
 
 
+def _record_revokes(app: Any, task_ids: Any) -> None:
+    # Durable revokes (worker_revokes_backend): workers down now skip them later.
+    if app.conf.worker_revokes_backend:
+        from celery.worker.revoke_store import record
+        record(app, task_ids)
+
+
 def _as_destination(destination: Any) -> list[str] | None:
     if destination is None or isinstance(destination, (list, tuple)):
         return destination
@@ -294,8 +301,10 @@ class Control:
             pattern, matcher: address nodes whose name matches ``pattern``
                 (``matcher`` is ``'glob'`` or ``'pcre'``).
         """
+        arguments = dict(arguments or {}, **extra_kwargs)
+        if command == 'revoke':
+            _record_revokes(self.app, arguments.get('task_id'))
         with self.app.connection_or_acquire(connection) as conn:
-            arguments = dict(arguments or {}, **extra_kwargs)
             mailbox = self.mailbox(conn)
             if pattern and matcher:
                 replies = mailbox._broadcast(command, arguments, None, reply, timeout, limit,

@@ -19,7 +19,7 @@ from celery.utils.log import get_logger
 from celery.utils.saferepr import saferepr
 from celery.utils.serialization import jsonify
 from celery.utils.time import rate
-from celery.worker import state as worker_state
+from celery.worker import revoke_store, state as worker_state
 
 __all__ = ('Panel', 'control_command', 'inspect_command', 'controller_info_t', 'ok', 'nok')
 
@@ -165,6 +165,8 @@ def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None
     """Revoke task by task id (or list of ids)."""
     task_ids = [str(t) for t in maybe_list(task_id) or []]
     worker_state.revoked.update(task_ids)
+    # Clients without worker_revokes_backend set still end up durable.
+    revoke_store.record(state.app, task_ids)
     _withdraw_revoked(state)
     if terminate:
         terminated = _terminate(state, _find_requests_by_id(task_ids), signal)
@@ -413,6 +415,12 @@ def active(state: Any, safe: bool = False, **kwargs: Any) -> list[dict[str, Any]
 def revoked(state: Any, **kwargs: Any) -> list[str]:
     """List of revoked task-ids."""
     return list(worker_state.revoked)
+
+
+@inspect_command()
+def revoked_sources(state: Any, **kwargs: Any) -> dict[str, str]:
+    """Revoked task-ids with where this worker learnt them (revokes_backend or live)."""
+    return revoke_store.sources(list(worker_state.revoked))
 
 
 @inspect_command(alias='dump_tasks', variadic='taskinfoitems',

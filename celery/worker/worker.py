@@ -74,6 +74,7 @@ class WorkController:
             'celery.worker.components:Beat',
             'celery.worker.components:Timer',
             'celery.worker.components:StateDB',
+            'celery.worker.revoke_store:DurableRevokes',
             'celery.worker.components:Consumer',
             'celery.worker.autoscale:WorkerComponent',
             'celery.worker.probes:Probes',
