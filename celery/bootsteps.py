@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.graph import DependencyGraph, GraphFormatter
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.worker import WorkController
+
+    #: What a blueprint's steps belong to: the worker or its consumer.
+    _Parent: TypeAlias = 'WorkController | Consumer'
 
 __all__ = ('Blueprint', 'Step', 'StartStopStep', 'ConsumerStep', 'StepType',
            'RUN', 'CLOSE', 'TERMINATE')
@@ -130,10 +139,10 @@ class Step(metaclass=StepType):
     #: Included unless ``include_if`` says otherwise.
     enabled: bool = True
 
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
+    def __init__(self, parent: _Parent, **kwargs: Any) -> None:
         pass
 
-    def include_if(self, parent: Any) -> bool:
+    def include_if(self, parent: _Parent) -> bool:
         """Return whether this step takes part in ``parent``'s blueprint."""
         return self.enabled
 
@@ -142,12 +151,12 @@ class Step(metaclass=StepType):
         from kombu.utils.imports import symbol_by_name
         return symbol_by_name(name)(*args, **kwargs)
 
-    def _should_include(self, parent: Any) -> tuple[bool, Any]:
+    def _should_include(self, parent: _Parent) -> tuple[bool, Any]:
         if self.include_if(parent):
             return True, self.create(parent)
         return False, None
 
-    def include(self, parent: Any) -> bool:
+    def include(self, parent: _Parent) -> bool:
         """Create this step for ``parent`` if it is to be included.
 
         A plain step that defines ``start`` joins ``parent.steps`` so its
@@ -158,7 +167,7 @@ class Step(metaclass=StepType):
             parent.steps.append(self)
         return included
 
-    def create(self, parent: Any) -> Any:
+    def create(self, parent: _Parent) -> Any:
         """Build whatever the step manages; the return value becomes ``obj``."""
 
     def info(self, obj: Any) -> dict[str, Any] | None:
@@ -201,7 +210,7 @@ class StartStopStep(Step):
             return getattr(self.obj, 'terminate', self.obj.stop)()
         return None
 
-    def include(self, parent: Any) -> bool:
+    def include(self, parent: _Parent) -> bool:
         """Create the object and register this step in ``parent.steps``."""
         included, obj = self._should_include(parent)
         if included:
@@ -220,22 +229,22 @@ class ConsumerStep(StartStopStep):
         """Return the kombu consumers to run on ``channel``."""
         raise NotImplementedError(f'{type(self).__name__} must implement get_consumers(channel)')
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
         """Open a channel on the consumer's connection and start consuming."""
         channel = c.connection.channel()
         self.consumers = self.get_consumers(channel)
         for consumer in self.consumers or ():
             consumer.consume()
 
-    def stop(self, c: Any) -> None:
+    def stop(self, c: Consumer) -> None:
         """Cancel the consumers and close their channels (connection restart)."""
         self._close(c, cancel_consumers=True)
 
-    def shutdown(self, c: Any) -> None:
+    def shutdown(self, c: Consumer) -> None:
         """Close the channels at worker shutdown."""
         self._close(c, cancel_consumers=False)
 
-    def _close(self, c: Any, cancel_consumers: bool) -> None:
+    def _close(self, c: Consumer, cancel_consumers: bool) -> None:
         connection = c.connection
         channels = set()
         for consumer in self.consumers or ():
@@ -289,7 +298,7 @@ class Blueprint:
         self.order: list[Step] = []
         self.graph = DependencyGraph(formatter=self.GraphFormatter())
 
-    def start(self, parent: Any) -> None:
+    def start(self, parent: _Parent) -> None:
         """Start every included step of ``parent`` in boot order."""
         self.state = RUN
         if self.on_start:
@@ -309,25 +318,25 @@ class Blueprint:
         """Return the state as a word (``running``, ``closing``...)."""
         return self.state_to_name[self.state or INIT]
 
-    def info(self, parent: Any) -> dict[str, Any]:
+    def info(self, parent: _Parent) -> dict[str, Any]:
         """Merge the ``info`` of every step of ``parent``."""
         merged: dict[str, Any] = {}
         for step in parent.steps:
             merged.update(step.info(parent) or {})
         return merged
 
-    def close(self, parent: Any) -> None:
+    def close(self, parent: _Parent) -> None:
         """Call ``close`` on every step, in start order."""
         if self.on_close:
             self.on_close()
         self.send_all(parent, 'close', 'closing', reverse=False)
 
-    def restart(self, parent: Any, method: str = 'stop', description: str = 'restarting',
+    def restart(self, parent: _Parent, method: str = 'stop', description: str = 'restarting',
                 propagate: bool = False) -> None:
         """Call ``method`` on every step in reverse order (used by stop and reconnect)."""
         self.send_all(parent, method, description, propagate=propagate)
 
-    def send_all(self, parent: Any, method: str, description: str | None = None,
+    def send_all(self, parent: _Parent, method: str, description: str | None = None,
                  reverse: bool = True, propagate: bool = True, args: tuple[Any, ...] = ()) -> None:
         """Call ``step.method(parent, *args)`` on every step that has it."""
         description = description or method.replace('_', ' ')
@@ -344,7 +353,7 @@ class Blueprint:
                     raise
                 logger.exception('Error on %s %s: %r', description, step.alias, exc)
 
-    def stop(self, parent: Any, close: bool = True, terminate: bool = False) -> None:
+    def stop(self, parent: _Parent, close: bool = True, terminate: bool = False) -> None:
         """Stop (or terminate) every started step in reverse boot order."""
         if self.state in (CLOSE, TERMINATE):
             return
@@ -367,7 +376,7 @@ class Blueprint:
         """Wait until shutdown completed; return whether it did."""
         return self.shutdown_complete.wait(timeout=timeout)
 
-    def apply(self, parent: Any, **kwargs: Any) -> Blueprint:
+    def apply(self, parent: _Parent, **kwargs: Any) -> Blueprint:
         """Resolve the boot order, instantiate every step and include it in ``parent``.
 
         Steps added by the app (``parent.app.steps[<blueprint name>]``) join
@@ -387,7 +396,7 @@ class Blueprint:
             step.include(parent)
         return self
 
-    def _app_steps(self, parent: Any) -> list[Any]:
+    def _app_steps(self, parent: _Parent) -> list[Any]:
         app_steps = getattr(getattr(parent, 'app', None), 'steps', None)
         if not app_steps or not self.name:
             return []
