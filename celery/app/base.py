@@ -25,6 +25,7 @@ from celery.app.components import AppComponents
 from celery.app.config import ERR_ENVVAR_NOT_SET, AppConfiguration  # noqa: F401
 from celery.app.connections import AppConnections
 from celery.app.pickling import AppPickler, _unpickle_app_v2
+from celery.app.publish_settings import publish_settings
 from celery.app.registry import TaskRegistry
 # Several of these are imported only because Celery has them in this module.
 from celery.app.task_factory import (  # noqa: F401
@@ -407,8 +408,8 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         task_id = task_id or uuid()
         producer = producer or publisher
         router = router or amqp.router
-        conf = self.conf
-        if conf.task_always_eager:  # pragma: no cover
+        settings = publish_settings(self)
+        if settings.always_eager:  # pragma: no cover
             warnings.warn(AlwaysEagerIgnored(
                 'task_always_eager has no effect on send_task'), stacklevel=2)
 
@@ -424,7 +425,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
                     root_id = request.root_id or request.id
                 if not parent_id:
                     parent_id = request.id
-                if conf.task_inherit_parent_priority:
+                if settings.inherit_parent_priority:
                     options.setdefault(
                         'priority', (request.delivery_info or {}).get('priority'))
 
@@ -433,7 +434,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             expires, retries, chord,
             maybe_list(link), maybe_list(link_error),
             reply_to or self.thread_oid, time_limit, soft_time_limit,
-            conf.task_send_sent_event,
+            settings.send_sent_event,
             root_id, parent_id, shadow, chain,
             ignore_result=ignore_result,
             replaced_task_nesting=replaced_task_nesting, **options)

@@ -34,6 +34,8 @@ class AppConfiguration:
     _pending_defaults: Any
     _config_lock: Any
     _settings_in_progress: Any = None
+    #: Snapshot kept by :func:`celery.app.publish_settings.publish_settings`.
+    _publish_settings: Any = None
     configured: bool
     namespace: str | None
     loader: Any

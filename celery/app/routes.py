@@ -15,6 +15,8 @@ from kombu import Queue
 from kombu.utils.functional import maybe_evaluate
 from kombu.utils.imports import symbol_by_name
 
+from celery.app.config import AppConfiguration
+from celery.app.publish_settings import publish_settings
 from celery.exceptions import QueueNotFound
 
 __all__ = ('MapRoute', 'Router', 'expand_router_string', 'prepare')
@@ -94,7 +96,9 @@ class Router:
                 _merge_set_values(merged, self.expand_destination(found))
         _merge_set_values(merged, options)
         if 'queue' not in merged:
-            merged['queue'] = self.expand_destination(self._default_queue_name())['queue']
+            default_queue = self._default_queue_name()
+            merged['queue'] = (self._lookup_queue(default_queue) if default_queue
+                               else self.expand_destination(default_queue)['queue'])
         return merged
 
     def expand_destination(self, route: str | Queue | Route) -> Route:
@@ -145,9 +149,12 @@ class Router:
         return self.expand_destination(route) if route else route
 
     def _default_queue_name(self) -> str:
-        if self.app is None:
+        app = self.app
+        if app is None:
             return 'celery'
-        return self.app.conf.task_default_queue
+        if isinstance(app, AppConfiguration):
+            return publish_settings(app).default_queue
+        return app.conf.task_default_queue  # an app-like stand-in
 
 
 def expand_router_string(router: str) -> Any:

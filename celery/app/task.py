@@ -9,6 +9,7 @@ from celery._state import LocalStack, _task_stack, current_app, get_current_app 
 from celery._typing import P, R
 from celery.app.context import Context
 from celery.app.lazy_attribute import imported_attribute
+from celery.app.publish_settings import publish_settings
 from celery.app.task_signatures import X_DEATH_HEADERS, TaskSignatures  # noqa: F401
 from celery.exceptions import MaxRetriesExceededError, Reject, Retry
 from celery.utils import uuid
@@ -317,7 +318,7 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
         options = {**self._get_exec_options(), **options}
         options.setdefault('ignore_result', self.ignore_result)
         app = self._get_app()
-        if app.conf.task_always_eager:
+        if publish_settings(app).always_eager:
             from celery.result import denied_join_result
             with denied_join_result():
                 return self.apply(args, kwargs, task_id=task_id or uuid(),

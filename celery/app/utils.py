@@ -122,6 +122,47 @@ class Settings(ConfigurationView):
         # Arguments of ConfigurationView: changes, defaults, keys, prefix.
         super().__init__(*args, **kwargs)
         self.__dict__['deprecated_settings'] = deprecated_settings
+        self.__dict__['version'] = 0
+
+    # Every write bumps ``version``: caches of settings (the publish
+    # snapshot in celery.app.publish_settings) compare it to stay current.
+
+    def _changed(self) -> None:
+        self.__dict__['version'] += 1
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: Any) -> None:
+        try:
+            super().__delitem__(key)
+        finally:
+            self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set several keys (each replacing its aliases), then notify observers."""
+        try:
+            super().update(*args, **kwargs)
+        finally:
+            self._changed()
+
+    def add_defaults(self, d: Any) -> None:
+        """Add a defaults layer that wins over the existing default layers."""
+        super().add_defaults(d)
+        self._changed()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        """Remove ``key`` from the changes layer."""
+        try:
+            return super().pop(key, *default)
+        finally:
+            self._changed()
+
+    def clear(self) -> None:
+        """Empty the changes layer."""
+        super().clear()
+        self._changed()
 
     def _raw(self, key: str) -> Any:
         try:
@@ -212,6 +253,7 @@ class Settings(ConfigurationView):
         """Take over ``other``'s layers (keeping this object, which others may hold)."""
         super().swap_with(other)
         self.__dict__['deprecated_settings'] = other.__dict__.get('deprecated_settings')
+        self._changed()
 
     def table(self, with_defaults: bool = False, censored: bool = True) -> dict[str, Any]:
         """Settings as a dict (secrets masked unless ``censored=False``)."""
