@@ -16,6 +16,7 @@ from celery._state import (
 )
 from celery._typing import P, R
 from celery.local import Proxy
+from celery.utils.lazy_names import lazy_module_getattr
 
 if TYPE_CHECKING:
     from typing import Concatenate, Literal
@@ -39,12 +40,7 @@ _LAZY_NAMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    from importlib import import_module
-    return getattr(import_module(module), name)
+__getattr__ = lazy_module_getattr(__name__, _LAZY_NAMES, globals())
 
 
 def bugreport(app: Celery | None = None) -> str:

@@ -38,6 +38,7 @@ from celery.states import (  # noqa: F401 -- EXCEPTION_STATES is importable from
     SUCCESS,
 )
 from celery.app.publish_retry import worker_retry_policy
+from celery.utils.lazy_names import lazy_module_getattr
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.saferepr import saferepr
@@ -568,10 +569,7 @@ def reset_worker_optimizations(app: Celery | None = None) -> None:
         app.use_fast_trace_task = False
 
 
-def __getattr__(name: str) -> Any:
-    # The worker's set of finished request ids, imported only when asked for
-    # (importing the worker's state here would load it in every client).
-    if name == 'successful_requests':
-        from celery.worker.state import successful_requests
-        return successful_requests
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+# The worker's set of finished request ids, imported only when asked for
+# (importing the worker's state here would load it in every client).
+__getattr__ = lazy_module_getattr(
+    __name__, {'successful_requests': 'celery.worker.state'})

@@ -41,6 +41,7 @@ from celery.exceptions import (
     ImproperlyConfigured,
     TimeoutError,
 )
+from celery.utils.lazy_names import lazy_module_getattr
 from celery.utils.log import get_logger
 from celery.utils.serialization import prepare_accept_content, raise_with_context
 
@@ -567,9 +568,8 @@ class DisabledBackend(BaseBackend):
     get_task_meta = _is_disabled  # type: ignore[assignment]
 
 
-def __getattr__(name: str) -> Any:
-    # The key/value backends live in their own module but are importable from here.
-    if name in ('KeyValueStoreBackend', 'BaseKeyValueStoreBackend'):
-        from celery.backends import keyvalue
-        return getattr(keyvalue, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+# The key/value backends live in their own module but are importable from here.
+__getattr__ = lazy_module_getattr(__name__, {
+    'KeyValueStoreBackend': 'celery.backends.keyvalue',
+    'BaseKeyValueStoreBackend': 'celery.backends.keyvalue',
+}, globals())

@@ -5,7 +5,6 @@ Kept cheap to import: nothing here loads kombu, billiard or click.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from functools import cached_property
 from uuid import UUID, uuid4
 
@@ -24,6 +23,7 @@ from celery.utils.imports import (
     qualname,
     symbol_by_name,
 )
+from celery.utils.lazy_names import lazy_module_getattr
 from celery.utils.nodenames import nodename, nodesplit, worker_direct
 
 __all__ = (
@@ -58,9 +58,5 @@ get_cls_by_name = symbol_by_name
 get_full_cls_name = qualname
 
 
-def __getattr__(name: str) -> Any:
-    # The logging helpers load on first use: ``import celery`` stays light.
-    if name == 'LOG_LEVELS':
-        from celery.utils.log import LOG_LEVELS
-        return LOG_LEVELS
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+# The logging helpers load on first use: ``import celery`` stays light.
+__getattr__ = lazy_module_getattr(__name__, {'LOG_LEVELS': 'celery.utils.log'}, globals())

@@ -9,6 +9,8 @@ from itertools import islice, tee, zip_longest
 from keyword import iskeyword
 from typing import Any, TypeVar
 
+from celery.utils.lazy_names import lazy_module_getattr
+
 __all__ = (  # noqa: F822 - LRUCache comes from the module __getattr__
     'LRUCache',
     'chunks',
@@ -184,12 +186,8 @@ def dictfilter(d: Mapping[Any, Any] | None = None, **kw: Any) -> dict[Any, Any]:
     return {key: value for key, value in items.items() if value is not None}
 
 
-def __getattr__(name: str) -> Any:
-    # ``LRUCache`` is defined in celery.utils.collections; re-exported lazily.
-    if name == 'LRUCache':
-        from celery.utils.collections import LRUCache
-        return LRUCache
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+# ``LRUCache`` is defined in celery.utils.collections; re-exported lazily.
+__getattr__ = lazy_module_getattr(__name__, {'LRUCache': 'celery.utils.collections'}, globals())
 
 
 def memoize(maxsize: int | None = None, keyfun: Callable[..., Any] | None = None,

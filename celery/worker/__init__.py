@@ -1,13 +1,9 @@
 """The worker engine (``WorkController``), imported lazily."""
 from __future__ import annotations
 
-from typing import Any
+from celery.utils.lazy_names import lazy_module_getattr
 
 __all__ = ('WorkController',)
 
 
-def __getattr__(name: str) -> Any:
-    if name == 'WorkController':
-        from celery.worker.worker import WorkController
-        return WorkController
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+__getattr__ = lazy_module_getattr(__name__, {'WorkController': 'celery.worker.worker'}, globals())
