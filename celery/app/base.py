@@ -43,6 +43,7 @@ from celery.utils import uuid
 from celery.utils.dispatch import Signal
 from celery.utils.functional import maybe_list
 from celery.utils.imports import symbol_by_name
+from celery.utils.lazy_names import lazy_module_getattr
 
 if TYPE_CHECKING:
     from kombu import Connection
@@ -66,12 +67,7 @@ _LAZY_NAMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    from importlib import import_module
-    return getattr(import_module(module), name)
+__getattr__ = lazy_module_getattr(__name__, _LAZY_NAMES, globals())
 
 
 def app_has_custom(app: Celery, attr: str) -> bool:
