@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.common import Broadcast
@@ -27,6 +27,9 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import anon_nodename
 from celery.utils.saferepr import saferepr
 from celery.utils.serialization import serializer_not_installed
+
+if TYPE_CHECKING:
+    from celery._protocol import AnyTaskBody, TaskBody, TaskBodyV1, TaskHeaders
 
 __all__ = ('AMQP', 'Queues', 'task_message')
 
@@ -45,9 +48,9 @@ _PLAIN_REPR_TYPES = frozenset({int, float, bool, type(None), str})
 class task_message(NamedTuple):
     """A task message ready to publish."""
 
-    headers: dict[str, Any]
+    headers: TaskHeaders
     properties: dict[str, Any]
-    body: Any
+    body: AnyTaskBody
     sent_event: dict[str, Any] | None
 
 
@@ -337,7 +340,7 @@ class AMQP:
             stamps = {header: options[header] for header in stamped_headers or ()
                       if header in options}
         # Task protocol 2 header keys: Celery's message format, kept for compatibility.
-        headers = {
+        headers: TaskHeaders = {
             'lang': 'py',
             'task': name,
             'id': task_id,
@@ -361,7 +364,7 @@ class AMQP:
         properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
         if ttl is not None:
             properties['expiration'] = ttl
-        body = (args, kwargs, {
+        body: TaskBody = (args, kwargs, {
             'callbacks': callbacks,
             'errbacks': errbacks,
             'chain': chain,
@@ -392,7 +395,7 @@ class AMQP:
         if ttl is not None:
             properties['expiration'] = ttl
         # Task protocol 1 body keys: Celery's message format, kept for compatibility.
-        body = {
+        body: TaskBodyV1 = {
             'task': name,
             'id': task_id,
             'args': args,
