@@ -100,6 +100,9 @@ def _ask(ctx: click.Context, request: Any) -> Any:
 
 def _finish(ctx: click.Context, replies: Any, as_json: bool) -> None:
     if not replies:
+        if as_json:
+            # Scripts parsing stdout still get one JSON document: no nodes.
+            ctx.obj.echo('[]' if isinstance(replies, list) else '{}')
         ctx.obj.error(NO_REPLY)
         ctx.exit(EX_UNAVAILABLE)
     if as_json:

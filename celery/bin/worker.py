@@ -11,7 +11,7 @@ from click import Context, ParamType
 
 from celery.bin.base import (COMMA_SEPARATED_LIST, LOG_LEVEL, CeleryDaemonCommand, CeleryOption,
                              handle_preload_options)
-from celery.exceptions import SecurityError, WorkerTerminate
+from celery.exceptions import ImproperlyConfigured, SecurityError, WorkerTerminate
 from celery.platforms import EX_FAILURE, EX_OK, detached, maybe_drop_privileges
 from celery.utils.log import get_logger
 
@@ -315,5 +315,9 @@ def worker(ctx: Context, hostname: str | None = None, pool_cls: Any = None, uid:
         ctx.exit(instance.exitcode or EX_OK)
     except SecurityError as exc:
         ctx.obj.error(exc.args[0])
+        ctx.exit(EX_FAILURE)
+    except ImproperlyConfigured as exc:
+        # A setting the worker can't start with (e.g. a probe port in use): no traceback.
+        ctx.obj.error(f'Error: {exc}')
         ctx.exit(EX_FAILURE)
     return None
