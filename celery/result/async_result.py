@@ -18,6 +18,9 @@ from celery.result.remote_traceback import with_remote_traceback
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.backends.base import Backend
+    from celery.result.result_set import GroupResult
+    from celery.utils.graph import DependencyGraph, GraphFormatter
 
 __all__ = ('ResultBase', 'AsyncResult', 'result_from_tuple')
 
@@ -32,7 +35,7 @@ class ResultBase:
     """Base class for results."""
 
     #: Parent result (if part of a chain).
-    parent: Any = None
+    parent: AsyncResult[Any] | GroupResult | None = None
 
 
 class AsyncResult(ResultBase, Generic[R_co]):
@@ -44,8 +47,9 @@ class AsyncResult(ResultBase, Generic[R_co]):
     id: str | None = None
     TimeoutError = TimeoutError
 
-    def __init__(self, id: str, backend: Any = None, task_name: str | None = None,
-                 app: Celery | None = None, parent: Any = None) -> None:
+    def __init__(self, id: str, backend: Backend | None = None, task_name: str | None = None,
+                 app: Celery | None = None,
+                 parent: AsyncResult[Any] | GroupResult | None = None) -> None:
         if id is None:
             raise ValueError(f'AsyncResult requires valid id, not {type(id)}')
         self.app = app or self.app or get_current_app()
@@ -156,13 +160,14 @@ class AsyncResult(ResultBase, Generic[R_co]):
         for node in reversed(list(self._parents())):
             node.maybe_throw()
 
-    def _parents(self) -> Iterator[Any]:
+    def _parents(self) -> Iterator[AsyncResult[Any] | GroupResult]:
         node = self.parent
         while node:
             yield node
             node = node.parent
 
-    def collect(self, intermediate: bool = False, **kwargs: Any) -> Iterator[tuple[Any, Any]]:
+    def collect(self, intermediate: bool = False,
+                **kwargs: Any) -> Iterator[tuple[AsyncResult[Any], Any]]:
         """Yield ``(result, value)`` for this task and every subtask it started."""
         for _, node in self.iterdeps(intermediate=intermediate):
             yield node, node.get(**kwargs)
@@ -174,9 +179,10 @@ class AsyncResult(ResultBase, Generic[R_co]):
             value = node.get()
         return value
 
-    def iterdeps(self, intermediate: bool = False) -> Iterator[tuple[Any, Any]]:
+    def iterdeps(self, intermediate: bool = False
+                 ) -> Iterator[tuple[AsyncResult[Any] | None, AsyncResult[Any]]]:
         """Yield ``(parent, node)`` pairs breadth first through the children."""
-        stack: deque[tuple[Any, Any]] = deque([(None, self)])
+        stack: deque[tuple[AsyncResult[Any] | None, AsyncResult[Any]]] = deque([(None, self)])
         while stack:
             parent, node = stack.popleft()
             yield parent, node
@@ -216,7 +222,8 @@ class AsyncResult(ResultBase, Generic[R_co]):
 
     maybe_reraise = maybe_throw
 
-    def build_graph(self, intermediate: bool = False, formatter: Any = None) -> Any:
+    def build_graph(self, intermediate: bool = False,
+                    formatter: GraphFormatter | None = None) -> DependencyGraph:
         """Return a :class:`~celery.utils.graph.DependencyGraph` of the subtasks."""
         from celery.utils.graph import DependencyGraph, GraphFormatter
         graph = DependencyGraph(formatter=formatter or GraphFormatter(root=self.id, shape='oval'))
@@ -227,7 +234,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return graph
 
     @cached_property
-    def graph(self) -> Any:
+    def graph(self) -> DependencyGraph:
         """The dependency graph of this result."""
         return self.build_graph()
 
@@ -275,7 +282,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return self.backend.supports_native_join
 
     @property
-    def children(self) -> list[Any] | None:
+    def children(self) -> list[AsyncResult[Any]] | None:
         """Results of the subtasks this task started."""
         return self._get_task_meta().get('children')
 
