@@ -16,3 +16,11 @@ def test_probe_port_in_use_is_a_clean_error(run, app, unique: str) -> None:
     assert result.exit_code == EX_FAILURE
     assert f'Error: worker_health_port: port {port} on 127.0.0.1 is already in use' in result.output
     assert 'Traceback' not in result.output
+
+
+def test_bad_revokes_backend_is_a_clean_error(run, app, unique: str) -> None:
+    app.conf.worker_revokes_backend = 'amqp://nowhere'
+    result = run('worker', '-P', 'solo', '-n', f'revokes-{unique}@%h', '--without-mingle')
+    assert result.exit_code == EX_FAILURE
+    assert 'Error: worker_revokes_backend must be a Redis URL' in result.output
+    assert 'Traceback' not in result.output
