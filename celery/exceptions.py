@@ -19,6 +19,7 @@ __all__ = (
     'TaskError', 'QueueNotFound', 'IncompleteStream', 'NotRegistered', 'AlreadyRegistered',
     'TimeoutError', 'MaxRetriesExceededError', 'TaskRevokedError', 'InvalidTaskError',
     'ChordError', 'BackendError', 'BackendGetMetaError', 'BackendStoreError',
+    'DeadLetterNotFound', 'DeadLetterQueueNotFound',
     # raised by kombu (broker) and billiard (pool), re-exported here
     'OperationalError', 'SoftTimeLimitExceeded', 'TimeLimitExceeded', 'WorkerLostError',
     'Terminated',
@@ -203,6 +204,14 @@ class TaskRevokedError(TaskError):
 
 class InvalidTaskError(TaskError):
     """A task message is malformed or misses required fields."""
+
+
+class DeadLetterNotFound(KeyError, TaskError):
+    """No dead letter has the id that was asked for."""
+
+
+class DeadLetterQueueNotFound(TaskError):
+    """A dead letter was to be replayed to a queue the broker does not have."""
 
 
 class ChordError(TaskError):

@@ -48,6 +48,7 @@ SUBCOMMANDS: dict[str, str] = {
     'call': 'celery.bin.call:call',
     'result': 'celery.bin.result:result',
     'purge': 'celery.bin.purge:purge',
+    'dlq': 'celery.bin.dlq:dlq',
     'shell': 'celery.bin.shell:shell',
     'list': 'celery.bin.list:list_',
     'upgrade': 'celery.bin.upgrade:upgrade',

@@ -25,6 +25,9 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.time import maybe_iso8601, maybe_make_aware
 from celery.worker import state
+from celery.worker.dead_letter import (
+    MALFORMED, dead_letter_if_retries_exhausted, dead_letter_message,
+)
 from celery.worker.request_events import request_event as _request_event
 from celery.worker.request_headers import RequestHeaderFields
 # Defined in its own module, still importable from here as before.
@@ -472,6 +475,8 @@ class Request(RequestHeaderFields):
         # Requeueing already runs the task again: retrying too would run it twice.
         if is_worker_lost and not requeue_lost and self._retry_lost(exc, exc_info):
             return
+        if not requeue_lost:
+            dead_letter_if_retries_exhausted(self, exc)
         if self._task.acks_late:
             if requeue_lost:
                 requeue = True
@@ -517,6 +522,7 @@ class Request(RequestHeaderFields):
     def _on_invalid_body(self, exc: BaseException) -> None:
         logger.error('Rejected task message %s: %s (content_type %r, delivery_info %r)',
                      self.humaninfo(), exc, self._content_type, self._delivery_info)
+        dead_letter_message(self._app, self._message, MALFORMED, self._hostname, repr(exc))
         self.reject(requeue=False)
         self._task.backend.mark_as_failure(self.id, exc, request=self._context,
                                            store_result=self.store_errors)

@@ -7,6 +7,7 @@ from celery import signals
 from celery.exceptions import InvalidTaskError, NotRegistered
 from celery.utils.log import get_logger
 from celery.utils.objects import Bunch
+from celery.worker.dead_letter import MALFORMED, UNREGISTERED, dead_letter_message
 from celery.worker.message_errors import (
     INVALID_TASK_ERROR,
     MESSAGE_DECODE_ERROR,
@@ -41,7 +42,10 @@ class BadMessageHandlers:
                                      message.content_encoding, message.delivery_info,
                                      message.headers)
 
-    def _reject_bad(self, message: Any) -> None:
+    def _reject_bad(self, message: Any, reason: str = MALFORMED, detail: Any = None) -> None:
+        # Copied first, rejected after: a crash between the two duplicates, never loses.
+        dead_letter_message(self.app, message, reason, self.hostname,
+                            repr(detail) if detail else '')
         message.reject_log_error(logger, self.connection_errors + self.channel_errors)
 
     def on_unknown_message(self, body: Any, message: Any) -> None:
@@ -60,7 +64,7 @@ class BadMessageHandlers:
             id_, name, root_id = headers.get('id'), headers.get('task'), headers.get('root_id')
         logger.error(UNKNOWN_TASK_ERROR, name, id_, dump_body(message, body), headers,
                      message.delivery_info)
-        self._reject_bad(message)
+        self._reject_bad(message, UNREGISTERED, exc)
         if id_:
             properties = message.properties or {}
             request = Bunch(id=id_, task=name, name=name, chord=None, root_id=root_id,
@@ -85,7 +89,7 @@ class BadMessageHandlers:
         logger.error(INVALID_TASK_ERROR, source.get('id'), source.get('task'), exc,
                      dump_body(message, body), headers, message.delivery_info,
                      exc_info=not isinstance(exc, (InvalidTaskError, KeyError)))
-        self._reject_bad(message)
+        self._reject_bad(message, MALFORMED, exc)
         signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_decode_error(self, message: Any, exc: BaseException) -> None:
@@ -94,5 +98,5 @@ class BadMessageHandlers:
         logger.error(MESSAGE_DECODE_ERROR, headers.get('id'), headers.get('task'), exc,
                      message.content_type, message.content_encoding, headers,
                      message.delivery_info)
-        self._reject_bad(message)
+        self._reject_bad(message, MALFORMED, exc)
         signals.task_rejected.send(sender=self, message=message, exc=exc)

@@ -554,7 +554,8 @@ class Consumer(BadMessageHandlers):
             return None
 
         self._thread_id = threading.get_ident()
-        return on_task_received
+        from celery.worker.redelivery_limit import guard_redeliveries
+        return guard_redeliveries(self, on_task_received)
 
     def _make_settle(self, method: str) -> Callable[[Any], Callable[..., None]]:
         call_soon = self.call_soon_ack

@@ -1,0 +1,113 @@
+"""Move a message the worker will not run to the dead-letter queue (task_dead_letter_queue)."""
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from kombu import Exchange, Queue
+from kombu.utils.json import dumps
+from kombu.utils.uuid import uuid
+
+from celery.utils.log import get_logger
+from celery.utils.saferepr import saferepr
+
+__all__ = (
+    'MALFORMED', 'UNREGISTERED', 'MAX_RETRIES', 'MAX_REDELIVERIES', 'REASONS',
+    'dead_letter_queue', 'envelope', 'publish_dead_letter', 'dead_letter_message',
+    'dead_letter_if_retries_exhausted',
+)
+
+logger = get_logger(__name__)
+
+#: Why a message was dead-lettered (the envelope's ``reason``).
+MALFORMED = 'malformed'
+UNREGISTERED = 'unregistered'
+MAX_RETRIES = 'max_retries'
+MAX_REDELIVERIES = 'max_redeliveries'
+REASONS = (MALFORMED, UNREGISTERED, MAX_RETRIES, MAX_REDELIVERIES)
+
+
+def dead_letter_queue(name: str) -> Queue:
+    """The durable queue dead letters named ``name`` are published to."""
+    return Queue(name, Exchange(name, 'direct'), routing_key=name, durable=True)
+
+
+def _raw_body(message: Any) -> bytes:
+    body = message.body
+    if isinstance(body, str):
+        return body.encode('utf-8')
+    return bytes(body or b'')
+
+
+def _json_safe_headers(headers: Any) -> Any:
+    if not isinstance(headers, dict):
+        return saferepr(headers)
+    try:
+        dumps(headers)
+    except (TypeError, ValueError):
+        # One unserializable value must not cost the rest of the headers.
+        return {str(k): saferepr(v) for k, v in headers.items()}
+    return headers
+
+
+def envelope(message: Any, reason: str, hostname: str, detail: str = '') -> dict[str, Any]:
+    """What is kept of ``message``: why, where from, by whom, when, and its exact bytes."""
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    delivery_info = message.delivery_info or {}
+    properties = message.properties or {}
+    return {
+        'id': uuid(),
+        'reason': reason,
+        'detail': detail,
+        'task': headers.get('task'),
+        'task_id': headers.get('id'),
+        'queue': delivery_info.get('routing_key'),
+        'exchange': delivery_info.get('exchange'),
+        'headers': _json_safe_headers(message.headers),
+        'body': base64.b64encode(_raw_body(message)).decode('ascii'),
+        'content_type': message.content_type,
+        'content_encoding': message.content_encoding,
+        'properties': {k: properties.get(k) for k in ('correlation_id', 'reply_to', 'priority')
+                       if properties.get(k) is not None},
+        'hostname': hostname,
+        'time': time.time(),
+    }
+
+
+def publish_dead_letter(app: Any, letter: dict[str, Any]) -> None:
+    """Publish ``letter`` to :setting:`task_dead_letter_queue`."""
+    queue = dead_letter_queue(app.conf.task_dead_letter_queue)
+    with app.producer_or_acquire() as producer:
+        producer.publish(letter, exchange=queue.exchange, routing_key=queue.routing_key,
+                         declare=[queue], serializer='json', delivery_mode=2, retry=True)
+
+
+def dead_letter_message(app: Any, message: Any, reason: str, hostname: str,
+                        detail: str = '') -> bool:
+    """Copy ``message`` to the dead-letter queue if one is configured; True when copied.
+
+    A failure to publish is logged, never raised: the caller still settles
+    the message as it would without dead letters.
+    """
+    if not app.conf.task_dead_letter_queue:
+        return False
+    try:
+        publish_dead_letter(app, envelope(message, reason, hostname, detail))
+    except Exception as exc:  # noqa: BLE001 - a broker hiccup must not crash the worker
+        logger.error('Cannot dead-letter message (%s): %r', reason, exc, exc_info=True)
+        return False
+    return True
+
+
+def dead_letter_if_retries_exhausted(request: Any, exc: BaseException) -> None:
+    """A task failed on its last allowed attempt: dead-letter its message."""
+    app = request.app
+    if not app.conf.task_dead_letter_queue:
+        return
+    max_retries = request.task.max_retries
+    retries = request.request_dict.get('retries') or 0
+    if max_retries is None or retries < max_retries:
+        return
+    dead_letter_message(app, request.message, MAX_RETRIES, request.hostname,
+                        f'{retries} retries: {saferepr(exc)}')
