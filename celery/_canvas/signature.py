@@ -156,7 +156,7 @@ class Signature(dict[str, Any], Generic[R_co]):
         # One memo for the whole copy: a signature linked twice stays one object.
         memo: dict[int, Any] = {}
         fields = {'task': self.task, 'args': tuple(args), 'kwargs': dict(kwargs),
-                  'options': deepcopy(opts, memo),
+                  'options': _copied_options(opts, memo),
                   'subtask_type': self.subtask_type, 'immutable': self.immutable}
         if self.chord_size is not None:
             fields['chord_size'] = self.chord_size
@@ -412,6 +412,24 @@ class Signature(dict[str, Any], Generic[R_co]):
     subtask_type = _getitem_property('subtask_type', 'Kind of workflow (group, chain…), or None.')
     immutable = _getitem_property('immutable', 'True when partial arguments are ignored.')
     chord_size = _getitem_property('chord_size', 'Size of the chord this is the body of.')
+
+
+#: Option values a deep copy would return as they are.
+_ATOMIC_OPTION_TYPES = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _copied_options(options: dict[str, Any], memo: dict[int, Any]) -> dict[str, Any]:
+    """A deep copy of ``options``; a plain dict copy when every value is atomic."""
+    # Most signatures (every member of a group of ``task.s(...)``) carry
+    # only ids, names and numbers: deepcopy would walk them all to return
+    # each one unchanged, the main cost of cloning a group member.
+    if type(options) is not dict:
+        return deepcopy(options, memo)
+    atomic = _ATOMIC_OPTION_TYPES
+    for value in options.values():
+        if type(value) not in atomic:
+            return deepcopy(options, memo)
+    return dict(options)
 
 
 def place_in_workflow(options: dict[str, Any], group_index: int | None = None,

@@ -45,10 +45,14 @@ class Queues(dict):
                 self.add_compat(name, **queue)
 
     def __getitem__(self, name: str) -> Queue:
-        try:
-            return self.aliases[name]
-        except KeyError:
-            return super().__getitem__(name)
+        # Every publish looks its queue up here; most apps have no aliases,
+        # and a failed WeakValueDictionary lookup raises (slow) each time.
+        aliases = self.aliases
+        if aliases:
+            queue = aliases.get(name)
+            if queue is not None:
+                return queue
+        return super().__getitem__(name)
 
     def __setitem__(self, name: str, queue: Queue) -> None:
         if self.default_exchange and not queue.exchange:
