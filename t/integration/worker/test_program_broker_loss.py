@@ -110,6 +110,12 @@ def test_amqp_connection_cut(scenario, amqp_proxy):
     assert worker.proc.poll() is None
 
 
+def is_active(client, task_id: str) -> bool:
+    """Whether a worker reports ``task_id`` among its active tasks."""
+    replies = client.control.inspect(timeout=1.0).active() or {}
+    return any(task['id'] == task_id for tasks in replies.values() for task in tasks)
+
+
 @pytest.mark.parametrize('broker_url', ['amqp'], indirect=True)
 def test_long_running_acks_late_task_cancelled_on_connection_loss(scenario, amqp_proxy):
     url = f'amqp://guest:guest@127.0.0.1:{amqp_proxy.port}//'
@@ -118,6 +124,9 @@ def test_long_running_acks_late_task_cancelled_on_connection_loss(scenario, amqp
         conf={'worker_cancel_long_running_tasks_on_connection_loss': True})
     result = scenario.send('slow_late', (2.0, 'cut'))
     scenario.wait_events('start', marker='cut')
+    # The child runs the task before the worker has read its "accepted" note;
+    # cut the connection once the worker counts the task as active.
+    assert wait_for(lambda: is_active(scenario.client, result.id), timeout=20), worker.output
     amqp_proxy.down()
     worker.wait_for('cancelled', timeout=20)
     # Reported as to be retried while the message waits for redelivery.
