@@ -95,3 +95,45 @@ def test_default_queue_changed_after_first_route(app):
     assert router.route({}, 'proj.add')['queue'].name == 'celery'
     app.conf.task_default_queue = 'other'
     assert router.route({}, 'proj.add')['queue'].name == 'other'
+
+
+def test_publish_signal_receiver_connected_after_first_publish(app):
+    from celery import signals
+
+    @app.task(shared=False)
+    def add(x, y):
+        return x + y
+
+    add.delay(1, 2)  # no receivers yet: the dispatch is skipped
+    seen = []
+
+    def before(sender=None, **kwargs):
+        seen.append(('before', sender))
+
+    def after(sender=None, **kwargs):
+        seen.append(('after', sender))
+    signals.before_task_publish.connect(before, weak=False)
+    signals.after_task_publish.connect(after, weak=False)
+    try:
+        add.delay(1, 2)
+    finally:
+        signals.before_task_publish.disconnect(before)
+        signals.after_task_publish.disconnect(after)
+    assert seen == [('before', add.name), ('after', add.name)]
+    add.delay(1, 2)
+    assert len(seen) == 2
+
+
+def test_task_sent_event_switched_on_after_first_publish(app):
+    @app.task(shared=False)
+    def add(x, y):
+        return x + y
+
+    sent = []
+    app.amqp.send_task_message  # built before the patch, from the settings of now
+    with patch.object(app.amqp, 'send_task_message',
+                      lambda producer, name, message, **options: sent.append(message)):
+        add.delay(1, 2)
+        app.conf.task_send_sent_event = True
+        add.delay(1, 2)
+    assert [message.sent_event is not None for message in sent] == [False, True]
