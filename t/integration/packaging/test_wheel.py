@@ -96,3 +96,62 @@ def test_redis_round_trip_with_only_the_redis_extra(wheel: Path, tmp_path: Path)
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'result 5' in done.stdout, done.stdout + done.stderr
+
+
+#: Extras installed together into one clean venv, and a use of each feature.
+FEATURE_EXTRAS = ('auth', 'msgpack', 'yaml', 'sqlalchemy', 'memcache', 'tblib', 'zstd',
+                  'brotli', 'pydantic', 'solar', 'django', 'postgresql', 'pytest', 'gevent',
+                  'eventlet')
+
+USE_EACH_FEATURE = textwrap.dedent('''
+    import kombu.compression, kombu.serialization
+    from celery import Celery
+    from celery.schedules import solar
+
+    app = Celery('features', broker='memory://', backend='db+sqlite:///results.sqlite')
+    app.conf.update(task_serializer='msgpack', result_serializer='msgpack',
+                    accept_content=['msgpack', 'yaml', 'json'])
+    for serializer in ('msgpack', 'yaml'):
+        content_type, encoding, data = kombu.serialization.dumps({'a': 1}, serializer)
+        accept = {content_type}
+        assert kombu.serialization.loads(data, content_type, encoding, accept=accept) == {'a': 1}
+    for method in ('zstd', 'brotli'):
+        body, content_type = kombu.compression.compress(b'x' * 100, method)
+        assert kombu.compression.decompress(body, content_type) == b'x' * 100
+    app.backend.store_result('t1', 5, 'SUCCESS')  # SQLAlchemy, SQLite
+    assert app.AsyncResult('t1').get() == 5
+    Celery('cache', backend='cache+memcached://127.0.0.1:1/').backend.client  # pymemcache
+    from celery.security.certificate import Certificate  # cryptography
+    import celery.result
+    assert celery.result.tblib is not None
+    import pydantic
+
+    class Point(pydantic.BaseModel):
+        x: int
+
+    @app.task(pydantic=True)
+    def norm(point: Point) -> int:
+        return point.x
+
+    assert norm.apply(({'x': 3},)).get() == 3
+    solar('sunrise', 0, 0, app=app).remaining_estimate  # ephem
+    import celery.fixups.django, django, psycopg2, pytest, gevent, eventlet
+    from celery.concurrency import get_implementation
+    get_implementation('gevent'); get_implementation('eventlet')
+    print('every feature works')
+''')
+
+
+def test_each_extra_installs_what_its_feature_needs(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / 'venv'
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / 'bin' / 'python'
+    extras = ','.join(FEATURE_EXTRAS)
+    subprocess.run([str(python), '-m', 'pip', 'install', '-q', f'{wheel}[{extras}]'],
+                   check=True, capture_output=True, timeout=900)
+    script = tmp_path / 'features.py'
+    script.write_text(USE_EACH_FEATURE)
+    done = subprocess.run([str(python), str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'every feature works' in done.stdout
