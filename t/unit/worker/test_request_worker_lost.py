@@ -25,6 +25,8 @@ class LostRequest(Request):
         backend = SimpleNamespace(
             mark_as_failure=lambda *a, **kw: self.calls.append('stored failure'))
         self._task = SimpleNamespace(backend=backend, **options)
+        # Dead letters off, as by default.
+        self._app = SimpleNamespace(conf=SimpleNamespace(task_dead_letter_queue=None))
 
     @property
     def _context(self):
