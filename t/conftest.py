@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import faulthandler
+import logging
 import os
 import sys
 import tempfile
@@ -63,6 +64,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if f'{os.sep}integration{os.sep}' in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+#: Loggers an in-process worker configures (its logging set-up changes them).
+_WORKER_CONFIGURED_LOGGERS = ('', 'celery', 'celery.task', 'celery.redirected', 'multiprocessing')
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Undo what a worker built in-process did to logging (levels, handlers, propagation).
+
+    Without this a test that starts a worker at level ERROR leaves the root
+    logger there, and a later test's ``caplog`` sees no warnings.
+    """
+    saved = []
+    for name in _WORKER_CONFIGURED_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, list(logger.handlers), logger.propagate))
+    yield
+    for logger, level, handlers, propagate in saved:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
 
 
 @pytest.fixture(autouse=True)
