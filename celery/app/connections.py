@@ -27,14 +27,8 @@ class AppConnections:
 
 
     def connection_for_read(self, url: str | None = None, **kwargs: Any) -> Connection:
-        """Establish connection used for consuming (on the owned consumer transport if any)."""
-        url = url or self.conf.broker_read_url
-        if not kwargs.get('transport'):
-            from celery.transport.reading import read_transport_for
-            options = dict(self.conf.broker_transport_options,
-                           **kwargs.get('transport_options') or {})
-            kwargs['transport'] = read_transport_for(url, self.conf.broker_transport, options)
-        return self._connection(url, **kwargs)
+        """Establish connection used for consuming."""
+        return self._connection(url or self.conf.broker_read_url, **kwargs)
 
     def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Connection:
         """Establish connection used for producing."""

@@ -12,28 +12,11 @@ from kombu import Connection, Exchange, Producer, Queue
 from kombu.asynchronous import Hub
 
 from celery import Celery
-from celery.transport.amqp_frames import FrameReadingTransport
-from celery.transport.pyamqp_consumer import Transport as ConsumerTransport
+from celery.worker.consumer.amqp_acks import install as batch_acks
+from celery.worker.consumer.amqp_reader import install as read_frames
 from t.integration.worker.conftest import RunningWorker, wait_for
 from t.servers import AMQP_URL, REDIS_URL
 
-
-def consumer_connection() -> Connection:
-    """A connection on the owned consumer transport."""
-    return Connection(AMQP_URL, transport=ConsumerTransport)
-
-
-class FrameReader:
-    """What the event loop does when the connection's socket is readable."""
-
-    def __init__(self, conn: Connection, hub: Hub) -> None:
-        self.conn, self.hub = conn, hub
-        self.transport = conn.connection.transport
-        assert isinstance(self.transport, FrameReadingTransport)
-        self.sock = self.transport.sock
-
-    def on_readable(self) -> None:
-        self.conn.transport.on_readable(self.conn.connection, self.hub)
 
 
 def _ready_count(queue: str) -> int:
@@ -97,9 +80,9 @@ def _fetch_all(channel, queue: str, n: int) -> list:
 
 def test_acks_of_a_turn_are_written_on_flush(filled_queue: str):
     hub = Hub()
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         channel = conn.connection.channel()
-        batched = channel.batch_acks(hub)
+        batched = batch_acks(channel, hub)
         assert batched is not None
         for message in _fetch_all(channel, filled_queue, 5):
             channel.basic_ack(message.delivery_tag)
@@ -110,9 +93,9 @@ def test_acks_of_a_turn_are_written_on_flush(filled_queue: str):
 
 def test_unflushed_acks_leave_messages_unacked(filled_queue: str):
     hub = Hub()
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         channel = conn.connection.channel()
-        channel.batch_acks(hub)
+        batch_acks(channel, hub)
         for message in _fetch_all(channel, filled_queue, 5):
             channel.basic_ack(message.delivery_tag)
         channel.close()   # nothing flushed: the broker requeues all five
@@ -121,9 +104,9 @@ def test_unflushed_acks_leave_messages_unacked(filled_queue: str):
 
 def test_acks_from_another_thread_are_written_at_once(filled_queue: str):
     hub = Hub()
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         channel = conn.connection.channel()
-        channel.batch_acks(hub)
+        batch_acks(channel, hub)
         messages = _fetch_all(channel, filled_queue, 5)
         channel.basic_ack(messages[0].delivery_tag)   # buffered in this thread
 
@@ -138,10 +121,10 @@ def test_acks_from_another_thread_are_written_at_once(filled_queue: str):
     assert _ready_count(filled_queue) == 0
 
 
-def test_the_worker_consumes_through_the_owned_transport(amqp_app: Celery):
-    assert amqp_app.connection_for_read().transport_cls is ConsumerTransport
-    amqp_app.conf.broker_transport_options = {'fast_path': False}
-    assert amqp_app.connection_for_read().transport_cls != ConsumerTransport
+def test_non_amqp_channel_is_left_alone():
+    hub = Hub()
+    with Connection('memory://') as conn:
+        assert batch_acks(conn.default_channel, hub) is None
 
 
 def _wait_for_all_frames(conn: Connection, n: int) -> None:
@@ -160,10 +143,11 @@ def _wait_for_all_frames(conn: Connection, n: int) -> None:
 def reading_frames(queue: str, on_message: Callable[[Any], None]) -> Iterator[Any]:
     """Consume ``queue`` with a FrameReader; yield it once five deliveries arrived."""
     from kombu import Consumer
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         conn.ensure_connection()
         hub = Hub()
-        reader = FrameReader(conn, hub)
+        reader = read_frames(conn, hub)
+        assert reader is not None
         with Consumer(conn, [Queue(queue)], prefetch_count=10, on_message=on_message):
             _wait_for_all_frames(conn, 5)
             yield reader
@@ -220,10 +204,10 @@ def _readable(sock: Any) -> bool:
 
 def test_frame_reader_reports_a_closed_connection():
     import socket
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         conn.ensure_connection()
         hub = Hub()
-        reader = FrameReader(conn, hub)
+        reader = read_frames(conn, hub)
         transport = conn.connection.transport
         # The broker end going away looks like an orderly EOF on the socket.
         transport.sock.shutdown(socket.SHUT_RD)
@@ -233,18 +217,16 @@ def test_frame_reader_reports_a_closed_connection():
         hub.close()
 
 
-def test_tls_connections_read_the_stock_way():
-    from amqp.transport import SSLTransport
-    conn = ConsumerTransport.Connection(host='127.0.0.1:5672')
-    transport = conn.Transport('127.0.0.1:5671', 1, ssl=True)
-    assert type(transport) is SSLTransport
+def test_frame_reader_leaves_other_transports_alone():
+    with Connection('memory://') as conn:
+        assert read_frames(conn, Hub()) is None
 
 
 def test_acks_after_close_are_written_at_once(filled_queue: str):
     hub = Hub()
-    with consumer_connection() as conn:
+    with Connection(AMQP_URL) as conn:
         channel = conn.connection.channel()
-        batched = channel.batch_acks(hub)
+        batched = batch_acks(channel, hub)
         messages = _fetch_all(channel, filled_queue, 5)
         channel.basic_ack(messages[0].delivery_tag)
         batched.close()   # writes the first; the loop is gone

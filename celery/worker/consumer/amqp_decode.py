@@ -10,9 +10,8 @@ reader.  One difference: a short-string property (``content_type``...) that
 is not UTF-8 is given as bytes, where py-amqp raises and the connection
 fails on every redelivery; the consumer then rejects the message (its
 content type is not an accepted one).
-:class:`celery.transport.pyamqp_consumer.DecodingMessage` calls it for
-the messages its connection receives; py-amqp's own decoder table is left
-alone.
+:func:`install` registers it in py-amqp's decoder registry for basic
+properties.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from typing import Any
 
 from amqp import serialization
 
-__all__ = ('decode_properties_basic', 'decode_table')
+__all__ = ('decode_properties_basic', 'decode_table', 'install')
 
 _UINT16_AT = Struct('>H').unpack_from
 _UINT32_AT = Struct('>I').unpack_from
@@ -156,3 +155,7 @@ def decode_properties_basic(buf: bytes, offset: int) -> tuple[dict[str, Any], in
 
 _py_amqp_decoder = serialization.PROPERTY_CLASSES[serialization.Basic.CLASS_ID]
 
+
+def install() -> None:
+    """Have py-amqp decode basic properties with :func:`decode_properties_basic`."""
+    serialization.PROPERTY_CLASSES[serialization.Basic.CLASS_ID] = decode_properties_basic
