@@ -1,26 +1,8 @@
 """A failed chord fails every task of a body that is a chain, group or chord."""
 from __future__ import annotations
 
-import pytest
-
-from celery import Celery, chain, chord, group
+from celery import chain, chord, group
 from celery.exceptions import ChordError
-
-
-@pytest.fixture
-def app(unique):
-    application = Celery(f'chord-errors-{unique}', set_as_current=False,
-                         broker='memory://', backend='cache+memory://')
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def add(app):
-    @app.task(name='t.add')
-    def add(x, y):
-        return x + y
-    return add
 
 
 def _states(app, sigs):

@@ -10,31 +10,6 @@ from celery.canvas import (Signature, StampingVisitor, _chain, chain, chord, chu
                            maybe_signature, signature, xmap, xstarmap)
 
 
-@pytest.fixture
-def app(unique):
-    application = Celery(f'canvas-{unique}', set_as_current=False,
-                         broker='memory://', backend='cache+memory://')
-    application.conf.task_always_eager = False
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def add(app):
-    @app.task(name='t.add')
-    def add(x, y):
-        return x + y
-    return add
-
-
-@pytest.fixture
-def tsum(app):
-    @app.task(name='t.tsum')
-    def tsum(xs):
-        return sum(xs)
-    return tsum
-
-
 def roundtrip(sig, app):
     return Signature.from_dict(json.loads(json.dumps(sig)), app=app)
 

@@ -5,32 +5,8 @@ import copy
 
 import pytest
 
-from celery import Celery, chain, chord, group
+from celery import chain, chord, group
 from celery.canvas import Signature, StampingVisitor
-
-
-@pytest.fixture
-def app(unique):
-    application = Celery(f'copies-{unique}', set_as_current=False,
-                         broker='memory://', backend='cache+memory://')
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def add(app):
-    @app.task(name='t.add')
-    def add(x, y):
-        return x + y
-    return add
-
-
-@pytest.fixture
-def tsum(app):
-    @app.task(name='t.tsum')
-    def tsum(numbers):
-        return sum(numbers)
-    return tsum
 
 
 def _linked(add):

@@ -1,35 +1,7 @@
 """Which ids and options freezing gives a signature, a group and a chord."""
 from __future__ import annotations
 
-import pytest
-
-from celery import Celery
 from celery.canvas import chord, group
-
-
-@pytest.fixture
-def app(unique):
-    application = Celery(f'freeze-{unique}', set_as_current=False,
-                         broker='memory://', backend='cache+memory://')
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def add(app):
-    @app.task(name='t.add')
-    def add(x, y):
-        return x + y
-    return add
-
-
-@pytest.fixture
-def tsum(app):
-    @app.task(name='t.tsum')
-    def tsum(xs):
-        return sum(xs)
-    return tsum
-
 
 # -- Signature.freeze --------------------------------------------------------------
 
