@@ -10,23 +10,16 @@ from celery import chain, chord, group, signature
 from celery.exceptions import ChordError
 from celery.result import GroupResult
 
+from .waiting import task, wait_list
+
 TIMEOUT = 20
 
 
-def _t(app, name):
-    return app.tasks[f'canvas.{name}']
+_t = task
 
 
 def _wait_list(app, key, count, timeout=TIMEOUT):
-    client = app.backend.client
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        items = [i.decode() for i in client.lrange(key, 0, -1)]
-        if len(items) >= count:
-            client.delete(key)
-            return items
-        time.sleep(0.05)
-    raise AssertionError(f'{key}: expected {count} items, got {client.lrange(key, 0, -1)}')
+    return wait_list(app, key, count, timeout)
 
 
 # -- the "Canvas: Designing Work-flows" chapter ----------------------------------
