@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import io
 import signal
-import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -22,20 +20,6 @@ from celery.apps.multi import (
 )
 from celery.bin import multi as bin_multi
 from celery.bin.multi import MultiTool, TermLogger
-
-
-@pytest.fixture
-def sleeper(tmp_path, monkeypatch):
-    """A process standing in for node w1@h, its pid in ``w1.pid`` in the cwd."""
-    monkeypatch.chdir(tmp_path)
-    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
-    (tmp_path / 'w1.pid').write_text(f'{proc.pid}\n')
-    reaper = threading.Thread(target=proc.wait, daemon=True)
-    reaper.start()
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-    reaper.join(5)
 
 
 class Recorder:
@@ -119,54 +103,54 @@ def test_cluster_start_reports_each_node():
                             'on_node_status']
 
 
-def test_getpids_skips_nodes_without_pid(sleeper):
+def test_getpids_skips_nodes_without_pid(running_w1):
     down = []
     cluster = Cluster([Node('w1@h'), Node('w2@h')])
     assert [n.name for n in cluster.getpids(on_down=down.append)] == ['w1@h']
     assert [n.name for n in down] == ['w2@h']
 
 
-def test_stop_without_retry_signals_and_returns(sleeper):
+def test_stop_without_retry_signals_and_returns(running_w1):
     seen = Recorder()
     Cluster([Node('w1@h')], **seen.callbacks()).stop()
-    assert sleeper.wait(10) == -signal.SIGTERM
+    assert running_w1.wait(10) == -signal.SIGTERM
     assert seen.names() == ['on_stopping_preamble', 'on_send_signal']
     assert seen.calls[1][2] == 'TERM'
 
 
-def test_stopwait_waits_until_the_node_is_gone(sleeper):
+def test_stopwait_waits_until_the_node_is_gone(running_w1):
     seen = Recorder()
     gone = []
     Cluster([Node('w1@h')], **seen.callbacks()).stopwait(retry=0.1, callback=gone.append,
                                                          sig=signal.SIGINT)
-    assert sleeper.poll() == -signal.SIGINT
+    assert running_w1.poll() == -signal.SIGINT
     assert [n.name for n in gone] == ['w1@h']
     names = seen.names()
     assert names[:3] == ['on_stopping_preamble', 'on_send_signal', 'on_still_waiting_for']
     assert 'on_node_shutdown_ok' in names and names[-1] == 'on_still_waiting_end'
 
 
-def test_restart_starts_each_node_again_once_down(sleeper):
+def test_restart_starts_each_node_again_once_down(running_w1):
     seen = Recorder()
     cluster = Cluster([Node('w1@h', cmd='true')], **seen.callbacks())
     assert cluster.restart() == [0]
-    assert sleeper.poll() == -signal.SIGTERM
+    assert running_w1.poll() == -signal.SIGTERM
     assert seen.names().index('on_node_restart') < seen.names().index('on_node_start')
 
 
-def test_kill_signals_running_nodes_and_reports_the_others(sleeper):
+def test_kill_signals_running_nodes_and_reports_the_others(running_w1):
     seen = Recorder()
     Cluster([Node('w1@h'), Node('w2@h')], **seen.callbacks()).kill()
-    assert sleeper.wait(10) == -signal.SIGKILL
+    assert running_w1.wait(10) == -signal.SIGKILL
     assert [(name, node.name, *rest) for name, node, *rest in seen.calls] == [
         ('on_node_signal', 'w1@h', 'KILL'), ('on_node_down', 'w2@h')]
 
 
-def test_shutdown_waits_within_a_timeout(sleeper):
+def test_shutdown_waits_within_a_timeout(running_w1):
     assert Cluster([Node('w1@h')]).shutdown(sig=signal.SIGCONT, timeout=0.3,
                                             interval=0.05) is False
     assert Cluster([Node('w1@h')]).shutdown(timeout=10, interval=0.05) is True
-    assert sleeper.poll() == -signal.SIGTERM
+    assert running_w1.poll() == -signal.SIGTERM
 
 
 def test_term_logger_levels_and_banner():
@@ -225,13 +209,13 @@ def test_multitool_start_output(tmp_path, monkeypatch):
     assert '\t> a@h: * Child terminated with exit code 1\nFAILED' in text
 
 
-def test_multitool_stopwait_output(sleeper):
+def test_multitool_stopwait_output(running_w1):
     out = io.StringIO()
     tool = MultiTool(stdout=out, nosplash=True, no_color=True)
     tool.execute_from_commandline(['multi', 'stopwait', 'w1@h', 'w2@h'])
     text = out.getvalue()
-    assert '> w2@h: DOWN' in text and f'\t> w1@h: TERM -> {sleeper.pid}' in text
-    assert f'> Waiting for 1 node -> {sleeper.pid}...' in text and '\t> w1@h: OK' in text
+    assert '> w2@h: DOWN' in text and f'\t> w1@h: TERM -> {running_w1.pid}' in text
+    assert f'> Waiting for 1 node -> {running_w1.pid}...' in text and '\t> w1@h: OK' in text
 
 
 def test_main_runs_the_tool_on_sys_argv(monkeypatch, capsys):

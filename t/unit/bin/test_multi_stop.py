@@ -3,28 +3,10 @@ from __future__ import annotations
 
 import io
 import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 
 from celery.bin.multi import MultiTool
-
-
-@pytest.fixture
-def running_w1(tmp_path, monkeypatch):
-    """A process standing in for node w1, with its pidfile in the cwd."""
-    monkeypatch.chdir(tmp_path)
-    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
-    (tmp_path / 'w1.pid').write_text(f'{proc.pid}\n')
-    # Reap it once signalled, so the pid stops answering.
-    reaper = threading.Thread(target=proc.wait, daemon=True)
-    reaper.start()
-    yield proc
-    if proc.poll() is None:
-        proc.kill()
-    reaper.join(5)
 
 
 @pytest.mark.parametrize('action', ['stop', 'stopwait'])

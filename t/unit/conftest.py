@@ -1,0 +1,23 @@
+"""Fixtures shared by unit tests of more than one package."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+
+@pytest.fixture
+def running_w1(tmp_path, monkeypatch):
+    """A process standing in for node w1, with its pidfile ``w1.pid`` in the cwd."""
+    monkeypatch.chdir(tmp_path)
+    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    (tmp_path / 'w1.pid').write_text(f'{proc.pid}\n')
+    # Reap it once signalled, so the pid stops answering.
+    reaper = threading.Thread(target=proc.wait, daemon=True)
+    reaper.start()
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    reaper.join(5)
