@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import click
 import pytest
 
+from t.unit.bin.test_multi_logtool import LOG
 from celery.bin import amqp as amqp_module
 from celery.bin import base
 from celery.bin import celery as celery_module
@@ -111,15 +112,6 @@ def test_dump_message():
     assert amqp_module.dump_message(None) is None
 
 
-LOG = """\
-[2024-01-01 00:00:00,000: INFO/MainProcess] Task tasks.add[a1] received
-[2024-01-01 00:00:00,001: INFO/ForkPoolWorker-1] Task tasks.add[a1] succeeded in 0.01s: 4
-[2024-01-01 00:00:00,002: INFO/MainProcess] Task tasks.div[b2] received
-[2024-01-01 00:00:00,003: ERROR/ForkPoolWorker-1] Task tasks.div[b2] raised unexpected: ZeroDivisionError()
-Traceback (most recent call last):
-ZeroDivisionError: division by zero
-[2024-01-01 00:00:00,004: INFO/MainProcess] Task tasks.slow[c3] received
-"""
 
 
 def test_task_info():
