@@ -7,13 +7,15 @@ installs what the transport needs.  Everything else is kombu's.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kombu import Connection
 
 from celery.exceptions import ImproperlyConfigured
 
-__all__ = ('BrokerConnection', 'extra_for_transport', 'missing_library_error')
+__all__ = ('BrokerConnection', 'extra_for_transport', 'naming_the_extra')
 
 #: Broker URL scheme -> the extra of ours that installs its transport's libraries.
 TRANSPORT_EXTRAS = {
@@ -41,12 +43,17 @@ def _scheme_of(hostname: Any, transport: Any) -> str:
     return ''
 
 
-def missing_library_error(scheme: str, exc: ImportError) -> Exception:
-    """The error to raise for ``exc`` while loading the ``scheme`` transport."""
-    extra = extra_for_transport(scheme)
-    if extra is None:
-        return exc
-    return ImproperlyConfigured(E_TRANSPORT_LIBRARY.format(scheme=scheme, error=exc, extra=extra))
+@contextmanager
+def naming_the_extra(scheme: str) -> Iterator[None]:
+    """Turn an :exc:`ImportError` loading the ``scheme`` transport into one naming its extra."""
+    try:
+        yield
+    except ImportError as exc:
+        extra = extra_for_transport(scheme)
+        if extra is None:
+            raise
+        raise ImproperlyConfigured(
+            E_TRANSPORT_LIBRARY.format(scheme=scheme, error=exc, extra=extra)) from exc
 
 
 class BrokerConnection(Connection):
@@ -54,20 +61,10 @@ class BrokerConnection(Connection):
 
     def __init__(self, hostname: Any = 'localhost', *args: Any, **kwargs: Any) -> None:
         # kombu loads the transport class while it parses the URL.
-        try:
+        with naming_the_extra(_scheme_of(hostname, kwargs.get('transport'))):
             super().__init__(hostname, *args, **kwargs)
-        except ImportError as exc:
-            error = missing_library_error(_scheme_of(hostname, kwargs.get('transport')), exc)
-            if error is exc:
-                raise
-            raise error from exc
 
     def get_transport_cls(self) -> Any:
         """The transport class; a missing library raises :exc:`ImproperlyConfigured`."""
-        try:
+        with naming_the_extra(_scheme_of(None, self.transport_cls)):
             return super().get_transport_cls()
-        except ImportError as exc:
-            error = missing_library_error(_scheme_of(None, self.transport_cls), exc)
-            if error is exc:
-                raise
-            raise error from exc
