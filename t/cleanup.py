@@ -19,9 +19,9 @@ LIVE_RUNS_KEY = 'celery-tests:live-runs'
 LIVE_RUNS_TTL = 3600
 
 
-def _redis():  # -> redis.Redis; imported here: redis is a test extra, not a dependency
+def _redis(url: str = REDIS_URL):  # -> redis.Redis; imported here: a test extra, not a dependency
     import redis
-    return redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    return redis.Redis.from_url(url, socket_timeout=5)
 
 
 def rabbitmq_queues() -> dict[str, int] | None:
@@ -62,16 +62,11 @@ def end_run(queues_before: set[str] | None) -> None:
             return
         client.delete(LIVE_RUNS_KEY)
         for db in REDIS_DATABASES:
-            _redis_flush(with_redis_database(REDIS_URL, db))
+            _redis(with_redis_database(REDIS_URL, db)).flushdb()
     except Exception:  # noqa: BLE001
         return
     if queues_before is not None:
         _delete_new_queues(queues_before)
-
-
-def _redis_flush(url: str) -> None:
-    import redis
-    redis.Redis.from_url(url, socket_timeout=5).flushdb()
 
 
 def _delete_new_queues(queues_before: set[str]) -> None:
