@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from types import SimpleNamespace
 
@@ -17,6 +16,7 @@ import pytest
 
 from celery import states
 from celery.exceptions import TimeoutError
+from t.integration.worker.conftest import wait_for
 from t.servers import REDIS_BACKEND_URL
 
 HOUR = 3600
@@ -32,15 +32,6 @@ def redis_app(make_app):
 
 def numsub(client, channel: bytes) -> int:
     return dict(client.pubsub_numsub(channel))[channel]
-
-
-def wait_until(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 # -- result_compression ---------------------------------------------------------
@@ -158,7 +149,7 @@ def test_get_that_times_out_unsubscribes(redis_app, unique) -> None:
     channel = app.backend.get_key_for_task(unique)
     with pytest.raises(TimeoutError):
         app.AsyncResult(unique).get(timeout=0.2)
-    assert wait_until(lambda: numsub(app.backend.client, channel) == 0)
+    assert wait_for(lambda: numsub(app.backend.client, channel) == 0, 5.0, 0.01)
 
 
 def test_group_join_that_times_out_unsubscribes_every_member(redis_app, unique) -> None:
@@ -169,12 +160,12 @@ def test_group_join_that_times_out_unsubscribes_every_member(redis_app, unique) 
     with pytest.raises(TimeoutError):
         group.get(timeout=0.3)
     prefix = app.backend.get_key_for_task('')
-    assert wait_until(lambda: not app.backend.client.pubsub_channels(prefix + b'*'))
+    assert wait_for(lambda: not app.backend.client.pubsub_channels(prefix + b'*'), 5.0, 0.01)
     # Waiting again listens again.
     for i, task_id in enumerate(ids[1:], 1):
         app.backend.mark_as_done(task_id, i)
     assert group.get(timeout=5) == [0, 1, 2]
-    assert wait_until(lambda: not app.backend.client.pubsub_channels(prefix + b'*'))
+    assert wait_for(lambda: not app.backend.client.pubsub_channels(prefix + b'*'), 5.0, 0.01)
 
 
 def test_forget_drops_the_pending_result_and_its_subscription(redis_app, unique) -> None:
@@ -182,10 +173,10 @@ def test_forget_drops_the_pending_result_and_its_subscription(redis_app, unique)
     result = app.AsyncResult(unique)
     result.then(lambda r: None)  # now waited on: pending and subscribed
     channel = app.backend.get_key_for_task(unique)
-    assert wait_until(lambda: numsub(app.backend.client, channel) == 1)
+    assert wait_for(lambda: numsub(app.backend.client, channel) == 1, 5.0, 0.01)
     result.forget()
     assert not any(unique in pending for pending in app.backend._pending_results)
-    assert wait_until(lambda: numsub(app.backend.client, channel) == 0)
+    assert wait_for(lambda: numsub(app.backend.client, channel) == 0, 5.0, 0.01)
 
 
 def test_add_to_a_filled_set_fires_on_ready_again(redis_app, unique) -> None:

@@ -8,28 +8,18 @@ import pytest
 
 from t.servers import server_port, via_local_port
 
-from .conftest import BeatProject
+from .conftest import BeatProject, wait_for
 
 
 def gaps(stamps: list[float]) -> list[float]:
     return [b - a for a, b in zip(stamps, stamps[1:])]
 
 
-def wait_until(condition, timeout: float) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def run_until_sent(project: BeatProject, url: str, messages: int,
                    sig: int = signal.SIGTERM, timeout: float = 60.0) -> str:
     """Run the beat service until ``messages`` wait in the queue; return its output."""
     proc = project.start_service()
-    sent = wait_until(lambda: project.count(url) >= messages, timeout)
+    sent = wait_for(lambda: project.count(url) >= messages, timeout)
     out = project.stop(proc, sig)
     assert sent, out
     return out
@@ -93,7 +83,7 @@ def test_cli_beat_runs_the_schedule(beat_project, amqp_url):
     project = beat_project(amqp_url, seconds=1.0)
     project.declare(amqp_url)
     proc = project.start_cli()
-    sent = wait_until(lambda: project.count(amqp_url) >= 2, 60)
+    sent = wait_for(lambda: project.count(amqp_url) >= 2, 60)
     out = project.stop(proc)
     assert sent, out
     stamps = project.drain(amqp_url)
@@ -109,11 +99,11 @@ def test_worker_executes_each_run_once_across_a_beat_restart(beat_project, broke
         # Each beat process runs until the worker has executed two of its runs
         # (however slow start-up is on a loaded machine), then stops.
         first_beat = project.start_cli()
-        assert wait_until(lambda: len(project.executed()) >= 2, 60), project.stop(first_beat)
+        assert wait_for(lambda: len(project.executed()) >= 2, 60), project.stop(first_beat)
         first_beat_out = project.stop(first_beat)
         before_restart = len(project.executed())
         second_beat = project.start_cli()
-        assert wait_until(lambda: len(project.executed()) >= before_restart + 2, 60), \
+        assert wait_for(lambda: len(project.executed()) >= before_restart + 2, 60), \
             project.stop(second_beat)
         project.stop(second_beat)
     finally:
