@@ -59,7 +59,7 @@ class DeadLetter:
 
 
 def _queue_name(app: Any) -> str:
-    name = app.conf.task_dead_letter_queue
+    name: str = app.conf.task_dead_letter_queue
     if not name:
         raise ImproperlyConfigured('task_dead_letter_queue is not set: there are no dead letters.')
     return name

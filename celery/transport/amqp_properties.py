@@ -13,6 +13,7 @@ as they always did.  Used by :class:`celery.transport.pyamqp.Channel`;
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from struct import Struct
 from typing import Any
 
@@ -38,9 +39,11 @@ class UnsupportedValue(Exception):
 def _text(value: Any) -> bytes:
     kind = type(value)
     if kind is str:
-        return value.encode('utf-8', 'surrogatepass')
+        encoded: bytes = value.encode('utf-8', 'surrogatepass')
+        return encoded
     if kind is bytes:
-        return value
+        raw: bytes = value
+        return raw
     raise UnsupportedValue(value)
 
 
@@ -125,7 +128,7 @@ def _long_long(value: Any) -> bytes:
 
 
 #: Encoder of each property type used by :attr:`Message.PROPERTIES`.
-_ENCODERS = {
+_ENCODERS: dict[str, Callable[[Any], bytes]] = {
     's': _short_text,
     'F': lambda value: _table(value or {}),
     'o': _U8,
@@ -150,13 +153,14 @@ def encode_properties(properties: dict[str, Any]) -> bytes:
     return _U16(flag_bits) + b''.join(out)
 
 
-class PropertiesMessage(Message):
+class PropertiesMessage(Message):  # type: ignore[misc]  # py-amqp ships no types
     """py-amqp's message, with the properties encoded by :func:`encode_properties`."""
 
     def _serialize_properties(self) -> bytes:
         """The encoded properties; py-amqp's own encoder for anything unusual."""
         try:
             return encode_properties(self.properties)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any value ours cannot encode goes to py-amqp's
             # Same bytes or the same error as the stock encoder.
-            return super()._serialize_properties()
+            stock: bytes = super()._serialize_properties()
+            return stock

@@ -94,7 +94,7 @@ def dead_letter_message(app: Any, message: Any, reason: str, hostname: str,
         return False
     try:
         publish_dead_letter(app, envelope(message, reason, hostname, detail))
-    except Exception as exc:  # noqa: BLE001 - a broker hiccup must not crash the worker
+    except Exception as exc:
         logger.error('Cannot dead-letter message (%s): %r', reason, exc, exc_info=True)
         return False
     return True

@@ -8,7 +8,8 @@ count passes the limit and the message goes to the dead-letter queue.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from celery.utils.log import get_logger
 from celery.worker.dead_letter import MAX_REDELIVERIES, dead_letter_message
@@ -23,7 +24,7 @@ REDELIVERIES_HEADER = 'x-celery-redeliveries'
 Handler = Callable[[Any], Any]
 
 
-def republish(app: Any, message: Any, headers: dict[str, Any], routing_key: str,
+def republish(app: Any, message: Any, headers: dict[str, Any], routing_key: str | None,
               exchange: str = '', confirm: bool = False) -> None:
     """Publish ``message``'s exact body with ``headers`` (to a queue by name by default)."""
     properties = message.properties if isinstance(message.properties, dict) else {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from celery import bootsteps
 from celery.exceptions import ImproperlyConfigured
@@ -73,7 +73,8 @@ class RevokeStore:
         """``{task_id: expires_at}`` of every revoke not yet expired."""
         now = time.time() if now is None else now
         pairs = self.client.zrangebyscore(self.key, now, '+inf', withscores=True)
-        return {_text(task_id): float(expires_at) for task_id, expires_at in pairs}
+        return {_text(task_id): float(expires_at)
+                for task_id, expires_at in cast('list[tuple[bytes, float]]', pairs)}
 
 
 def _text(value: bytes | str) -> str:

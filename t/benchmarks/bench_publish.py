@@ -31,7 +31,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 from kombu import Connection, Exchange, Queue  # noqa: E402
 
 from celery import Celery, group  # noqa: E402
-
 from t.servers import AMQP_URL, REDIS_URL  # noqa: E402
 
 BROKERS = {'amqp': AMQP_URL, 'redis': REDIS_URL}

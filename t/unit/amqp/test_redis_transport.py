@@ -5,8 +5,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from celery import Celery
-from celery.transport import transport_for
-from celery.transport import redis as owned_redis
+from celery.transport import redis as owned_redis, transport_for
 
 
 def test_redis_urls_get_the_owned_transport(monkeypatch):

@@ -130,7 +130,7 @@ def test_task_sent_event_switched_on_after_first_publish(app):
         return x + y
 
     sent = []
-    app.amqp.send_task_message  # built before the patch, from the settings of now
+    _ = app.amqp.send_task_message  # built before the patch, from the settings of now
     with patch.object(app.amqp, 'send_task_message',
                       lambda producer, name, message, **options: sent.append(message)):
         add.delay(1, 2)
