@@ -79,7 +79,7 @@ class _SharedTask:
         app = get_current_app()
         return app.tasks[self.name_on(app)]
 
-    def share(self) -> Proxy:
+    def share(self) -> Proxy[Task[Any, Any]]:
         """Register on every app, now and to come; return the current-app proxy."""
         # Apps finalized from now on build it with their other tasks...
         connect_on_app_finalize(self.build_on)
@@ -126,6 +126,6 @@ def shared_task(*args: Any, **kwargs: Any) -> Any:
     if args:
         raise TypeError(f'shared_task() takes keyword options only, got {args!r}')
 
-    def decorate(fun: Callable[..., Any]) -> Proxy:
+    def decorate(fun: Callable[..., Any]) -> Proxy[Task[Any, Any]]:
         return _SharedTask(fun, kwargs).share()
     return decorate
