@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from celery.compat_modules import (  # noqa: F401 - part of this module's API
     COMPAT_MODULES,
@@ -375,11 +375,16 @@ class SupportsMaybeEvaluate(Protocol[T_co]):
         """Return the value (evaluating it first when needed)."""
 
 
-def maybe_evaluate(obj: SupportsMaybeEvaluate[T] | T) -> T:
+@overload
+def maybe_evaluate(obj: SupportsMaybeEvaluate[T]) -> T: ...
+@overload
+def maybe_evaluate(obj: T) -> T: ...
+
+
+def maybe_evaluate(obj: object) -> object:
     """The object behind ``obj`` if it is a promise proxy, else ``obj`` itself."""
     if isinstance(obj, SupportsMaybeEvaluate):
-        value: T = obj.__maybe_evaluate__()
-        return value
+        return obj.__maybe_evaluate__()
     return obj
 
 
@@ -404,7 +409,9 @@ class class_property(Generic[R]):
     on assignment to an instance's attribute.
     """
 
-    def __init__(self, getter: Callable[[type], R] | None = None,
+    # The getter's parameter is Any: it gets the class, while a type checker
+    # reads a plain ``def`` in a class body as taking an instance.
+    def __init__(self, getter: Callable[[Any], R] | None = None,
                  setter: Callable[[Any, R], object] | None = None) -> None:
         self.getter = fun_of_method(getter) if getter is not None else None
         self.fset = fun_of_method(setter) if setter is not None else None
