@@ -58,6 +58,13 @@ class _ProbeHandler(BaseHTTPRequestHandler):
         self._reply(route() if route else (404, b'not found\n', PLAIN))
         self.close_connection = True
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """A request ``parse_request`` refused: a short plain answer, never HTML."""
+        # parse_request may have assumed HTTP/0.9, which has no status line.
+        self.request_version = 'HTTP/1.0'
+        self._reply((code, f'{message or "bad request"}\n'.encode(), PLAIN))
+
     def _reply(self, response: Response) -> None:
         status, body, content_type = response
         try:
@@ -96,6 +103,11 @@ class ProbeServer:
             raise ImproperlyConfigured(_bind_error(setting, address, port, exc)) from exc
         self._httpd.routes = dict(routes)
         self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        """The bound address (``worker_metrics_address``)."""
+        return str(self._httpd.server_address[0])
 
     @property
     def port(self) -> int:
