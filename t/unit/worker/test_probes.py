@@ -157,3 +157,22 @@ def _answers(port: int) -> bool:
 def test_port_zero_binds_a_free_loopback_port(server: ProbeServer) -> None:
     assert server.address == '127.0.0.1' and server.port > 0
     assert healthz(server.port) == b'ok\n'
+
+
+# -- the metrics ---------------------------------------------------------------------
+
+def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
+    from celery.worker.metrics import WorkerMetrics
+    metrics = WorkerMetrics(lambda: {})
+    for runtime in (0.005, 0.006, 2.0, 10_000.0):
+        request = SimpleNamespace(name='t.a', id=str(runtime), time_start=None,
+                                  message=SimpleNamespace(properties={}))
+        metrics.on_request_event(sender=request, type='task-succeeded',
+                                 fields={'runtime': runtime})
+    text = metrics.exposition()[0].decode()
+    assert 'celery_task_runtime_seconds_bucket{le="0.005",task="t.a"} 1.0' in text
+    assert 'celery_task_runtime_seconds_bucket{le="0.01",task="t.a"} 2.0' in text
+    assert 'celery_task_runtime_seconds_bucket{le="3600.0",task="t.a"} 3.0' in text
+    assert 'celery_task_runtime_seconds_bucket{le="+Inf",task="t.a"} 4.0' in text
+    assert 'celery_task_runtime_seconds_count{task="t.a"} 4.0' in text
+    assert 'celery_tasks_succeeded_total{task="t.a"} 4.0' in text
