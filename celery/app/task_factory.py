@@ -86,7 +86,10 @@ class AppTaskFactory:
     finalized: bool
     main: str | None
     Task: type[TaskT[Any, Any]]
-    tasks: TaskRegistry
+
+    if TYPE_CHECKING:
+        @property
+        def tasks(self) -> TaskRegistry: ...
 
     #: True while tasks shared by every app are built (at finalize).
     _building_shared_tasks = False
