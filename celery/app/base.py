@@ -418,7 +418,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
                   countdown: float | None = None, eta: datetime | None = None,
                   task_id: str | None = None, producer: Producer | None = None,
                   connection: Connection | None = None, router: Router | None = None,
-                  result_cls: type[AsyncResult[Any]] | None = None,
+                  result_cls: Callable[[str], AsyncResult[Any]] | None = None,
                   expires: float | datetime | None = None, publisher: Producer | None = None,
                   link: Signature[Any] | Sequence[Signature[Any]] | None = None,
                   link_error: Signature[Any] | Sequence[Signature[Any]] | None = None,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery._state import _task_stack, get_current_worker_task
 from celery.utils import uuid
@@ -88,7 +88,7 @@ class AppComponents:
         return prepare(self.conf.task_annotations)
 
     @cached_property
-    def AsyncResult(self) -> type[_AsyncResult[object]]:
+    def AsyncResult(self) -> type[_AsyncResult[Any]]:
         """Create new result instance (:class:`celery.result.AsyncResult`)."""
         from celery.result import AsyncResult
         return self.subclass_with_self(AsyncResult)
