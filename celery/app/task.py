@@ -470,14 +470,14 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
                                            task_name=self.name, **kwargs)
 
     def send_event(self, type_: str, retry: bool = True,
-                   retry_policy: Mapping[str, object] | None = None,
-                   **fields: Any) -> object:
+                   retry_policy: dict[str, Any] | None = None,
+                   **fields: Any) -> None:
         """Emit event ``type_`` about the current request (its id is added as ``uuid``)."""
         request = self.request
         if retry_policy is None:
             retry_policy = self.app.conf.task_publish_retry_policy
         with self.app.events.default_dispatcher(hostname=request.hostname) as dispatcher:
-            return dispatcher.send(type_, uuid=request.id, retry=retry,
+            dispatcher.send(type_, uuid=request.id, retry=retry,
                                    retry_policy=retry_policy, **fields)
 
     def update_state(self, task_id: str | None = None, state: str | None = None,
