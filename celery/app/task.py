@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from kombu.exceptions import OperationalError as KombuOperationalError
 
     from celery.app.base import Celery
+    from celery.app.trace import trace_ok_t
     from celery.backends.base import Backend
     from celery.canvas import Signature
     from celery.result import AsyncResult, EagerResult, ResultBase
@@ -100,7 +101,7 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
     """
 
     #: The worker's tracer of this task (set by the worker, see :mod:`celery.app.trace`).
-    __trace__: Callable[..., object] | None = None
+    __trace__: Callable[..., trace_ok_t] | None = None
     __v2_compat__ = False
 
     #: Checks call arguments against ``run``'s signature (set for ``@app.task`` functions).
@@ -505,23 +506,23 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
 
     # The handlers get the call's arguments as the message carried them.
 
-    def before_start(self, task_id: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def before_start(self, task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
         """Hook: runs in the worker just before :meth:`run`."""
 
     def on_success(self, retval: R, task_id: str, args: Sequence[Any],
-                   kwargs: dict[str, Any]) -> None:
+                   kwargs: Mapping[str, Any]) -> None:
         """Hook: runs after :meth:`run` returned ``retval``."""
 
     def on_retry(self, exc: BaseException, task_id: str, args: Sequence[Any],
-                 kwargs: dict[str, Any], einfo: ExceptionInfo) -> None:
+                 kwargs: Mapping[str, Any], einfo: ExceptionInfo) -> None:
         """Hook: runs when the call ended in :meth:`retry`."""
 
     def on_failure(self, exc: BaseException, task_id: str, args: Sequence[Any],
-                   kwargs: dict[str, Any], einfo: ExceptionInfo) -> None:
+                   kwargs: Mapping[str, Any], einfo: ExceptionInfo) -> None:
         """Hook: runs when :meth:`run` raised ``exc``."""
 
     def after_return(self, status: str, retval: R | BaseException | None, task_id: str,
-                     args: Sequence[Any], kwargs: dict[str, Any],
+                     args: Sequence[Any], kwargs: Mapping[str, Any],
                      einfo: ExceptionInfo | None) -> None:
         """Hook: runs after every call that ended in SUCCESS or FAILURE."""
 
