@@ -75,3 +75,27 @@ class test_unregistered_task:
         task = Unbound()
         assert task.request.id is None
         assert Unbound.__bound__
+
+
+class test_log_setup:
+
+    def test_a_stream_as_log_file_with_a_hostname(self, app, monkeypatch):
+        # Before: node_format() was given the stream to expand %h in, and failed.
+        import io
+
+        from celery import signals
+        from celery.app.log import Logging
+        monkeypatch.setattr(Logging, '_setup', False)
+        for key in ('_MP_FORK_LOGLEVEL_', '_MP_FORK_LOGFILE_', '_MP_FORK_LOGFORMAT_'):
+            monkeypatch.delenv(key, raising=False)
+        seen = []
+
+        def receiver(logfile=None, **kwargs):
+            seen.append(logfile)
+        signals.setup_logging.connect(receiver)
+        try:
+            stream = io.StringIO()
+            app.log.setup_logging_subsystem(logfile=stream, hostname='w1@example.com')
+        finally:
+            signals.setup_logging.disconnect(receiver)
+        assert seen == [stream]
