@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from celery._state import _task_stack, get_current_worker_task
 from celery.utils import uuid
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from kombu.clocks import LamportClock
 
     from celery.app.amqp import AMQP
-    from celery.app.base import _ThreadLocal
+    from celery.app.base import Celery, _ThreadLocal
     from celery.app.control import Control
     from celery.app.events import Events
     from celery.app.log import Logging
@@ -147,7 +147,8 @@ class AppComponents:
     def _get_backend(self) -> Backend:
         from celery.app.backends import by_url
         backend, url = by_url(self.backend_cls or self.conf.result_backend, self.loader)
-        instance: Backend = backend(app=self, url=url)
+        # (self is the Celery app this mixin is part of.)
+        instance: Backend = backend(app=cast('Celery', self), url=url)
         return instance
 
     @cached_property

@@ -453,9 +453,9 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
         if 'stamped_headers' in options:
             request.update(_eager_stamps(options))
         # Trace the instance the app registered under this name, which ``self`` need not be.
-        registered = app._tasks[self.name]
-        tracer = build_tracer(registered.name, registered, eager=True, propagate=propagate,
-                              app=app)
+        registered = app._tasks[self._registered_name()]
+        tracer = build_tracer(registered._registered_name(), registered, eager=True,
+                              propagate=propagate, app=app)
         traced = tracer(task_id, args or (), kwargs or {}, request)
         value, traceback = _value_and_traceback(traced.retval)
         if isinstance(value, Retry) and value.sig is not None:
@@ -513,9 +513,13 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
                    kwargs: Mapping[str, Any]) -> None:
         """Hook: runs after :meth:`run` returned ``retval``."""
 
-    def on_retry(self, exc: BaseException, task_id: str, args: Sequence[Any],
-                 kwargs: Mapping[str, Any], einfo: ExceptionInfo) -> None:
-        """Hook: runs when the call ended in :meth:`retry`."""
+    def on_retry(self, exc: BaseException | None, task_id: str, args: Sequence[Any],
+                 kwargs: Mapping[str, Any], einfo: ExceptionInfo | None) -> None:
+        """Hook: runs when the call ended in :meth:`retry`.
+
+        ``exc`` is the one given to :meth:`retry` (None when none was); ``einfo``
+        is None when the worker process running the task was lost.
+        """
 
     def on_failure(self, exc: BaseException, task_id: str, args: Sequence[Any],
                    kwargs: Mapping[str, Any], einfo: ExceptionInfo) -> None:
