@@ -57,7 +57,8 @@ _EXTRAS = {
 def _load_class(path: str, name: str) -> type[Backend]:
     from celery.utils.imports import symbol_by_name
     try:
-        return symbol_by_name(path)
+        found: type[Backend] = symbol_by_name(path)
+        return found
     except ModuleNotFoundError as exc:
         missing = (exc.name or '').split('.')[0]
         if missing == 'celery' or missing not in _EXTRAS:
