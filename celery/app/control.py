@@ -182,8 +182,10 @@ class Control:
     Mailbox: imported_attribute[type[KombuMailbox]] = imported_attribute(
         'kombu.pidbox', 'Mailbox')
 
-    def __init__(self, app: Celery) -> None:
-        self.app = app
+    def __init__(self, app: Celery | None = None) -> None:
+        if app is None:
+            raise TypeError('Control needs an app: use app.control')
+        self.app: Celery = app
         app.on_after_fork.connect(self._after_fork, weak=False)
 
     def _after_fork(self, **kwargs: object) -> None:
