@@ -150,6 +150,13 @@ def _stores_errors(task: Task[..., Any], eager: bool) -> bool:
     return not eager or bool(getattr(task, 'store_eager_result', False))
 
 
+def _call_of(req: Context) -> tuple[str, Sequence[Any], Mapping[str, Any]]:
+    # What the handlers are given.  A traced request always has its id (the
+    # worker's and apply()'s set it); args and kwargs default as in a message.
+    return (req.id or '', req.args if req.args is not None else (),
+            req.kwargs if req.kwargs is not None else {})
+
+
 def _pickleable(einfo: ExceptionInfo) -> ExceptionInfo:
     from celery.utils.serialization import (
         get_pickleable_etype,
@@ -183,10 +190,10 @@ class TraceInfo:
         einfo = ExceptionInfo()
         self._log_error(task, req, einfo)
         reject = self.retval
-        if not getattr(reject, 'requeue', True):
+        if reject is not None and not getattr(reject, 'requeue', True):
             # The message is gone for good: without this the result would stay PENDING.
             task.backend.mark_as_failure(
-                req.id, reject, einfo.traceback, request=req, call_errbacks=False,
+                _call_of(req)[0], reject, einfo.traceback, request=req, call_errbacks=False,
                 store_result=_stores_errors(task, bool(req.is_eager)))
 
     def handle_ignore(self, task: Task[..., Any], req: Context, **kwargs: object) -> None:
@@ -202,9 +209,10 @@ class TraceInfo:
             einfo = ExceptionInfo((type_, reason, tb))
             # The Retry carries the exception that caused it (when it was given one).
             exc = reason.exc if isinstance(reason, Retry) else reason
+            task_id, call_args, call_kwargs = _call_of(req)
             if store_errors:
-                task.backend.mark_as_retry(req.id, exc, einfo.traceback, request=req)
-            task.on_retry(exc, req.id, req.args, req.kwargs, einfo)
+                task.backend.mark_as_retry(task_id, exc, einfo.traceback, request=req)
+            task.on_retry(exc, task_id, call_args, call_kwargs, einfo)
             signals.task_retry.send(sender=task, request=req, reason=reason, einfo=einfo)
             info(LOG_RETRY, {'id': req.id, 'name': get_task_name(req, task.name),
                              'exc': str(reason)})
@@ -217,13 +225,15 @@ class TraceInfo:
         """Store the FAILURE state, call ``on_failure`` and send ``task_failure``."""
         _, _, tb = sys.exc_info()
         try:
-            exc = self.retval
             einfo = _pickleable(ExceptionInfo())
+            # (A failure's info always holds its exception: the fallback is for the checker.)
+            exc = self.retval if self.retval is not None else einfo.exception
+            task_id, args, kwargs = _call_of(req)
             task.backend.mark_as_failure(
-                req.id, exc, einfo.traceback, request=req,
+                task_id, exc, einfo.traceback, request=req,
                 store_result=store_errors, call_errbacks=call_errbacks,
             )
-            task.on_failure(exc, req.id, req.args, req.kwargs, einfo)
+            task.on_failure(exc, task_id, args, kwargs, einfo)
             signals.task_failure.send(
                 sender=task, task_id=req.id, exception=exc, args=req.args,
                 kwargs=req.kwargs, traceback=tb, einfo=einfo,
