@@ -121,10 +121,10 @@ class Retry(TaskPredicate):
     #: The error that made the task retry, when there was one.
     exc: BaseException | None = None
     #: When the retry runs: seconds from now, or a :class:`~datetime.datetime`.
-    when: numbers.Real | datetime | None = None
+    when: float | datetime | None = None
 
     def __init__(self, message: str | None = None, exc: BaseException | str | None = None,
-                 when: numbers.Real | datetime | None = None, is_eager: bool = False,
+                 when: float | datetime | None = None, is_eager: bool = False,
                  sig: Signature | None = None, **kwargs: Any) -> None:
         self.message = message
         self.exc, self.excs = _retry_cause(exc)

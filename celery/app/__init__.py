@@ -55,7 +55,8 @@ def push_current_task(task: Task) -> None:
 
 def pop_current_task() -> Task | None:
     """Pop the current task of this thread."""
-    return _state._task_stack.pop()
+    task: Task | None = _state._task_stack.pop()
+    return task
 
 
 class _SharedTask:
@@ -114,7 +115,7 @@ def shared_task(*, bind: bool, name: str | None = ...,
                 **options: Any) -> Callable[[Callable[..., R]], Task[..., R]]: ...
 
 
-def shared_task(*args: Any, **kwargs: Any) -> Any:
+def shared_task(*args: Any, **kwargs: Any) -> object:
     """Create a task on every app (decorator); the result uses the current app's task.
 
     For libraries and reusable apps (Django apps) that cannot import the
