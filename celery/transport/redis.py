@@ -102,6 +102,15 @@ class Channel(redis.Channel):
                             routing_key, exc_info=True)
             return []
 
+    def queue_order(self) -> list[str]:
+        """The consumed queues in the order of ``queue_order_strategy`` now."""
+        queues: list[str] = self._queue_cycle.consume(len(self.active_queues))
+        return queues
+
+    def rotate_queue(self, queue: str) -> None:
+        """Move ``queue`` to the end of the cycle (it was just served)."""
+        self._queue_cycle.rotate(queue)
+
     def deliver(self, payload: dict[str, Any], queue: str) -> None:
         """Hand a fetched message to the consumer of ``queue``."""
         self.connection._deliver(payload, queue)
