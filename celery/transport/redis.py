@@ -248,3 +248,11 @@ class Transport(redis.Transport):
         # Several rounds per visibility timeout: a refresh is never late.
         interval = max(0.25, min(RESTORE_INTERVAL, timeout / 4))
         cycle._maintenance = loop.call_repeatedly(interval, cycle.maintain)
+
+    def close_connection(self, connection: Any) -> None:
+        """Close as kombu does, and stop the maintenance timer (a reconnect makes another)."""
+        cycle = self.owned_cycle
+        if cycle._maintenance is not None:
+            cycle._maintenance.cancel()
+            cycle._maintenance = None
+        super().close_connection(connection)
