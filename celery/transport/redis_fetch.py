@@ -251,7 +251,9 @@ class Fetcher:
             raise
         self._release(connection)
         if reply is not None:
+            # A message arrived: fetch it now rather than on the next loop turn.
             self.dirty = True
+            self.flush()
 
     def check_waits(self, grace: float) -> None:
         """Drop waits that got no reply long after their server timeout (half-open)."""
