@@ -9,15 +9,23 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 if TYPE_CHECKING:
-    from celery.app.task import Context
+    from collections.abc import Callable
 
-__all__ = ('BackendRequest', 'Expires', 'GroupMeta', 'Payload', 'TaskMeta')
+    from celery.app.task import Context
+    from celery.backends.base import Backend
+
+__all__ = ('BackendReduce', 'BackendRequest', 'Expires', 'GroupMeta', 'Payload', 'TaskMeta')
 
 #: What backends get as ``request``: the task's :class:`~celery.app.task.Context`.
 BackendRequest: TypeAlias = 'Context'
 
 #: Serialized (and maybe compressed) meta as a backend stores it.
 Payload: TypeAlias = 'str | bytes'
+
+#: What ``Backend.__reduce__`` returns: :func:`~celery.backends.base.unpickle_backend`
+#: and its ``(class, args, kwargs)``.
+BackendReduce: TypeAlias = (
+    'tuple[Callable[..., Backend], tuple[type[Backend], tuple[Any, ...], dict[str, Any]]]')
 
 #: A result expiry: seconds, a :class:`~datetime.timedelta` or ``None`` (never).
 Expires: TypeAlias = 'float | timedelta | None'

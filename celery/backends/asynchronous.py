@@ -512,7 +512,8 @@ class BaseResultConsumer:
         finally:
             self.on_message = prev_on_m
 
-    def on_wait_for_pending(self, result: AsyncResult[Any], timeout: float | None = None,
+    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,
+                            timeout: float | None = None,
                             **kwargs: Any) -> None:
         """Hook run before waiting (redis re-reads results stored before subscribing)."""
 

@@ -51,8 +51,8 @@ if TYPE_CHECKING:
     from kombu import Producer
 
     from celery.app.base import Celery
-    from celery.backends._types import BackendRequest, Expires, Payload
-    from celery.result import GroupResult, ResultSet
+    from celery.backends._types import BackendReduce, BackendRequest, Expires, Payload
+    from celery.result import GroupResult
 
 __all__ = (
     'Backend',
@@ -474,11 +474,11 @@ class Backend(ChordFallbackMixin):
 
     # -- groups -----------------------------------------------------------
 
-    def save_group(self, group_id: str, result: ResultSet) -> object:
+    def save_group(self, group_id: str, result: GroupResult) -> object:
         """Store the result of a group."""
         return self._save_group(group_id, result)
 
-    def _save_group(self, group_id: str, result: ResultSet) -> object:
+    def _save_group(self, group_id: str, result: GroupResult) -> object:
         raise NotImplementedError(f'{type(self).__name__} cannot save groups')
 
     def restore_group(self, group_id: str, cache: bool = True) -> GroupResult | None:
@@ -554,9 +554,8 @@ class Backend(ChordFallbackMixin):
             url = maybe_sanitize_url(url)
         return url[:-1] if url.endswith(':///') else url
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-                   ) -> tuple[Callable[..., Backend], tuple[type[Backend], tuple[Any, ...],
-                                                          dict[str, Any]]]:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = {} if kwargs is None else kwargs
         return unpickle_backend, (self.__class__, args, kwargs)
 
