@@ -78,6 +78,7 @@ class WorkController:
             'celery.worker.components:Consumer',
             'celery.worker.autoscale:WorkerComponent',
             'celery.worker.probes:Probes',
+            'celery.worker.dead_letter:DeadLetterExchange',
         }
 
     def __init__(self, app: Any = None, hostname: str | None = None, **kwargs: Any) -> None:
