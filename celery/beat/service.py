@@ -24,13 +24,14 @@ logger = get_logger('celery.beat')
 class Service:
     """Run a scheduler: tick, sleep, repeat until stopped; sync on the way out."""
 
-    scheduler_cls: Any = 'celery.beat:PersistentScheduler'
+    scheduler_cls: str | type[Scheduler] = 'celery.beat:PersistentScheduler'
 
     #: The remote control node class (used when remote control is enabled).
     Pidbox = BeatPidbox
 
     def __init__(self, app: Celery, max_interval: float | None = None,
-                 schedule_filename: str | None = None, scheduler_cls: Any = None,
+                 schedule_filename: str | None = None,
+                 scheduler_cls: str | type[Scheduler] | None = None,
                  remote_control: bool | None = None, hostname: str | None = None) -> None:
         self.app = app
         self.max_interval = max_interval or app.conf.beat_max_loop_interval
