@@ -108,7 +108,8 @@ class DjangoFixup:
         if utc:
             return datetime.now(timezone.utc)
         from django.utils import timezone as django_timezone
-        return django_timezone.now()
+        now: datetime = django_timezone.now()
+        return now
 
     def autodiscover_tasks(self) -> list[str] | None:
         """Names of the installed Django apps; None until Django is set up."""
