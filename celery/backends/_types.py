@@ -1,20 +1,20 @@
-"""Types of the result backend interface: stored meta and the request it is stored for.
+"""Types of the result backend interface: stored payloads, expiries and the request.
 
 For type checkers only: modules import these under ``TYPE_CHECKING``, so
 nothing here is loaded when celery runs.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import timedelta
 
     from celery.app.task import Context
     from celery.backends.base import Backend
 
-__all__ = ('BackendReduce', 'BackendRequest', 'Expires', 'GroupMeta', 'Payload', 'TaskMeta')
+__all__ = ('BackendReduce', 'BackendRequest', 'Expires', 'Payload')
 
 #: What backends get as ``request``: the task's :class:`~celery.app.task.Context`.
 BackendRequest: TypeAlias = 'Context'
@@ -30,37 +30,3 @@ BackendReduce: TypeAlias = (
 #: A result expiry: seconds, a :class:`~datetime.timedelta` or ``None`` (never).
 Expires: TypeAlias = 'float | timedelta | None'
 
-
-class TaskMeta(TypedDict, total=False):
-    """The meta of a task result, as stored and as :meth:`Backend.get_task_meta` returns it.
-
-    ``status`` is always there; ``result_extended`` adds ``name`` to
-    ``queue``, and stamped tasks add one key per stamp header.
-    """
-
-    status: str
-    #: The return value, the exception (or its dict form) or the state's meta.
-    result: Any
-    traceback: str | None
-    #: Result tuples of the subtasks the task started.
-    children: list[Any]
-    #: ISO-8601 string when stored, a datetime in some backends.
-    date_done: str | datetime | None
-    task_id: str
-    group_id: str
-    parent_id: str
-    # result_extended fields:
-    name: str | None
-    args: Any
-    kwargs: Any
-    worker: str | None
-    retries: int | None
-    queue: str | None
-    stamped_headers: list[str]
-
-
-class GroupMeta(TypedDict):
-    """The meta of a stored group (``result`` is the GroupResult)."""
-
-    result: Any
-    date_done: str | datetime | None
