@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from kombu.message import Message
     from vine import promise
 
-    from celery._typing import R
     from celery.app.base import Celery
     from celery.backends.base import Backend, pending_results_t
     from celery.result import AsyncResult, GroupResult, ResultSet
@@ -324,11 +323,15 @@ class AsyncBackendMixin:
         if not results:
             return
         bucket: deque[Any] = deque()
+        from celery.result import AsyncResult
         for node in results:
-            if hasattr(node, '_cache') and not node._cache:
-                # Listen again if an earlier wait gave up (or nothing listened yet).
-                self.add_pending_result(node)
-            if not hasattr(node, '_cache') or node._cache:
+            # Members that are groups are yielded as they are, not waited on.
+            if not isinstance(node, AsyncResult) or node._cache:
+                bucket.append(node)
+                continue
+            # Listen again if an earlier wait gave up (or nothing listened yet).
+            self.add_pending_result(node)
+            if node._cache:
                 bucket.append(node)
             else:
                 self._collect_into(node, bucket)
@@ -400,8 +403,9 @@ class AsyncBackendMixin:
         if result.id is not None:  # a group never saved has nothing to cancel
             self.result_consumer.cancel_for(result.id)
 
-    def wait_for_pending(self, result: AsyncResult[R], callback: Callable[..., Any] | None = None,
-                         propagate: bool = True, **kwargs: Any) -> R:
+    def wait_for_pending(self, result: AsyncResult[Any],
+                         callback: Callable[..., Any] | None = None,
+                         propagate: bool = True, **kwargs: Any) -> object:
         """Block on pushed messages until ``result`` is ready; return or raise its value."""
         self._ensure_not_eager()
         try:
@@ -411,8 +415,8 @@ class AsyncBackendMixin:
             # Stop listening: a later get() registers (and re-reads) afresh.
             self.remove_pending_result(result)
             raise
-        value: R = result.maybe_throw(callback=callback, propagate=propagate)
-        return value
+        # The value, or the exception when it failed and ``propagate`` is off.
+        return result.maybe_throw(callback=callback, propagate=propagate)
 
     def _wait_for_pending(self, result: Any, timeout: float | None = None,
                           on_interval: Callable[[], Any] | None = None,

@@ -149,6 +149,7 @@ class ChordFallbackMixin:
 
     def _fail_chord_body_task(self, callback: Signature,
                               exc: BaseException | None) -> ExceptionInfo | None:
+        backend: ChordFallbackMixin
         try:
             backend = self.app.tasks[callback.task].backend
         except KeyError:

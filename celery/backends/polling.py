@@ -9,7 +9,6 @@ from celery import states
 from celery.exceptions import ImproperlyConfigured, TimeoutError
 
 if TYPE_CHECKING:
-    from celery._typing import R
     from celery.result import AsyncResult, ResultSet
 
 __all__ = ('SyncBackendMixin',)
@@ -57,12 +56,12 @@ class SyncBackendMixin:
                 on_message(meta)
             yield task_id, meta
 
-    def wait_for_pending(self, result: AsyncResult[R], timeout: float | None = None,
+    def wait_for_pending(self, result: AsyncResult[Any], timeout: float | None = None,
                          interval: float = 0.5, no_ack: bool = True,
                          on_message: Callable[..., Any] | None = None,
                          on_interval: Callable[[], Any] | None = None,
                          callback: Callable[..., Any] | None = None,
-                         propagate: bool = True) -> R:
+                         propagate: bool = True) -> object:
         """Block until ``result`` is ready, then return (or raise) its value."""
         self._ensure_not_eager()
         if on_message is not None:
@@ -74,8 +73,8 @@ class SyncBackendMixin:
         meta = self.wait_for(result.id, timeout=timeout, interval=interval,
                              on_interval=on_interval, no_ack=no_ack)
         result._maybe_set_cache(meta)
-        value: R = result.maybe_throw(propagate=propagate, callback=callback)
-        return value
+        # The value, or the exception when it failed and ``propagate`` is off.
+        return result.maybe_throw(propagate=propagate, callback=callback)
 
     def wait_for(self, task_id: str, timeout: float | None = None, interval: float = 0.5,
                  no_ack: bool = True,

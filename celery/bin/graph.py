@@ -127,18 +127,19 @@ class ClusterFormatter(GraphFormatter):
         """The node's own label."""
         return obj.label() if isinstance(obj, Node) else str(obj)
 
-    def node(self, obj: Node, **attrs: Any) -> str:
+    def node(self, obj: object, **attrs: Any) -> str:
         """A node with dependencies (workers and processes)."""
-        scheme = dict(obj.scheme)
+        scheme = dict(obj.scheme) if isinstance(obj, Node) else {}
         if isinstance(obj, Thread):
             scheme['label'] = obj.real_label
         return self.draw_node(obj, dict(self.node_scheme, **scheme), attrs)
 
-    def terminal_node(self, obj: Node, **attrs: Any) -> str:
+    def terminal_node(self, obj: object, **attrs: Any) -> str:
         """A node without dependencies (broker and backend)."""
-        return self.draw_node(obj, dict(self.term_scheme, **obj.scheme), attrs)
+        scheme = obj.scheme if isinstance(obj, Node) else {}
+        return self.draw_node(obj, dict(self.term_scheme, **scheme), attrs)
 
-    def edge(self, a: Node, b: Node, **attrs: Any) -> str:
+    def edge(self, a: object, b: object, **attrs: Any) -> str:
         """An arrow; process arrows end in a bar at their worker."""
         if isinstance(a, Thread):
             attrs.update(arrowhead='none', arrowtail='tee')

@@ -42,7 +42,8 @@ backend.store_result('id', {'x': 1}, 'SUCCESS', request='not a request')  # E: A
 
 
 def wait(polling: BaseBackend, result: AsyncResult[int]) -> None:
-    reveal_type(polling.wait_for_pending(result))  # N: Revealed type is "int"
+    # The value, or the exception when propagate=False: the result types it.
+    reveal_type(polling.wait_for_pending(result))  # N: Revealed type is "object"
 
 
 reveal_type(BeatLazyFunc(lambda: 3)())  # N: Revealed type is "int"

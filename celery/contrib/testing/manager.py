@@ -12,7 +12,7 @@ from kombu.exceptions import ContentDisallowed
 from kombu.utils.functional import retry_over_time
 
 from celery import exceptions, states
-from celery.result import AsyncResult, ResultSet
+from celery.result import AsyncResult, GroupResult, ResultSet
 from celery.utils.text import truncate
 from celery.utils.time import humanize_seconds as _humanize_seconds
 
@@ -60,7 +60,7 @@ class ManagerMixin:
         """Print a warning to ``stderr``."""
         print(s, file=self.stderr)
 
-    def missing_results(self, r: Iterable[AsyncResult]) -> list[str]:
+    def missing_results(self, r: Iterable[AsyncResult | GroupResult]) -> list[str]:
         """Ids of the results in ``r`` that have not arrived yet."""
         return [res.id for res in r if res.id is not None and not res.ready()]
 
@@ -110,16 +110,16 @@ class ManagerMixin:
         if self.no_join:
             return None
         results: ResultSet = r if isinstance(r, ResultSet) else self.app.ResultSet([r])
-        received: list[str] = []
+        received: list[str | None] = []
 
-        def on_result(task_id: str, value: Any) -> None:
+        def on_result(task_id: str | None, value: object) -> None:
             received.append(task_id)
 
         for _ in range(max_retries) if max_retries else count(0):
             received[:] = []
             try:
-                values: list[Any] = results.get(callback=on_result, propagate=propagate,
-                                                **kwargs)
+                values: list[Any] | None = results.get(callback=on_result,
+                                                       propagate=propagate, **kwargs)
                 return values
             except (TimeoutError, exceptions.TimeoutError) as exc:
                 waiting_for = self.missing_results(results.results or ())
