@@ -106,7 +106,8 @@ class Service:
                       extension_namespace: str = 'celery.beat_schedulers') -> Scheduler:
         """Instantiate the scheduler class (a class, a path, or an entry-point alias)."""
         aliases = dict(load_extension_class_names(extension_namespace))
-        scheduler_cls = symbol_by_name(self.scheduler_cls, aliases=aliases)
+        scheduler_cls: type[Scheduler] = self.scheduler_cls if not isinstance(
+            self.scheduler_cls, str) else symbol_by_name(self.scheduler_cls, aliases=aliases)
         return scheduler_cls(app=self.app, schedule_filename=self.schedule_filename,
                              max_interval=self.max_interval, lazy=lazy)
 

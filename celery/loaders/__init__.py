@@ -17,6 +17,8 @@ LOADER_ALIASES = {
 
 def get_loader_cls(loader: str | type[BaseLoader]) -> type[BaseLoader]:
     """Return the loader class named by ``loader`` (an alias, a path, or a class)."""
+    if not isinstance(loader, str):
+        return loader
     from celery.utils.imports import import_from_cwd, symbol_by_name
     loader_cls: type[BaseLoader] = symbol_by_name(loader, LOADER_ALIASES, imp=import_from_cwd)
     return loader_cls
