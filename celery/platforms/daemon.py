@@ -105,7 +105,7 @@ class DaemonContext:
 
 def detached(logfile: str | None = None, pidfile: str | None = None,
              uid: int | str | None = None, gid: int | str | None = None,
-             umask: int | str = 0, workdir: str | None = None, fake: bool = False,
+             umask: int | str | None = 0, workdir: str | None = None, fake: bool = False,
              **opts: Any) -> DaemonContext:
     """Return a :class:`DaemonContext` that detaches the current process.
 
