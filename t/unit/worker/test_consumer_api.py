@@ -113,6 +113,14 @@ def test_dump_body_falls_back_to_the_message_body():
     assert dump_body(m=None, body={'a': 1}) == "{'a': 1}"
 
 
+def test_dump_body_of_a_long_decoded_body_gives_the_size_of_the_raw_body():
+    # A decoded body (args, kwargs, embed) has items, not bytes: the size shown is the message's.
+    raw = b'x' * 3000
+    text = dump_body(SimpleNamespace(body=raw), (['x' * 2000], {}, {}))
+    assert text.endswith('... (3000b)')
+    assert len(text) == 1024 + len('... (3000b)')
+
+
 def test_delayed_delivery_rejects_an_unknown_queue_type():
     # Settings validation refuses it too; a bare mapping reaches the step's own check.
     conf = {'broker_native_delayed_delivery_queue_type': 'stream'}
