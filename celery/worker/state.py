@@ -12,13 +12,15 @@ import zlib
 from collections import Counter
 from functools import cached_property, wraps
 from time import monotonic
-from typing import TYPE_CHECKING, Callable, Iterable, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from celery import __version__
 from celery.exceptions import WorkerShutdown, WorkerTerminate
 from celery.utils.collections import LimitedSet
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from kombu.clocks import LamportClock
 
     from celery.worker._types import RevokedState
