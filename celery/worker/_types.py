@@ -11,11 +11,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections import deque
+
     from kombu.asynchronous.timer import Entry
 
     from celery.app.base import Celery
     from celery.utils.collections import LimitedSet
     from celery.worker.consumer.consumer import Consumer
+    from celery.worker.request import Request
 
 __all__ = ('WorkerTimer', 'ControlState', 'RevokedState', 'TokenBucket')
 
@@ -67,17 +70,20 @@ class RevokedState(Protocol):
 class TokenBucket(Protocol):
     """A task's rate limit bucket (:class:`kombu.utils.limits.TokenBucket`)."""
 
+    #: Requests waiting for tokens, with the tokens each needs.
+    contents: deque[tuple[Request, int]]
+
     def can_consume(self, tokens: int = ...) -> bool:
         """Whether ``tokens`` can be taken now (and take them)."""
 
     def expected_time(self, tokens: int = ...) -> float:
         """Seconds until ``tokens`` will be available."""
 
-    def add(self, item: object) -> None:
-        """Queue an item waiting for tokens."""
+    def add(self, item: tuple[Request, int]) -> None:
+        """Queue a request waiting for tokens."""
 
-    def pop(self) -> object:
-        """The next item waiting for tokens."""
+    def pop(self) -> tuple[Request, int]:
+        """The next request waiting for tokens (:exc:`IndexError` when none)."""
 
     def clear_pending(self) -> None:
-        """Drop every item waiting for tokens."""
+        """Drop every request waiting for tokens."""

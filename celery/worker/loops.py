@@ -57,16 +57,18 @@ def _enable_amqheartbeats(timer: WorkerTimer | Hub, connection: Connection | Non
 
 
 def asynloop(obj: Consumer, connection: Connection, consumer: KombuConsumer,
-             blueprint: Blueprint, hub: Hub, qos: QoS, heartbeat: float | None,
+             blueprint: Blueprint, hub: Hub | None, qos: QoS, heartbeat: float | None,
              clock: LamportClock, hbrate: float = 2.0) -> None:
     """Consume through the kombu Hub until the blueprint stops."""
+    assert hub is not None  # the consumer picks this loop only when it has a hub
     RUN = bootsteps.RUN
     update_qos: Callable[[], object] = qos.update
     errors = connection.connection_errors
     on_task_received = obj.create_task_handler()
     heartbeat_error = _enable_amqheartbeats(hub.timer, connection, rate=hbrate)
     consumer.on_message = on_task_received
-    obj.controller.register_with_event_loop(hub)
+    if obj.controller is not None:
+        obj.controller.register_with_event_loop(hub)
     obj.register_with_event_loop(hub)
     consumer.consume()
     obj.on_ready()
@@ -132,7 +134,7 @@ def synloop(obj: Consumer, connection: Connection, consumer: KombuConsumer,
     perform_pending_operations = obj.perform_pending_operations
     flush_pool = getattr(obj.pool, 'flush_callbacks', None)
     heartbeat_error: list[BaseException | None] = [None]
-    if getattr(obj.pool, 'is_green', False):
+    if getattr(obj.pool, 'is_green', False) and obj.timer is not None:
         heartbeat_error = _enable_amqheartbeats(obj.timer, connection, rate=hbrate)
     consumer.on_message = on_task_received
     consumer.consume()

@@ -142,3 +142,27 @@ def test_delayed_delivery_retries_then_gives_up(app, monkeypatch):
         DelayedDelivery(SimpleNamespace()).start(SimpleNamespace(app=app))
     assert attempts == ['quorum'] * delayed_delivery.MAX_RETRIES == ['quorum'] * 3
     assert ConnectionRefusedError in delayed_delivery.RETRIED_EXCEPTIONS
+
+
+def _task_message(content_type):
+    return SimpleNamespace(headers={'task': 'accepted.task'}, content_type=content_type,
+                           ack_log_error=lambda *a: None, reject_log_error=lambda *a: None)
+
+
+def test_without_an_accept_list_every_content_type_is_accepted(app):
+    # accept_content=None is kombu's "accept anything": the handler must not test `in None`.
+    app.conf.accept_content = None
+    consumer = make(app)
+    handled = []
+    consumer.strategies['accepted.task'] = lambda message, *rest: handled.append(message)
+    message = _task_message('application/x-python-serialize')
+    consumer.create_task_handler()(message)
+    assert handled == [message]
+
+
+def test_a_queue_added_while_not_connected_is_consumed_once_connected(app):
+    consumer = make(app)
+    assert consumer.task_consumer is None
+    consumer.add_task_queue('added.while.reconnecting')
+    # Selected: the Tasks step consumes from every selected queue when it starts.
+    assert 'added.while.reconnecting' in app.amqp.queues.consume_from
