@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from celery.worker.consumer.consumer import Consumer
     from celery.worker.request import Request
 
-__all__ = ('WorkerTimer', 'ControlState', 'RevokedState', 'TokenBucket')
+__all__ = ('WorkerTimer', 'ControlState', 'RevokedState', 'TokenBucket', 'Service')
 
 
 class WorkerTimer(Protocol):
@@ -87,3 +87,13 @@ class TokenBucket(Protocol):
 
     def clear_pending(self) -> None:
         """Drop every request waiting for tokens."""
+
+
+class Service(Protocol):
+    """A service a step starts and stops with the worker (embedded beat, agents)."""
+
+    def start(self) -> None:
+        """Start the service."""
+
+    def stop(self) -> None:
+        """Stop the service."""
