@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from celery.worker.consumer.consumer import Consumer
     from celery.worker.dispatch import FairDispatcher
     from celery.worker.request import Request
+    from celery.worker.state import Persistent
 
 __all__ = ('WorkController',)
 
@@ -90,6 +91,8 @@ class WorkController:
     #: Set by the Autoscaler and Beat steps (None when they are off).
     autoscaler: Autoscaler | None
     beat: Service | None
+    #: The ``--statedb`` file (set by the StateDB step; None without one).
+    _persistence: Persistent | None
 
     # Resolved by setup_defaults: the option given, else its setting.
     loglevel: int | str

@@ -99,7 +99,7 @@ class Evloop(bootsteps.StartStopStep):
     last = True
 
     def start(self, c: Consumer) -> None:
-        if getattr(c.controller, 'pool_start_pending', False):
+        if c.controller is not None and getattr(c.controller, 'pool_start_pending', False):
             from celery.worker.components import start_pool
             start_pool(c.controller)
         c.loop(*c.loop_args())
