@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from collections import deque
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from celery.worker.consumer.consumer import Consumer
     from celery.worker.request import Request
 
-__all__ = ('WorkerTimer', 'ControlState', 'RevokedState', 'TokenBucket', 'Service')
+__all__ = ('WorkerTimer', 'ControlState', 'RevokedState', 'TokenBucket', 'Service',
+           'SoftwareInfo')
 
 
 class WorkerTimer(Protocol):
@@ -97,3 +98,11 @@ class Service(Protocol):
 
     def stop(self) -> None:
         """Stop the service."""
+
+
+class SoftwareInfo(TypedDict):
+    """The worker's software details, sent with its heartbeats."""
+
+    sw_ident: str
+    sw_ver: str
+    sw_sys: str

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from kombu.clocks import LamportClock
 
-    from celery.worker._types import RevokedState
+    from celery.worker._types import RevokedState, SoftwareInfo
     from celery.worker.request import Request
 
     #: What is done with a request as it moves through the worker.
@@ -39,7 +39,7 @@ __all__ = (
 )
 
 #: Worker software details, sent in worker events.
-SOFTWARE_INFO = {
+SOFTWARE_INFO: SoftwareInfo = {
     'sw_ident': 'py-celery',
     'sw_ver': __version__,
     'sw_sys': platform.system(),
