@@ -11,6 +11,7 @@ from celery._state import _set_task_join_will_block
 from celery.exceptions import ImproperlyConfigured
 from celery.platforms import IS_WINDOWS
 from celery.utils.log import get_logger
+from celery.worker._parents import worker_of
 
 if TYPE_CHECKING:
     from kombu.asynchronous import Hub as KombuHub
@@ -38,15 +39,11 @@ as early as possible.\
 GREEN_POOLS = {'eventlet', 'gevent'}
 
 
-# ``create`` and ``include_if`` take ``w: Any``: bootsteps.Step types them for
-# either parent (worker or consumer), and narrowing an argument in an override
-# breaks substitution.  The other hooks take the WorkController.
-
-
 class Timer(bootsteps.Step):
     """The timer for ETA tasks, retries of rate-limited tasks and heartbeats."""
 
-    def create(self, w: Any) -> None:
+    def create(self, parent: WorkController | WorkerConsumer) -> None:
+        w = worker_of(self, parent)
         if w.use_eventloop:
             # The hub runs the timer itself: no thread needed.
             from kombu.asynchronous.timer import Timer as _Timer
@@ -74,10 +71,12 @@ class Hub(bootsteps.StartStopStep):
         w.hub = None
         super().__init__(w, **kwargs)
 
-    def include_if(self, w: Any) -> bool:
+    def include_if(self, parent: WorkController | WorkerConsumer) -> bool:
+        w = worker_of(self, parent)
         return bool(w.use_eventloop)
 
-    def create(self, w: Any) -> Hub:
+    def create(self, parent: WorkController | WorkerConsumer) -> Hub:
+        w = worker_of(self, parent)
         from kombu.asynchronous import get_event_loop, set_event_loop
         from kombu.asynchronous import Hub as _Hub
         w.hub = get_event_loop()
@@ -137,7 +136,8 @@ class Pool(bootsteps.StartStopStep):
                 request.requeue_on_termination()
             w.pool.terminate()
 
-    def create(self, w: Any) -> BasePool:
+    def create(self, parent: WorkController | WorkerConsumer) -> BasePool:
+        w = worker_of(self, parent)
         if w.app.conf.worker_pool in GREEN_POOLS:  # pragma: no cover
             logger.warning(W_POOL_SETTING)
         threaded = not w.use_eventloop
@@ -242,7 +242,8 @@ class Beat(bootsteps.StartStopStep):
         w.beat = None
         super().__init__(w, beat=beat, **kwargs)
 
-    def create(self, w: Any) -> Service:
+    def create(self, parent: WorkController | WorkerConsumer) -> Service:
+        w = worker_of(self, parent)
         from celery.beat import EmbeddedService
         if w.pool_cls.__module__.endswith(('gevent', 'eventlet')):
             raise ImproperlyConfigured(ERR_B_GREEN)
@@ -262,7 +263,8 @@ class StateDB(bootsteps.Step):
         w._persistence = None
         super().__init__(w, **kwargs)
 
-    def create(self, w: Any) -> None:
+    def create(self, parent: WorkController | WorkerConsumer) -> None:
+        w = worker_of(self, parent)
         w._persistence = w.state.Persistent(w.state, w.statedb, w.app.clock)
         atexit.register(w._persistence.save)
 
@@ -272,7 +274,8 @@ class Consumer(bootsteps.StartStopStep):
 
     last = True
 
-    def create(self, w: Any) -> WorkerConsumer:
+    def create(self, parent: WorkController | WorkerConsumer) -> WorkerConsumer:
+        w = worker_of(self, parent)
         consumer: WorkerConsumer = self.instantiate(w.consumer_cls, w.process_task,
                                                     **self.consumer_options(w))
         w.consumer = consumer
