@@ -203,7 +203,7 @@ def _terminate(state: ControlState, requests: Iterable[Request],
     for request in requests:
         if request.id not in terminated:
             logger.info('Terminating %s (%s)', request.id, signum)
-            request.terminate(state.consumer.pool, signal=signum)
+            request.terminate(_pool(state), signal=signum)
             terminated.append(request.id)
     return terminated
 

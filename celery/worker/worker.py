@@ -351,6 +351,7 @@ class WorkController:
 
     def _process_task(self, req: Request) -> None:
         """Send a request to the pool."""
+        assert self.pool is not None  # the Pool step sets process_task to this
         try:
             req.execute_using_pool(self.pool)
         except TaskRevokedError:
