@@ -158,12 +158,18 @@ class AMQP:
             max_priority = conf.task_queue_max_priority
         if not queues and conf.task_default_queue:
             queues = (self._default_queue_declaration(default_routing_key),)
-        return self.queues_cls(
+        built = self.queues_cls(
             queues, self.default_exchange, create_missing,
             create_missing_queue_type, create_missing_queue_exchange_type,
             self.autoexchange if autoexchange is None else autoexchange,
             max_priority, default_routing_key,
         )
+        if conf.task_dead_letter_exchange:  # off by default: declarations unchanged
+            from celery.worker.dead_letter import dead_letter_exchange_arguments
+            arguments = dead_letter_exchange_arguments(self.app)
+            if arguments:
+                built.use_dead_letter_exchange(arguments)
+        return built
 
     def _default_queue_declaration(self, routing_key: str) -> Queue:
         conf = self.app.conf

@@ -7,16 +7,18 @@ on RabbitMQ) and puts every other one back: an error part-way loses nothing.
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kombu.utils.uuid import uuid
 
 from celery.exceptions import DeadLetterNotFound, DeadLetterQueueNotFound, ImproperlyConfigured
-from celery.worker.dead_letter import dead_letter_queue
+from celery.worker.dead_letter import dead_letter_queue, envelope
 from celery.worker.redelivery_limit import REDELIVERIES_HEADER, republish
 
 __all__ = ('DeadLetterFilter', 'DeadLetter', 'open_dead_letters', 'replay', 'discard')
@@ -76,17 +78,48 @@ def open_dead_letters(app: Any) -> Iterator[list[DeadLetter]]:
             message = queue.get(no_ack=False, accept=['json'])
             if message is None:
                 break
-            payload = message.decode()
-            if isinstance(payload, dict):
-                letters.append(DeadLetter(payload, message))
-            else:
-                letters.append(DeadLetter({'id': None, 'reason': 'unreadable'}, message))
+            letters.append(DeadLetter(_letter_of(message), message))
         try:
             yield letters
         finally:
             for held in letters:
                 if not held.message.acknowledged:
                     held.message.requeue()
+
+
+#: Headers RabbitMQ adds when it dead-letters a message (dropped on replay).
+DEATH_HEADERS = ('x-death', 'x-first-death-exchange', 'x-first-death-queue',
+                 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue',
+                 'x-last-death-reason')
+
+
+def _letter_of(message: Any) -> dict[str, Any]:
+    """The envelope a worker published, or one made from a message RabbitMQ dead-lettered."""
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    if headers.get('x-death'):
+        return _broker_letter(message, headers)
+    try:
+        payload = message.decode()
+    except Exception:  # noqa: BLE001 - one unreadable message must not hide the others
+        payload = None
+    return payload if isinstance(payload, dict) else {'id': None, 'reason': 'unreadable'}
+
+
+def _broker_letter(message: Any, headers: dict[str, Any]) -> dict[str, Any]:
+    """An envelope for a message RabbitMQ moved here (``x-death``: why, from where, when)."""
+    death = headers['x-death'][0] if isinstance(headers['x-death'], list) else {}
+    when: Any = death.get('time')  # py-amqp decodes the AMQP timestamp to a datetime
+    stamp = when.timestamp() if isinstance(when, datetime) else float(when or time.time())
+    body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+    letter = envelope(message, str(death.get('reason') or 'rejected'), hostname='',
+                      detail='dead-lettered by RabbitMQ (x-death)')
+    # Stable across listings, so that ``show``/``replay`` can name it.
+    letter['id'] = headers.get('id') or hashlib.sha1(body).hexdigest()
+    letter['queue'] = death.get('queue') or letter['queue']
+    letter['exchange'] = death.get('exchange', letter['exchange'])
+    letter['hostname'] = None  # RabbitMQ does not say which worker rejected it
+    letter['time'] = stamp
+    return letter
 
 
 def select(letters: list[DeadLetter], ids: list[str] | None,
@@ -138,7 +171,8 @@ class _Original:
         self.properties = dict(letter.get('properties') or {})
         headers = letter.get('headers')
         self.headers = dict(headers) if isinstance(headers, dict) else {}
-        self.headers.pop(REDELIVERIES_HEADER, None)
+        for name in (REDELIVERIES_HEADER, *DEATH_HEADERS):
+            self.headers.pop(name, None)
         if new_id:
             self.headers['id'] = self.properties['correlation_id'] = uuid()
 

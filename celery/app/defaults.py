@@ -254,6 +254,7 @@ NAMESPACES: dict[str, Any] = Namespace(
         compression=Option(type='string', old={'celery_message_compression'}, **_compression),
         create_missing_queues=Option(True, type='bool'),
         dead_letter_queue=Option(None, type='string'),
+        dead_letter_exchange=Option(False, type='bool'),
         create_missing_queue_type=Option('classic', type='string', choices=QUEUE_TYPES),
         create_missing_queue_exchange_type=Option(None, type='string'),
         inherit_parent_priority=Option(False, type='bool'),

@@ -18,6 +18,9 @@ class Queues(dict):
 
     #: Queues selected for consuming (None means all of them).
     _consume_from: dict[str, Queue] | None = None
+    #: Arguments routing rejected messages to the dead-letter queue
+    #: (:setting:`task_dead_letter_exchange`; None: declarations unchanged).
+    dead_letter_arguments: dict[str, str] | None = None
 
     def __init__(self, queues: Mapping[str, Any] | Iterable[Queue] | None = None,
                  default_exchange: Exchange | None = None,
@@ -86,6 +89,8 @@ class Queues(dict):
             queue.routing_key = self.default_routing_key
         if self.max_priority is not None:
             self._set_max_priority(queue)
+        if self.dead_letter_arguments:
+            self._set_dead_letter_arguments(queue)
         self[queue.name] = queue
         return queue
 
@@ -96,6 +101,21 @@ class Queues(dict):
         # Quorum queues refuse x-max-priority: RabbitMQ would reject the declare.
         if arguments.get('x-queue-type') != 'quorum':
             arguments.setdefault('x-max-priority', self.max_priority)
+
+    def use_dead_letter_exchange(self, arguments: dict[str, str]) -> None:
+        """Declare every queue (but the dead-letter queue) with ``arguments``."""
+        self.dead_letter_arguments = arguments
+        for queue in self.values():
+            self._set_dead_letter_arguments(queue)
+
+    def _set_dead_letter_arguments(self, queue: Queue) -> None:
+        arguments = self.dead_letter_arguments
+        if not arguments or queue.name == arguments['x-dead-letter-routing-key']:
+            return  # the dead-letter queue itself keeps its messages
+        if queue.queue_arguments is None:
+            queue.queue_arguments = {}
+        for key, value in arguments.items():
+            queue.queue_arguments.setdefault(key, value)
 
     def new_missing(self, name: str) -> Queue:
         """Create the declaration for a queue that was named but not configured."""

@@ -87,8 +87,12 @@ class AsyncResult(ResultBase, Generic[R_co]):
     def as_list(self) -> list[str]:
         """Ids of this result and its parents, self first."""
         results = [self.id]
-        if self.parent is not None:
-            results.extend(self.parent.as_list())
+        # A chord body's parent is the header's GroupResult, which has no
+        # as_list(): walk the parents instead of asking each for its list.
+        parent = self.parent
+        while parent is not None:
+            results.append(parent.id)
+            parent = parent.parent
         return results
 
     def forget(self) -> None:

@@ -9,13 +9,15 @@ from kombu import Exchange, Queue
 from kombu.utils.json import dumps
 from kombu.utils.uuid import uuid
 
+from celery import bootsteps
+from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
 from celery.utils.saferepr import saferepr
 
 __all__ = (
     'MALFORMED', 'UNREGISTERED', 'MAX_RETRIES', 'MAX_REDELIVERIES', 'REASONS',
     'dead_letter_queue', 'envelope', 'publish_dead_letter', 'dead_letter_message',
-    'dead_letter_if_retries_exhausted',
+    'dead_letter_if_retries_exhausted', 'dead_letter_exchange_arguments', 'DeadLetterExchange',
 )
 
 logger = get_logger(__name__)
@@ -31,6 +33,31 @@ REASONS = (MALFORMED, UNREGISTERED, MAX_RETRIES, MAX_REDELIVERIES)
 def dead_letter_queue(name: str) -> Queue:
     """The durable queue dead letters named ``name`` are published to."""
     return Queue(name, Exchange(name, 'direct'), routing_key=name, durable=True)
+
+
+def dead_letter_exchange_arguments(app: Any) -> dict[str, str] | None:
+    """Queue arguments routing rejected messages to the DLQ through RabbitMQ, or None.
+
+    Only with :setting:`task_dead_letter_exchange` on and an AMQP broker: Redis
+    has no dead-lettering, there the worker publishes every dead letter itself.
+    """
+    conf = app.conf
+    if not conf.task_dead_letter_exchange:
+        return None
+    name = conf.task_dead_letter_queue
+    if not name:
+        raise ImproperlyConfigured(
+            'task_dead_letter_exchange needs task_dead_letter_queue: the queue to route to.')
+    with app.connection_for_write() as connection:  # not connected: reads the URL only
+        if connection.transport.driver_type != 'amqp':
+            return None
+    return {'x-dead-letter-exchange': name, 'x-dead-letter-routing-key': name}
+
+
+def _broker_dead_letters(app: Any) -> bool:
+    """Whether RabbitMQ moves the messages the worker rejects (requeue=False) itself."""
+    return bool(app.conf.task_dead_letter_exchange) and \
+        dead_letter_exchange_arguments(app) is not None
 
 
 def _raw_body(message: Any) -> bytes:
@@ -92,6 +119,10 @@ def dead_letter_message(app: Any, message: Any, reason: str, hostname: str,
     """
     if not app.conf.task_dead_letter_queue:
         return False
+    if reason in (MALFORMED, UNREGISTERED) and _broker_dead_letters(app):
+        # The caller rejects it next: RabbitMQ's dead-letter exchange moves it
+        # (a copy of ours as well would make two dead letters of one message).
+        return False
     try:
         publish_dead_letter(app, envelope(message, reason, hostname, detail))
     except Exception as exc:
@@ -109,5 +140,46 @@ def dead_letter_if_retries_exhausted(request: Any, exc: BaseException) -> None:
     retries = request.request_dict.get('retries') or 0
     if max_retries is None or retries < max_retries:
         return
+    if _rejected_on_failure(request.task) and _broker_dead_letters(app):
+        return  # rejected next (acks_late, acks_on_failure off): RabbitMQ moves it
     dead_letter_message(app, request.message, MAX_RETRIES, request.hostname,
                         f'{retries} retries: {saferepr(exc)}')
+
+
+def _rejected_on_failure(task: Any) -> bool:
+    if not task.acks_late:
+        return False
+    acks = getattr(task, 'acks_on_failure', None)
+    if acks is None:
+        acks = getattr(task, 'acks_on_failure_or_timeout', True)
+    return acks is not None and not acks
+
+
+class DeadLetterExchange(bootsteps.Step):
+    """Worker step: with task_dead_letter_exchange, declare the DLQ on every connection.
+
+    RabbitMQ drops what it dead-letters to an exchange that does not exist, so
+    the dead-letter queue and its exchange are there before any message is taken.
+    """
+
+    label = 'DeadLetterExchange'
+
+    def __init__(self, w: Any, **kwargs: Any) -> None:
+        self.enabled = bool(w.app.conf.task_dead_letter_exchange)
+        if self.enabled:
+            w.app.steps['consumer'].add(DeclareDeadLetterQueue)
+        super().__init__(w, **kwargs)
+
+
+class DeclareDeadLetterQueue(bootsteps.StartStopStep):
+    """Consumer step: declare the dead-letter queue and exchange on the new connection."""
+
+    label = 'DeclareDeadLetterQueue'
+    requires = ('celery.worker.consumer.connection:Connection',)
+
+    def include_if(self, c: Any) -> bool:
+        return bool(c.app.conf.task_dead_letter_exchange)
+
+    def start(self, c: Any) -> None:
+        queue = dead_letter_queue(c.app.conf.task_dead_letter_queue)
+        queue(c.connection.default_channel).declare()

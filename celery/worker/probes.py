@@ -41,7 +41,8 @@ class Probes(bootsteps.StartStopStep):
         w.health = WorkerHealth()
         routes_by_port: dict[int, tuple[str, dict[str, Route]]] = {}
         if self.health_port is not None:
-            routes_by_port[self.health_port] = ('worker_health_port', _health_routes(w.health))
+            routes_by_port[self.health_port] = ('worker_health_port',
+                                                _health_routes(w.health, w))
         if self.metrics_port is not None:
             from celery.worker.metrics import WorkerMetrics, state_gauges
             self.metrics = WorkerMetrics(lambda: state_gauges(w.consumer, w.health))
@@ -120,9 +121,24 @@ def _port(option: int | None, setting: int | None) -> int | None:
     return int(value) if value is not None else None
 
 
-def _health_routes(health: WorkerHealth) -> dict[str, Route]:
+def _health_routes(health: WorkerHealth, worker: Any) -> dict[str, Route]:
     return {'/healthz': lambda: _probe_response(health.liveness()),
-            '/readyz': lambda: _probe_response(health.readiness())}
+            '/readyz': lambda: _probe_response(_readiness(health, worker))}
+
+
+def _readiness(health: WorkerHealth, worker: Any) -> tuple[bool, str]:
+    """Connected and consuming, and at least one queue left to consume from.
+
+    ``cancel_consumer`` of every queue leaves the worker connected but idle:
+    not ready.  Read from the probe thread: one attribute walk, no lock.
+    """
+    ready, detail = health.readiness()
+    if not ready:
+        return ready, detail
+    task_consumer = getattr(getattr(worker, 'consumer', None), 'task_consumer', None)
+    if task_consumer is not None and not task_consumer.queues:
+        return False, 'not consuming any queue'
+    return True, detail
 
 
 def _probe_response(result: tuple[bool, str]) -> Response:

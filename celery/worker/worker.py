@@ -138,6 +138,7 @@ class WorkController:
             'celery.worker.components:Consumer',
             'celery.worker.autoscale:WorkerComponent',
             'celery.worker.probes:Probes',
+            'celery.worker.dead_letter:DeadLetterExchange',
         }
 
     def __init__(self, app: Celery | None = None, hostname: str | None = None,

@@ -1,8 +1,11 @@
-"""Drain throughput of the worker (prefork -c 2) with metrics and probes off and on.
+"""Drain throughput of the worker (prefork -c 2) with an ops feature off and on.
 
-Usage: python t/benchmarks/bench_metrics.py [amqp|redis] [N] [rounds]
-Rounds alternate off/on; prints the median rate of each and their ratio
-(target: metrics on within 5% of off).
+Usage: python -m t.benchmarks.bench_metrics [amqp|redis] [N] [rounds] [metrics|dead_letters]
+
+``metrics``: metrics and health probes served (two ports); ``dead_letters``:
+``task_dead_letter_queue`` and ``task_max_redeliveries`` set (every message
+passes the redelivery guard).  Rounds alternate off/on; prints the median
+rate of each and their ratio (target: on within 5% of off).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 from kombu import Connection, Queue
 
@@ -19,6 +23,7 @@ from t.benchmarks.bench_worker_drain import fill, make_app
 from t.servers import AMQP_URL, REDIS_URL
 
 BROKERS = {'amqp': AMQP_URL, 'redis': REDIS_URL}
+FEATURES = ('metrics', 'dead_letters')
 
 
 def free_port() -> int:
@@ -27,14 +32,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def drain(app, n: int, metrics: bool) -> float:
+def feature_options(app: Any, feature: str, on: bool) -> dict[str, Any]:
+    """Configure ``app`` for ``feature`` on or off; the WorkController options it needs."""
+    if feature == 'dead_letters':
+        app.conf.task_dead_letter_queue = f'{app.conf.task_default_queue}.dlq' if on else None
+        app.conf.task_max_redeliveries = 5 if on else None
+        return {}
+    return {'metrics_port': free_port(), 'health_port': free_port()} if on else {}
+
+
+def drain(app: Any, n: int, options: dict[str, Any]) -> float:
     from celery.worker import state
     ready = threading.Event()
-    probes = {'metrics_port': free_port(), 'health_port': free_port()} if metrics else {}
-    worker = app.WorkController(hostname=f'bench-metrics-{uuid.uuid4().hex[:6]}@localhost',
+    worker = app.WorkController(hostname=f'bench-ops-{uuid.uuid4().hex[:6]}@localhost',
                                 pool='prefork', concurrency=2, loglevel='ERROR',
                                 without_mingle=True, without_gossip=True, without_heartbeat=True,
-                                ready_callback=lambda c: ready.set(), **probes)
+                                ready_callback=lambda c: ready.set(), **options)
     base = state.all_total_count[0]
     thread = threading.Thread(target=worker.start, daemon=True)
     start = time.perf_counter()
@@ -51,20 +64,23 @@ def main() -> None:
     broker = sys.argv[1] if len(sys.argv) > 1 else 'redis'
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    feature = sys.argv[4] if len(sys.argv) > 4 else 'metrics'
+    assert feature in FEATURES, f'feature must be one of {FEATURES}'
     url = BROKERS[broker]
     queue = f'bench.{uuid.uuid4().hex[:8]}'
     app = make_app(url, queue)
     rates: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(rounds):
-        for metrics in (False, True):
+        for on in (False, True):
             fill(app, n)
-            rates[metrics].append(drain(app, n, metrics))
-    off, on = statistics.median(rates[False]), statistics.median(rates[True])
-    verdict = 'meets' if on >= 0.95 * off else 'misses'
-    print(f'{broker}: N={n}, median of {rounds}: metrics off {off:,.0f} tasks/s, '
-          f'on {on:,.0f} tasks/s ({on / off:.1%} of off, target >= 95%: {verdict})')
+            rates[on].append(drain(app, n, feature_options(app, feature, on)))
+    off, on_rate = statistics.median(rates[False]), statistics.median(rates[True])
+    verdict = 'meets' if on_rate >= 0.95 * off else 'misses'
+    print(f'{broker} {feature}: N={n}, median of {rounds}: off {off:,.0f} tasks/s, '
+          f'on {on_rate:,.0f} tasks/s ({on_rate / off:.1%} of off, target >= 95%: {verdict})')
     with Connection(url) as conn:
-        Queue(queue, channel=conn.default_channel).delete()
+        for name in (queue, f'{queue}.dlq'):
+            Queue(name, channel=conn.default_channel).delete()
 
 
 if __name__ == '__main__':

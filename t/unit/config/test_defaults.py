@@ -26,8 +26,8 @@ NAMESPACE_COUNTS = {
     'gcs': 4, 'control': 5, 'couchbase': 1, 'arangodb': 1, 'mongodb': 1, 'cosmosdbsql': 5,
     'event': 7, 'redis': 11, 'result': 18, 'elasticsearch': 4, 'security': 5,
     'database': 7,
-    # Celery's 39, and ours: task_dead_letter_queue, task_max_redeliveries.
-    'task': 39 + 2,
+    # Celery's 39, and ours: task_dead_letter_queue, _exchange, task_max_redeliveries.
+    'task': 39 + 3,
     # Celery's 36, and ours: worker_metrics_port/_address, worker_health_port,
     # worker_revokes_backend.
     'worker': 36 + 4,

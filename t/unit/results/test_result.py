@@ -126,6 +126,13 @@ def test_tuple_round_trip(app) -> None:
     assert result_from_tuple(group.as_tuple(), app) == group
 
 
+def test_as_list_walks_a_group_parent(app) -> None:
+    # A chord body's parent is the header's group result.
+    header = app.GroupResult('g', [app.AsyncResult('a')], parent=app.AsyncResult('first'))
+    body = app.AsyncResult('body', parent=header)
+    assert body.as_list() == ['body', 'g', 'first']
+
+
 def test_children_and_iterdeps(app, backend, unique) -> None:
     from types import SimpleNamespace
     kid = app.AsyncResult(unique + 'kid')

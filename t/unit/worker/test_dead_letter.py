@@ -2,14 +2,22 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timezone
 from typing import Any
 from unittest.mock import Mock
 
 import pytest
 
 from celery import Celery
-from celery.app.dead_letter_store import DeadLetterFilter
-from celery.worker.dead_letter import MALFORMED, MAX_REDELIVERIES, dead_letter_message, envelope
+from celery.app.dead_letter_store import DeadLetter, DeadLetterFilter, _letter_of, _Original
+from celery.exceptions import ImproperlyConfigured
+from celery.worker.dead_letter import (
+    MALFORMED,
+    MAX_REDELIVERIES,
+    UNREGISTERED,
+    dead_letter_message,
+    envelope,
+)
 from celery.worker.redelivery_limit import REDELIVERIES_HEADER, guard_redeliveries
 
 
@@ -88,3 +96,67 @@ def test_filter() -> None:
     assert DeadLetterFilter(task='a', reason=MALFORMED, older_than=50).matches(letter, now=200)
     assert not DeadLetterFilter(older_than=150).matches(letter, now=200)
     assert not DeadLetterFilter(task='b').matches(letter)
+
+
+# -- task_dead_letter_exchange ------------------------------------------------------------
+
+def _dlx_app(broker: str, **conf: Any) -> Celery:
+    app = Celery('dlx', set_as_current=False, broker=broker)
+    app.conf.update({'task_dead_letter_queue': 'dead', 'task_dead_letter_exchange': True, **conf})
+    return app
+
+
+def test_dead_letter_exchange_off_by_default_leaves_declarations_alone(app: Any) -> None:
+    app.conf.task_dead_letter_queue = 'dead'
+    assert app.conf.task_dead_letter_exchange is False
+    assert app.amqp.queues['celery'].queue_arguments is None
+    assert app.amqp.queues['created.later'].queue_arguments is None
+
+
+def test_dead_letter_exchange_declares_every_queue_but_the_dlq_on_amqp() -> None:
+    app = _dlx_app('amqp://guest@localhost//', task_queue_max_priority=5)
+    expected = {'x-dead-letter-exchange': 'dead', 'x-dead-letter-routing-key': 'dead',
+                'x-max-priority': 5}
+    assert app.amqp.queues['celery'].queue_arguments == expected
+    assert app.amqp.queues['created.later'].queue_arguments == expected
+    assert app.amqp.queues['dead'].queue_arguments == {'x-max-priority': 5}
+    app.close()
+
+
+def test_dead_letter_exchange_is_amqp_only() -> None:
+    app = _dlx_app('redis://localhost:6379/10')
+    assert app.amqp.queues['celery'].queue_arguments is None
+    app.close()
+
+
+def test_dead_letter_exchange_needs_a_queue() -> None:
+    app = _dlx_app('amqp://guest@localhost//', task_dead_letter_queue=None)
+    with pytest.raises(ImproperlyConfigured, match='needs task_dead_letter_queue'):
+        assert app.amqp.queues
+    app.close()
+
+
+def test_rejected_messages_are_left_to_rabbitmq_others_copied_by_the_worker() -> None:
+    app = _dlx_app('amqp://guest@localhost//')
+    app.producer_or_acquire = Mock(return_value=Mock(
+        __enter__=Mock(return_value=Mock(name='producer')), __exit__=Mock(return_value=False)))
+    assert dead_letter_message(app, message(), MALFORMED, 'w@h') is False
+    assert dead_letter_message(app, message(), UNREGISTERED, 'w@h') is False
+    app.producer_or_acquire.assert_not_called()
+    assert dead_letter_message(app, message(), MAX_REDELIVERIES, 'w@h') is True
+    app.producer_or_acquire.assert_called_once()
+    app.close()
+
+
+def test_a_message_rabbitmq_dead_lettered_reads_as_a_letter() -> None:
+    death = {'reason': 'rejected', 'queue': 'tasks', 'exchange': 'tasks',
+             'time': datetime(2026, 1, 2, tzinfo=timezone.utc), 'count': 1}
+    raw = message(headers={'task': 't.x', 'id': 'i1', 'x-death': [death],
+                           'x-first-death-reason': 'rejected'})
+    letter = _letter_of(raw)
+    assert (letter['id'], letter['reason'], letter['queue']) == ('i1', 'rejected', 'tasks')
+    assert letter['time'] == datetime(2026, 1, 2, tzinfo=timezone.utc).timestamp()
+    assert letter['hostname'] is None
+    assert base64.b64decode(letter['body']) == b'\x00raw'
+    replayed = _Original(DeadLetter(letter, raw), new_id=False)
+    assert replayed.headers == {'task': 't.x', 'id': 'i1'}
