@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from kombu import Consumer, Producer
 from kombu.utils.uuid import uuid
@@ -14,6 +14,8 @@ from celery.worker.consumer.events import Events
 from celery.worker.state import revoked
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kombu.message import Message
     from kombu.transport.virtual import Channel
 
