@@ -26,7 +26,7 @@ class Heart(bootsteps.StartStopStep):
         super().__init__(c, **kwargs)
 
     def start(self, c: Consumer) -> None:
-        if c.event_dispatcher is None:
+        if c.event_dispatcher is None or c.timer is None:
             return
         c.heart = _Heart(c.timer, c.event_dispatcher, self.heartbeat_interval)
         c.heart.start()
