@@ -95,7 +95,8 @@ class WorkController:
     _persistence: Persistent | None
 
     # Resolved by setup_defaults: the option given, else its setting.
-    loglevel: int | str
+    #: A name or number; a number (or None) once setup_instance converted it.
+    loglevel: int | str | None
     logfile: str | None
     optimization: str | None
     pool_cls: str | type[BasePool]
@@ -260,7 +261,7 @@ class WorkController:
         """Hook: adjust the keyword arguments passed to :meth:`setup_instance`."""
         return kwargs
 
-    def setup_defaults(self, concurrency: int | None = None, loglevel: str | int = 'WARN',
+    def setup_defaults(self, concurrency: int | None = None, loglevel: str | int | None = 'WARN',
                        logfile: str | None = None, task_events: bool | None = None,
                        pool: str | type[BasePool] | None = None,
                        consumer_cls: str | type[Consumer] | None = None,
