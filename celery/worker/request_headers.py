@@ -5,7 +5,10 @@ worker builds a request per message and most of these are never looked at.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.worker.request import Payload
 
 __all__ = ('RequestHeaderFields',)
 
@@ -16,13 +19,13 @@ class RequestHeaderFields:
     # Empty: the Request subclass decides its own slots.
     __slots__ = ()
 
-    _request_dict: dict
+    _request_dict: dict[str, Any]
 
-    def _payload(self) -> tuple[Any, Any, Any]:
+    def _payload(self) -> Payload:
         raise NotImplementedError
 
     def _embedded(self, key: str) -> Any:
-        """``key`` from the headers (protocol 1, converted) or the body's embed."""
+        """``key`` from the headers (protocol 1, converted) or the body's embed (decoded data)."""
         value = self._request_dict.get(key)
         if value is not None:
             return value
@@ -99,7 +102,7 @@ class RequestHeaderFields:
         return self._request_dict.get('replaced_task_nesting') or 0
 
     @property
-    def chord(self) -> Any:
+    def chord(self) -> dict[str, Any] | None:
         """The chord this task is a header part of (decodes the body on first use)."""
         return self._embedded('chord')
 
