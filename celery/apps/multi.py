@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict, UserList
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from celery.platforms import Pidfile, signal_name, signals
 from celery.utils.nodenames import gethostname, host_format, node_format, nodesplit
@@ -37,7 +37,11 @@ def celery_exe(*args: str) -> str:
     return ' '.join((CELERY_EXE, *args))
 
 
-def maybe_call(fun: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
+#: What a callback returns.
+_R = TypeVar('_R')
+
+
+def maybe_call(fun: Callable[..., _R] | None, *args: Any, **kwargs: Any) -> _R | None:
     """Call ``fun`` with the arguments unless it is None (an unset callback)."""
     if fun is not None:
         return fun(*args, **kwargs)
