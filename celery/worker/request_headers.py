@@ -38,12 +38,14 @@ class RequestHeaderFields:
     @property
     def reply_to(self) -> str | None:
         """Where an RPC result goes (message property)."""
-        return self._request_dict['reply_to']
+        reply_to: str | None = self._request_dict['reply_to']
+        return reply_to
 
     @property
     def correlation_id(self) -> str | None:
         """The message's correlation id (the task id for Celery clients)."""
-        return self._request_dict['correlation_id']
+        correlation_id: str | None = self._request_dict['correlation_id']
+        return correlation_id
 
     @property
     def root_id(self) -> str | None:
@@ -104,9 +106,11 @@ class RequestHeaderFields:
     @property
     def chord(self) -> dict[str, Any] | None:
         """The chord this task is a header part of (decodes the body on first use)."""
-        return self._embedded('chord')
+        chord: dict[str, Any] | None = self._embedded('chord')
+        return chord
 
     @property
     def errbacks(self) -> list[Any] | None:
         """Signatures called if the task fails (decodes the body on first use)."""
-        return self._embedded('errbacks')
+        errbacks: list[Any] | None = self._embedded('errbacks')
+        return errbacks
