@@ -34,6 +34,7 @@ from threading import Lock, current_thread, get_ident
 from time import monotonic
 from typing import Any, Callable, Collection
 
+import billiard.pool
 from billiard.common import terminate_handler_fired
 from billiard.einfo import ExceptionInfo
 from billiard.pool import ACK, DEATH, EX_FAILURE, EX_OK, RUN, TASK, Pool, ResultHandler, Worker
@@ -230,13 +231,14 @@ class HubPool(Pool):
                 self._job_write_lock.release()
         self._taskqueue.put(([job], None))
 
-    def take_back(self, jobs: Collection[int]) -> list[int]:
-        """Remove ``jobs`` still waiting in the job pipe; return the ids removed.
+    def take_back(self, results: Collection[Any]) -> list[Any]:
+        """Remove the jobs of ``results`` still waiting in the job pipe; return those results.
 
         Jobs a child has taken (or is taking) stay where they are; the others
         in the pipe go back in their order.  Their results are forgotten.
         """
-        if not jobs:
+        by_id = {result._job: result for result in results}
+        if not by_id:
             return []
         with self._job_write_lock:
             if not self._hold_job_readers():
@@ -246,8 +248,8 @@ class HubPool(Pool):
                 taken, kept = [], []
                 for payload in _read_messages(reader_fd, _unread_bytes(reader_fd)):
                     job_id = _job_id(ForkingPickler.loads(payload))
-                    if job_id in jobs:
-                        taken.append(job_id)
+                    if job_id in by_id:
+                        taken.append(by_id[job_id])
                         self._cache.pop(job_id, None)
                     else:
                         kept.append(_LENGTH.pack(len(payload)) + payload)
@@ -404,6 +406,36 @@ class HubPool(Pool):
     def writes(self) -> Counter[int]:
         """Jobs accepted per child pid."""
         return self._result_handler.writes
+
+    # The pool interface TaskPool uses, shared with ProcessPool.
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the pool still has children to stop (running or closed)."""
+        return self._state in (RUN, billiard.pool.CLOSE)
+
+    @property
+    def accepting(self) -> bool:
+        """Whether the pool takes new jobs."""
+        return self._state == RUN
+
+    @property
+    def size(self) -> int:
+        """Number of children the pool keeps."""
+        return self._processes
+
+    @property
+    def maxtasksperchild(self) -> int | None:
+        """Jobs a child runs before it is replaced (None: no limit)."""
+        return self._maxtasksperchild
+
+    def pids(self) -> list[int]:
+        """Pids of the children."""
+        return [p.pid for p in self._pool]
+
+    def live_pids(self) -> list[int]:
+        """Pids of the children that have not exited."""
+        return [p.pid for p in list(self._pool) if p.pid and p.exitcode is None]
 
 
 def _dump_job(job: tuple[Any, ...]) -> bytes:

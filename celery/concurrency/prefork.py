@@ -1,4 +1,11 @@
-"""The prefork pool: jobs run in child processes managed by billiard (the default)."""
+"""The prefork pool: jobs run in forked child processes (the default pool).
+
+Children forked with the default ``fork`` start method are run by
+:class:`~celery.concurrency.procpool.ProcessPool`, which gives each child
+pipes of its own, so a child killed at any moment stalls no other.  The
+``spawn`` and ``forkserver`` start methods, and ``CELERY_PREFORK_POOL=billiard``
+in the environment, use billiard's pool (:class:`~celery.concurrency.hubpool.HubPool`).
+"""
 from __future__ import annotations
 
 import os
@@ -14,6 +21,7 @@ import billiard
 from celery.concurrency.base import BasePool
 from celery.concurrency.hubpool import HubPool
 from celery.concurrency.proc_alive import AliveWatch, report_alive
+from celery.concurrency.procpool import CLOSE as POOL_CLOSE, RUN as POOL_RUN, ProcessPool
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
 
@@ -24,9 +32,12 @@ __all__ = ('TaskPool', 'process_initializer', 'process_destructor')
 
 logger = get_logger(__name__)
 
-#: billiard's pool states.
-RUN, CLOSE = 0, 1
-POOL_RUN, POOL_CLOSE = RUN, CLOSE
+#: Pool states (as :class:`ProcessPool` numbers them).
+RUN, CLOSE = POOL_RUN, POOL_CLOSE
+
+#: Environment variable choosing the pool implementation for ``fork``:
+#: ``pipes`` (the default, :class:`ProcessPool`) or ``billiard`` (:class:`HubPool`).
+POOL_IMPLEMENTATION_ENV = 'CELERY_PREFORK_POOL'
 
 #: Signal named by billiard's ``REMAP_SIGTERM`` environment variable (e.g.
 #: ``SIGQUIT``): the worker then treats SIGTERM as that signal, and children
@@ -144,11 +155,14 @@ class TaskPool(BasePool):
     forks_children = True
 
     #: Pool class used when the worker runs an event loop (``threads`` false).
-    Pool: type[HubPool] = HubPool
+    Pool: type[ProcessPool] | type[HubPool] = ProcessPool
     #: Pool class used when results are read by threads (``threads`` true);
-    #: the same class, as HubPool reads results in a thread until registered
+    #: the same class, as it reads results in a thread until registered
     #: with an event loop.
-    BlockingPool: type[HubPool] = HubPool
+    BlockingPool: type[ProcessPool] | type[HubPool] = ProcessPool
+    #: Pool class for the ``spawn`` and ``forkserver`` start methods, and for
+    #: ``fork`` when ``CELERY_PREFORK_POOL=billiard`` is set.
+    BilliardPool: type[HubPool] = HubPool
     #: Set by :meth:`on_start`: returns the pool's job-write statistics.
     write_stats: Any = None
     #: Set by :meth:`on_start`: children that have not reported being up.
@@ -159,10 +173,12 @@ class TaskPool(BasePool):
     def on_start(self) -> None:
         """Fork the children."""
         options = dict(self.options)
-        # Children pull jobs from a shared queue, which is already fair scheduling.
+        # Jobs go to the least busy child, which is already fair scheduling.
         pool_cls = self.BlockingPool if options.pop('threads', False) else self.Pool
         options.pop('sched_strategy', None)
         start_method = options.pop('start_method', None) or 'fork'
+        if not use_process_pool(start_method):
+            pool_cls = self.BilliardPool
         if start_method != 'fork':
             _start_semaphore_tracker()
         context = billiard.get_context(start_method)
@@ -170,10 +186,13 @@ class TaskPool(BasePool):
         # A fork server's children have it as parent, and it exits with the worker.
         parent = None if start_method == 'forkserver' else os.getpid()
         initargs = (*options.pop('initargs', (self.app, None)), parent, watch.writer)
+        if issubclass(pool_cls, HubPool):
+            options.update(enable_timeouts=True, synack=False)
+        else:
+            options.update(callbacks_propagate=self.callbacks_propagate)
         self._pool = pool_cls(
             processes=self.limit, initializer=_initialize_child, initargs=initargs,
-            on_process_exit=process_destructor, enable_timeouts=True, synack=False,
-            context=context, alive_watch=watch, **options)
+            on_process_exit=process_destructor, context=context, alive_watch=watch, **options)
         self.write_stats = self._human_write_stats
         self.on_apply = self._apply_first
 
@@ -221,7 +240,7 @@ class TaskPool(BasePool):
 
     def on_stop(self) -> None:
         """Wait for running jobs, then stop the children."""
-        if self._pool is not None and self._pool._state in (POOL_RUN, POOL_CLOSE):
+        if self._pool is not None and self._pool.is_open:
             self._pool.close()
             self._pool.join()
             self._pool.stop_reading_results()
@@ -244,7 +263,7 @@ class TaskPool(BasePool):
 
     def on_close(self) -> None:
         """Stop accepting jobs."""
-        if self._pool is not None and self._pool._state == POOL_RUN:
+        if self._pool is not None and self._pool.accepting:
             self._pool.close()
 
     def _get_info(self) -> dict[str, Any]:
@@ -253,9 +272,9 @@ class TaskPool(BasePool):
         if pool is None:
             return info
         info.update({
-            'max-concurrency': pool._processes,
-            'processes': [p.pid for p in pool._pool],
-            'max-tasks-per-child': pool._maxtasksperchild or 'N/A',
+            'max-concurrency': pool.size,
+            'processes': pool.pids(),
+            'max-tasks-per-child': pool.maxtasksperchild or 'N/A',
             'put-guarded-by-semaphore': self.putlocks,
             'timeouts': (pool.soft_timeout or 0, pool.timeout or 0),
             'writes': self._human_write_stats(),
@@ -264,12 +283,16 @@ class TaskPool(BasePool):
 
     def _human_write_stats(self) -> dict[str, Any]:
         pool = self._pool
-        return _write_stats(pool.writes if pool else {}, len(pool._pool) if pool else 0)
+        return _write_stats(pool.writes if pool else {}, len(pool.pids()) if pool else 0)
+
+    def child_pids(self) -> set[int] | None:
+        """Pids of the live children (None before the pool started)."""
+        return None if self._pool is None else set(self._pool.live_pids())
 
     @property
     def num_processes(self) -> int:
         """Number of children the pool keeps."""
-        return self.limit if self._pool is None else self._pool._processes
+        return self.limit if self._pool is None else self._pool.size
 
     @property
     def max_jobs_in_flight(self) -> int:
@@ -282,14 +305,21 @@ class TaskPool(BasePool):
 
     def take_back(self, requests: Iterable[Any]) -> list[Any]:
         """Withdraw the jobs of ``requests`` still waiting in the job pipe."""
-        by_job = {}
+        by_result = {}
         for request in requests:
             result = request._apply_result() if request._apply_result is not None else None
             if result is not None:
-                by_job[result._job] = request
-        if self._pool is None or not by_job:
+                by_result[id(result)] = (result, request)
+        if self._pool is None or not by_result:
             return []
-        return [by_job[job] for job in self._pool.take_back(by_job)]
+        taken = self._pool.take_back([result for result, _ in by_result.values()])
+        return [by_result[id(result)][1] for result in taken]
+
+
+def use_process_pool(start_method: str = 'fork') -> bool:
+    """Whether children started by ``start_method`` are run by :class:`ProcessPool`."""
+    choice = os.environ.get(POOL_IMPLEMENTATION_ENV, 'pipes').strip().lower()
+    return start_method == 'fork' and choice != 'billiard'
 
 
 def _start_semaphore_tracker() -> None:

@@ -1,27 +1,67 @@
-"""kombu's Redis transport, publishing through one reusable redis-py client.
+"""kombu's Redis transport with a safe, batched consumer path and a reusable publishing client.
 
-Extends :class:`kombu.transport.redis.Channel` because the stock channel
-builds a new ``redis.Redis`` client (over the same connection pool) for
-every command it sends: every published message pays for constructing
-one.  redis-py clients are thread-safe and hold no state beyond their
-pool, so this channel keeps one per pool and builds it again only when the
-channel gets a new pool.  Switch back to the stock transport with
-``CELERY_STOCK_TRANSPORTS=1`` (see :mod:`celery.transport`).
+Extends :class:`kombu.transport.redis.Transport`, ``Channel``,
+``QoS`` (see :mod:`celery.transport.redis_qos`) and ``MultiChannelPoller``,
+handed to kombu as ``Connection(transport=Transport)`` for ``redis://`` and
+``rediss://`` URLs (:mod:`celery.transport`).  Why each:
+
+* ``Channel``: the stock channel builds a new ``redis.Redis`` client (over
+  the same pool) for every command; this one keeps one per pool.  In an
+  event loop it fetches through :class:`~celery.transport.redis_fetch.Fetcher`
+  (pop and register as unacked in one script, then wait with a ``BLMOVE``
+  that moves nothing) instead of ``BRPOP``, which loses a message when the
+  worker dies between the pop and the registration.
+* ``MultiChannelPoller``: asks such a channel's fetcher, not ``BRPOP``, on
+  each loop turn.
+* ``Transport``: uses the poller above and, in an event loop, a
+  maintenance timer that keeps the held messages' deadlines fresh and
+  restores expired ones every :data:`RESTORE_INTERVAL` seconds.
+
+Keys, values and messages are stock kombu's, so Celery 5.7 clients and
+workers share the queues, the unacked hash/index and fanout channels.
+Channels without an event loop, with ``global_keyprefix``, without
+``ack_emulation``, with a ``no_ack`` consumer or no prefetch limit, or on a
+server without ``BLMOVE`` (Redis < 6.2) consume the stock way.  Switch the
+whole transport off with ``CELERY_STOCK_TRANSPORTS=1``.
 """
 from __future__ import annotations
 
+from time import monotonic
 from typing import Any
 
 from kombu.transport import redis
+from redis import ConnectionPool
 
-__all__ = ('Channel', 'Transport')
+from celery.transport.redis_fetch import Fetcher
+from celery.transport.redis_qos import QoS
+from celery.utils.log import get_logger
+
+__all__ = ('RESTORE_INTERVAL', 'Channel', 'Poller', 'QoS', 'Transport')
+
+logger = get_logger(__name__)
+
+#: Seconds between two maintenance rounds: restore expired messages, check waits.
+RESTORE_INTERVAL = 2.0
+
+#: Fetch at least this often even without a wake-up (a lost reply, a stale wait).
+SAFETY_FETCH_INTERVAL = 5.0
 
 
 class Channel(redis.Channel):
-    """Redis channel that reuses its synchronous client while its pool stays the same."""
+    """Redis channel: one reusable client per pool; atomic fetches in an event loop."""
+
+    QoS = QoS
 
     _client_pool: Any = None
     _pool_client: Any = None
+    #: Set when this channel fetches through the event loop (see :meth:`fetcher_for`).
+    fetcher: Fetcher | None = None
+    _fast_checked = False
+    _has_blmove = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.no_ack_queues: set[str] = set()
+        super().__init__(*args, **kwargs)
 
     def _create_client(self, asynchronous: bool = False) -> Any:
         """The channel's client for its current pool (a new one when asynchronous)."""
@@ -33,8 +73,169 @@ class Channel(redis.Channel):
             self._client_pool = pool
         return self._pool_client
 
+    # -- hooks for the fetcher and the QoS ---------------------------------
+
+    def client_for_flush(self) -> Any:
+        """The synchronous client the fetcher's pipelines go through."""
+        return self._create_client()
+
+    def new_pool(self) -> Any:
+        """A connection pool of this channel's server, for connections held long."""
+        return ConnectionPool(**self._connparams())
+
+    def key_for(self, queue: str, priority: int) -> str:
+        """The Redis list holding ``queue``'s messages of ``priority``."""
+        key: str = self._q_for_pri(queue, priority)
+        return key
+
+    def message_priority(self, message: dict[str, Any]) -> int:
+        """The priority ``message`` is queued at (kombu's rule)."""
+        priority: int = self._get_message_priority(message, reverse=False)
+        return priority
+
+    def restore_queues(self, exchange: str, routing_key: str) -> list[str]:
+        """The queues a restored message goes back to (none when its route is gone)."""
+        try:
+            return list(self._lookup(exchange, routing_key))
+        except Exception:   # as kombu's restore: log and keep the others going
+            logger.critical('Cannot route restored message (%r, %r)', exchange,
+                            routing_key, exc_info=True)
+            return []
+
+    def deliver(self, payload: dict[str, Any], queue: str) -> None:
+        """Hand a fetched message to the consumer of ``queue``."""
+        self.connection._deliver(payload, queue)
+
+    # -- consuming ----------------------------------------------------------
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+        """Consume ``queue``; a ``no_ack`` consumer keeps the channel on BRPOP."""
+        if no_ack:
+            self.no_ack_queues.add(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def basic_qos(self, *args: Any, **kwargs: Any) -> Any:
+        """Change the prefetch window (the fetcher looks at the new room)."""
+        result = super().basic_qos(*args, **kwargs)
+        if self.fetcher is not None:
+            if self._can_fetch():
+                self.fetcher.dirty = True
+            else:
+                self._stop_fetching()
+        return result
+
+    def _update_queue_cycle(self) -> None:
+        super()._update_queue_cycle()
+        self.no_ack_queues.intersection_update(self._active_queues)
+        if self.fetcher is not None:
+            if self._can_fetch():
+                self.fetcher.queues_changed()
+            else:
+                self._stop_fetching()
+
+    def fetcher_for(self, hub: Any) -> Fetcher | None:
+        """This channel's fetcher in ``hub``, or None to consume with BRPOP."""
+        if self.fetcher is None and hub is not None and not self._in_poll \
+                and self._can_fetch() and self._server_has_blmove():
+            self.fetcher = self.qos.fetcher = Fetcher(self, hub)
+        return self.fetcher
+
+    def _can_fetch(self) -> bool:
+        return bool(self.ack_emulation and not self.global_keyprefix
+                    and self.qos.prefetch_count and self.active_queues
+                    and not self.no_ack_queues.intersection(self.active_queues))
+
+    def _server_has_blmove(self) -> bool:
+        if not self._fast_checked:
+            self._fast_checked = True
+            version = str(self._create_client().info('server').get('redis_version', '0'))
+            parts = tuple(int(p) for p in version.split('.')[:2] if p.isdigit())
+            self._has_blmove = parts >= (6, 2)
+            if not self._has_blmove:
+                logger.info('Redis %s has no BLMOVE: consuming with BRPOP', version)
+        return self._has_blmove
+
+    def _stop_fetching(self) -> None:
+        fetcher, self.fetcher = self.fetcher, None
+        if fetcher is not None:
+            fetcher.flush(refill=False)
+            fetcher.close()
+            self.qos.fetcher = None
+
+    def close(self) -> None:
+        """Flush and stop fetching, then close as kombu does."""
+        if self.fetcher is not None:
+            try:
+                self._stop_fetching()
+            except self.connection_errors:
+                pass   # the messages stay unacked: restored after the timeout
+        super().close()
+
+
+class Poller(redis.MultiChannelPoller):
+    """kombu's poller, letting channels with a fetcher fetch instead of BRPOP."""
+
+    hub: Any = None
+    _maintenance: Any = None
+    _fetched_at = 0.0
+
+    def _register_BRPOP(self, channel: Any) -> None:  # noqa: N802 (kombu's name)
+        fetcher = channel.fetcher_for(self.hub) if isinstance(channel, Channel) else None
+        if fetcher is None:
+            super()._register_BRPOP(channel)
+        else:
+            fetcher.on_poll_start()
+
+    def maintain(self) -> None:
+        """Keep held messages alive, restore expired ones, fetch now and then."""
+        now = monotonic()
+        safety = now - self._fetched_at >= SAFETY_FETCH_INTERVAL
+        if safety:
+            self._fetched_at = now
+        restored = False
+        for channel in list(self._channels):
+            if not isinstance(channel, Channel):
+                continue
+            qos, fetcher = channel.qos, channel.fetcher
+            try:
+                if isinstance(qos, QoS) and qos.refresh_due(now):
+                    qos.refresh_held()
+                if fetcher is not None:
+                    fetcher.check_waits(channel.health_check_interval or 25)
+                    if safety:
+                        fetcher.dirty = True
+                if not restored and channel.active_queues and isinstance(qos, QoS):
+                    restored = True   # one channel sweeps for the whole database
+                    qos.restore_expired()
+            except channel.connection_errors:
+                logger.debug('Redis maintenance: connection error, retrying later',
+                             exc_info=True)
+                return
+
 
 class Transport(redis.Transport):
-    """kombu's Redis transport, with :class:`Channel`."""
+    """kombu's Redis transport, with :class:`Channel` and :class:`Poller`."""
 
     Channel = Channel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The poller every channel of this transport registers with.
+        self.owned_cycle = Poller()
+        # kombu's transport made its own poller: ours replaces it (and its epoll fd).
+        stock: Any = self.cycle
+        stock.poller.close()
+        self.cycle = self.owned_cycle  # type: ignore[assignment]  # kombu: FairCycle | None
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        """Register as kombu does, then let channels fetch and maintain in ``loop``."""
+        super().register_with_event_loop(connection, loop)
+        cycle = self.owned_cycle
+        cycle.hub = loop
+        if cycle._maintenance is not None:
+            cycle._maintenance.cancel()
+        timeout = connection.client.transport_options.get(
+            'visibility_timeout', Channel.visibility_timeout)
+        # Several rounds per visibility timeout: a refresh is never late.
+        interval = max(0.25, min(RESTORE_INTERVAL, timeout / 4))
+        cycle._maintenance = loop.call_repeatedly(interval, cycle.maintain)

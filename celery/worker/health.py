@@ -89,7 +89,5 @@ class WorkerHealth:
 
 def _child_pids(pool: Any) -> set[int] | None:
     """Pids of a forking pool's live children; None for pools without processes."""
-    children = getattr(getattr(pool, '_pool', None), '_pool', None)
-    if children is None:
-        return None
-    return {p.pid for p in list(children) if p.pid and p.exitcode is None}
+    child_pids = getattr(pool, 'child_pids', None)
+    return None if child_pids is None else child_pids()

@@ -25,6 +25,8 @@ CLIENT_TIMEOUT = 5.0
 #: Most bytes of a request line (headers are bounded by http.client: 100 lines).
 MAX_LINE = 2048
 PLAIN = 'text/plain; charset=utf-8'
+#: Clients served at once; more are disconnected until one finishes (or times out).
+MAX_CLIENTS = 64
 
 
 class _ProbeHandler(BaseHTTPRequestHandler):
@@ -58,6 +60,13 @@ class _ProbeHandler(BaseHTTPRequestHandler):
         self._reply(route() if route else (404, b'not found\n', PLAIN))
         self.close_connection = True
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """A request ``parse_request`` refused: a short plain answer, never HTML."""
+        # parse_request may have assumed HTTP/0.9, which has no status line.
+        self.request_version = 'HTTP/1.0'
+        self._reply((code, f'{message or "bad request"}\n'.encode(), PLAIN))
+
     def _reply(self, response: Response) -> None:
         status, body, content_type = response
         try:
@@ -76,9 +85,30 @@ class _ProbeHandler(BaseHTTPRequestHandler):
 
 class _ProbeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Do not keep a list of every thread ever started (the server runs for days).
+    block_on_close = False
     # A port left in TIME_WAIT by a previous worker may be reused; one in use may not.
     allow_reuse_address = True
     routes: dict[str, Route]
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # One thread per client, but never more than max_clients: a flood of
+        # idle connections costs a bounded number of threads in the worker.
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         return None  # a broken client connection is not worth a traceback
@@ -88,14 +118,20 @@ class ProbeServer:
     """Serves ``routes`` on ``address:port`` from a daemon thread."""
 
     def __init__(self, address: str, port: int, routes: dict[str, Route],
-                 setting: str = 'worker_metrics_port') -> None:
+                 setting: str = 'worker_metrics_port', max_clients: int = MAX_CLIENTS) -> None:
         """Bind now, so that a port in use stops the worker before it starts."""
         try:
             self._httpd = _ProbeHTTPServer((address, port), _ProbeHandler, bind_and_activate=True)
         except OSError as exc:
             raise ImproperlyConfigured(_bind_error(setting, address, port, exc)) from exc
         self._httpd.routes = dict(routes)
+        self._httpd.slots = threading.BoundedSemaphore(max_clients)
         self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        """The bound address (``worker_metrics_address``)."""
+        return str(self._httpd.server_address[0])
 
     @property
     def port(self) -> int:

@@ -86,7 +86,7 @@ def worker_drain(app: Celery, n: int) -> tuple[float, float, float]:
         time.sleep(0.005)
     elapsed = time.perf_counter() - start
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    child_cpu = sum(process_cpu(proc.pid) for proc in worker.pool._pool._pool)
+    child_cpu = sum(process_cpu(pid) for pid in worker.pool.child_pids())
     worker.stop()
     thread.join(30)
     parent_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)

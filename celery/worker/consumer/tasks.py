@@ -33,10 +33,9 @@ class Tasks(bootsteps.StartStopStep):
         c.task_consumer = c.app.amqp.TaskConsumer(c.connection,
                                                   on_decode_error=c.on_decode_error)
         self.batched_acks = None
-        if c.hub is not None and c.connection.transport.driver_type == 'redis':
-            from celery.worker.consumer.redis_pipeline import install
-            install(c.task_consumer.channel, c.hub)
-        elif c.hub is not None and c.connection.transport.driver_type == 'amqp':
+        # Redis: the owned transport's channels fetch and batch by themselves
+        # (celery.transport.redis).
+        if c.hub is not None and c.connection.transport.driver_type == 'amqp':
             from celery.worker.consumer import amqp_decode
             from celery.worker.consumer.amqp_acks import install as batch_acks
             from celery.worker.consumer.amqp_reader import install as read_frames

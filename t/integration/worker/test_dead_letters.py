@@ -91,4 +91,24 @@ def test_older_than_filter(make_app: Any, run_worker: Any, unique: str) -> None:
         assert not DeadLetterFilter(older_than=3600).matches(held[0].letter)
     listed = run_dlq(app, 'list', '--older-than', '3600')
     assert '0 dead letter(s).' in listed.output
+    if app.conf.broker_url.startswith('redis'):
+        with app.connection_for_write() as connection:  # on Redis a dead-letter queue is a list
+            assert connection.default_channel.client.type(f'dlq.{unique}') == b'list'
+    run_dlq(app, 'purge', '-f')
+
+
+def test_replay_with_a_new_id(make_app: Any, run_worker: Any, unique: str) -> None:
+    app = make_app(task_dead_letter_queue=f'dlq.{unique}')
+    run_worker(app)
+    first = app.send_task(f'unknown.{unique}')
+    assert wait_for(lambda: len(letters(app)) == 1, timeout=20)
+    replayed = run_dlq(app, 'replay', '--new-id')
+    assert replayed.exit_code == 0, replayed.output
+    # Still unknown to the worker: dead-lettered again, under the new id.
+
+    def again() -> bool:
+        now = letters(app)
+        return len(now) == 1 and now[0]['task_id'] != first.id
+    assert wait_for(again, timeout=20), letters(app)
+    assert letters(app)[0]['task'] == f'unknown.{unique}'
     run_dlq(app, 'purge', '-f')

@@ -1,4 +1,4 @@
-"""/readyz follows the broker connection and the consumed queues; /healthz the loop and pool."""
+"""/readyz follows the broker connection and the consumed queues; reconnects are counted."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 from t.integration.proxy import TcpProxy
 from t.integration.worker.conftest import REDIS_BACKEND, wait_for
-from t.integration.worker.test_probes import free_port, get
+from t.integration.worker.test_probes import free_port, get, sample
 
 pytest.importorskip('prometheus_client')
 pytestmark = pytest.mark.timeout(120)
@@ -57,8 +57,9 @@ def status(port: int, path: str) -> int:
 def test_not_ready_while_the_broker_is_unreachable(proxied_app: Celery, proxy: TcpProxy,
                                                    run_worker: Any) -> None:
     port = free_port()
-    run_worker(proxied_app, health_port=port)
+    run_worker(proxied_app, health_port=port, metrics_port=port)
     assert status(port, '/readyz') == 200
+    assert sample(get(port, '/metrics')[1], 'celery_worker_broker_reconnects_total') == 0
     proxy.down()
     assert wait_for(lambda: status(port, '/readyz') == 503, timeout=20)
     code, detail = get(port, '/readyz')
@@ -68,6 +69,7 @@ def test_not_ready_while_the_broker_is_unreachable(proxied_app: Celery, proxy: T
     proxy.up()
     assert wait_for(lambda: status(port, '/readyz') == 200, timeout=30)
     assert proxied_app.tasks['ready.add'].delay(2, 3).get(timeout=20) == 5
+    assert sample(get(port, '/metrics')[1], 'celery_worker_broker_reconnects_total') == 1
 
 
 def test_not_ready_while_consuming_no_queue(make_app: Any, run_worker: Any) -> None:

@@ -10,6 +10,7 @@ import pytest
 from celery.concurrency import base, prefork
 from celery.concurrency.base import BasePool, apply_target
 from celery.concurrency.hubpool import HubPool
+from celery.concurrency.procpool import ProcessPool
 
 
 class RecordingPool(BasePool):
@@ -61,7 +62,8 @@ def test_prefork_constants():
 
 
 def test_prefork_pool_classes_and_write_stats():
-    assert prefork.TaskPool.Pool is HubPool and prefork.TaskPool.BlockingPool is HubPool
+    assert prefork.TaskPool.Pool is ProcessPool and prefork.TaskPool.BlockingPool is ProcessPool
+    assert prefork.TaskPool.BilliardPool is HubPool
     assert prefork.TaskPool.write_stats is None
     assert list(inspect.signature(prefork.process_initializer).parameters) == ['app', 'hostname']
 
@@ -72,7 +74,10 @@ def test_prefork_uses_the_pool_class_attribute(monkeypatch):
     class FakePool:
         def __init__(self, **kwargs):
             made.append(kwargs)
-            self.writes, self._pool = {}, []
+            self.writes = {}
+
+        def pids(self):
+            return []
 
     class MyTaskPool(prefork.TaskPool):
         Pool = FakePool
