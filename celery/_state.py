@@ -157,7 +157,8 @@ def _in_main_process() -> bool:
         from billiard.process import current_process
     except ImportError:  # pragma: no cover
         from multiprocessing import current_process
-    return current_process().name == 'MainProcess'
+    name: str = current_process().name
+    return name == 'MainProcess'
 
 
 def _app_or_default_trace(app: Celery | None = None) -> Celery:
@@ -200,7 +201,8 @@ if os.environ.get('CELERY_TRACE_APP'):  # pragma: no cover
 
 def get_current_task() -> Task | None:
     """Return the task this thread is executing, or :const:`None`."""
-    return _task_stack.top
+    task: Task | None = _task_stack.top
+    return task
 
 
 def get_current_worker_task() -> Task | None:
@@ -209,7 +211,7 @@ def get_current_worker_task() -> Task | None:
     Tasks called directly from inside it (``task()`` or ``task.apply()``)
     run on the same stack but are skipped: they were not sent as messages.
     """
-    stack = _task_stack.stack
+    stack: list[Task] = _task_stack.stack
     for index in range(len(stack) - 1, -1, -1):
         if not stack[index].request.called_directly:
             return stack[index]

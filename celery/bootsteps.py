@@ -6,8 +6,8 @@ A :class:`Blueprint` collects :class:`Step` classes, orders them by their
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.graph import DependencyGraph, GraphFormatter
@@ -16,11 +16,30 @@ from celery.utils.log import get_logger
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    from kombu import Connection as KombuConnection, Consumer as KombuConsumer
+    from kombu.transport.base import StdChannel
+
+    # PEP 696 defaults: a bare ``Step`` or ``StartStopStep`` leaves the
+    # parent and object types open; typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeVar
+
     from celery.worker.consumer.consumer import Consumer
     from celery.worker.worker import WorkController
 
     #: What a blueprint's steps belong to: the worker or its consumer.
     _Parent: TypeAlias = 'WorkController | Consumer'
+    #: The parent a step class is written for (``Step[Consumer]``).
+    ParentT = TypeVar('ParentT', bound='_HasSteps', default=Any)
+    #: The object a :class:`StartStopStep` creates and drives.
+    ObjT = TypeVar('ObjT', default=Any)
+else:
+    from typing import TypeVar
+
+    ParentT = TypeVar('ParentT')
+    ObjT = TypeVar('ObjT')
+
+T = TypeVar('T')
+
 
 __all__ = ('Blueprint', 'Step', 'StartStopStep', 'ConsumerStep', 'StepType',
            'RUN', 'CLOSE', 'TERMINATE')
@@ -46,17 +65,19 @@ def _shutdown_errors() -> tuple[type[BaseException], ...]:
 IGNORE_ERRORS: tuple[type[BaseException], ...] = _shutdown_errors()
 
 
-def _label(obj: Any) -> str:
-    return obj.name.rsplit('.', 1)[-1]
+def _label(obj: object) -> str:
+    # Steps (classes and instances) and blueprints: the last part of ``name``.
+    return str(getattr(obj, 'name', '')).rsplit('.', 1)[-1]
 
 
-def _load_step(ref: Any, required_by: Any = None) -> type[Step]:
+def _load_step(ref: type[Step] | str, required_by: object = None) -> type[Step]:
     """Resolve a step class or a ``'module:Class'`` / ``'module.Class'`` string."""
     if not isinstance(ref, str):
         return ref
     from kombu.utils.imports import symbol_by_name
     try:
-        return symbol_by_name(ref)
+        step: type[Step] = symbol_by_name(ref)
+        return step
     except (ImportError, AttributeError, ValueError) as exc:
         who = f' (required by {required_by})' if required_by is not None else ''
         raise ImproperlyConfigured(
@@ -69,27 +90,27 @@ class StepFormatter(GraphFormatter):
 
     blueprint_prefix = '⧉'
     conditional_prefix = '∘'
-    blueprint_scheme = {'shape': 'parallelogram', 'color': 'slategray4', 'fillcolor': 'slategray3'}
+    blueprint_scheme: dict[str, object] = {'shape': 'parallelogram', 'color': 'slategray4', 'fillcolor': 'slategray3'}
 
-    def label(self, step: Any) -> str:
+    def label(self, step: object) -> str:
         """Show a step by its alias, with a marker for blueprints and conditional steps."""
         if step is None:
             return ''
-        return f'{self._prefix(step)}{step.label or _label(step)}'
+        return f'{self._prefix(step)}{getattr(step, "label", None) or _label(step)}'
 
-    def _prefix(self, step: Any) -> str:
+    def _prefix(self, step: object) -> str:
         if getattr(step, 'is_blueprint', False):
             return self.blueprint_prefix + ' '
         if getattr(step, 'conditional', False):
             return self.conditional_prefix + ' '
         return ''
 
-    def node(self, obj: Any, **attrs: Any) -> str:
+    def node(self, obj: object, **attrs: Any) -> str:
         """Draw blueprints as parallelograms, steps as boxes."""
         scheme = self.blueprint_scheme if getattr(obj, 'is_blueprint', False) else self.node_scheme
         return self.draw_node(obj, scheme, attrs)
 
-    def edge(self, a: Any, b: Any, **attrs: Any) -> str:
+    def edge(self, a: object, b: object, **attrs: Any) -> str:
         """Draw edges between blueprints in a different color."""
         if getattr(a, 'is_blueprint', False):
             attrs.update(arrowhead='none', color='darkseagreen3')
@@ -100,10 +121,13 @@ class StepType(type):
     """Metaclass giving each step a module-qualified ``name``."""
 
     #: Read when a class lacks its own (every :class:`Step` has both).
-    name: str | None = None
-    requires: Any = None
+    # Every Step has its own; the metaclass's are read only by other classes.
+    name: str
+    requires: Iterable[type[Step] | str]
+    if not TYPE_CHECKING:
+        name = requires = None
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> StepType:
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, object]) -> StepType:
         module = attrs.get('__module__')
         qualified = f'{module}.{name}' if module else name
         attrs.setdefault('name', None)
@@ -118,7 +142,13 @@ class StepType(type):
         return f'step:{cls.name}{{{tuple(cls.requires)!r}}}'
 
 
-class Step(metaclass=StepType):
+class _HasSteps(Protocol):
+    """What a step's parent has: the started steps (WorkController, Consumer)."""
+
+    steps: list[Any]  # Step, of any parent type
+
+
+class Step(Generic[ParentT], metaclass=StepType):
     """A component of a blueprint.
 
     Subclasses set ``requires`` to the steps that must start before them, and
@@ -133,30 +163,31 @@ class Step(metaclass=StepType):
     #: Set when ``include_if`` depends on the parent's configuration.
     conditional: bool = False
     #: Steps (classes or ``'module:Class'`` strings) that must start first.
-    requires: Iterable[Any] = ()
+    requires: Iterable[type[Step] | str] = ()
     #: Start after every other step of the blueprint.
     last: bool = False
     #: Included unless ``include_if`` says otherwise.
     enabled: bool = True
 
-    def __init__(self, parent: _Parent, **kwargs: Any) -> None:
+    def __init__(self, parent: ParentT, **kwargs: Any) -> None:
         pass
 
-    def include_if(self, parent: _Parent) -> bool:
+    def include_if(self, parent: ParentT) -> bool:
         """Return whether this step takes part in ``parent``'s blueprint."""
         return self.enabled
 
-    def instantiate(self, name: Any, *args: Any, **kwargs: Any) -> Any:
+    def instantiate(self, name: Callable[..., T] | str, *args: Any, **kwargs: Any) -> T:
         """Import ``name`` (a class or ``'module:Class'``) and call it."""
         from kombu.utils.imports import symbol_by_name
-        return symbol_by_name(name)(*args, **kwargs)
+        factory: Callable[..., T] = symbol_by_name(name)
+        return factory(*args, **kwargs)
 
-    def _should_include(self, parent: _Parent) -> tuple[bool, Any]:
+    def _should_include(self, parent: ParentT) -> tuple[bool, object]:
         if self.include_if(parent):
             return True, self.create(parent)
         return False, None
 
-    def include(self, parent: _Parent) -> bool:
+    def include(self, parent: ParentT) -> bool:
         """Create this step for ``parent`` if it is to be included.
 
         A plain step that defines ``start`` joins ``parent.steps`` so its
@@ -167,10 +198,11 @@ class Step(metaclass=StepType):
             parent.steps.append(self)
         return included
 
-    def create(self, parent: _Parent) -> Any:
+    def create(self, parent: ParentT) -> object:
         """Build whatever the step manages; the return value becomes ``obj``."""
+        return None
 
-    def info(self, obj: Any) -> dict[str, Any] | None:
+    def info(self, parent: ParentT) -> Mapping[str, object] | None:
         """Return a mapping merged into the parent's ``stats`` output."""
         return None
 
@@ -183,54 +215,62 @@ class Step(metaclass=StepType):
         return f'<step: {self.alias}>'
 
 
-class StartStopStep(Step):
+class StartStopStep(Step[ParentT], Generic[ParentT, ObjT]):
     """A step that owns an object with ``start``/``stop``/``terminate`` methods."""
 
     #: The object returned by :meth:`create`, started and stopped with the parent.
-    obj: Any = None
+    obj: ObjT | None = None
 
-    def start(self, parent: Any) -> Any:
+    def create(self, parent: ParentT) -> ObjT | None:
+        """Build the object to start and stop with the parent (None: nothing to run)."""
+        return None
+
+    def start(self, parent: ParentT) -> object:
         """Start the managed object."""
-        if self.obj is not None:
-            return self.obj.start()
+        obj: Any = self.obj  # anything with start/stop methods
+        if obj is not None:
+            return obj.start()
         return None
 
-    def stop(self, parent: Any) -> Any:
+    def stop(self, parent: ParentT) -> object:
         """Stop the managed object."""
-        if self.obj is not None:
-            return self.obj.stop()
+        obj: Any = self.obj
+        if obj is not None:
+            return obj.stop()
         return None
 
-    def close(self, parent: Any) -> None:
+    def close(self, parent: ParentT) -> None:
         """Hook called before stopping, in start order."""
 
-    def terminate(self, parent: Any) -> Any:
+    def terminate(self, parent: ParentT) -> object:
         """Terminate the managed object (falls back to ``stop``)."""
-        if self.obj is not None:
-            return getattr(self.obj, 'terminate', self.obj.stop)()
+        obj: Any = self.obj
+        if obj is not None:
+            return getattr(obj, 'terminate', obj.stop)()
         return None
 
-    def include(self, parent: _Parent) -> bool:
+    def include(self, parent: ParentT) -> bool:
         """Create the object and register this step in ``parent.steps``."""
-        included, obj = self._should_include(parent)
-        if included:
-            self.obj = obj
-            parent.steps.append(self)
-        return included
+        if not self.include_if(parent):
+            return False
+        self.obj = self.create(parent)
+        parent.steps.append(self)
+        return True
 
 
-class ConsumerStep(StartStopStep):
+class ConsumerStep(StartStopStep['Consumer', None]):
     """A step whose kombu consumers start and stop with the broker connection."""
 
-    requires: Iterable[Any] = ('celery.worker.consumer:Connection',)
-    consumers: list[Any] | None = None
+    requires: Iterable[type[Step] | str] = ('celery.worker.consumer:Connection',)
+    consumers: list[KombuConsumer] | None = None
 
-    def get_consumers(self, channel: Any) -> list[Any]:
+    def get_consumers(self, channel: StdChannel) -> list[KombuConsumer]:
         """Return the kombu consumers to run on ``channel``."""
         raise NotImplementedError(f'{type(self).__name__} must implement get_consumers(channel)')
 
     def start(self, c: Consumer) -> None:
         """Open a channel on the consumer's connection and start consuming."""
+        assert c.connection is not None  # the Connection step (required) connected it
         channel = c.connection.channel()
         self.consumers = self.get_consumers(channel)
         for consumer in self.consumers or ():
@@ -257,7 +297,8 @@ class ConsumerStep(StartStopStep):
         self.consumers = None
 
 
-def _ignore_connection_errors(connection: Any, fun: Callable[[], Any]) -> None:
+def _ignore_connection_errors(connection: KombuConnection | None,
+                              fun: Callable[[], object]) -> None:
     # The connection may already be gone when a consumer restarts; failing to
     # cancel or close on a dead link is expected and must not abort shutdown.
     errors = (connection.connection_errors + connection.channel_errors) if connection else ()
@@ -274,7 +315,7 @@ class Blueprint:
 
     GraphFormatter = StepFormatter
     #: Steps every instance includes (classes or ``'module:Class'`` strings).
-    default_steps: Iterable[Any] = set()
+    default_steps: Iterable[type[Step] | str] = set()
     name: str | None = None
     is_blueprint = True
     label: str | None = None
@@ -284,10 +325,10 @@ class Blueprint:
     state_to_name = {INIT: 'initializing', RUN: 'running', CLOSE: 'closing',
                      TERMINATE: 'terminating'}
 
-    def __init__(self, steps: Iterable[Any] | None = None, name: str | None = None,
-                 on_start: Callable[[], Any] | None = None,
-                 on_close: Callable[[], Any] | None = None,
-                 on_stopped: Callable[[], Any] | None = None) -> None:
+    def __init__(self, steps: Iterable[type[Step] | str] | None = None, name: str | None = None,
+                 on_start: Callable[[], object] | None = None,
+                 on_close: Callable[[], object] | None = None,
+                 on_stopped: Callable[[], object] | None = None) -> None:
         self.name = name or self.name or f'{type(self).__module__}.{type(self).__qualname__}'
         self.types = _ordered([*_ordered(self.default_steps), *_ordered(steps or ())])
         self.on_start = on_start
@@ -296,7 +337,7 @@ class Blueprint:
         self.shutdown_complete = threading.Event()
         self.steps: dict[str, Step] = {}
         self.order: list[Step] = []
-        self.graph = DependencyGraph(formatter=self.GraphFormatter())
+        self.graph: DependencyGraph[type[Step]] = DependencyGraph(formatter=self.GraphFormatter())
 
     def start(self, parent: _Parent) -> None:
         """Start every included step of ``parent`` in boot order."""
@@ -318,9 +359,9 @@ class Blueprint:
         """Return the state as a word (``running``, ``closing``...)."""
         return self.state_to_name[self.state or INIT]
 
-    def info(self, parent: _Parent) -> dict[str, Any]:
+    def info(self, parent: _Parent) -> dict[str, object]:
         """Merge the ``info`` of every step of ``parent``."""
-        merged: dict[str, Any] = {}
+        merged: dict[str, object] = {}
         for step in parent.steps:
             merged.update(step.info(parent) or {})
         return merged
@@ -337,7 +378,7 @@ class Blueprint:
         self.send_all(parent, method, description, propagate=propagate)
 
     def send_all(self, parent: _Parent, method: str, description: str | None = None,
-                 reverse: bool = True, propagate: bool = True, args: tuple[Any, ...] = ()) -> None:
+                 reverse: bool = True, propagate: bool = True, args: tuple[object, ...] = ()) -> None:
         """Call ``step.method(parent, *args)`` on every step that has it."""
         description = description or method.replace('_', ' ')
         steps = reversed(parent.steps) if reverse else parent.steps
@@ -396,7 +437,7 @@ class Blueprint:
             step.include(parent)
         return self
 
-    def _app_steps(self, parent: _Parent) -> list[Any]:
+    def _app_steps(self, parent: _Parent) -> list[type[Step] | str]:
         app_steps = getattr(getattr(parent, 'app', None), 'steps', None)
         if not app_steps or not self.name:
             return []
@@ -406,7 +447,7 @@ class Blueprint:
         """Import this blueprint's step classes (:attr:`types`), keyed by name."""
         return dict(self.load_step(step) for step in self.types)
 
-    def load_step(self, step: Any) -> tuple[str, type[Step]]:
+    def load_step(self, step: type[Step] | str) -> tuple[str, type[Step]]:
         """Import one step and return ``(name, class)``."""
         cls = _load_step(step)
         return cls.name, cls
@@ -418,8 +459,8 @@ class Blueprint:
         for cls in classes.values():
             if not cls.last:
                 graph.add_arc(cls)
-                for dep in cls.requires:
-                    graph.add_edge(cls, dep)
+                for dep in cls.requires:  # classes by now: _resolve_requirements loaded them
+                    graph.add_edge(cls, _load_step(dep))
         for cls in last:
             graph.add_arc(cls)
             for other in list(graph):
@@ -433,8 +474,9 @@ class Blueprint:
         pending = list(classes.values())
         while pending:
             cls = pending.pop()
-            cls.requires = [_load_step(dep, required_by=cls) for dep in _ordered(cls.requires)]
-            for dep in cls.requires:
+            loaded = [_load_step(dep, required_by=cls) for dep in _ordered(cls.requires)]
+            cls.requires = loaded
+            for dep in loaded:
                 if dep.name not in classes:
                     classes[dep.name] = dep
                     pending.append(dep)
@@ -447,7 +489,7 @@ class Blueprint:
     def __getitem__(self, name: str) -> Step:
         return self.steps[name]
 
-    def _debug(self, msg: str, *args: Any) -> None:
+    def _debug(self, msg: str, *args: object) -> None:
         logger.debug(f'| {self.alias}: {msg}', *args)
 
     @property
@@ -456,7 +498,7 @@ class Blueprint:
         return self.label or _label(self)
 
 
-def _ordered(steps: Iterable[Any]) -> list[Any]:
+def _ordered(steps: Iterable[T]) -> list[T]:
     """Deduplicate preserving order; sets are sorted by name so boot order is stable."""
     if isinstance(steps, (set, frozenset)):
         steps = sorted(steps, key=str)

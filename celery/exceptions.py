@@ -3,7 +3,21 @@ from __future__ import annotations
 
 import numbers
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    # Loaded on first use at run time (see ``__getattr__``); named here for type checkers.
+    from billiard.exceptions import (
+        SoftTimeLimitExceeded,
+        Terminated,
+        TimeLimitExceeded,
+        WorkerLostError,
+    )
+    from kombu.exceptions import OperationalError
+
+    from celery.canvas import Signature
 
 __all__ = (
     'reraise',
@@ -33,7 +47,8 @@ Task of kind {0} never registered, please make sure it's imported.\
 """
 
 
-def reraise(tp: type[BaseException], value: BaseException, tb: Any = None) -> None:
+def reraise(tp: type[BaseException], value: BaseException,
+            tb: TracebackType | None = None) -> None:
     """Raise ``value`` again, carrying traceback ``tb`` (``tp`` is ignored)."""
     if value.__traceback__ is not tb:
         raise value.with_traceback(tb)
@@ -106,11 +121,11 @@ class Retry(TaskPredicate):
     #: The error that made the task retry, when there was one.
     exc: BaseException | None = None
     #: When the retry runs: seconds from now, or a :class:`~datetime.datetime`.
-    when: numbers.Real | datetime | None = None
+    when: float | datetime | None = None
 
     def __init__(self, message: str | None = None, exc: BaseException | str | None = None,
-                 when: numbers.Real | datetime | None = None, is_eager: bool = False,
-                 sig: Any = None, **kwargs: Any) -> None:
+                 when: float | datetime | None = None, is_eager: bool = False,
+                 sig: Signature | None = None, **kwargs: Any) -> None:
         self.message = message
         self.exc, self.excs = _retry_cause(exc)
         self.when = when
@@ -128,7 +143,7 @@ class Retry(TaskPredicate):
         cause = f': {self.excs}' if self.excs else ''
         return f'Retry {self.humanize()}{cause}'
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[Retry], tuple[object, ...]]:
         return self.__class__, (self.message, self.exc, self.when)
 
 
@@ -150,7 +165,7 @@ class Ignore(TaskPredicate):
 class Reject(TaskPredicate):
     """Raised by a task to reject its message, optionally putting it back in the queue."""
 
-    def __init__(self, reason: Any = None, requeue: bool = False) -> None:
+    def __init__(self, reason: object = None, requeue: bool = False) -> None:
         self.reason = reason
         self.requeue = requeue
         super().__init__(reason, requeue)
@@ -284,13 +299,15 @@ def _make_command_exception() -> type:
 
         def __init__(self, message: str, exit_code: int) -> None:
             super().__init__(message=message)
-            self.exit_code = exit_code
+            # Per instance, as in Celery, where click declares a class constant.
+            self.exit_code = exit_code  # type: ignore[misc]
 
     CeleryCommandException.__module__ = __name__
     return CeleryCommandException
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> type[BaseException]:
+    value: type[BaseException]
     if name == 'CeleryCommandException':
         value = _make_command_exception()
     elif name in _LAZY_REEXPORTS:

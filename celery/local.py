@@ -8,10 +8,9 @@ and is importable from here too.
 """
 from __future__ import annotations
 
-import operator
 from collections import deque
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from celery.compat_modules import (  # noqa: F401 - part of this module's API
     COMPAT_MODULES,
@@ -26,28 +25,38 @@ from celery.compat_modules import (  # noqa: F401 - part of this module's API
     recreate_module,
 )
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 __all__ = ('Proxy', 'PromiseProxy', 'try_import', 'maybe_evaluate')
 
+T = TypeVar('T')
+R = TypeVar('R')
+T_co = TypeVar('T_co', covariant=True)
+_Getter = Callable[['Proxy[Any]'], 'str | None']
 
-def _default_cls_attr(name: str, type_: type, cls_value: Any) -> Any:
+
+def _default_cls_attr(name: str, cls_value: str | None) -> Callable[[_Getter], str]:
     """Make a decorator type: ``cls_value`` when read on the class, ``getter(proxy)`` on one."""
     # Python and tools (inspect, pydoc, pickle) need Proxy.__name__, __module__ and
     # __doc__ to be plain strings, while on an instance they should describe the target.
-    # Being a ``type_`` (str) subclass satisfies the former, ``__get__`` the latter.
-    class ClassValueOrGetter(type_):  # type: ignore[valid-type,misc]
-        def __new__(cls, getter: Callable[[Any], Any]) -> Any:
+    # Being a str subclass satisfies the former, ``__get__`` the latter.
+    class ClassValueOrGetter(str):
+        _getter: _Getter
+
+        def __new__(cls, getter: _Getter) -> ClassValueOrGetter:
             value = super().__new__(cls, cls_value)
             value._getter = getter
             return value
 
-        def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        def __get__(self, obj: Proxy[Any] | None, cls: type | None = None) -> str | None:
             return self if obj is None else self._getter(obj)
 
     ClassValueOrGetter.__name__ = ClassValueOrGetter.__qualname__ = name
     return ClassValueOrGetter
 
 
-def try_import(module: str, default: Any = None) -> Any:
+def try_import(module: str, default: T | None = None) -> ModuleType | T | None:
     """Import ``module`` by name; ``default`` when it cannot be imported."""
     import importlib
     try:
@@ -56,13 +65,19 @@ def try_import(module: str, default: Any = None) -> Any:
         return default
 
 
-class Proxy:
-    """Stands in for the object its factory returns, calling the factory on every use."""
+class Proxy(Generic[T]):
+    """Stands in for the object its factory returns, calling the factory on every use.
+
+    Operators and item access forward to the target whatever its type, so
+    their results are typed ``object``: use :meth:`_get_current_object` for
+    the target with its own type.
+    """
 
     __slots__ = ('__local', '__args', '__kwargs', '__dict__')
+    __custom_name__: str  # only set when a name is given
 
-    def __init__(self, local: Callable[..., Any], args: tuple | None = None,
-                 kwargs: dict | None = None, name: str | None = None,
+    def __init__(self, local: Callable[..., T], args: tuple[object, ...] | None = None,
+                 kwargs: dict[str, object] | None = None, name: str | None = None,
                  __doc__: str | None = None) -> None:
         _set_own(self, '_Proxy__local', local)
         _set_own(self, '_Proxy__args', args or ())
@@ -72,42 +87,46 @@ class Proxy:
             if value is not None:
                 _set_own(self, attr, value)
 
-    @_default_cls_attr('name', str, __name__)
+    @_default_cls_attr('name', __name__)
     def __name__(self) -> str:
         try:
             return self.__custom_name__
         except AttributeError:
-            return self._get_current_object().__name__
+            target: Any = self._get_current_object()  # functions, classes, modules...
+            name: str = target.__name__
+            return name
 
-    @_default_cls_attr('qualname', str, __name__)
+    @_default_cls_attr('qualname', __name__)
     def __qualname__(self) -> str:
         try:
             return self.__custom_name__
         except AttributeError:
-            return self._get_current_object().__qualname__
+            target: Any = self._get_current_object()  # functions, classes, modules...
+            qualname: str = target.__qualname__
+            return qualname
 
-    @_default_cls_attr('module', str, __module__)
+    @_default_cls_attr('module', __module__)
     def __module__(self) -> str:
         return self._get_current_object().__module__
 
-    @_default_cls_attr('doc', str, __doc__)
+    @_default_cls_attr('doc', __doc__)
     def __doc__(self) -> str | None:
         return self._get_current_object().__doc__
 
     def _get_class(self) -> type:
         return self._get_current_object().__class__
 
-    @property
-    def __class__(self) -> type:  # type: ignore[override]
+    @property  # type: ignore[misc]  # read-only on purpose, unlike object's
+    def __class__(self) -> type:
         return self._get_class()
 
-    def _get_current_object(self) -> Any:
+    def _get_current_object(self) -> T:
         """Return the real object behind the proxy."""
-        loc = object.__getattribute__(self, '_Proxy__local')
+        loc: Callable[..., T] = object.__getattribute__(self, '_Proxy__local')
         return loc(*self.__args, **self.__kwargs)
 
     @property
-    def __dict__(self) -> dict:  # type: ignore[override]
+    def __dict__(self) -> dict[str, object]:  # type: ignore[override]
         try:
             return self._get_current_object().__dict__
         except RuntimeError:  # pragma: no cover
@@ -133,17 +152,23 @@ class Proxy:
             return []
 
     def __getattr__(self, name: str) -> Any:
+        # Any: the attribute's type is the target's, unknown to this class.
         if name == '__members__':
             return dir(self._get_current_object())
         return getattr(self._get_current_object(), name)
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._get_current_object()[key] = value
+    # Operators forward to the target, whose own type decides what they do
+    # (a TypeError when it has no such operator): ``target`` is dynamically typed.
 
-    def __delitem__(self, key: Any) -> None:
-        del self._get_current_object()[key]
+    def __setitem__(self, key: object, value: object) -> None:
+        target: Any = self._get_current_object()
+        target[key] = value
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __delitem__(self, key: object) -> None:
+        target: Any = self._get_current_object()
+        del target[key]
+
+    def __setattr__(self, name: str, value: object) -> None:
         setattr(self._get_current_object(), name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -152,80 +177,103 @@ class Proxy:
     def __str__(self) -> str:
         return str(self._get_current_object())
 
-    def __lt__(self, other: Any) -> bool:
-        return self._get_current_object() < other
+    def __lt__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target < other)
 
-    def __le__(self, other: Any) -> bool:
-        return self._get_current_object() <= other
+    def __le__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target <= other)
 
-    def __eq__(self, other: Any) -> bool:
-        return self._get_current_object() == other
+    def __eq__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target == other)
 
-    def __ne__(self, other: Any) -> bool:
-        return self._get_current_object() != other
+    def __ne__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target != other)
 
-    def __gt__(self, other: Any) -> bool:
-        return self._get_current_object() > other
+    def __gt__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target > other)
 
-    def __ge__(self, other: Any) -> bool:
-        return self._get_current_object() >= other
+    def __ge__(self, other: object) -> bool:
+        target: Any = self._get_current_object()
+        return bool(target >= other)
 
     def __hash__(self) -> int:
         return hash(self._get_current_object())
 
-    def __call__(self, *a: Any, **kw: Any) -> Any:
-        return self._get_current_object()(*a, **kw)
+    def __call__(self, *a: Any, **kw: Any) -> object:
+        target: Any = self._get_current_object()
+        return target(*a, **kw)
 
     def __len__(self) -> int:
-        return len(self._get_current_object())
+        target: Any = self._get_current_object()
+        return len(target)
 
-    def __getitem__(self, i: Any) -> Any:
-        return self._get_current_object()[i]
+    def __getitem__(self, i: object) -> object:
+        target: Any = self._get_current_object()
+        return target[i]
 
-    def __iter__(self) -> Any:
-        return iter(self._get_current_object())
+    def __iter__(self) -> Iterator[object]:
+        target: Any = self._get_current_object()
+        return iter(target)
 
-    def __contains__(self, i: Any) -> bool:
-        return i in self._get_current_object()
+    def __contains__(self, i: object) -> bool:
+        target: Any = self._get_current_object()
+        return i in target
 
-    def __add__(self, other: Any) -> Any:
-        return self._get_current_object() + other
+    def __add__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target + other
 
-    def __sub__(self, other: Any) -> Any:
-        return self._get_current_object() - other
+    def __sub__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target - other
 
-    def __mul__(self, other: Any) -> Any:
-        return self._get_current_object() * other
+    def __mul__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target * other
 
-    def __truediv__(self, other: Any) -> Any:
-        return operator.truediv(self._get_current_object(), other)
+    def __truediv__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target / other
 
-    def __mod__(self, other: Any) -> Any:
-        return self._get_current_object() % other
+    def __mod__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target % other
 
-    def __or__(self, other: Any) -> Any:
-        return self._get_current_object() | other
+    def __or__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target | other
 
-    def __and__(self, other: Any) -> Any:
-        return self._get_current_object() & other
+    def __and__(self, other: object) -> object:
+        target: Any = self._get_current_object()
+        return target & other
 
-    def __invert__(self) -> Any:
-        return ~(self._get_current_object())
+    def __invert__(self) -> object:
+        target: Any = self._get_current_object()
+        return ~target
 
-    def __neg__(self) -> Any:
-        return -(self._get_current_object())
+    def __neg__(self) -> object:
+        target: Any = self._get_current_object()
+        return -target
 
-    def __enter__(self) -> Any:
-        return self._get_current_object().__enter__()
+    def __enter__(self) -> object:
+        target: Any = self._get_current_object()
+        return target.__enter__()
 
-    def __exit__(self, *a: Any, **kw: Any) -> Any:
-        return self._get_current_object().__exit__(*a, **kw)
+    def __exit__(self, *a: object) -> bool | None:
+        target: Any = self._get_current_object()
+        suppress: bool | None = target.__exit__(*a)
+        return suppress
 
-    def __reduce__(self) -> Any:
+    def __reduce__(self) -> str | tuple[object, ...]:
         return self._get_current_object().__reduce__()
 
 
-class PromiseProxy(Proxy):
+class PromiseProxy(Proxy[T]):
     """Proxy that evaluates its factory once, at first use.
 
     The first access evaluates the object and caches it; after that the
@@ -235,13 +283,14 @@ class PromiseProxy(Proxy):
 
     __slots__ = ('__pending__', '__weakref__')
 
-    def _get_current_object(self) -> Any:
+    def _get_current_object(self) -> T:
         try:
-            return object.__getattribute__(self, '__thing')
+            thing: T = object.__getattribute__(self, '__thing')
+            return thing
         except AttributeError:
             return self.__evaluate__()
 
-    def __then__(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __then__(self, fun: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Call ``fun(*args, **kwargs)`` once the object is evaluated (at once if it is)."""
         if self.__evaluated__():
             fun(*args, **kwargs)
@@ -252,11 +301,11 @@ class PromiseProxy(Proxy):
         """Return True if the object behind the proxy has been evaluated."""
         return _get_own(self, '__thing', _NOT_EVALUATED) is not _NOT_EVALUATED
 
-    def __maybe_evaluate__(self) -> Any:
+    def __maybe_evaluate__(self) -> T:
         return self._get_current_object()
 
     def __evaluate__(self, _clean: tuple[str, ...] = ('_Proxy__local', '_Proxy__args',
-                                                     '_Proxy__kwargs')) -> Any:
+                                                     '_Proxy__kwargs')) -> T:
         """Create the object now, forget the factory and run the pending callbacks."""
         thing = Proxy._get_current_object(self)
         _set_own(self, '__thing', thing)
@@ -273,35 +322,38 @@ class PromiseProxy(Proxy):
 _NOT_EVALUATED = object()
 
 
-def _set_own(proxy: Proxy, attr: str, value: Any) -> None:
+def _set_own(proxy: Proxy[Any], attr: str, value: object) -> None:
     # object.__setattr__: the proxy's own __setattr__ would write to the target.
     object.__setattr__(proxy, attr, value)
 
 
-def _get_own(proxy: Proxy, attr: str, default: Any = None) -> Any:
+def _get_own(proxy: Proxy[Any], attr: str, default: object = None) -> Any:
     try:
         return object.__getattribute__(proxy, attr)
     except AttributeError:
         return default
 
 
-def _del_own(proxy: Proxy, attr: str) -> None:
+def _del_own(proxy: Proxy[Any], attr: str) -> None:
     try:
         object.__delattr__(proxy, attr)
     except AttributeError:  # pragma: no cover
         pass
 
 
-def _pending_callbacks(proxy: PromiseProxy) -> deque:
+_Callback = tuple[Callable[..., object], tuple[object, ...], dict[str, object]]
+
+
+def _pending_callbacks(proxy: PromiseProxy[Any]) -> deque[_Callback]:
     """The ``__then__`` callbacks waiting for ``proxy`` to be evaluated (created on demand)."""
-    pending = _get_own(proxy, '__pending__')
+    pending: deque[_Callback] | None = _get_own(proxy, '__pending__')
     if pending is None:
         pending = deque()
         _set_own(proxy, '__pending__', pending)
     return pending
 
 
-def _run_pending_callbacks(proxy: PromiseProxy) -> None:
+def _run_pending_callbacks(proxy: PromiseProxy[Any]) -> None:
     """Run the waiting callbacks in the order they were added, then drop the queue."""
     pending = _get_own(proxy, '__pending__')
     if pending is None:
@@ -315,47 +367,66 @@ def _run_pending_callbacks(proxy: PromiseProxy) -> None:
         _del_own(proxy, '__pending__')
 
 
-def maybe_evaluate(obj: Any) -> Any:
+@runtime_checkable
+class SupportsMaybeEvaluate(Protocol[T_co]):
+    """An object standing for a value it can evaluate (a promise proxy, a lazy value)."""
+
+    def __maybe_evaluate__(self) -> T_co:
+        """Return the value (evaluating it first when needed)."""
+
+
+@overload
+def maybe_evaluate(obj: SupportsMaybeEvaluate[T]) -> T: ...
+@overload
+def maybe_evaluate(obj: T) -> T: ...
+
+
+def maybe_evaluate(obj: object) -> object:
     """The object behind ``obj`` if it is a promise proxy, else ``obj`` itself."""
-    try:
+    if isinstance(obj, SupportsMaybeEvaluate):
         return obj.__maybe_evaluate__()
-    except AttributeError:
-        return obj
+    return obj
 
 
-def fun_of_method(method: Any) -> Callable[..., Any]:
+def fun_of_method(method: Callable[..., R] | classmethod[Any, ..., R]
+                  | staticmethod[..., R]) -> Callable[..., R]:
     """Return the plain function behind a (bound, class or static) method."""
-    return getattr(method, '__func__', method)
+    if isinstance(method, (classmethod, staticmethod)):
+        return method.__func__
+    fun: Callable[..., R] = getattr(method, '__func__', method)  # a bound method's function
+    return fun
 
 
-def reclassmethod(method: Any) -> classmethod:
+def reclassmethod(method: Callable[..., R] | classmethod[Any, ..., R]) -> classmethod[Any, ..., R]:
     """Return ``method``'s function as a :func:`classmethod` (e.g. to reuse a base class's one)."""
     return classmethod(fun_of_method(method))
 
 
-class class_property:
+class class_property(Generic[R]):
     """A property read on the class as well as on instances: ``getter(cls)``.
 
     ``setter(obj, value)``, when given (or added with :meth:`setter`), runs
     on assignment to an instance's attribute.
     """
 
-    def __init__(self, getter: Callable[[Any], Any] | None = None,
-                 setter: Callable[[Any, Any], Any] | None = None) -> None:
+    # The getter's parameter is Any: it gets the class, while a type checker
+    # reads a plain ``def`` in a class body as taking an instance.
+    def __init__(self, getter: Callable[[Any], R] | None = None,
+                 setter: Callable[[Any, R], object] | None = None) -> None:
         self.getter = fun_of_method(getter) if getter is not None else None
         self.fset = fun_of_method(setter) if setter is not None else None
         self.__doc__ = getattr(self.getter, '__doc__', None)
 
-    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+    def __get__(self, obj: object, cls: type | None = None) -> R:
         if self.getter is None:
             raise AttributeError('unreadable class property')
         return self.getter(cls if cls is not None else type(obj))
 
-    def __set__(self, obj: Any, value: Any) -> None:
+    def __set__(self, obj: object, value: R) -> None:
         if self.fset is None:
             raise AttributeError("can't set class property")
         self.fset(obj, value)
 
-    def setter(self, setter: Callable[[Any, Any], Any]) -> class_property:
+    def setter(self, setter: Callable[[Any, R], object]) -> class_property[R]:
         """Return a copy of this property that assigns through ``setter``."""
         return type(self)(self.getter, setter)

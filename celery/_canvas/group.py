@@ -1,7 +1,7 @@
 """``group``: apply a list of signatures in parallel."""
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableSequence
+from collections.abc import Iterable, Iterator, Mapping, MutableSequence
 from typing import TYPE_CHECKING, Any
 
 from celery._canvas.members import CompositeSignature
@@ -13,6 +13,7 @@ from celery.utils.functional import lookahead
 from celery.utils.text import truncate
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.result import GroupResult
 
 __all__ = ('group', 'maybe_unroll_group', 'as_header_tasks', 'is_empty_group', 'give_own_id')
@@ -76,7 +77,7 @@ class group(CompositeSignature):
                      doc='Tasks in group.')
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Any = None) -> group:
+    def from_dict(cls, d: Mapping[str, Any], app: Celery | None = None) -> group:
         """Rebuild a group (and its member signatures) from its dict form."""
         tasks = [maybe_signature(task, app=app) for task in d['kwargs']['tasks']]
         sig = cls(tasks, app=app, **d['options'])
@@ -85,16 +86,16 @@ class group(CompositeSignature):
         return sig
 
     def __init__(self, *tasks: Any, **options: Any) -> None:
+        members: Iterable[Any] = tasks
         if len(tasks) == 1:
-            tasks = tasks[0]
-            if isinstance(tasks, group):
-                tasks = tasks.tasks
-            if isinstance(tasks, Signature):
-                tasks = [tasks.clone()]
+            members = tasks[0]
+            if isinstance(members, group):
+                members = members.tasks
+            if isinstance(members, Signature):
+                members = [members.clone()]
         # Materialized: a lazily filled list would JSON-encode only the items
         # consumed so far, silently dropping members.
-        tasks = list(tasks)
-        super().__init__('celery.group', (), {'tasks': tasks}, **options)
+        super().__init__('celery.group', (), {'tasks': list(members)}, **options)
         self.subtask_type = 'group'
 
     # -- calling ---------------------------------------------------------------
@@ -102,7 +103,11 @@ class group(CompositeSignature):
     def __call__(self, *partial_args: Any, **options: Any) -> GroupResult:
         return self.apply_async(partial_args, **options)
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, add_to_parent: bool = True,
+    # Overrides below return a GroupResult where Signature's return an
+    # AsyncResult: a group has one result per member (as in Celery).
+
+    def apply_async(self, args: Any = None,  # type: ignore[override]
+                    kwargs: Any = None, add_to_parent: bool = True,
                     producer: Any = None, link: Any = None, link_error: Any = None,
                     **options: Any) -> GroupResult:
         """Send every member (partial args are prepended to each); returns a GroupResult."""
@@ -120,7 +125,7 @@ class group(CompositeSignature):
         tasks = self._prepared(self.tasks, args, group_id, root_id)
         ready = barrier()
         results = list(self._apply_tasks(tasks, producer, app, ready, kwargs=kwargs, **options))
-        result = app.GroupResult(group_id, results, ready_barrier=ready)
+        result: GroupResult = app.GroupResult(group_id, results, ready_barrier=ready)
         ready.finalize()
         from celery.result import GroupResult as _GroupResult
         if len(result) == 1 and isinstance(result[0], _GroupResult):
@@ -131,16 +136,18 @@ class group(CompositeSignature):
             parent_task.add_trail(result)
         return result
 
-    def apply(self, args: Any = None, kwargs: Any = None, **options: Any) -> GroupResult:
+    def apply(self, args: Any = None, kwargs: Any = None,  # type: ignore[override]
+              **options: Any) -> GroupResult:
         """Run every member eagerly, in order."""
         app = self.app
         if not self.tasks:
             return self.freeze()
         options, group_id, root_id = self._freeze_gid(options)
         tasks = self._prepared(self.tasks, args, group_id, root_id)
-        return app.GroupResult(group_id, [
+        result: GroupResult = app.GroupResult(group_id, [
             sig.apply(kwargs=kwargs, **options) for sig, _, _ in tasks
         ])
+        return result
 
     def _freeze_gid(self, options: dict[str, Any]) -> tuple[dict[str, Any], str, str | None]:
         # The task_id option is the group's id, not the members'.
@@ -197,14 +204,16 @@ class group(CompositeSignature):
 
     # -- freezing --------------------------------------------------------------
 
-    def freeze(self, _id: str | None = None, group_id: str | None = None, chord: Any = None,
+    def freeze(self, _id: str | None = None,  # type: ignore[override]
+               group_id: str | None = None, chord: Signature[Any] | None = None,
                root_id: str | None = None, parent_id: str | None = None,
                group_index: int | None = None) -> GroupResult:
         """Give the group and every member an id; returns the GroupResult they will fill."""
-        return self.app.GroupResult(*self._freeze_group_tasks(
+        result: GroupResult = self.app.GroupResult(*self._freeze_group_tasks(
             _id, group_id, chord, root_id, parent_id, group_index))
+        return result
 
-    _freeze = freeze
+    _freeze = freeze  # type: ignore[assignment]
 
     def _freeze_group_tasks(self, _id: str | None = None, group_id: str | None = None,
                             chord: Any = None, root_id: str | None = None,
@@ -239,12 +248,14 @@ class group(CompositeSignature):
 
     # -- links, composition ----------------------------------------------------
 
-    def link(self, sig: Signature) -> Signature:
+    # The callback goes to the first member, so it is a copy that is returned.
+    def link(self, sig: Signature[Any]) -> Signature[Any]:  # type: ignore[override]
         """Link an (immutable copy of) callback to the first member only."""
-        sig = sig.clone().set(immutable=True)
-        return self.tasks[0].link(sig)
+        linked: Signature[Any] = self.tasks[0].link(sig.clone().set(immutable=True))
+        return linked
 
-    def link_error(self, sig: Signature) -> tuple[Signature, ...]:
+    # One errback per member: their tuple is returned (as in Celery).
+    def link_error(self, sig: Signature[Any]) -> tuple[Signature[Any], ...]:  # type: ignore[override]
         """Link an errback to every member (any of them may fail)."""
         sig = maybe_signature(sig, app=self._app)
         return tuple(task.link_error(sig.clone().set(immutable=True)) for task in self.tasks)

@@ -1,6 +1,7 @@
 """``xmap``, ``xstarmap`` and ``chunks``: one task applied to every item of a list."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from celery._canvas.group import group
@@ -25,7 +26,7 @@ class _basemap(Signature):
     _task_name: str = ''
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> _basemap:
+    def from_dict(cls, d: Mapping[str, Any], app: Celery | None = None) -> _basemap:
         """Rebuild from the dict form."""
         return cls(d['kwargs']['task'], d['kwargs']['it'], app=app, **d['options'])
 
@@ -34,12 +35,16 @@ class _basemap(Signature):
                          immutable=True, **options)
         self.subtask_type = type(self).__name__
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, **opts: Any) -> AsyncResult:
+    def apply_async(self, args: Sequence[Any] | None = None,
+                    kwargs: Mapping[str, Any] | None = None, route_name: str | None = None,
+                    **opts: Any) -> AsyncResult[Any]:
         """Send the whole list in one ``celery.map``/``celery.starmap`` message."""
         task, it = self.kwargs['task'], self.kwargs['it']
         _, _, opts = self._merge(None, None, opts)
-        opts = {'route_name': _task_name(task), **opts}
-        return self.type.apply_async((), {'task': task, 'it': list(it)}, **opts)
+        opts = {'route_name': route_name or _task_name(task), **opts}
+        result: AsyncResult[Any] = self.type.apply_async(
+            (), {'task': task, 'it': list(it)}, **opts)
+        return result
 
 
 @Signature.register_type()
@@ -69,7 +74,7 @@ class chunks(Signature):
     """Split ``it`` into parts of ``n`` items, each part a ``celery.starmap`` message."""
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], app: Celery | None = None) -> chunks:
+    def from_dict(cls, d: Mapping[str, Any], app: Celery | None = None) -> chunks:
         """Rebuild from the dict form."""
         kw = d['kwargs']
         return cls(kw['task'], kw['it'], kw['n'], app=app, **d['options'])
@@ -82,10 +87,15 @@ class chunks(Signature):
     def __call__(self, **options: Any) -> GroupResult:
         return self.apply_async(**options)
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, **opts: Any) -> GroupResult:
+    # A GroupResult, not an AsyncResult: one result per chunk (as in Celery).
+    def apply_async(self, args: Sequence[Any] | None = None,  # type: ignore[override]
+                    kwargs: Mapping[str, Any] | None = None, route_name: str | None = None,
+                    **opts: Any) -> GroupResult:
         """Send one starmap message per chunk, as a group."""
-        return self.group().apply_async(
-            args, kwargs, route_name=_task_name(self.kwargs['task']), **opts)
+        # route_name is a parameter: given in ``opts`` too, it used to raise TypeError.
+        result: GroupResult = self.group().apply_async(
+            args, kwargs, route_name=route_name or _task_name(self.kwargs['task']), **opts)
+        return result
 
     def group(self) -> group:
         """The group of ``celery.starmap`` signatures, one per chunk."""

@@ -55,7 +55,8 @@ def push_current_task(task: Task) -> None:
 
 def pop_current_task() -> Task | None:
     """Pop the current task of this thread."""
-    return _state._task_stack.pop()
+    task: Task | None = _state._task_stack.pop()
+    return task
 
 
 class _SharedTask:
@@ -79,7 +80,7 @@ class _SharedTask:
         app = get_current_app()
         return app.tasks[self.name_on(app)]
 
-    def share(self) -> Proxy:
+    def share(self) -> Proxy[Task[Any, Any]]:
         """Register on every app, now and to come; return the current-app proxy."""
         # Apps finalized from now on build it with their other tasks...
         connect_on_app_finalize(self.build_on)
@@ -114,7 +115,7 @@ def shared_task(*, bind: bool, name: str | None = ...,
                 **options: Any) -> Callable[[Callable[..., R]], Task[..., R]]: ...
 
 
-def shared_task(*args: Any, **kwargs: Any) -> Any:
+def shared_task(*args: Any, **kwargs: Any) -> object:
     """Create a task on every app (decorator); the result uses the current app's task.
 
     For libraries and reusable apps (Django apps) that cannot import the
@@ -126,6 +127,6 @@ def shared_task(*args: Any, **kwargs: Any) -> Any:
     if args:
         raise TypeError(f'shared_task() takes keyword options only, got {args!r}')
 
-    def decorate(fun: Callable[..., Any]) -> Proxy:
+    def decorate(fun: Callable[..., Any]) -> Proxy[Task[Any, Any]]:
         return _SharedTask(fun, kwargs).share()
     return decorate

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.common import Broadcast
@@ -29,7 +29,18 @@ from celery.utils.saferepr import saferepr
 from celery.utils.serialization import serializer_not_installed
 
 if TYPE_CHECKING:
+    from kombu import (
+        Connection as KombuConnection,
+        Consumer as KombuConsumer,
+        Producer as KombuProducer,
+    )
+    from kombu.abstract import MaybeChannelBound
+
     from celery._protocol import AnyTaskBody, TaskBody, TaskBodyV1, TaskHeaders
+    from celery.app.base import Celery
+    from celery.app.producers import StickyProducerPool
+    from celery.app.queues import Queues as QueuesMapping
+    from celery.events.dispatcher import EventDispatcher
 
 __all__ = ('AMQP', 'Queues', 'task_message')
 
@@ -44,6 +55,10 @@ DELIVERY_MODE_NAMES = {'transient': 1, 'persistent': 2}
 #: Types whose ``repr`` inside a list/tuple/dict equals ``saferepr``.
 _PLAIN_REPR_TYPES = frozenset({int, float, bool, type(None), str})
 
+_V = TypeVar('_V')
+#: A signature as the message carries it (a :class:`~celery.Signature` is a dict).
+_SignatureDict = dict[str, Any]
+
 
 class task_message(NamedTuple):
     """A task message ready to publish."""
@@ -54,23 +69,25 @@ class task_message(NamedTuple):
     sent_event: dict[str, Any] | None
 
 
-def _is_plain(obj: Any) -> bool:
+def _is_plain(obj: object) -> bool:
     return type(obj) in _PLAIN_REPR_TYPES
 
 
-def utf8dict(d: Mapping[Any, Any], encoding: str = 'utf-8') -> dict[Any, Any]:
+def utf8dict(d: Mapping[str | bytes, _V], encoding: str = 'utf-8') -> dict[str, _V]:
     """Copy of ``d`` whose bytes keys are decoded to text (``encoding``)."""
     return {key.decode(encoding) if isinstance(key, bytes) else key: value
             for key, value in d.items()}
 
 
-def plain_repr(obj: Any, maxsize: int) -> str | None:
+def plain_repr(obj: object, maxsize: int) -> str | None:
     """``repr`` of a short list/tuple/dict of plain values (None for anything else)."""
+    # Exact types (subclasses may repr differently), hence no isinstance.
     kind = type(obj)
     if kind is tuple or kind is list:
-        plain = all(map(_is_plain, obj))
+        plain = all(map(_is_plain, obj))  # type: ignore[call-overload]
     elif kind is dict:
-        plain = all(map(_is_plain, obj.values())) and all(map(_is_plain, obj))
+        plain = (all(map(_is_plain, obj.values()))  # type: ignore[attr-defined]
+                 and all(map(_is_plain, obj)))  # type: ignore[call-overload]
     else:
         plain = False
     if plain:
@@ -80,15 +97,15 @@ def plain_repr(obj: Any, maxsize: int) -> str | None:
     return None
 
 
-def fast_saferepr(obj: Any, maxsize: int, maxlevels: int = 3) -> str:
+def fast_saferepr(obj: object, maxsize: int, maxlevels: int = 3) -> str:
     """``saferepr(obj, maxsize, maxlevels)``, skipping the slow path for short plain containers."""
     text = plain_repr(obj, maxsize)
     return saferepr(obj, maxsize, maxlevels) if text is None else text
 
 
-def normalize_delivery_mode(value: Any) -> int | None:
+def normalize_delivery_mode(value: int | str | None) -> int | None:
     """Return an AMQP delivery mode (1 or 2) from an int, digit string or name."""
-    if value is None or isinstance(value, numbers.Integral):
+    if value is None or isinstance(value, int):
         return value
     text = str(value).strip().lower()
     if text.isdigit():
@@ -110,11 +127,11 @@ def _verify_seconds(seconds: float, what: str) -> float:
 class AMQP:
     """The app's messaging layer: queues, router, task message builders and publisher."""
 
-    Connection = Connection
+    Connection: type[KombuConnection] = Connection
     #: Old name of :attr:`Connection`.
-    BrokerConnection = Connection
-    Consumer = Consumer
-    Producer = Producer
+    BrokerConnection: type[KombuConnection] = Connection
+    Consumer: type[KombuConsumer] = Consumer
+    Producer: type[KombuProducer] = Producer
 
     #: Class used by :meth:`Queues` to hold the queue declarations.
     queues_cls = Queues
@@ -128,22 +145,23 @@ class AMQP:
     #: Exchange factory for queues created on demand (default: direct ``Exchange``).
     autoexchange: Callable[[str], Exchange] | None = None
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Celery) -> None:
         self.app = app
-        self.task_protocols = {1: self.as_task_v1, 2: self.as_task_v2}
-        self._producer_pool: Any = None
-        self._rtable: list[Any] | None = None
+        self.task_protocols: dict[int, Callable[..., task_message]] = {
+            1: self.as_task_v1, 2: self.as_task_v2}
+        self._producer_pool: StickyProducerPool | None = None
+        self._rtable: list[object] | None = None
         self._queues: Queues | None = None
         self._origin_pid = 0
         self._origin_name = ''
 
     # -- queues and routing ---------------------------------------------------
 
-    def Queues(self, queues: Any, create_missing: bool | None = None,
+    def Queues(self, queues: Mapping[str, Any] | Iterable[Queue] | None, create_missing: bool | None = None,
                create_missing_queue_type: str | None = None,
                create_missing_queue_exchange_type: str | None = None,
                autoexchange: Callable[[str], Exchange] | None = None,
-               max_priority: int | None = None) -> Queues:
+               max_priority: int | None = None) -> QueuesMapping:
         """Build a :class:`Queues` mapping (the default queue if ``queues`` is empty)."""
         conf = self.app.conf
         if create_missing_queue_type is None:
@@ -181,14 +199,14 @@ class AMQP:
                      routing_key=routing_key, queue_arguments=arguments)
 
     @property
-    def queues(self) -> Queues:
+    def queues(self) -> QueuesMapping:
         """All queues known to the app (:setting:`task_queues` or the default queue)."""
         if self._queues is None:
             self._queues = self.Queues(self.app.conf.task_queues)
         return self._queues
 
     @queues.setter
-    def queues(self, queues: Any) -> None:
+    def queues(self, queues: Mapping[str, Any] | Iterable[Queue] | None) -> None:
         self._queues = self.Queues(queues)
         self.__dict__.pop('send_task_message', None)  # it captured the old queues
 
@@ -205,16 +223,20 @@ class AMQP:
         return self.queues[self.app.conf.task_default_queue]
 
     @property
-    def routes(self) -> list[Any]:
+    def routes(self) -> list[object]:
         """The routers prepared from :setting:`task_routes`."""
         if self._rtable is None:
-            self.flush_routes()
+            return self._flush_routes()
         return self._rtable
 
     def flush_routes(self) -> None:
         """Re-read :setting:`task_routes` (and rebuild :attr:`router`)."""
-        self._rtable = _routes.prepare(self.app.conf.task_routes)
+        self._flush_routes()
+
+    def _flush_routes(self) -> list[object]:
+        self._rtable = routes = _routes.prepare(self.app.conf.task_routes)
         self.__dict__.pop('router', None)
+        return routes
 
     def Router(self, queues: Mapping[str, Queue] | None = None,
                create_missing: bool | None = None) -> _routes.Router:
@@ -228,19 +250,20 @@ class AMQP:
         """The app's router."""
         return self.Router()
 
-    def TaskConsumer(self, channel: Any, queues: Sequence[Queue] | None = None,
-                     accept: Sequence[str] | None = None, **kw: Any) -> Consumer:
+    def TaskConsumer(self, channel: object, queues: Sequence[Queue] | None = None,
+                     accept: Sequence[str] | None = None, **kw: Any) -> KombuConsumer:
         """A consumer of task messages from the selected queues."""
         if accept is None:
             accept = self.app.conf.accept_content
         if queues is None:
             queues = list(self.queues.consume_from.values())
+        # channel: a kombu channel or connection, passed on as it is.
         return self.Consumer(channel, accept=accept, queues=queues, **kw)
 
     # -- connections ----------------------------------------------------------
 
     @property
-    def producer_pool(self) -> Any:
+    def producer_pool(self) -> StickyProducerPool:
         """Pool of producers on the app's write connection (:setting:`broker_pool_limit`)."""
         if self._producer_pool is None:
             # Owned by this app (not kombu's process-global pools): closing the
@@ -261,10 +284,10 @@ class AMQP:
     @cached_property
     def utc(self) -> bool:
         """Whether eta/expires are sent in UTC (:setting:`enable_utc`)."""
-        return self.app.conf.enable_utc
+        return bool(self.app.conf.enable_utc)
 
     @cached_property
-    def _event_dispatcher(self) -> Any:
+    def _event_dispatcher(self) -> EventDispatcher:
         # Publishes with the caller's producer, so it needs no connection of its own.
         return self.app.events.Dispatcher(enabled=False)
 
@@ -280,34 +303,40 @@ class AMQP:
             raise ImproperlyConfigured(
                 f'Unknown task_protocol {protocol!r}: use 1 or 2.') from None
 
-    def _times(self, countdown: float | None, eta: Any, expires: Any,
+    def _times(self, countdown: float | None, eta: datetime | str | None,
+               expires: float | datetime | str | None,
                now: datetime | None, timezone: tzinfo | None,
                ) -> tuple[str | None, str | None, float | None]:
         """Return the eta and expires ISO strings, and the expiration TTL in seconds."""
         if now is None and (countdown or expires is not None):
             now = self.app.now()
         timezone = timezone or self.app.timezone
-        if countdown:
+        # (``now`` is set whenever countdown or expires is: the checks are for mypy.)
+        if countdown and now is not None:
             eta = now + timedelta(seconds=_verify_seconds(countdown, 'countdown'))
         elif isinstance(eta, datetime):
             eta = _make_aware(eta, timezone)
-        ttl = None
-        if isinstance(expires, numbers.Real):
-            ttl = _verify_seconds(expires, 'expires')
-            expires = now + timedelta(seconds=expires)
+        ttl: float | None = None
+        expires_at: datetime | str | None = None
+        if now is None or expires is None:
+            pass
         elif isinstance(expires, str):
+            expires_at = expires
             ttl = (_make_aware(datetime.fromisoformat(expires), timezone) - now).total_seconds()
         elif isinstance(expires, datetime):
-            expires = _make_aware(expires, timezone)
-            ttl = (expires - now).total_seconds()
+            expires_at = _make_aware(expires, timezone)
+            ttl = (expires_at - now).total_seconds()
+        elif isinstance(expires, numbers.Real):
+            ttl = _verify_seconds(float(expires), 'expires')
+            expires_at = now + timedelta(seconds=ttl)
         if ttl is not None and ttl < 0:
             logger.warning(
                 'Task expires %.3fs in the past; sending it with expiration 0 '
                 '(RabbitMQ drops it unless a consumer takes it at once).', -ttl)
             ttl = 0
-        return _isoformat(eta), _isoformat(expires), ttl
+        return _isoformat(eta), _isoformat(expires_at), ttl
 
-    def _reprs(self, args: Any, kwargs: Any, argsrepr: str | None,
+    def _reprs(self, args: Sequence[object], kwargs: Mapping[str, object], argsrepr: str | None,
                kwargsrepr: str | None) -> tuple[str, str]:
         if argsrepr is None:
             argsrepr = (plain_repr(args, self.argsrepr_maxsize)
@@ -317,21 +346,23 @@ class AMQP:
                           or self._deep_repr(kwargs, self.kwargsrepr_maxsize))
         return argsrepr, kwargsrepr
 
-    def _deep_repr(self, obj: Any, maxsize: int) -> str:
+    def _deep_repr(self, obj: object, maxsize: int) -> str:
         # Only nested or long values get here, so the setting is read only then.
         return saferepr(obj, maxsize, self.app.conf.task_repr_maxlevels)
 
     def as_task_v2(self, task_id: str, name: str, args: Sequence[Any] | None = None,
                    kwargs: Mapping[str, Any] | None = None,
-                   countdown: float | None = None, eta: Any = None,
+                   countdown: float | None = None, eta: datetime | str | None = None,
                    group_id: str | None = None, group_index: int | None = None,
-                   expires: Any = None, retries: int = 0, chord: Any = None,
-                   callbacks: Any = None, errbacks: Any = None,
+                   expires: float | datetime | str | None = None, retries: int = 0,
+                   chord: _SignatureDict | None = None,
+                   callbacks: list[_SignatureDict] | None = None,
+                   errbacks: list[_SignatureDict] | None = None,
                    reply_to: str | None = None, time_limit: float | None = None,
                    soft_time_limit: float | None = None,
                    create_sent_event: bool = False, root_id: str | None = None,
                    parent_id: str | None = None, shadow: str | None = None,
-                   chain: Any = None, now: datetime | None = None,
+                   chain: list[_SignatureDict] | None = None, now: datetime | None = None,
                    timezone: tzinfo | None = None, origin: str | None = None,
                    ignore_result: bool = False, argsrepr: str | None = None,
                    kwargsrepr: str | None = None, stamped_headers: list[str] | None = None,
@@ -367,7 +398,7 @@ class AMQP:
             'stamped_headers': stamped_headers,
             'stamps': stamps,
         }
-        properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
+        properties: dict[str, Any] = {'correlation_id': task_id, 'reply_to': reply_to or ''}
         if ttl is not None:
             properties['expiration'] = ttl
         body: TaskBody = (args, kwargs, {
@@ -384,10 +415,12 @@ class AMQP:
 
     def as_task_v1(self, task_id: str, name: str, args: Sequence[Any] | None = None,
                    kwargs: Mapping[str, Any] | None = None,
-                   countdown: float | None = None, eta: Any = None,
+                   countdown: float | None = None, eta: datetime | str | None = None,
                    group_id: str | None = None, group_index: int | None = None,
-                   expires: Any = None, retries: int = 0, chord: Any = None,
-                   callbacks: Any = None, errbacks: Any = None,
+                   expires: float | datetime | str | None = None, retries: int = 0,
+                   chord: _SignatureDict | None = None,
+                   callbacks: list[_SignatureDict] | None = None,
+                   errbacks: list[_SignatureDict] | None = None,
                    reply_to: str | None = None, time_limit: float | None = None,
                    soft_time_limit: float | None = None,
                    create_sent_event: bool = False, root_id: str | None = None,
@@ -397,7 +430,7 @@ class AMQP:
         """Build a legacy task protocol 1 message (the body carries the metadata)."""
         args, kwargs = _checked_arguments(args, kwargs)
         eta, expires, ttl = self._times(countdown, eta, expires, now, timezone)
-        properties = {'correlation_id': task_id, 'reply_to': reply_to or ''}
+        properties: dict[str, Any] = {'correlation_id': task_id, 'reply_to': reply_to or ''}
         if ttl is not None:
             properties['expiration'] = ttl
         # Task protocol 1 body keys: Celery's message format, kept for compatibility.
@@ -436,11 +469,11 @@ class AMQP:
     # -- publishing -----------------------------------------------------------
 
     @cached_property
-    def send_task_message(self) -> Callable[..., Any]:
+    def send_task_message(self) -> Callable[..., object]:
         """Publish a :class:`task_message`: ``send_task_message(producer, name, message, **options)``."""
         return self._create_task_sender()
 
-    def _create_task_sender(self) -> Callable[..., Any]:
+    def _create_task_sender(self) -> Callable[..., object]:
         # Everything read from the configuration is read once, here, and
         # captured by the closure: this function runs for every message.
         conf = self.app.conf
@@ -458,21 +491,25 @@ class AMQP:
         after_publish = signals.after_task_publish
         amqp = self
 
-        def send_task_message(producer: Producer, name: str, message: task_message,
+        def send_task_message(producer: KombuProducer, name: str, message: task_message,
                               exchange: Exchange | str | None = None,
                               routing_key: str | None = None,
                               queue: Queue | str | None = None,
-                              event_dispatcher: Any = None, retry: bool | None = None,
+                              event_dispatcher: EventDispatcher | None = None,
+                              retry: bool | None = None,
                               retry_policy: Mapping[str, Any] | None = None,
-                              serializer: str | None = None, delivery_mode: Any = None,
-                              compression: str | None = None, declare: Any = None,
+                              serializer: str | None = None,
+                              delivery_mode: int | str | None = None,
+                              compression: str | None = None,
+                              declare: Sequence[MaybeChannelBound] | None = None,
                               headers: Mapping[str, Any] | None = None,
                               exchange_type: str | None = None, timeout: float | None = None,
                               confirm_timeout: float | None = None,
-                              **properties: Any) -> Any:
+                              **properties: Any) -> object:
             message_headers, message_properties, body, sent_event = message
             if headers:
-                message_headers.update(headers)
+                # Extra headers may have any name: the TypedDict lists only the known ones.
+                cast('dict[str, Any]', message_headers).update(headers)
             if properties:
                 message_properties.update(properties)
             if message_properties.get('priority') is None:
@@ -480,15 +517,17 @@ class AMQP:
                 # put priority 0 on every AMQP message.
                 message_properties['priority'] = default_priority
 
-            qname = queue
-            if queue is None and exchange is None:
-                queue = default_queue
-            if queue is not None:
-                if isinstance(queue, str):
-                    qname, queue = queue, queues[queue]
-                else:
-                    qname = queue.name
-            queue_exchange = queue.exchange if queue is not None else None
+            target: Queue | None
+            qname: str | None = None
+            if queue is None:
+                target = default_queue if exchange is None else None
+            elif isinstance(queue, str):
+                qname, target = queue, queues[queue]
+            else:
+                target = queue
+            if target is not None and qname is None:
+                qname = target.name
+            queue_exchange = target.exchange if target is not None else None
 
             if delivery_mode is None:
                 delivery_mode = getattr(queue_exchange, 'delivery_mode', None) or default_delivery_mode
@@ -500,12 +539,13 @@ class AMQP:
             if (not exchange or not routing_key) and exchange_type == 'direct':
                 # Direct routing to one queue goes through the default exchange.
                 exchange, routing_key = '', qname
-            elif exchange is None:
-                exchange = queue_exchange.name or default_exchange
-                routing_key = routing_key or queue.routing_key or default_rkey
+            elif exchange is None and target is not None:
+                # (target is set when exchange is not: the default queue at least.)
+                exchange = (queue_exchange and queue_exchange.name) or default_exchange
+                routing_key = routing_key or target.routing_key or default_rkey
 
-            if declare is None and queue is not None and not isinstance(queue, Broadcast):
-                declare = undeclared(producer, queue)
+            if declare is None and target is not None and not isinstance(target, Broadcast):
+                declare = undeclared(producer, target)
 
             if retry is None:
                 retry = default_retry
@@ -539,9 +579,9 @@ class AMQP:
 
         return send_task_message
 
-    def _send_sent_event(self, producer: Producer, sent_event: dict[str, Any],
-                         qname: str | None, exchange: Exchange | str,
-                         routing_key: str | None, event_dispatcher: Any,
+    def _send_sent_event(self, producer: KombuProducer, sent_event: dict[str, Any],
+                         qname: str | None, exchange: Exchange | str | None,
+                         routing_key: str | None, event_dispatcher: EventDispatcher | None,
                          retry: bool, retry_policy: Mapping[str, Any] | None) -> None:
         dispatcher = event_dispatcher or self._event_dispatcher
         if isinstance(exchange, Exchange):
@@ -562,7 +602,7 @@ def retry_policy_of(*policies: Mapping[str, Any] | None) -> dict[str, Any]:
     return policy
 
 
-def _checked_arguments(args: Any, kwargs: Any) -> tuple[Sequence[Any], Mapping[str, Any]]:
+def _checked_arguments(args: object, kwargs: object) -> tuple[Sequence[Any], Mapping[str, Any]]:
     args = args or ()
     kwargs = kwargs or {}
     if not isinstance(args, (list, tuple)):
@@ -579,7 +619,7 @@ def _make_aware(value: datetime, timezone: tzinfo) -> datetime:
     return localize(value) if localize is not None else value.replace(tzinfo=timezone)
 
 
-def _isoformat(value: Any) -> str | None:
+def _isoformat(value: datetime | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.isoformat()

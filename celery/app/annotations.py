@@ -8,7 +8,6 @@ task method (``{'@on_failure': handler}``); applying them is the task's job.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from kombu.utils.imports import symbol_by_name
 
@@ -18,17 +17,17 @@ __all__ = ('MapAnnotation', 'prepare', 'resolve_all')
 MATCH_ANY = '*'
 
 
-class MapAnnotation(dict):
+class MapAnnotation(dict[str, Mapping[str, object]]):
     """Annotation from a mapping of task name (or ``'*'``) to attributes."""
 
-    def annotate_any(self) -> dict[str, Any] | None:
+    def annotate_any(self) -> dict[str, object] | None:
         """Return the attributes set for every task, if any."""
         found = self.get(MATCH_ANY)
         return dict(found) if found is not None else None
 
-    def annotate(self, task: Any) -> dict[str, Any] | None:
-        """Return the attributes set for ``task`` by name, if any."""
-        found = self.get(task.name)
+    def annotate(self, task: object) -> dict[str, object] | None:
+        """Return the attributes set for ``task`` (a task or task class) by name, if any."""
+        found = self.get(getattr(task, 'name', None) or '')
         return dict(found) if found is not None else None
 
 
@@ -37,19 +36,19 @@ class _LazyAnnotation:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._annotation: Any = None
+        self._annotation: object = None
 
-    def evaluate(self) -> Any:
+    def evaluate(self) -> object:
         """Import and instantiate (once) the annotation class."""
         if self._annotation is None:
             self._annotation = symbol_by_name(self.path)()
         return self._annotation
 
-    def annotate(self, task: Any) -> Any:
+    def annotate(self, task: object) -> Mapping[str, object] | None:
         """Delegate to the imported annotation."""
         return _call_annotate(self.evaluate(), task)
 
-    def annotate_any(self) -> Any:
+    def annotate_any(self) -> Mapping[str, object] | None:
         """Delegate to the imported annotation."""
         return _call_annotate_any(self.evaluate())
 
@@ -57,7 +56,7 @@ class _LazyAnnotation:
         return f'<annotation {self.path}>'
 
 
-def _expand(annotation: Any) -> Any:
+def _expand(annotation: object) -> object:
     if isinstance(annotation, Mapping):
         return MapAnnotation(annotation)
     if isinstance(annotation, str):
@@ -65,7 +64,7 @@ def _expand(annotation: Any) -> Any:
     return annotation
 
 
-def prepare(annotations: Any) -> list[Any]:
+def prepare(annotations: object) -> list[object]:
     """Expand the :setting:`task_annotations` setting into a list of annotations."""
     if annotations is None:
         return []
@@ -74,25 +73,28 @@ def prepare(annotations: Any) -> list[Any]:
     return [_expand(annotation) for annotation in annotations]
 
 
-def _call_annotate(annotation: Any, task: Any) -> Any:
+def _call_annotate(annotation: object, task: object) -> Mapping[str, object] | None:
     annotate = getattr(annotation, 'annotate', None)
     if annotate is not None:
-        return annotate(task)
+        found: Mapping[str, object] | None = annotate(task)
+        return found
     if callable(annotation):
-        return annotation(task)
+        called: Mapping[str, object] | None = annotation(task)
+        return called
     return None
 
 
-def _call_annotate_any(annotation: Any) -> Any:
+def _call_annotate_any(annotation: object) -> Mapping[str, object] | None:
     annotate_any = getattr(annotation, 'annotate_any', None)
-    return annotate_any() if annotate_any is not None else None
+    found: Mapping[str, object] | None = annotate_any() if annotate_any is not None else None
+    return found
 
 
-def _first(results: Iterator[Any]) -> Any:
+def _first(results: Iterator[Mapping[str, object] | None]) -> Mapping[str, object] | None:
     return next((result for result in results if result), None)
 
 
-def resolve_all(anno: list[Any], task: Any) -> Iterator[dict[str, Any]]:
+def resolve_all(anno: list[object], task: object) -> Iterator[Mapping[str, object]]:
     """Yield the attribute dicts of annotations ``anno`` for ``task``: by name, then ``'*'``."""
     by_name = _first(_call_annotate(a, task) for a in anno)
     for_any = _first(_call_annotate_any(a) for a in anno)

@@ -28,7 +28,9 @@ def add_autoretry_behaviour(task: Task, **options: Any) -> None:
     # Control-flow exceptions pass straight through even when they match autoretry_for.
     passthrough = (Ignore, Retry) + dont_autoretry_for
 
-    task._orig_run = run = task.run
+    # Instance attributes over the class's ``run``: only this task is wrapped.
+    run = task.run
+    vars(task)['_orig_run'] = run
 
     @wraps(run)
     def run_with_autoretry(*args: Any, **kwargs: Any) -> Any:
@@ -50,4 +52,4 @@ def add_autoretry_behaviour(task: Task, **options: Any) -> None:
                 )
             raise task.retry(exc=exc, **call_kwargs)
 
-    task.run = run_with_autoretry
+    vars(task)['run'] = run_with_autoretry

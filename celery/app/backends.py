@@ -1,10 +1,14 @@
 """Result backend aliases and ``result_backend`` URL → backend class."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery._state import current_app  # noqa: F401 -- importable from here, as in Celery
 from celery.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from celery.backends.base import Backend
+    from celery.loaders.base import BaseLoader
 
 __all__ = ('BACKEND_ALIASES', 'by_name', 'by_url')
 
@@ -50,10 +54,11 @@ _EXTRAS = {
 }
 
 
-def _load_class(path: str, name: str) -> type:
+def _load_class(path: str, name: str) -> type[Backend]:
     from celery.utils.imports import symbol_by_name
     try:
-        return symbol_by_name(path)
+        found: type[Backend] = symbol_by_name(path)
+        return found
     except ModuleNotFoundError as exc:
         missing = (exc.name or '').split('.')[0]
         if missing == 'celery' or missing not in _EXTRAS:
@@ -75,8 +80,8 @@ def _entry_point_backend(name: str) -> str | None:
     return None
 
 
-def by_name(backend: Any = None, loader: Any = None,
-            extension_namespace: str = 'celery.result_backends') -> type:
+def by_name(backend: str | type[Backend] | None = None, loader: BaseLoader | None = None,
+            extension_namespace: str = 'celery.result_backends') -> type[Backend]:
     """Return the backend class for an alias, a ``module:Class`` path or a class."""
     backend = backend or 'disabled'
     if not isinstance(backend, str):
@@ -100,7 +105,8 @@ def by_name(backend: Any = None, loader: Any = None,
         raise ImproperlyConfigured(UNKNOWN_BACKEND.strip().format(backend, str(exc))) from exc
 
 
-def by_url(backend: Any = None, loader: Any = None) -> tuple[type, str | None]:
+def by_url(backend: str | type[Backend] | None = None, loader: BaseLoader | None = None
+           ) -> tuple[type[Backend], str | None]:
     """Return ``(backend class, url)`` for a ``result_backend`` value."""
     if not (isinstance(backend, str) and '://' in backend):
         return by_name(backend, loader), None

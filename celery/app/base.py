@@ -5,10 +5,10 @@ import os
 import threading
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from celery import _state, signals
 from celery._state import (
@@ -46,11 +46,30 @@ from celery.utils.imports import symbol_by_name
 from celery.utils.lazy_names import lazy_module_getattr
 
 if TYPE_CHECKING:
-    from kombu import Connection
+    from datetime import tzinfo
 
+    from kombu import Connection, Producer
+
+    from celery.app.amqp import AMQP
+    from celery.app.control import Control
+    from celery.app.events import Events
+    from celery.app.log import Logging
+    from celery.app.routes import Router
+    from celery.app.task import Task
+    from celery.backends.base import Backend
+    from celery.canvas import Signature
+    from celery.loaders.base import BaseLoader
     from celery.result import AsyncResult
+    from celery.schedules import BaseSchedule
 
 __all__ = ('Celery',)
+
+_C = TypeVar('_C')
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    #: Packages to autodiscover tasks in, or a function returning them.
+    _Packages: TypeAlias = 'Iterable[str] | Callable[[], Iterable[str] | None] | None'
 
 #: Digest used to sign messages when :meth:`Celery.setup_security` is given none.
 DEFAULT_SECURITY_DIGEST = 'sha256'
@@ -80,14 +99,15 @@ def app_has_custom(app: Celery, attr: str) -> bool:
                       monkey_patched=[__name__]) is not None
 
 
-def _unpickle_appattr(reverse_name: str, args: tuple) -> Any:
+def _unpickle_appattr(reverse_name: str, args: tuple[object, ...]) -> object:
     """Rebuild an object made by :meth:`Celery.subclass_with_self` on the current app."""
     return get_current_app()._rgetattr(reverse_name)(*args)
 
 
-def _reduce_through_app(path: str) -> Callable[[Any], tuple]:
+def _reduce_through_app(path: str) -> Callable[[Any], tuple[object, ...]]:
     """A ``__reduce__`` rebuilding the object from the current app's ``path`` attribute."""
-    def __reduce__(obj: Any) -> tuple:
+    # Any: the instance of whatever class was subclassed (it has __reduce_args__).
+    def __reduce__(obj: Any) -> tuple[object, ...]:
         return _unpickle_appattr, (path, obj.__reduce_args__())
     return __reduce__
 
@@ -104,7 +124,7 @@ if hasattr(os, 'register_at_fork'):
 class _ThreadLocal(threading.local):
     """Per-thread state of an app: result backend and rpc reply queue name."""
 
-    backend: Any = None
+    backend: Backend | None = None
     thread_oid: str | None = None
 
 
@@ -137,46 +157,54 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     #: Execute tasks in pool children through the lean tracer (set by the worker).
     use_fast_trace_task = False
 
-    amqp_cls = 'celery.app.amqp:AMQP'
-    backend_cls: str | None = None
-    events_cls = 'celery.app.events:Events'
-    loader_cls: str | None = None
-    log_cls = 'celery.app.log:Logging'
-    control_cls = 'celery.app.control:Control'
-    task_cls = 'celery.app.task:Task'
-    registry_cls: Any = 'celery.app.registry:TaskRegistry'
+    amqp_cls: str | type[AMQP] = 'celery.app.amqp:AMQP'
+    backend_cls: str | type[Backend] | None = None
+    events_cls: str | type[Events] = 'celery.app.events:Events'
+    loader_cls: str | type[BaseLoader] | None = None
+    log_cls: str | type[Logging] = 'celery.app.log:Logging'
+    control_cls: str | type[Control] = 'celery.app.control:Control'
+    task_cls: str | type[Task] = 'celery.app.task:Task'
+    registry_cls: str | type[TaskRegistry] = 'celery.app.registry:TaskRegistry'
 
     #: Fixups applied when ``fixups`` is not given (a subclass may change them).
     builtin_fixups = BUILTIN_FIXUPS
 
     #: Extra command-line options per command (``worker``, ``beat``,
     #: ``events``, ``preload``); a dict of sets on each app.
-    user_options: dict[str, set] | None = None
+    user_options: dict[str, set[object]] | None = None
     #: Extra bootsteps per blueprint (``worker``, ``consumer``); a dict of sets on each app.
-    steps: dict[str, set] | None = None
+    steps: dict[str, set[object]] | None = None
 
-    # The app's own signals, made per app unless a subclass sets them here.
-    #: Sent when the app is loading its configuration.
-    on_configure: Signal | None = None
-    #: Sent once the configuration is ready (``source`` is the settings).
-    on_after_configure: Signal | None = None
-    #: Sent once the app is finalized.
-    on_after_finalize: Signal | None = None
-    #: Sent by every new process after fork.
-    on_after_fork: Signal | None = None
+    # The app's own signals, made per app unless a subclass sets them here:
+    # None on the class, a Signal on every instance (see _make_signals).
+    if TYPE_CHECKING:
+        #: Sent when the app is loading its configuration.
+        on_configure: Signal
+        #: Sent once the configuration is ready (``source`` is the settings).
+        on_after_configure: Signal
+        #: Sent once the app is finalized.
+        on_after_finalize: Signal
+        #: Sent by every new process after fork.
+        on_after_fork: Signal
+    else:
+        on_configure = on_after_configure = on_after_finalize = on_after_fork = None
 
     #: Thread local storage.
     _local: _ThreadLocal
-    _fixups: list[Any]
+    _fixups: list[object]
     _pool = None
     _conf = None
 
-    def __init__(self, main: str | None = None, loader: Any = None, backend: Any = None,
-                 amqp: Any = None, events: Any = None, log: Any = None, control: Any = None,
-                 set_as_current: bool = True, tasks: Any = None, broker: str | None = None,
-                 include: Iterable[str] | None = None, changes: dict | None = None,
-                 config_source: Any = None, fixups: Iterable[str] | None = None,
-                 task_cls: Any = None, autofinalize: bool = True,
+    def __init__(self, main: str | None = None, loader: str | type[BaseLoader] | None = None,
+                 backend: str | type[Backend] | None = None,
+                 amqp: str | type[AMQP] | None = None, events: str | type[Events] | None = None,
+                 log: str | type[Logging] | None = None,
+                 control: str | type[Control] | None = None,
+                 set_as_current: bool = True, tasks: Mapping[str, Task] | None = None,
+                 broker: str | None = None, include: Iterable[str] | None = None,
+                 changes: Mapping[str, object] | None = None,
+                 config_source: object = None, fixups: Iterable[str] | None = None,
+                 task_cls: str | type[Task] | None = None, autofinalize: bool = True,
                  namespace: str | None = None, strict_typing: bool = True,
                  config_source_silent: bool = False, **kwargs: Any) -> None:
         self._local = _ThreadLocal()
@@ -201,18 +229,17 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         self._config_lock = threading.RLock()
         self._config_source = config_source
         self._config_source_silent = config_source_silent
-        self._pending_defaults: deque[Callable[[], Any]] = deque()
-        self._pending_periodic_tasks: deque[tuple[Any, ...]] = deque()
-        self._pending_autodiscovery: deque[tuple[Any, str]] = deque()
+        self._pending_defaults: deque[Callable[[], object]] = deque()
+        self._pending_periodic_tasks: deque[tuple[str, dict[str, object]]] = deque()
+        self._pending_autodiscovery: deque[tuple[_Packages, str]] = deque()
 
         self.finalized = False
         self._finalize_mutex = threading.RLock()
-        self._pending: deque[Any] = deque()
-        self._tasks = tasks
-        if not isinstance(self._tasks, TaskRegistry):
-            self._tasks = self.registry_cls(self._tasks or {})
+        self._pending: deque[object] = deque()
+        self._tasks = (tasks if isinstance(tasks, TaskRegistry)
+                       else symbol_by_name(self.registry_cls)(tasks or {}))
 
-        self._preconf: dict[str, Any] = {}
+        self._preconf: dict[str, object] = {}
         self._preconf_set_by_auto: set[str] = set()
         self._record_constructor_settings(broker, backend, include, kwargs, changes)
 
@@ -229,13 +256,14 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         self.on_init()
         _register_app(self)
 
-    def _get_default_loader(self) -> str:
+    def _get_default_loader(self) -> str | type[BaseLoader]:
         # The --loader command-line option sets this environment variable.
         return os.environ.get('CELERY_LOADER') or self.loader_cls or 'celery.loaders.app:AppLoader'
 
-    def _record_constructor_settings(self, broker: str | None, backend: Any,
-                                     include: Iterable[str] | None, settings: dict[str, Any],
-                                     changes: dict | None) -> None:
+    def _record_constructor_settings(self, broker: str | None, backend: object,
+                                     include: Iterable[str] | None,
+                                     settings: dict[str, object],
+                                     changes: Mapping[str, object] | None) -> None:
         shortcuts = {'broker_url': broker, 'result_backend': backend,
                      'include': tuple(include) if include else None}
         # Keyword settings come second: ``broker_url=`` wins over ``broker=``.
@@ -248,14 +276,15 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             self._preconf.update(changes)
 
     def _make_signals(self) -> None:
-        if self.on_configure is None:
+        # A subclass may give its own signals (or set them to None).
+        if getattr(self, 'on_configure', None) is None:
             self.on_configure = Signal(name='app.on_configure')
-        if self.on_after_configure is None:
+        if getattr(self, 'on_after_configure', None) is None:
             self.on_after_configure = Signal(name='app.on_after_configure',
                                              providing_args={'source'})
-        if self.on_after_finalize is None:
+        if getattr(self, 'on_after_finalize', None) is None:
             self.on_after_finalize = Signal(name='app.on_after_finalize')
-        if self.on_after_fork is None:
+        if getattr(self, 'on_after_fork', None) is None:
             self.on_after_fork = Signal(name='app.on_after_fork')
 
     def on_init(self) -> None:
@@ -273,7 +302,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
 
     def close(self) -> None:
         """Clean up after the application: close its connection pools."""
-        amqp = self.__dict__.get('amqp')
+        amqp: AMQP | None = self.__dict__.get('amqp')
         if amqp is not None and amqp._producer_pool is not None:
             amqp._producer_pool.force_close_all()
             amqp._producer_pool = None
@@ -286,7 +315,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         """Use the app in a ``with`` block; it is closed at the end."""
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def start(self, argv: list[str] | None = None) -> None:
@@ -347,7 +376,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         self.finalize(auto=True)
         return self._tasks
 
-    def autodiscover_tasks(self, packages: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+    def autodiscover_tasks(self, packages: _Packages = None,
                            related_name: str = 'tasks', force: bool = False) -> None:
         """Import ``<package>.<related_name>`` for each package, lazily.
 
@@ -359,7 +388,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         if force or self.finalized:
             self._autodiscover_pending()
 
-    def _autodiscover_pending(self, *args: Any, **kwargs: Any) -> None:
+    def _autodiscover_pending(self, *args: object, **kwargs: object) -> None:
         not_ready = []
         while self._pending_autodiscovery:
             packages, related_name = self._pending_autodiscovery.popleft()
@@ -376,7 +405,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     def _packages_from_fixups(self) -> list[str] | None:
         packages: list[str] = []
         for fixup in self._fixups:
-            listed = getattr(fixup, 'autodiscover_tasks', lambda: [])()
+            listed: Iterable[str] | None = getattr(fixup, 'autodiscover_tasks', lambda: [])()
             if listed is None:
                 return None
             packages.extend(listed)
@@ -384,19 +413,24 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
 
     # -- sending tasks -----------------------------------------------------
 
-    def send_task(self, name: str, args: Any = None, kwargs: Any = None,
+    def send_task(self, name: str, args: Sequence[object] | None = None,
+                  kwargs: Mapping[str, object] | None = None,
                   countdown: float | None = None, eta: datetime | None = None,
-                  task_id: str | None = None, producer: Any = None,
-                  connection: Connection | None = None, router: Any = None,
-                  result_cls: Any = None, expires: Any = None, publisher: Any = None,
-                  link: Any = None, link_error: Any = None, add_to_parent: bool = True,
+                  task_id: str | None = None, producer: Producer | None = None,
+                  connection: Connection | None = None, router: Router | None = None,
+                  result_cls: Callable[[str], AsyncResult[Any]] | None = None,
+                  expires: float | datetime | None = None, publisher: Producer | None = None,
+                  link: Signature[Any] | Sequence[Signature[Any]] | None = None,
+                  link_error: Signature[Any] | Sequence[Signature[Any]] | None = None,
+                  add_to_parent: bool = True,
                   group_id: str | None = None, group_index: int | None = None,
-                  retries: int = 0, chord: Any = None, reply_to: str | None = None,
+                  retries: int = 0, chord: Signature[Any] | None = None,
+                  reply_to: str | None = None,
                   time_limit: float | None = None, soft_time_limit: float | None = None,
                   root_id: str | None = None, parent_id: str | None = None,
                   route_name: str | None = None, shadow: str | None = None,
-                  chain: Any = None, task_type: Any = None,
-                  replaced_task_nesting: int = 0, **options: Any) -> AsyncResult:
+                  chain: Sequence[Signature[Any]] | None = None, task_type: Task | None = None,
+                  replaced_task_nesting: int = 0, **options: Any) -> AsyncResult[Any]:
         """Send task by name, without needing the task registered locally."""
         parent = None
         have_parent = False
@@ -453,10 +487,10 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         # Connections must not be shared with the parent process: let go of
         # our copies without closing theirs.
         pool, self._pool = self._pool, None
-        amqp = self.__dict__.get('amqp')
-        producers = amqp._producer_pool if amqp is not None else None
-        if producers is not None:
-            amqp._producer_pool = None
+        amqp: AMQP | None = self.__dict__.get('amqp')
+        producers = None
+        if amqp is not None:
+            producers, amqp._producer_pool = amqp._producer_pool, None
         if pool is not None or producers is not None:
             # Imported already: it made these pools.
             from celery.app.pools import drop_in_child
@@ -482,7 +516,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         return self.timezone == timezone.utc or str(self.timezone) == 'UTC'
 
     @cached_property
-    def timezone(self) -> Any:
+    def timezone(self) -> tzinfo:
         """Current timezone for this app (:setting:`timezone`, UTC by default)."""
         from celery.utils.time import timezone as tz
         conf = self.conf
@@ -490,7 +524,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             return tz.utc if conf.enable_utc else tz.local
         return tz.get_timezone(conf.timezone)
 
-    def signature(self, *args: Any, **kwargs: Any) -> Any:
+    def signature(self, *args: Any, **kwargs: Any) -> Signature[Any]:
         """Return a new :class:`~celery.Signature` bound to this app."""
         from celery.canvas import signature
         kwargs['app'] = self
@@ -512,9 +546,11 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
 
     def select_queues(self, queues: Iterable[str] | None = None) -> None:
         """Select subset of queues, where queues must be a list of queue names to keep."""
-        return self.amqp.queues.select(queues)
+        self.amqp.queues.select(queues)
 
-    def add_periodic_task(self, schedule: Any, sig: Any, args: tuple = (), kwargs: Any = (),
+    def add_periodic_task(self, schedule: BaseSchedule | float | timedelta,
+                          sig: Signature[Any] | Task | str, args: Sequence[object] = (),
+                          kwargs: Mapping[str, object] | tuple[()] = (),
                           name: str | None = None, **opts: Any) -> str:
         """Add a periodic task to the beat schedule; returns the entry's key."""
         from celery.utils.abstract import CallableSignature, CallableTask
@@ -530,7 +566,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             'options': dict(sig.options, **opts),
         }
         if self.configured:
-            self._conf.beat_schedule[key] = entry
+            self.conf.beat_schedule[key] = entry
         else:
             self._pending_periodic_tasks.append((key, entry))
         return key
@@ -538,7 +574,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     def _add_pending_periodic_tasks(self) -> None:
         while self._pending_periodic_tasks:
             key, entry = self._pending_periodic_tasks.popleft()
-            self._conf.beat_schedule[key] = entry
+            self.conf.beat_schedule[key] = entry
 
     def create_task_cls(self) -> type[Task]:
         """Create a base task class bound to this app."""
@@ -547,9 +583,19 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             keep_reduce=True, abstract=True,
         )
 
-    def subclass_with_self(self, Class: Any, name: str | None = None, attribute: str = 'app',
-                           reverse: str | None = None, keep_reduce: bool = False,
-                           **kw: Any) -> type:
+    @overload
+    def subclass_with_self(self, Class: type[_C], name: str | None = None,
+                           attribute: str = 'app', reverse: str | None = None,
+                           keep_reduce: bool = False, **kw: object) -> type[_C]: ...
+
+    @overload
+    def subclass_with_self(self, Class: str, name: str | None = None,
+                           attribute: str = 'app', reverse: str | None = None,
+                           keep_reduce: bool = False, **kw: object) -> type: ...
+
+    def subclass_with_self(self, Class: type | str, name: str | None = None,
+                           attribute: str = 'app', reverse: str | None = None,
+                           keep_reduce: bool = False, **kw: object) -> type:
         """Subclass ``Class`` (a class or ``'module:Class'``) with its ``attribute`` set to this app.
 
         Instances pickle as "``reverse`` of the current app" (by default the
@@ -563,6 +609,7 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
         return type(name or base.__name__, (base,), attrs)
 
     def _rgetattr(self, path: str) -> Any:
+        # Any: whatever attribute the dotted path names.
         obj: Any = self
         for part in path.split('.'):
             obj = getattr(obj, part)
@@ -571,14 +618,14 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.main or "__main__"} at {id(self):#x}>'
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return _unpickle_app_v2, (self.__class__, self.__reduce_keys__())
 
-    def __reduce_keys__(self) -> dict[str, Any]:
+    def __reduce_keys__(self) -> dict[str, object]:
         """Keyword arguments used to reconstruct the object when unpickling."""
         keys = {arg: getattr(self, attr) for arg, attr in _REDUCED_ATTRIBUTES}
         # Only what was changed in code: the rest is read again from its source.
-        keys['changes'] = self._conf.changes if self.configured else self._preconf
+        keys['changes'] = self.conf.changes if self.configured else self._preconf
         return keys
 
 

@@ -1,6 +1,7 @@
 """Built-in tasks registered on every app when it is finalized."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from celery._state import connect_on_app_finalize
@@ -8,6 +9,7 @@ from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.app.task import Task
 
 __all__ = ()
 logger = get_logger(__name__)
@@ -18,7 +20,7 @@ DEFAULT_UNLOCK_WINDOW = 24 * 60 * 60
 
 
 @connect_on_app_finalize
-def add_backend_cleanup_task(app: Celery) -> Any:
+def add_backend_cleanup_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.backend_cleanup``: deletes expired results.
 
     Beat schedules it daily at 4 a.m. when :setting:`result_expires` is set
@@ -31,10 +33,10 @@ def add_backend_cleanup_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_accumulate_task(app: Celery) -> Any:
+def add_accumulate_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.accumulate``: returns its arguments (or the one at ``index``)."""
     @app.task(bind=True, name='celery.accumulate', shared=False, lazy=False)
-    def accumulate(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def accumulate(self: Any, /, *args: object, **kwargs: Any) -> object:
         index = kwargs.get('index')
         return args[index] if index is not None else args
     return accumulate
@@ -47,7 +49,7 @@ def _unlock_max_retries(app: Celery, interval: float) -> int:
 
 
 @connect_on_app_finalize
-def add_unlock_chord_task(app: Celery) -> Any:
+def add_unlock_chord_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.chord_unlock``: polls a chord header and then calls its body.
 
     Used by result backends without a native join.  Polling is bounded: a
@@ -59,7 +61,7 @@ def add_unlock_chord_task(app: Celery) -> Any:
     @app.task(name='celery.chord_unlock', max_retries=None, shared=False,
               default_retry_delay=app.conf.result_chord_retry_interval, ignore_result=True,
               lazy=False, bind=True)
-    def unlock_chord(self: Any, group_id: str, callback: Any, interval: float | None = None,
+    def unlock_chord(self: Any, /, group_id: str, callback: Any, interval: float | None = None,
                      max_retries: int | None = None, result: Any = None,
                      **kwargs: Any) -> None:
         from celery.canvas import maybe_signature
@@ -71,12 +73,11 @@ def add_unlock_chord_task(app: Celery) -> Any:
         callback = maybe_signature(callback, app=app)
         deps = app.GroupResult(group_id, [result_from_tuple(r, app=app) for r in result or ()],
                                app=app)
+        error: Exception | None = None
         try:
             ready = deps.ready()
         except Exception as exc:  # noqa: BLE001 - backend hiccup: poll again
             ready, error = False, exc
-        else:
-            error = None
         if not ready:
             if self.request.retries >= max_retries:
                 reason = (f'Chord {group_id} header not complete after {max_retries} checks '
@@ -90,7 +91,7 @@ def add_unlock_chord_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_map_task(app: Celery) -> Any:
+def add_map_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.map``: calls a task once per item, in the worker."""
     @app.task(name='celery.map', shared=False, lazy=False)
     def xmap(task: Any, it: Any) -> list[Any]:
@@ -101,7 +102,7 @@ def add_map_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_starmap_task(app: Celery) -> Any:
+def add_starmap_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.starmap``: calls a task once per argument tuple, in the worker."""
     @app.task(name='celery.starmap', shared=False, lazy=False)
     def xstarmap(task: Any, it: Any) -> list[Any]:
@@ -112,7 +113,7 @@ def add_starmap_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_chunk_task(app: Celery) -> Any:
+def add_chunk_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.chunks``: splits a list into starmap tasks."""
     @app.task(name='celery.chunks', shared=False, lazy=False)
     def chunks(task: Any, it: Any, n: int) -> Any:
@@ -122,12 +123,13 @@ def add_chunk_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_group_task(app: Celery) -> Any:
+def add_group_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.group``: sends the members of a group from a worker."""
     from celery._state import get_current_worker_task
 
     @app.task(name='celery.group', bind=True, shared=False, lazy=False)
-    def group(self: Any, tasks: Any, result: Any, group_id: str, partial_args: Any,
+    def group(self: Any, tasks: list[dict[str, Any]], result: Any, group_id: str,
+              partial_args: Sequence[object],
               add_to_parent: bool = True) -> Any:
         # Imported when run: finalizing an app must not import the canvas.
         from celery.canvas import maybe_signature
@@ -135,8 +137,10 @@ def add_group_task(app: Celery) -> Any:
         result = result_from_tuple(result, app)
         with app.producer_or_acquire() as producer:
             for task in tasks:
-                maybe_signature(task, app=app).clone(partial_args).apply_async(
-                    group_id=group_id, producer=producer, add_to_parent=False)
+                sig = maybe_signature(task, app=app)
+                if sig is not None:  # (a group message never has None members)
+                    sig.clone(partial_args).apply_async(
+                        group_id=group_id, producer=producer, add_to_parent=False)
         parent = get_current_worker_task()
         if add_to_parent and parent:
             parent.add_trail(result)
@@ -145,7 +149,7 @@ def add_group_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_chain_task(app: Celery) -> Any:
+def add_chain_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.chain``: a name only; chains are never sent as one message."""
     @app.task(name='celery.chain', shared=False, lazy=False)
     def chain(*args: Any, **kwargs: Any) -> None:
@@ -154,10 +158,10 @@ def add_chain_task(app: Celery) -> Any:
 
 
 @connect_on_app_finalize
-def add_chord_task(app: Celery) -> Any:
+def add_chord_task(app: Celery) -> Task[..., Any]:
     """Register ``celery.chord``: applies a chord received as a message."""
     @app.task(name='celery.chord', bind=True, ignore_result=False, shared=False, lazy=False)
-    def chord(self: Any, header: Any, body: Any, partial_args: Any = (),
+    def chord(self: Any, /, header: Any, body: Any, partial_args: Any = (),
               interval: float | None = None, countdown: float = 1,
               max_retries: int | None = None, eager: bool = False, **kwargs: Any) -> Any:
         from celery.canvas import chord as _chord

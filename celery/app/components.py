@@ -2,83 +2,120 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from celery._state import _task_stack, get_current_worker_task
 from celery.utils import uuid
 from celery.utils.imports import instantiate
 
 if TYPE_CHECKING:
-    from celery.app.task import Task
+    from kombu.clocks import LamportClock
+
+    from celery.app.amqp import AMQP
+    from celery.app.base import Celery, _ThreadLocal
+    from celery.app.control import Control
+    from celery.app.events import Events
+    from celery.app.log import Logging
+    from celery.app.task import Task as _Task
+    from celery.app.utils import Settings
+    from celery.apps.beat import Beat as _Beat
+    from celery.apps.worker import Worker as _Worker
+    from celery.backends.base import Backend
+    from celery.loaders.base import BaseLoader
+    from celery.result import (
+        AsyncResult as _AsyncResult,
+        GroupResult as _GroupResult,
+        ResultSet as _ResultSet,
+    )
+    from celery.worker import WorkController as _WorkController
 
 __all__ = ('AppComponents',)
+
+_C = TypeVar('_C')
 
 
 class AppComponents:
     """Mixin with the lazily created components of :class:`~celery.Celery`."""
 
-    _local: Any
-    conf: Any
-    loader_cls: Any
-    amqp_cls: Any
-    backend_cls: Any
-    control_cls: Any
-    events_cls: Any
-    log_cls: Any
+    _local: _ThreadLocal
+    # Class or ``'module:Class'`` path of each component.
+    loader_cls: str | type[BaseLoader] | None
+    amqp_cls: str | type[AMQP]
+    backend_cls: str | type[Backend] | None
+    control_cls: str | type[Control]
+    events_cls: str | type[Events]
+    log_cls: str | type[Logging]
     clock_value: int
 
+    if TYPE_CHECKING:
+        # Given by the other parts of :class:`~celery.Celery`.
+        @property
+        def conf(self) -> Settings: ...
 
+        def create_task_cls(self) -> type[_Task]: ...
+
+        def subclass_with_self(self, Class: type[_C], name: str | None = None,
+                               attribute: str = 'app', reverse: str | None = None,
+                               keep_reduce: bool = False, **kw: object) -> type[_C]: ...
 
     @cached_property
-    def Worker(self) -> type:
+    def Worker(self) -> type[_Worker]:
         """Worker application (:class:`celery.apps.worker.Worker`)."""
-        return self.subclass_with_self('celery.apps.worker:Worker')
+        from celery.apps.worker import Worker
+        return self.subclass_with_self(Worker)
 
     @cached_property
-    def WorkController(self) -> type:
+    def WorkController(self) -> type[_WorkController]:
         """Embeddable worker (:class:`celery.worker.WorkController`)."""
-        return self.subclass_with_self('celery.worker:WorkController')
+        from celery.worker import WorkController
+        return self.subclass_with_self(WorkController)
 
     @cached_property
-    def Beat(self) -> type:
+    def Beat(self) -> type[_Beat]:
         """:program:`celery beat` scheduler application."""
-        return self.subclass_with_self('celery.apps.beat:Beat')
+        from celery.apps.beat import Beat
+        return self.subclass_with_self(Beat)
 
     @cached_property
-    def Task(self) -> type[Task]:
+    def Task(self) -> type[_Task]:
         """Base task class for this app."""
         return self.create_task_cls()
 
     @cached_property
-    def annotations(self) -> Any:
+    def annotations(self) -> list[object]:
         """Task annotations from :setting:`task_annotations`."""
         from celery.app.annotations import prepare
         return prepare(self.conf.task_annotations)
 
     @cached_property
-    def AsyncResult(self) -> type:
+    def AsyncResult(self) -> type[_AsyncResult[Any]]:
         """Create new result instance (:class:`celery.result.AsyncResult`)."""
-        return self.subclass_with_self('celery.result:AsyncResult')
+        from celery.result import AsyncResult
+        return self.subclass_with_self(AsyncResult)
 
     @cached_property
-    def ResultSet(self) -> type:
+    def ResultSet(self) -> type[_ResultSet]:
         """:class:`celery.result.ResultSet` bound to this app."""
-        return self.subclass_with_self('celery.result:ResultSet')
+        from celery.result import ResultSet
+        return self.subclass_with_self(ResultSet)
 
     @cached_property
-    def GroupResult(self) -> type:
+    def GroupResult(self) -> type[_GroupResult]:
         """Create new group result instance (:class:`celery.result.GroupResult`)."""
-        return self.subclass_with_self('celery.result:GroupResult')
+        from celery.result import GroupResult
+        return self.subclass_with_self(GroupResult)
 
     @property
-    def current_task(self) -> Task | None:
+    def current_task(self) -> _Task | None:
         """Instance of task being executed, or :const:`None`."""
-        return _task_stack.top
+        task: _Task | None = _task_stack.top
+        return task
 
     @property
-    def current_worker_task(self) -> Task | None:
+    def current_worker_task(self) -> _Task | None:
         """The task currently being executed by a worker or :const:`None`."""
-        return get_current_worker_task()
+        task: _Task | None = get_current_worker_task()
+        return task
 
     @cached_property
     def oid(self) -> str:
@@ -94,46 +131,53 @@ class AppComponents:
         return oid
 
     @cached_property
-    def amqp(self) -> Any:
+    def amqp(self) -> AMQP:
         """AMQP related functionality: :class:`~@amqp`."""
-        return instantiate(self.amqp_cls, app=self)
+        amqp: AMQP = instantiate(self.amqp_cls, app=self)
+        return amqp
 
     @property
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         """Current result backend instance (one per thread)."""
         backend = self._local.backend
         if backend is None:
             backend = self._local.backend = self._get_backend()
         return backend
 
-    def _get_backend(self) -> Any:
+    def _get_backend(self) -> Backend:
         from celery.app.backends import by_url
         backend, url = by_url(self.backend_cls or self.conf.result_backend, self.loader)
-        return backend(app=self, url=url)
+        # (self is the Celery app this mixin is part of.)
+        instance: Backend = backend(app=cast('Celery', self), url=url)
+        return instance
 
     @cached_property
-    def control(self) -> Any:
+    def control(self) -> Control:
         """Remote control: :class:`~@control`."""
-        return instantiate(self.control_cls, app=self)
+        control: Control = instantiate(self.control_cls, app=self)
+        return control
 
     @cached_property
-    def events(self) -> Any:
+    def events(self) -> Events:
         """Consuming and sending events: :class:`~@events`."""
-        return instantiate(self.events_cls, app=self)
+        events: Events = instantiate(self.events_cls, app=self)
+        return events
 
     @cached_property
-    def loader(self) -> Any:
+    def loader(self) -> BaseLoader:
         """Current loader instance."""
         from celery.loaders import get_loader_cls
-        return get_loader_cls(self.loader_cls)(app=self)
+        loader: BaseLoader = get_loader_cls(self.loader_cls)(app=self)
+        return loader
 
     @cached_property
-    def log(self) -> Any:
+    def log(self) -> Logging:
         """Logging: :class:`~@log`."""
-        return instantiate(self.log_cls, app=self)
+        log: Logging = instantiate(self.log_cls, app=self)
+        return log
 
     @cached_property
-    def clock(self) -> Any:
+    def clock(self) -> LamportClock:
         """Lamport clock of this app (:class:`kombu.clocks.LamportClock`)."""
         from kombu.clocks import LamportClock
         return LamportClock(self.clock_value)

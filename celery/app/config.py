@@ -8,13 +8,22 @@ and backend URLs from the environment.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery.exceptions import ImproperlyConfigured
 from celery.local import maybe_evaluate
 
 if TYPE_CHECKING:
+    from celery.app.pending_config import PendingConfiguration
+    from celery.app.publish_settings import PublishSettings
     from celery.app.utils import Settings
+    from celery.loaders.base import BaseLoader
+    from celery.utils.dispatch import Signal
+
+_M = TypeVar('_M')
 
 __all__ = ('AppConfiguration',)
 
@@ -26,19 +35,29 @@ ERR_ENVVAR_NOT_SET = (
 class AppConfiguration:
     """Mixin giving :class:`~celery.Celery` its layered configuration."""
 
+    # Settings once loaded; a PendingConfiguration before (None: not read yet).
     _conf: Any
-    _config_source: Any
+    _config_source: object
     _config_source_silent: bool = False
-    _preconf: dict[str, Any]
+    _preconf: dict[str, object]
     _preconf_set_by_auto: set[str]
-    _pending_defaults: Any
-    _config_lock: Any
-    _settings_in_progress: Any = None
+    _pending_defaults: deque[Callable[[], object]]
+    _config_lock: threading.RLock
+    _settings_in_progress: Settings | None = None
     #: Snapshot kept by :func:`celery.app.publish_settings.publish_settings`.
-    _publish_settings: Any = None
+    _publish_settings: PublishSettings | None = None
     configured: bool
     namespace: str | None
-    loader: Any
+
+    if TYPE_CHECKING:
+        # Given by the other parts of :class:`~celery.Celery`.
+        @property
+        def loader(self) -> BaseLoader: ...
+
+        on_configure: Signal
+        on_after_configure: Signal
+
+        def _add_pending_periodic_tasks(self) -> None: ...
 
     @property
     def conf(self) -> Settings:
@@ -49,18 +68,23 @@ class AppConfiguration:
             # A reference kept from before loading must keep writing to the live settings.
             object.__setattr__(pending, '_is_loaded', lambda: self.configured)
             self._conf = pending
-        return self._conf
+        # Before the first read loads them, a PendingConfiguration stands in.
+        conf: Settings = self._conf
+        return conf
 
     @conf.setter
-    def conf(self, settings: Any) -> None:
+    def conf(self, settings: Settings | PendingConfiguration | None) -> None:
         self._conf = settings
 
     def _load_config(self) -> Settings:
+        loaded: Settings
         if self.configured:
-            return self._conf
+            loaded = self._conf
+            return loaded
         with self._config_lock:
             if self.configured:  # another thread finished loading while we waited
-                return self._conf
+                loaded = self._conf
+                return loaded
             if self._settings_in_progress is not None:
                 # Re-entered from the loading thread (a handler or validator read app.conf).
                 return self._settings_in_progress
@@ -71,7 +95,7 @@ class AppConfiguration:
 
     def _do_load_config(self) -> Settings:
         from celery.app.utils import detect_settings, validate_settings
-        self.on_configure.send(sender=self)  # type: ignore[attr-defined]
+        self.on_configure.send(sender=self)
         if self._config_source:
             self.loader.config_from_object(self._config_source,
                                            silent=self._config_source_silent)
@@ -89,25 +113,28 @@ class AppConfiguration:
         # Publish only complete settings: other threads read them without the lock.
         self._conf = settings
         self.configured = True
-        self._add_pending_periodic_tasks()  # type: ignore[attr-defined]
-        self.on_after_configure.send(sender=self, source=settings)  # type: ignore[attr-defined]
+        self._add_pending_periodic_tasks()
+        self.on_after_configure.send(sender=self, source=settings)
         return settings
 
-    def prepare_config(self, c: Any) -> Any:
+    def prepare_config(self, c: _M) -> _M:
         """Prepare configuration before it is merged with the defaults (warns on deprecated keys)."""
         from celery.app.defaults import find_deprecated_settings
-        return find_deprecated_settings(c)
+        find_deprecated_settings(c)
+        return c
 
-    def add_defaults(self, fun: Any) -> None:
+    def add_defaults(self, fun: Mapping[str, object] | Callable[[], Mapping[str, object]]
+                     ) -> None:
         """Add default configuration from dict ``fun`` (or a callable returning one, lazily)."""
         if not callable(fun):
             d, fun = fun, lambda: d
         if self.configured:
-            return self._conf.add_defaults(fun())
+            self._conf.add_defaults(fun())
+            return
         self._pending_defaults.append(fun)
 
-    def config_from_object(self, obj: Any, silent: bool = False, force: bool = False,
-                           namespace: str | None = None) -> Any:
+    def config_from_object(self, obj: object, silent: bool = False, force: bool = False,
+                           namespace: str | None = None) -> bool | None:
         """Read configuration from object: a module, a class, or a module name string.
 
         With ``silent=True`` a module name that cannot be imported leaves the
@@ -124,7 +151,7 @@ class AppConfiguration:
         return None
 
     def config_from_envvar(self, variable_name: str, silent: bool = False,
-                           force: bool = False) -> Any:
+                           force: bool = False) -> bool | None:
         """Read configuration from the module named by environment variable ``variable_name``."""
         module_name = os.environ.get(variable_name)
         if not module_name:

@@ -1,9 +1,14 @@
 """The request context of an executing task (``task.request``)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.result import ResultBase
 
 __all__ = ('Context',)
 
@@ -11,18 +16,21 @@ __all__ = ('Context',)
 class Context:
     """Task request variables (``Task.request``)."""
 
-    _children: list[Any] | None = None
+    # Fields come from the message (decoded JSON, hence the ``Any`` inside);
+    # signatures arrive as dicts (a Signature is a dict too).
+    _children: list[ResultBase] | None = None
     _protected = 0
-    args: Any = None
-    callbacks: Any = None
+    args: Sequence[Any] | None = None
+    callbacks: list[dict[str, Any]] | None = None
     called_directly = True
-    chain: Any = None
-    chord: Any = None
+    chain: list[dict[str, Any]] | None = None
+    chord: dict[str, Any] | None = None
     correlation_id: str | None = None
     delivery_info: dict[str, Any] | None = None
-    errbacks: Any = None
-    eta: Any = None
-    expires: Any = None
+    errbacks: list[dict[str, Any]] | None = None
+    #: ISO-8601 text in a worker; a datetime in some eager calls.
+    eta: str | datetime | None = None
+    expires: str | datetime | None = None
     group: str | None = None
     group_index: int | None = None
     headers: dict[str, Any] | None = None
@@ -30,7 +38,7 @@ class Context:
     id: str | None = None
     ignore_result = False
     is_eager = False
-    kwargs: Any = None
+    kwargs: dict[str, Any] | None = None
     logfile: str | None = None
     loglevel: int | None = None
     origin: str | None = None
@@ -42,27 +50,29 @@ class Context:
     root_id: str | None = None
     shadow: str | None = None
     taskset: str | None = None   # compat alias to group
-    timelimit: Any = None
+    timelimit: Sequence[float | None] | None = None
     #: Hard and soft time limit of this request (from ``timelimit`` unless set).
     time_limit: float | None = None
     soft_time_limit: float | None = None
     utc: bool | None = None
     stamped_headers: list[str] | None = None
     stamps: dict[str, Any] | None = None
+    #: The exception :meth:`Task.retry` re-raised when the retries ran out.
+    retries_exhausted_by: BaseException | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: object) -> None:
         self.update(*args, **kwargs)
         if self.headers is None:
             self.headers = self._get_custom_headers(*args, **kwargs)
 
-    def _get_custom_headers(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
-        headers: dict[str, Any] = {}
+    def _get_custom_headers(self, *args: Any, **kwargs: object) -> dict[str, object] | None:
+        headers: dict[str, object] = {}
         headers.update(*args, **kwargs)
         known = _context_attributes()
         custom = {k: v for k, v in headers.items() if k not in known}
         return custom or None
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
+    def update(self, *args: Any, **kwargs: object) -> None:
         """Update request fields from a mapping and/or keyword arguments."""
         fields = self.__dict__
         fields.update(*args, **kwargs)
@@ -75,14 +85,14 @@ class Context:
         """Reset every field to its class default."""
         self.__dict__.clear()
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """Return field ``key`` or ``default``."""
+    def get(self, key: str, default: object = None) -> object:
+        """Return field ``key`` or ``default`` (the attributes are typed)."""
         return getattr(self, key, default)
 
     def __repr__(self) -> str:
         return f'<Context: {vars(self)!r}>'
 
-    def as_execution_options(self) -> dict[str, Any]:
+    def as_execution_options(self) -> dict[str, object]:
         """Options to re-send the same request (used by retry and replace)."""
         options = dict(zip(_RESENT_FIELDS, _read_resent_fields(self)))
         options['time_limit'], options['soft_time_limit'] = self._limits()
@@ -94,7 +104,7 @@ class Context:
         return options
 
     @property
-    def children(self) -> list[Any]:
+    def children(self) -> list[ResultBase]:
         """Results of the subtasks sent by this task (tracked for the result meta)."""
         if self._children is None:
             self._children = []

@@ -6,7 +6,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from functools import cache, partial
-from typing import Any
+from typing import Any, TypeVar
 
 # The option class and its converters live in celery.app.option; they are
 # importable from here too, where Celery keeps them.
@@ -340,11 +340,11 @@ NAMESPACES: dict[str, Any] = Namespace(
 )
 
 
-def _new_name(prefix: str, key: str, opt: Option) -> list[tuple]:
+def _new_name(prefix: str, key: str, opt: Option) -> list[tuple[str, Option]]:
     return [(prefix + key, opt)]
 
 
-def _old_names(prefix: str, key: str, opt: Option) -> list[tuple]:
+def _old_names(prefix: str, key: str, opt: Option) -> list[tuple[str, str, Option]]:
     # ``(OLD_NAME, new_name, opt)`` per old name; without one, the old name
     # is simply the new name in capitals (``broker_url`` -> ``BROKER_URL``).
     new_name = prefix + key
@@ -353,7 +353,8 @@ def _old_names(prefix: str, key: str, opt: Option) -> list[tuple]:
 
 
 def flatten(d: Mapping[str, Any], root: str = '',
-            keyfilter: Callable[[str, str, Option], list] = _new_name) -> Iterator[tuple]:
+            keyfilter: Callable[[str, str, Option], list[Any]] = _new_name
+            ) -> Iterator[Any]:
     """Yield ``(full_name, Option)`` for every setting in the namespace tree ``d``.
 
     One level of the tree at a time: the settings of a namespace come before
@@ -362,7 +363,7 @@ def flatten(d: Mapping[str, Any], root: str = '',
     """
     level: list[tuple[str, Mapping[str, Any]]] = [(root, d)]
     while level:
-        nested = []
+        nested: list[tuple[str, Mapping[str, Any]]] = []
         for prefix, entries in level:
             for key, entry in entries.items():
                 if isinstance(entry, dict):
@@ -371,6 +372,8 @@ def flatten(d: Mapping[str, Any], root: str = '',
                     yield from keyfilter(prefix, key, entry)
         level = nested
 
+
+_S = TypeVar('_S')
 
 #: Flat ``{new_name: Option}`` for every setting.
 OPTIONS: dict[str, Option] = dict(flatten(NAMESPACES))
@@ -385,7 +388,7 @@ SETTING_KEYS: set[str] = set(DEFAULTS)
 _OLD_SETTING_KEYS: set[str] = set(_TO_NEW_KEY)
 
 
-def find_deprecated_settings(source: Any) -> Any:
+def find_deprecated_settings(source: _S) -> _S:
     """Warn about every deprecated setting set in ``source``; return ``source``."""
     import warnings
 
@@ -444,7 +447,7 @@ _ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def check_value(opt: Option, value: Any) -> Any:
+def check_value(opt: Option, value: object) -> object:
     """Return ``value`` (converted when given as text) or raise ValueError saying why not."""
     if value is None:
         return None
@@ -478,14 +481,15 @@ def _check_choices(opt: Option, value: Any) -> None:
         raise ValueError(f'unknown value {item!r}; accepted values: {accepted}{opt.hint}')
 
 
-def validate(settings: Mapping[str, Any]) -> dict[str, Any]:
+def validate(settings: Mapping[str, object]) -> dict[str, object]:
     """Check every known setting in ``settings`` (new names).
 
     Returns ``{name: converted_value}`` for the values given as text that
     were converted to their declared type; raises
     :exc:`~celery.exceptions.ImproperlyConfigured` listing every bad value.
     """
-    problems, converted = [], {}
+    problems: list[str] = []
+    converted: dict[str, object] = {}
     for name, value in settings.items():
         opt = OPTIONS.get(name)
         if opt is None or value is opt.default:

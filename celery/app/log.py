@@ -18,7 +18,18 @@ from celery.utils.log import (
 from celery.utils.nodenames import node_format
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from celery.app.base import Celery
+    from celery.utils.dispatch.signal import Receiver
+    from celery.utils.term import colored as ColoredText
+
+    #: A level name (``'INFO'``) or number.
+    LogLevel: TypeAlias = 'int | str | None'
+    #: A file name (``%n``-style keys expanded), or an open stream.
+    LogFile: TypeAlias = 'str | TextIO | None'
+    #: What ``setup_logging`` receivers answered (None: logging was set up already).
+    Handled: TypeAlias = 'list[tuple[Receiver, object]] | None'
 
 __all__ = ('TaskFormatter', 'Logging')
 
@@ -59,9 +70,10 @@ class Logging:
     def already_setup(self, was_setup: bool) -> None:
         Logging._setup = was_setup
 
-    def setup(self, loglevel: Any = None, logfile: Any = None, redirect_stdouts: bool = False,
+    def setup(self, loglevel: LogLevel = None, logfile: LogFile = None,
+              redirect_stdouts: bool = False,
               redirect_level: str = 'WARNING', colorize: bool | None = None,
-              hostname: str | None = None) -> Any:
+              hostname: str | None = None) -> Handled:
         """Configure logging and optionally redirect stdout/stderr to it."""
         loglevel = mlevel(loglevel)
         handled = self.setup_logging_subsystem(loglevel, logfile, colorize=colorize,
@@ -73,20 +85,21 @@ class Logging:
         _log_warnings()
         return handled
 
-    def redirect_stdouts(self, loglevel: Any = None, name: str = 'celery.redirected') -> None:
+    def redirect_stdouts(self, loglevel: LogLevel = None, name: str = 'celery.redirected') -> None:
         """Send ``print`` output to the ``celery.redirected`` logger."""
         self.redirect_stdouts_to_logger(get_logger(name), loglevel=loglevel)
         os.environ.update(CELERY_LOG_REDIRECT='1',
                           CELERY_LOG_REDIRECT_LEVEL=str(loglevel or ''))
 
-    def setup_logging_subsystem(self, loglevel: Any = None, logfile: Any = None,
+    def setup_logging_subsystem(self, loglevel: LogLevel = None, logfile: LogFile = None,
                                 format: str | None = None, colorize: bool | None = None,
                                 hostname: str | None = None, datefmt: str | None = None,
-                                **kwargs: Any) -> Any:
+                                **kwargs: Any) -> Handled:
         """Configure the root and task loggers (once), unless ``setup_logging`` is handled."""
         if self.already_setup:
             return None
-        if logfile and hostname:
+        if isinstance(logfile, str) and logfile and hostname:
+            # (A stream given as the log file has no name to expand.)
             logfile = node_format(logfile, hostname)
         Logging._setup = True
         loglevel = mlevel(loglevel or self.loglevel)
@@ -105,7 +118,7 @@ class Logging:
                           _MP_FORK_LOGFORMAT_=format)
         return receivers
 
-    def _setup_own_loggers(self, loglevel: Any, logfile: Any, format: str, colorize: bool,
+    def _setup_own_loggers(self, loglevel: LogLevel, logfile: LogFile, format: str, colorize: bool,
                            **kwargs: Any) -> None:
         # Nobody handled ``setup_logging``: the root, multiprocessing and task
         # loggers get our handlers (the root logger's own are dropped first
@@ -123,14 +136,15 @@ class Logging:
         # Task records keep their own format and date format (worker_task_log_*).
         self.setup_task_loggers(loglevel, logfile, colorize=colorize)
 
-    def _configure_logger(self, logger: logging.Logger | None, logfile: Any, loglevel: Any,
+    def _configure_logger(self, logger: logging.Logger | None, logfile: LogFile,
+                          loglevel: LogLevel,
                           format: str, colorize: bool, **kwargs: Any) -> None:
         if logger is not None:
             self.setup_handlers(logger, logfile, format, colorize, **kwargs)
             if loglevel:
                 logger.setLevel(loglevel)
 
-    def setup_task_loggers(self, loglevel: Any = None, logfile: Any = None,
+    def setup_task_loggers(self, loglevel: LogLevel = None, logfile: LogFile = None,
                            format: str | None = None, colorize: bool | None = None,
                            propagate: bool = False, datefmt: str | None = None,
                            **kwargs: Any) -> logging.Logger:
@@ -148,17 +162,17 @@ class Logging:
                                              colorize=colorize)
         return logger
 
-    def redirect_stdouts_to_logger(self, logger: logging.Logger, loglevel: Any = None,
+    def redirect_stdouts_to_logger(self, logger: logging.Logger, loglevel: LogLevel = None,
                                    stdout: bool = True, stderr: bool = True) -> LoggingProxy:
         """Replace ``sys.stdout``/``sys.stderr`` with proxies writing to ``logger``."""
         proxy = LoggingProxy(logger, loglevel)
         if stdout:
-            sys.stdout = proxy  # type: ignore[assignment]
+            sys.stdout = proxy
         if stderr:
-            sys.stderr = proxy  # type: ignore[assignment]
+            sys.stderr = proxy
         return proxy
 
-    def supports_color(self, colorize: bool | None = None, logfile: Any = None) -> bool:
+    def supports_color(self, colorize: bool | None = None, logfile: LogFile = None) -> bool:
         """Colour only when logging to a terminal (never to a file)."""
         colorize = self.colorize if colorize is None else colorize
         if self.app.IS_WINDOWS:
@@ -167,13 +181,13 @@ class Logging:
             return logfile is None and _isatty(sys.stderr)
         return bool(colorize)
 
-    def colored(self, logfile: Any = None, enabled: bool | None = None) -> Any:
+    def colored(self, logfile: LogFile = None, enabled: bool | None = None) -> ColoredText:
         """A :func:`celery.utils.term.colored` that respects :meth:`supports_color`."""
         from celery.utils.term import colored
         return colored(enabled=self.supports_color(enabled, logfile))
 
-    def setup_handlers(self, logger: logging.Logger, logfile: Any, format: str,
-                       colorize: bool, formatter: type = ColorFormatter,
+    def setup_handlers(self, logger: logging.Logger, logfile: LogFile, format: str,
+                       colorize: bool, formatter: type[ColorFormatter] = ColorFormatter,
                        datefmt: str | None = None, **kwargs: Any) -> logging.Logger:
         """Add a handler for ``logfile`` (stderr when None) unless one exists."""
         if self._is_configured(logger):
@@ -187,11 +201,11 @@ class Logging:
         logger.addHandler(handler)
         return logger
 
-    def _detect_handler(self, logfile: Any = None) -> logging.Handler:
-        logfile = sys.__stderr__ if logfile is None else logfile
-        if hasattr(logfile, 'write'):
-            return logging.StreamHandler(logfile)
-        return WatchedFileHandler(logfile, encoding='utf-8')
+    def _detect_handler(self, logfile: LogFile = None) -> logging.Handler:
+        target = sys.__stderr__ if logfile is None else logfile
+        if isinstance(target, (str, os.PathLike)):
+            return WatchedFileHandler(target, encoding='utf-8')
+        return logging.StreamHandler(target)
 
     def _has_handler(self, logger: logging.Logger) -> bool:
         return any(not isinstance(h, logging.NullHandler) for h in logger.handlers or [])
@@ -204,7 +218,7 @@ class Logging:
         return get_logger(name)
 
 
-def _export_for_pool_children(loglevel: Any, logfile: Any) -> None:
+def _export_for_pool_children(loglevel: LogLevel, logfile: LogFile) -> None:
     # A prefork child set up apart from its parent reads these (celery.concurrency.prefork).
     os.environ['CELERY_LOG_LEVEL'] = str(loglevel) if loglevel else ''
     os.environ['CELERY_LOG_FILE'] = str(logfile) if logfile else ''

@@ -1,7 +1,8 @@
 """One setting's description (:class:`Option`) and the value converters it uses."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import builtins
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = (
@@ -13,7 +14,7 @@ _TRUE_WORDS = frozenset({'y', 'yes', 't', 'true', 'on', '1'})
 _FALSE_WORDS = frozenset({'n', 'no', 'f', 'false', 'off', '0', ''})
 
 
-def parse_bool(value: Any) -> bool:
+def parse_bool(value: object) -> bool:
     """Read a boolean from text like ``yes``/``no``/``1``/``0`` (bools pass through)."""
     if not isinstance(value, str):
         return bool(value)
@@ -40,7 +41,7 @@ def compression_names() -> tuple[str, ...]:
     return tuple(sorted(set(compression._aliases) | set(compression.encoders())))
 
 
-def timezone_name(value: Any) -> None:
+def timezone_name(value: object) -> None:
     """Raise ValueError unless ``value`` is a tzinfo or a known IANA time zone name."""
     if not isinstance(value, str):
         return
@@ -62,7 +63,7 @@ def _to_sequence(value: Any, factory: Callable[[Any], Any]) -> Any:
     return factory(value)
 
 
-def _to_dict(value: Any) -> dict:
+def _to_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         import json
         value = json.loads(value)
@@ -105,14 +106,14 @@ class Option:
     alt: str | None = None
     deprecate_by: str | None = None
     remove_by: str | None = None
-    choices: Callable[[], Any] | tuple | None = None
-    accepts: tuple[type, ...] = ()
+    choices: Callable[[], Iterable[object]] | tuple[object, ...] | None = None
+    accepts: tuple[builtins.type, ...] = ()  # (``type`` here is the attribute)
     minimum: float | None = None
-    check: Callable[[Any], None] | None = None
+    check: Callable[[object], None] | None = None
     allow_path: bool = False
     hint: str = ''
 
-    def __init__(self, default: Any = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, default: object = None, *args: object, **kwargs: Any) -> None:
         # Extra positional arguments have no meaning; they are accepted so
         # that option tables written for Celery keep loading.
         self.default = default
@@ -121,11 +122,12 @@ class Option:
         self.type = kwargs.get('type') or 'string'
         self.old = set(self.old)
 
-    def to_python(self, value: Any) -> Any:
+    def to_python(self, value: object) -> object:
         """Convert ``value`` (usually text from the command line or env) to this type."""
-        return self.typemap[self.type](value)
+        converted: object = self.typemap[self.type](value)
+        return converted
 
-    def accepted_values(self) -> tuple:
+    def accepted_values(self) -> tuple[object, ...]:
         """The values this setting accepts, or () when it takes any value of its type."""
         choices = self.choices
         return tuple(choices() if callable(choices) else choices or ())
@@ -134,11 +136,12 @@ class Option:
         return f'<Option: type->{self.type} default->{self.default!r}>'
 
 
-def Namespace(__old__: set[str] | None = None, **options: Any) -> dict[str, Any]:
+def Namespace(__old__: set[str] | None = None,
+              **options: Option | dict[str, Any]) -> dict[str, Any]:
     """Group options; ``__old__`` templates (``'celeryd_{0}'``) name their old keys."""
     for key, opt in options.items():
         # An option that lists its own old names keeps them.
-        if __old__ and not opt.old:
+        if __old__ and isinstance(opt, Option) and not opt.old:
             opt.old = {template.format(key) for template in __old__}
     return options
 

@@ -19,7 +19,7 @@ def _never_loaded() -> bool:
     return False
 
 
-class PendingConfiguration(UserDict, AttributeDictMixin):
+class PendingConfiguration(UserDict[str, Any], AttributeDictMixin):
     """Settings written before the configuration is loaded; the first read loads it.
 
     ``conf`` is the mapping that keeps the early writes (the app's changes)
@@ -48,19 +48,20 @@ class PendingConfiguration(UserDict, AttributeDictMixin):
     def _writes_go_to(self) -> MutableMapping[str, Any]:
         return self.data if self._is_loaded() else self._data
 
-    def __getitem__(self, key: Any) -> Any:
+    # Any: a setting's value, whose type depends on the key (as Settings).
+    def __getitem__(self, key: str) -> Any:
         # Not UserDict's membership test first: some settings are computed
         # (the broker URL from the environment) and only answer to lookup.
         return self.data[key]
 
-    def __getattr__(self, key: str) -> Any:
+    def __getattr__(self, key: str) -> Any:  # a setting, or a method of the settings
         if key.startswith('__'):
             # copy, pickle and friends probe for these; don't load for them.
             raise AttributeError(key)
         # From the settings, so their methods (``humanize``...) answer too.
         return getattr(self.data, key)
 
-    def get(self, key: Any, default: Any = None) -> Any:
+    def get(self, key: str, default: object = None) -> object:
         """Value of setting ``key`` (loading the configuration), or ``default``."""
         return self.data.get(key, default)
 
@@ -70,7 +71,7 @@ class PendingConfiguration(UserDict, AttributeDictMixin):
 
     __copy__ = copy
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         self._writes_go_to()[key] = value
 
     def clear(self) -> None:
@@ -81,9 +82,10 @@ class PendingConfiguration(UserDict, AttributeDictMixin):
         """Write several settings without loading the configuration."""
         self._writes_go_to().update(*args, **kwargs)
 
-    def setdefault(self, *args: Any, **kwargs: Any) -> Any:
+    def setdefault(self, *args: Any, **kwargs: Any) -> object:
         """Write a setting unless already written, without loading the configuration."""
-        return self._writes_go_to().setdefault(*args, **kwargs)
+        value: object = self._writes_go_to().setdefault(*args, **kwargs)
+        return value
 
     def __contains__(self, key: object) -> bool:
         # Only what was written, until loaded: ``setdefault`` asks this, and
@@ -93,7 +95,7 @@ class PendingConfiguration(UserDict, AttributeDictMixin):
     def __len__(self) -> int:
         return len(self.data)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[str]:
         return iter(self.data)
 
     def __repr__(self) -> str:

@@ -6,6 +6,7 @@ configuration is read again from its source on the other side.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ _STANDARD_ARGS = ('main', 'changes', 'loader', 'backend', 'amqp', 'events', 'log
 class AppPickler:
     """Rebuild an app from the positional arguments of the older pickle format."""
 
-    def __call__(self, cls: type[Celery], *args: Any) -> Celery:
+    def __call__(self, cls: type[Celery], *args: object) -> Celery:
         kwargs = self.build_kwargs(*args)
         app = self.construct(cls, **kwargs)
         self.prepare(app, **kwargs)
@@ -35,9 +36,12 @@ class AppPickler:
         """Constructor keyword arguments from the pickled positional ones."""
         return self.build_standard_kwargs(*args)
 
-    def build_standard_kwargs(self, main: str | None, changes: dict[str, Any], loader: Any,
-                              backend: Any, amqp: Any, events: Any, log: Any, control: Any,
-                              accept_magic_kwargs: Any, config_source: Any = None,
+    # The component arguments are passed on to the constructor as they are
+    # (a class or its ``module:Class`` path each).
+    def build_standard_kwargs(self, main: str | None, changes: Mapping[str, object],
+                              loader: object, backend: object, amqp: object, events: object,
+                              log: object, control: object, accept_magic_kwargs: object,
+                              config_source: object = None,
                               config_source_silent: bool = False) -> dict[str, Any]:
         """Keyword arguments for the app's constructor (``accept_magic_kwargs`` is obsolete)."""
         given = dict(zip(_STANDARD_ARGS, (
@@ -53,7 +57,7 @@ class AppPickler:
         return cls(**kwargs)
 
 
-def _unpickle_app(cls: type[Celery], pickler: type[AppPickler], *args: Any) -> Celery:
+def _unpickle_app(cls: type[Celery], pickler: type[AppPickler], *args: object) -> Celery:
     """Rebuild an app pickled in the older, positional format."""
     return pickler()(cls, *args)
 

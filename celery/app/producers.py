@@ -1,8 +1,7 @@
 """The app's producer pool: idle producers keep their connection and channel."""
 from __future__ import annotations
 
-from typing import Any
-
+from kombu import Producer
 from kombu.pools import ProducerPool
 from kombu.resource import Resource
 
@@ -26,7 +25,7 @@ class StickyProducerPool(AcquireTimeout, ProducerPool):
     #: app lets go of them instead (:func:`celery.app.pools.drop_in_child`).
     close_after_fork = False
 
-    def release(self, resource: Any) -> None:
+    def release(self, resource: Producer) -> None:
         """Put ``resource`` back in the pool, still bound to its connection."""
         connection = resource.__connection__
         if not self.limit or connection is None or not connection.connected:

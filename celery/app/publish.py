@@ -12,7 +12,8 @@ __all__ = ('publish', 'undeclared')
 logger = get_logger('celery.app.amqp')
 
 
-def publish(producer: Producer, body: Any, retry: bool, publish_args: dict[str, Any]) -> Any:
+def publish(producer: Producer, body: object, retry: bool,
+            publish_args: dict[str, Any]) -> object:
     """Publish once without kombu's retry wrapper; only on a connection error retry."""
     # kombu builds a retry closure (and updates transport options) for every
     # ``publish(retry=True)``; the first attempt almost always succeeds, so

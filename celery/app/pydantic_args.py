@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery.utils.annotations import annotation_issubclass, get_optional_arg
 
@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 
 __all__ = ('pydantic_wrapper',)
 
+_B = TypeVar('_B')
 
-def _model_parameters(signature: inspect.Signature, base: type) -> dict[str, tuple[type, bool]]:
+
+def _model_parameters(signature: inspect.Signature, base: type[_B]
+                      ) -> dict[str, tuple[type[_B], bool]]:
     """Map parameter name -> (model class, whether None is accepted) for model-typed parameters."""
-    models = {}
+    models: dict[str, tuple[type[_B], bool]] = {}
     for name, param in signature.parameters.items():
         annotation = param.annotation
         optional_of = get_optional_arg(annotation)

@@ -13,7 +13,7 @@ __all__ = ('QUEUE_FORMAT', 'Queues')
 QUEUE_FORMAT = '.> {0.name:<16} exchange={0.exchange.name}({0.exchange.type}) key={0.routing_key}'
 
 
-class Queues(dict):
+class Queues(dict[str, Queue]):
     """Queue name → :class:`kombu.Queue`, creating missing queues on lookup if enabled."""
 
     #: Queues selected for consuming (None means all of them).
@@ -61,8 +61,9 @@ class Queues(dict):
         if self.default_exchange and not queue.exchange:
             queue.exchange = self.default_exchange
         super().__setitem__(name, queue)
-        if queue.alias:
-            self.aliases[queue.alias] = queue
+        alias = _declared(queue, 'alias')
+        if alias:
+            self.aliases[alias] = queue
 
     def __missing__(self, name: str) -> Queue:
         if self.create_missing:
@@ -84,9 +85,9 @@ class Queues(dict):
 
     def _add(self, queue: Queue) -> Queue:
         if queue.exchange is None or queue.exchange.name == '':
-            queue.exchange = self.default_exchange
+            _set_declared(queue, 'exchange', self.default_exchange)  # (None when there is none)
         if not queue.routing_key:
-            queue.routing_key = self.default_routing_key
+            _set_declared(queue, 'routing_key', self.default_routing_key)
         if self.max_priority is not None:
             self._set_max_priority(queue)
         if self.dead_letter_arguments:
@@ -95,9 +96,7 @@ class Queues(dict):
         return queue
 
     def _set_max_priority(self, queue: Queue) -> None:
-        arguments = queue.queue_arguments
-        if arguments is None:
-            arguments = queue.queue_arguments = {}
+        arguments = _queue_arguments(queue)
         # Quorum queues refuse x-max-priority: RabbitMQ would reject the declare.
         if arguments.get('x-queue-type') != 'quorum':
             arguments.setdefault('x-max-priority', self.max_priority)
@@ -112,10 +111,9 @@ class Queues(dict):
         arguments = self.dead_letter_arguments
         if not arguments or queue.name == arguments['x-dead-letter-routing-key']:
             return  # the dead-letter queue itself keeps its messages
-        if queue.queue_arguments is None:
-            queue.queue_arguments = {}
+        declared = _queue_arguments(queue)
         for key, value in arguments.items():
-            queue.queue_arguments.setdefault(key, value)
+            declared.setdefault(key, value)
 
     def new_missing(self, name: str) -> Queue:
         """Create the declaration for a queue that was named but not configured."""
@@ -174,3 +172,23 @@ def _as_name_list(names: str | Iterable[str]) -> list[str]:
     if isinstance(names, str):
         return [name for name in (part.strip() for part in names.split(',')) if name]
     return list(names)
+
+
+# kombu sets most of a Queue's declaration fields from its ``attrs`` table,
+# out of a checker's sight, and the others may be None where it types them
+# as set: these read and write them by name.
+def _declared(queue: Queue, field: str) -> Any:
+    return getattr(queue, field, None)
+
+
+def _set_declared(queue: Queue, field: str, value: object) -> None:
+    setattr(queue, field, value)
+
+
+def _queue_arguments(queue: Queue) -> dict[str, Any]:
+    """The queue's ``queue_arguments``, made an empty dict first when unset."""
+    arguments: dict[str, Any] | None = _declared(queue, 'queue_arguments')
+    if arguments is None:
+        arguments = {}
+        _set_declared(queue, 'queue_arguments', arguments)
+    return arguments

@@ -1,7 +1,6 @@
 """Registry of available tasks."""
 from __future__ import annotations
 
-import inspect
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ('TaskRegistry',)
 
 
-class TaskRegistry(dict):
+class TaskRegistry(dict[str, 'Task']):
     """Map of registered tasks: task name -> task instance."""
 
     NotRegistered = NotRegistered
@@ -22,7 +21,7 @@ class TaskRegistry(dict):
     def __missing__(self, key: str) -> Task:
         raise self.NotRegistered(key)
 
-    def register(self, task: Any) -> None:
+    def register(self, task: Task | type[Task]) -> None:
         """Register a task in the task registry.
 
         The task will be automatically instantiated if not already an
@@ -31,14 +30,14 @@ class TaskRegistry(dict):
         if task.name is None:
             raise InvalidTaskError(
                 f'Task class {type(task).__name__!r} must specify .name attribute')
-        task = inspect.isclass(task) and task() or task
-        add_autoretry_behaviour(task)
-        self[task.name] = task
+        instance = task() if isinstance(task, type) else task
+        add_autoretry_behaviour(instance)
+        self[instance.name or ''] = instance
 
     def unregister(self, name: str | Task) -> None:
         """Unregister task by name."""
         try:
-            self.pop(getattr(name, 'name', name))
+            self.pop(name if isinstance(name, str) else name.name or '')
         except KeyError:
             raise self.NotRegistered(name) from None
 

@@ -1,15 +1,19 @@
 """``Task.replace``: hand the rest of a task's work to another signature."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import Ignore, ImproperlyConfigured
 from celery.utils.functional import maybe_list
 
+if TYPE_CHECKING:
+    from celery.app.task_signatures import TaskSignatures
+    from celery.canvas import Signature
+
 __all__ = ('replace_task', 'stamp_replacement')
 
 
-def replace_task(task: Any, sig: Any) -> Any:
+def replace_task(task: TaskSignatures, sig: Signature[Any]) -> object:
     """Replace ``task``'s current request with ``sig``, which inherits its id and position.
 
     Callbacks, errbacks, the rest of the chain and chord membership move to
@@ -39,7 +43,7 @@ def replace_task(task: Any, sig: Any) -> Any:
         sig.tasks[-1].extend_list_option('link', sig.options.pop('link'))
     # Same id as the replaced task: results already handed out stay valid.
     sig.freeze(request.id)
-    nesting = (request.get('replaced_task_nesting') or 0) + 1
+    nesting = (request.replaced_task_nesting or 0) + 1
     sig.set(chord=request.chord, group_id=request.group, group_index=request.group_index,
             root_id=request.root_id, replaced_task_nesting=nesting)
     for step in reversed(request.chain or ()):
@@ -49,11 +53,12 @@ def replace_task(task: Any, sig: Any) -> Any:
     return task.on_replace(sig)
 
 
-def stamp_replacement(task: Any, sig: Any) -> Any:
+def stamp_replacement(task: TaskSignatures, sig: Signature[Any]) -> object:
     """Copy the replaced request's stamps onto ``sig`` and apply it (eagerly or by message)."""
     request = task.request
     if request.stamps:
-        stamps = {name: request.stamps.get(name) for name in request.stamped_headers or ()}
+        stamps: dict[str, Any] = {name: request.stamps.get(name)
+                                  for name in request.stamped_headers or ()}
         sig.stamp(**stamps)
     if request.is_eager:
         return sig.apply().get()

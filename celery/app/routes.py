@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kombu import Queue
 from kombu.utils.functional import maybe_evaluate
@@ -19,15 +19,24 @@ from celery.app.config import AppConfiguration
 from celery.app.publish_settings import publish_settings
 from celery.exceptions import QueueNotFound
 
+if TYPE_CHECKING:
+    from celery.app.base import Celery
+    from celery.app.task import Task
+
 __all__ = ('MapRoute', 'Router', 'expand_router_string', 'prepare')
 
 #: Task class attributes that act as a route of last resort.
 TASK_ROUTE_ATTRIBUTES = ('queue', 'exchange', 'routing_key', 'priority')
 
+#: Delivery options of a message (``queue``, ``exchange``, ``routing_key``...).
 Route = dict[str, Any]
+#: What a router may answer: a queue name, a queue, or delivery options.
+RouteValue = str | Queue | Mapping[str, Any]
+#: A task name (exact or glob) or a compiled regex, as a key of a route map.
+RouteKey = str | re.Pattern[str]
 
 
-def _as_route(value: Any) -> Route:
+def _as_route(value: RouteValue) -> Route:
     """A route value is a queue name, a :class:`~kombu.Queue`, or a dict."""
     if isinstance(value, (str, Queue)):
         return {'queue': value}
@@ -45,7 +54,8 @@ def _merge_set_values(base: Route, overrides: Mapping[str, Any]) -> Route:
 class MapRoute:
     """Router built from a mapping of task name (exact, glob or regex) to route."""
 
-    def __init__(self, map: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:  # noqa: A002
+    def __init__(self, map: Mapping[RouteKey, RouteValue]  # noqa: A002
+                 | Iterable[tuple[RouteKey, RouteValue]]) -> None:
         items = map.items() if isinstance(map, Mapping) else map
         self.map: dict[str, Route] = {}
         self.patterns: list[tuple[re.Pattern[str], Route]] = []
@@ -58,7 +68,7 @@ class MapRoute:
             else:
                 self.map[key] = route
 
-    def __call__(self, name: str, *args: Any, **kwargs: Any) -> Route | None:
+    def __call__(self, name: str, *args: object, **kwargs: object) -> Route | None:
         """Return a copy of the route for task ``name``, or None."""
         route = self.map.get(name)
         if route is not None:
@@ -75,17 +85,17 @@ class MapRoute:
 class Router:
     """Resolve the final delivery options for a task message."""
 
-    def __init__(self, routes: Iterable[Any] | None = None,
+    def __init__(self, routes: Iterable[object] | None = None,
                  queues: Mapping[str, Queue] | None = None,
-                 create_missing: bool = False, app: Any = None) -> None:
+                 create_missing: bool = False, app: Celery | None = None) -> None:
         self.app = app
         self.queues = {} if queues is None else queues
         self.routes = [] if routes is None else list(routes)
         self.create_missing = create_missing
 
-    def route(self, options: Mapping[str, Any], name: str, args: Any = (),
-              kwargs: Mapping[str, Any] | None = None,
-              task_type: Any = None) -> Route:
+    def route(self, options: Mapping[str, Any], name: str, args: Sequence[object] | None = (),
+              kwargs: Mapping[str, object] | None = None,
+              task_type: Task[..., Any] | None = None) -> Route:
         """Return ``options`` completed with ``queue`` (a kombu Queue) and routing."""
         kwargs = kwargs or {}
         options = self.expand_destination(dict(options))
@@ -101,20 +111,22 @@ class Router:
                                else self.expand_destination(default_queue)['queue'])
         return merged
 
-    def expand_destination(self, route: str | Queue | Route) -> Route:
+    def expand_destination(self, route: RouteValue) -> Route:
         """Turn a queue name inside ``route`` into the :class:`~kombu.Queue` it names."""
         if isinstance(route, (str, Queue)):
             queue, route = route, {}
         else:
+            # Read-only mappings are copied; a dict is completed in place.
+            route = route if isinstance(route, dict) else dict(route)
             queue = route.pop('queue', None)
         if queue:
             route['queue'] = queue if isinstance(queue, Queue) else self._lookup_queue(queue)
         return route
 
-    def lookup_route(self, name: str, args: Any = None,
-                     kwargs: Mapping[str, Any] | None = None,
+    def lookup_route(self, name: str, args: Sequence[object] | None = None,
+                     kwargs: Mapping[str, object] | None = None,
                      options: Mapping[str, Any] | None = None,
-                     task_type: Any = None) -> Any:
+                     task_type: Task[..., Any] | None = None) -> RouteValue | None:
         """Return the first route any router gives for ``name``, or None."""
         for router in self.routes:
             found = self.query_router(router, name, args, kwargs, options, task_type)
@@ -122,14 +134,21 @@ class Router:
                 return found
         return None
 
-    def query_router(self, router: Any, task: str, args: Any,
-                     kwargs: Mapping[str, Any] | None,
-                     options: Mapping[str, Any] | None, task_type: Any) -> Any:
+    def query_router(self, router: object, task: str, args: Sequence[object] | None,
+                     kwargs: Mapping[str, object] | None,
+                     options: Mapping[str, Any] | None,
+                     task_type: Task[..., Any] | None) -> RouteValue | None:
         """Ask one router (function, MapRoute or pre-4.0 router object) for a route."""
-        router = router.evaluate() if isinstance(router, _LazyRouter) else maybe_evaluate(router)
-        if hasattr(router, 'route_for_task'):
-            return router.route_for_task(task, args, kwargs)
-        return router(task, args, kwargs, options, task=task_type)
+        # Any: a user's router, of no known class (kombu's maybe_evaluate is untyped).
+        found: RouteValue | None
+        if isinstance(router, _LazyRouter):
+            router = router.evaluate()
+        router_: Any = maybe_evaluate(router)
+        if hasattr(router_, 'route_for_task'):
+            found = router_.route_for_task(task, args, kwargs)
+        else:
+            found = router_(task, args, kwargs, options, task=task_type)
+        return found
 
     def _lookup_queue(self, name: str) -> Queue:
         try:
@@ -140,8 +159,8 @@ class Router:
                 f'task_create_missing_queues is disabled: add it to '
                 f'task_queues or enable task_create_missing_queues.') from None
 
-    def _task_route(self, task_type: Any) -> Route:
-        route = {}
+    def _task_route(self, task_type: Task[..., Any]) -> Route:
+        route: Route = {}
         for attr in TASK_ROUTE_ATTRIBUTES:
             value = getattr(task_type, attr, None)
             if value is not None:
@@ -154,15 +173,16 @@ class Router:
             return 'celery'
         if isinstance(app, AppConfiguration):
             return publish_settings(app).default_queue
-        return app.conf.task_default_queue  # an app-like stand-in
+        queue: str = app.conf.task_default_queue  # an app-like stand-in
+        return queue
 
 
-def expand_router_string(router: str) -> Any:
+def expand_router_string(router: str) -> object:
     """Import a router by dotted path; pre-4.0 router classes are instantiated."""
-    router = symbol_by_name(router)
-    if hasattr(router, 'route_for_task'):
-        router = router()
-    return router
+    found = symbol_by_name(router)
+    if hasattr(found, 'route_for_task'):
+        found = found()
+    return found
 
 
 class _LazyRouter:
@@ -170,12 +190,14 @@ class _LazyRouter:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._router: Any = None
+        self._router: object = None
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.evaluate()(*args, **kwargs)
+    def __call__(self, *args: object, **kwargs: object) -> RouteValue | None:
+        router: Any = self.evaluate()  # a user's router function or MapRoute
+        found: RouteValue | None = router(*args, **kwargs)
+        return found
 
-    def evaluate(self) -> Any:
+    def evaluate(self) -> object:
         """Import (once) and return the router."""
         if self._router is None:
             self._router = expand_router_string(self.path)
@@ -185,7 +207,7 @@ class _LazyRouter:
         return f'<router {self.path}>'
 
 
-def _expand_route(route: Any) -> Any:
+def _expand_route(route: object) -> object:
     if isinstance(route, (Mapping, list, tuple)):
         return MapRoute(route)
     if isinstance(route, str):
@@ -193,7 +215,7 @@ def _expand_route(route: Any) -> Any:
     return route
 
 
-def prepare(routes: Any) -> list[Any]:
+def prepare(routes: object) -> list[object]:
     """Expand the :setting:`task_routes` setting into a list of routers."""
     if routes is None:
         return []

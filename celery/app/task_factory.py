@@ -8,7 +8,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from celery._state import connect_on_app_finalize
 from celery._typing import P, R
@@ -80,13 +80,16 @@ class AppTaskFactory:
     """Mixin giving :class:`~celery.Celery` its task decorator and task registration."""
 
     _tasks: TaskRegistry
-    _pending: deque
+    _pending: deque[object]
     _finalize_mutex: threading.RLock
     autofinalize: bool
     finalized: bool
     main: str | None
     Task: type[TaskT[Any, Any]]
-    tasks: TaskRegistry
+
+    if TYPE_CHECKING:
+        @property
+        def tasks(self) -> TaskRegistry: ...
 
     #: True while tasks shared by every app are built (at finalize).
     _building_shared_tasks = False
@@ -115,7 +118,7 @@ class AppTaskFactory:
              filter: Callable[[TaskT[Any, Any]], Any] | None = ..., pydantic: bool = ...,
              **options: Any) -> Callable[[Callable[..., R]], TaskT[..., R]]: ...
 
-    def task(self, *args: Any, **opts: Any) -> Any:
+    def task(self, *args: Any, **opts: Any) -> object:
         """Decorator to create a task class out of any callable.
 
         Options: ``name``, ``base``, ``bind``, ``shared`` (default True:
@@ -138,9 +141,10 @@ class AppTaskFactory:
                 f'@task() takes exactly 1 argument ({len(args) + len(opts)} given)')
         return self._task_decorator(**opts)
 
-    def _task_decorator(self, shared: bool = True, filter: Callable | None = None,
-                        lazy: bool = True, **opts: Any) -> Callable[[Callable], Any]:
-        def decorate(fun: Callable) -> Any:
+    def _task_decorator(self, shared: bool = True,
+                        filter: Callable[[Any], object] | None = None, lazy: bool = True,
+                        **opts: Any) -> Callable[[Callable[..., Any]], object]:
+        def decorate(fun: Callable[..., Any]) -> object:
             if shared:
                 self._share_task(fun, opts)
             task: Any
@@ -154,20 +158,24 @@ class AppTaskFactory:
         return decorate
 
     @staticmethod
-    def _share_task(fun: Callable, opts: dict[str, Any]) -> None:
+    def _share_task(fun: Callable[..., Any], opts: dict[str, Any]) -> None:
         def build_on(app: Celery) -> TaskT[Any, Any]:
             return app._task_from_fun(fun, **opts)
         build_on.__name__ = fun.__name__
         connect_on_app_finalize(build_on)
 
-    def type_checker(self, fun: Callable, bound: bool = False) -> Callable:
+    def type_checker(self, fun: Callable[..., Any], bound: bool = False
+                     ) -> staticmethod[..., int]:
         """Return a function with ``fun``'s signature that only checks arguments."""
-        return staticmethod(head_from_fun(fun, bound=bound))  # type: ignore[return-value]
+        return staticmethod(head_from_fun(fun, bound=bound))
 
-    def _task_from_fun(self, fun: Callable, name: str | None = None, base: type | None = None,
+    def _task_from_fun(self, fun: Callable[..., Any], name: str | None = None,
+                       base: type[TaskT[Any, Any]] | None = None,
                        bind: bool = False, pydantic: bool = False,
-                       pydantic_strict: bool = False, pydantic_context: dict | None = None,
-                       pydantic_dump_kwargs: dict | None = None, **options: Any) -> TaskT[Any, Any]:
+                       pydantic_strict: bool = False,
+                       pydantic_context: dict[str, Any] | None = None,
+                       pydantic_dump_kwargs: dict[str, Any] | None = None,
+                       **options: Any) -> TaskT[Any, Any]:
         if not self.finalized and not self.autofinalize:
             raise RuntimeError(ERR_NOT_FINALIZED)
         name = name or self.gen_task_name(fun.__name__, fun.__module__)
@@ -183,7 +191,8 @@ class AppTaskFactory:
         return self._create_task(fun, run if bind else staticmethod(run), name,
                                  base or self.Task, bind, options)
 
-    def _create_task(self, fun: Callable, run: Any, name: str, base: type,
+    def _create_task(self, fun: Callable[..., Any], run: object, name: str,
+                     base: type[TaskT[Any, Any]],
                      bind: bool, options: dict[str, Any]) -> TaskT[Any, Any]:
         attrs = {
             'app': self,
@@ -200,9 +209,9 @@ class AppTaskFactory:
         task_type = type(fun.__name__, (base,), attrs)
         # type() takes the class name only; the qualified name is set afterwards.
         task_type.__qualname__ = fun.__qualname__
-        task = task_type()
-        self._tasks[task.name] = task
-        task.bind(self)  # type: ignore[arg-type]
+        task: TaskT[Any, Any] = task_type()
+        self._tasks[name] = task
+        task.bind(cast('Celery', self))  # (self is the Celery app this mixin is part of)
         from celery.app.autoretry import add_autoretry_behaviour
         add_autoretry_behaviour(task, **options)
         return task
@@ -221,18 +230,22 @@ class AppTaskFactory:
                 name=existing.name, existing=existing_name, new=_qualname_of(fun))),
                 stacklevel=caller_stacklevel())
 
-    def register_task(self, task: Any, **options: Any) -> TaskT[Any, Any]:
+    def register_task(self, task: TaskT[Any, Any] | type[TaskT[Any, Any]],
+                      **options: Any) -> TaskT[Any, Any]:
         """Register a class-based task (a :class:`~celery.app.task.Task` subclass or instance)."""
         if task.name is None:
             task_cls = task if isinstance(task, type) else type(task)
-            task.name = self.gen_task_name(task_cls.__name__, task_cls.__module__)
+            # getattr: to a checker, Task.__name__ is the instances' property.
+            class_name: str = getattr(task_cls, '__name__')  # noqa: B009
+            task.name = self.gen_task_name(class_name, task_cls.__module__)
         if isinstance(task, type):
             task = task()
         from celery.app.autoretry import add_autoretry_behaviour
         add_autoretry_behaviour(task, **options)
-        self.tasks[task.name] = task
-        task._app = self
-        task.bind(self)
+        app = cast('Celery', self)  # (self is the Celery app this mixin is part of)
+        self.tasks[task._registered_name()] = task
+        task._app = app
+        task.bind(app)
         return task
 
     def gen_task_name(self, name: str, module: str) -> str:

@@ -1,12 +1,15 @@
 """Signatures and workflows made from a task: ``s``, ``si``, ``chunks``, ``replace``..."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
     from celery.app.context import Context
-    from celery.canvas import Signature
+    from celery.backends.base import Backend
+    from celery.canvas import Signature, chunks, xmap, xstarmap
+    from celery.result import AsyncResult
 
 __all__ = ('TaskSignatures',)
 
@@ -14,15 +17,27 @@ __all__ = ('TaskSignatures',)
 class TaskSignatures:
     """Mixin of :class:`~celery.app.task.Task` building signatures of the task."""
 
-    app: Celery
     name: str | None
-    request: Any
-    backend: Any
     ignore_result: bool | None
 
-    def signature_from_request(self, request: Context | None = None, args: Any = None,
-                               kwargs: Any = None, queue: str | None = None,
-                               **extra_options: Any) -> Signature:
+    if TYPE_CHECKING:
+        # Given by :class:`~celery.app.task.Task`.
+        @property
+        def app(self) -> Celery: ...
+
+        @property
+        def request(self) -> Context: ...
+
+        @property
+        def backend(self) -> Backend: ...
+
+        def on_replace(self, sig: Signature[Any]) -> object: ...
+
+    def signature_from_request(self, request: Context | None = None,
+                               args: Sequence[object] | None = None,
+                               kwargs: Mapping[str, object] | None = None,
+                               queue: str | None = None,
+                               **extra_options: Any) -> Signature[Any]:
         """Return a signature that re-sends ``request`` (used by retry)."""
         request = self.request if request is None else request
         delivery_info = request.delivery_info or {}
@@ -41,7 +56,8 @@ class TaskSignatures:
 
     subtask_from_request = signature_from_request
 
-    def signature(self, args: Any = None, *starargs: Any, **starkwargs: Any) -> Signature:
+    def signature(self, args: Sequence[object] | None = None, *starargs: Any,
+                  **starkwargs: Any) -> Signature[Any]:
         """A signature of this task with these arguments and options."""
         starkwargs.setdefault('app', self.app)
         from celery.canvas import signature
@@ -49,38 +65,39 @@ class TaskSignatures:
 
     subtask = signature
 
-    def s(self, *args: Any, **kwargs: Any) -> Signature:
+    def s(self, *args: Any, **kwargs: Any) -> Signature[Any]:
         """A signature of this task from star arguments: ``add.s(2, 2)``."""
         return self.signature(args, kwargs)
 
-    def si(self, *args: Any, **kwargs: Any) -> Signature:
+    def si(self, *args: Any, **kwargs: Any) -> Signature[Any]:
         """Like :meth:`s`, but a parent's result is not prepended to the arguments."""
         return self.signature(args, kwargs, immutable=True)
 
-    def chunks(self, it: Any, n: int) -> Any:
+    def chunks(self, it: Iterable[Sequence[object]], n: int) -> chunks:
         """Split the argument tuples ``it`` into chunks of ``n``, each chunk one task."""
         from celery.canvas import chunks
         return chunks(self.s(), it, n, app=self.app)
 
-    def map(self, it: Any) -> Any:
+    def map(self, it: Iterable[object]) -> xmap:
         """One task calling this task with each item of ``it``."""
         from celery.canvas import xmap
         return xmap(self.s(), it, app=self.app)
 
-    def starmap(self, it: Any) -> Any:
+    def starmap(self, it: Iterable[Sequence[object]]) -> xstarmap:
         """One task calling this task with each argument tuple of ``it``."""
         from celery.canvas import xstarmap
         return xstarmap(self.s(), it, app=self.app)
 
-    def replace(self, sig: Any) -> Any:
+    def replace(self, sig: Signature[Any]) -> object:
         """Let ``sig`` finish this task's work under its id (see :mod:`celery.app.replace`)."""
         from celery.app.replace import replace_task
         return replace_task(self, sig)
 
-    def add_to_chord(self, sig: Any, lazy: bool = False) -> Any:
+    def add_to_chord(self, sig: Signature[Any],
+                     lazy: bool = False) -> Signature[Any] | AsyncResult[Any]:
         """Make ``sig`` one more member of the chord this task belongs to."""
         request = self.request
-        if not request.chord:
+        if not request.chord or request.group is None:
             raise ValueError('Current task is not member of any chord')
         # The new member joins this task's group, so the chord waits for it too.
         sig.set(group_id=request.group, group_index=request.group_index,
@@ -89,7 +106,7 @@ class TaskSignatures:
         return sig if lazy else sig.delay()
 
 
-def _same_route(delivery_info: dict[str, Any], queue: str | None) -> dict[str, Any]:
+def _same_route(delivery_info: Mapping[str, object], queue: str | None) -> dict[str, object]:
     # Routing options that send a copy where the original message went.
     if queue:
         return {'queue': queue}
@@ -112,7 +129,8 @@ def _is_death_header(name: str) -> bool:
     return name in X_DEATH_HEADERS
 
 
-def _without_death_headers(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+def _without_death_headers(headers: Mapping[str, object] | None
+                           ) -> Mapping[str, object] | None:
     # RabbitMQ adds these when it dead-letters a message and reads them to
     # detect dead-letter cycles: a re-sent copy is a new message, not a cycle.
     if not headers or not any(map(_is_death_header, headers)):

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections import namedtuple
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from warnings import warn
 
@@ -45,7 +46,11 @@ from celery.utils.saferepr import saferepr
 from celery.utils.serialization import prepare_accept_content
 
 if TYPE_CHECKING:
+    from celery._protocol import TaskBody
     from celery.app.base import Celery
+    from celery.app.context import Context
+    from celery.app.task import Task
+    from celery.loaders.base import BaseLoader
 
 __all__ = (
     'TraceInfo', 'build_tracer', 'trace_task', 'trace_task_ret', 'fast_trace_task',
@@ -80,22 +85,25 @@ IGNORE_STATES = frozenset({IGNORED, RETRY, REJECTED})
 class trace_ok_t(NamedTuple):
     """What a tracer returns: the return value, error info, runtime and result repr."""
 
-    retval: Any
+    #: The return value; the :class:`ExceptionInfo` of a call that did not succeed.
+    retval: object
     info: TraceInfo | None
     runtime: float | None
     retstr: str | None
 
 
+_TraceOk = trace_ok_t  # the name as build_tracer's body sees it (a parameter hides it)
+
 #: ``[tasks, accept, hostname]`` cached for :func:`fast_trace_task` in the worker.
 _localized: list[Any] = []
 
 
-def info(fmt: str, context: dict[str, Any]) -> None:
+def info(fmt: str, context: Mapping[str, object]) -> None:
     """Log ``fmt % context`` at INFO, with the context attached as ``data``."""
     logger.info(fmt, context, extra={'data': context})
 
 
-def task_has_custom(task: Any, attr: str) -> bool:
+def task_has_custom(task: object, attr: str) -> bool:
     """Return True when ``task`` (or a base class below ``Task``) overrides ``attr``."""
     for cls in task.__class__.__mro__:
         if cls.__module__ == 'celery.app.task' and cls.__name__ == 'Task':
@@ -105,12 +113,13 @@ def task_has_custom(task: Any, attr: str) -> bool:
     return False
 
 
-def get_task_name(request: Any, default: str) -> str:
+def get_task_name(request: object, default: str | None) -> str | None:
     """Name shown in logs: the shadow name when the message carries one."""
-    return getattr(request, 'shadow', None) or default
+    name: str | None = getattr(request, 'shadow', None) or default
+    return name
 
 
-def get_log_policy(task: Any, einfo: ExceptionInfo, exc: BaseException) -> log_policy_t:
+def get_log_policy(task: Task[..., Any], einfo: ExceptionInfo, exc: BaseException) -> log_policy_t:
     """Choose how to log an error: internal, rejected, ignored, expected or not."""
     if isinstance(exc, Reject):
         return log_policy_reject
@@ -134,11 +143,18 @@ def traceback_clear(exc: BaseException | None = None) -> None:
         tb = tb.tb_next
 
 
-def _stores_errors(task: Any, eager: bool) -> Any:
+def _stores_errors(task: Task[..., Any], eager: bool) -> bool:
     if task.ignore_result:
-        return task.store_errors_even_if_ignored
+        return bool(task.store_errors_even_if_ignored)
     # An eager call stores nothing unless its task asks for eager results.
     return not eager or bool(getattr(task, 'store_eager_result', False))
+
+
+def _call_of(req: Context) -> tuple[str, Sequence[Any], Mapping[str, Any]]:
+    # What the handlers are given.  A traced request always has its id (the
+    # worker's and apply()'s set it); args and kwargs default as in a message.
+    return (req.id or '', req.args if req.args is not None else (),
+            req.kwargs if req.kwargs is not None else {})
 
 
 def _pickleable(einfo: ExceptionInfo) -> ExceptionInfo:
@@ -156,11 +172,11 @@ class TraceInfo:
 
     __slots__ = ('state', 'retval')
 
-    def __init__(self, state: str, retval: Any = None) -> None:
+    def __init__(self, state: str, retval: BaseException | None = None) -> None:
         self.state = state
         self.retval = retval
 
-    def handle_error_state(self, task: Any, req: Any, eager: bool = False,
+    def handle_error_state(self, task: Task[..., Any], req: Context, eager: bool = False,
                            call_errbacks: bool = True) -> ExceptionInfo:
         """Store and report the error for a RETRY or FAILURE state."""
         store_errors = _stores_errors(task, eager)
@@ -169,31 +185,34 @@ class TraceInfo:
         return self.handle_failure(task, req, store_errors=store_errors,
                                    call_errbacks=call_errbacks)
 
-    def handle_reject(self, task: Any, req: Any, **kwargs: Any) -> None:
+    def handle_reject(self, task: Task[..., Any], req: Context, **kwargs: object) -> None:
         """Log a :exc:`~celery.exceptions.Reject`; one that drops the message stores FAILURE."""
         einfo = ExceptionInfo()
         self._log_error(task, req, einfo)
         reject = self.retval
-        if not getattr(reject, 'requeue', True):
+        if reject is not None and not getattr(reject, 'requeue', True):
             # The message is gone for good: without this the result would stay PENDING.
             task.backend.mark_as_failure(
-                req.id, reject, einfo.traceback, request=req, call_errbacks=False,
+                _call_of(req)[0], reject, einfo.traceback, request=req, call_errbacks=False,
                 store_result=_stores_errors(task, bool(req.is_eager)))
 
-    def handle_ignore(self, task: Any, req: Any, **kwargs: Any) -> None:
+    def handle_ignore(self, task: Task[..., Any], req: Context, **kwargs: object) -> None:
         """Log an :exc:`~celery.exceptions.Ignore` raised by the task."""
         self._log_error(task, req, ExceptionInfo())
 
-    def handle_retry(self, task: Any, req: Any, store_errors: bool = True,
-                     **kwargs: Any) -> ExceptionInfo:
+    def handle_retry(self, task: Task[..., Any], req: Context, store_errors: bool = True,
+                     **kwargs: object) -> ExceptionInfo:
         """Store the RETRY state, call ``on_retry`` and send ``task_retry``."""
         type_, _, tb = sys.exc_info()
         try:
             reason = self.retval
             einfo = ExceptionInfo((type_, reason, tb))
+            # The Retry carries the exception that caused it (when it was given one).
+            exc = reason.exc if isinstance(reason, Retry) else reason
+            task_id, call_args, call_kwargs = _call_of(req)
             if store_errors:
-                task.backend.mark_as_retry(req.id, reason.exc, einfo.traceback, request=req)
-            task.on_retry(reason.exc, req.id, req.args, req.kwargs, einfo)
+                task.backend.mark_as_retry(task_id, exc, einfo.traceback, request=req)
+            task.on_retry(exc, task_id, call_args, call_kwargs, einfo)
             signals.task_retry.send(sender=task, request=req, reason=reason, einfo=einfo)
             info(LOG_RETRY, {'id': req.id, 'name': get_task_name(req, task.name),
                              'exc': str(reason)})
@@ -201,18 +220,20 @@ class TraceInfo:
         finally:
             del tb
 
-    def handle_failure(self, task: Any, req: Any, store_errors: bool = True,
+    def handle_failure(self, task: Task[..., Any], req: Context, store_errors: bool = True,
                        call_errbacks: bool = True) -> ExceptionInfo:
         """Store the FAILURE state, call ``on_failure`` and send ``task_failure``."""
         _, _, tb = sys.exc_info()
         try:
-            exc = self.retval
             einfo = _pickleable(ExceptionInfo())
+            # (A failure's info always holds its exception: the fallback is for the checker.)
+            exc = self.retval if self.retval is not None else einfo.exception
+            task_id, args, kwargs = _call_of(req)
             task.backend.mark_as_failure(
-                req.id, exc, einfo.traceback, request=req,
+                task_id, exc, einfo.traceback, request=req,
                 store_result=store_errors, call_errbacks=call_errbacks,
             )
-            task.on_failure(exc, req.id, req.args, req.kwargs, einfo)
+            task.on_failure(exc, task_id, args, kwargs, einfo)
             signals.task_failure.send(
                 sender=task, task_id=req.id, exception=exc, args=req.args,
                 kwargs=req.kwargs, traceback=tb, einfo=einfo,
@@ -222,7 +243,7 @@ class TraceInfo:
         finally:
             del tb
 
-    def _log_error(self, task: Any, req: Any, einfo: ExceptionInfo) -> None:
+    def _log_error(self, task: Task[..., Any], req: Context, einfo: ExceptionInfo) -> None:
         from celery.utils.serialization import get_pickled_exception
         eobj = einfo.exception = get_pickled_exception(einfo.exception)
         if isinstance(eobj, ExceptionWithTraceback):
@@ -244,11 +265,13 @@ class TraceInfo:
                    extra={'data': context})
 
 
-def _apply_callbacks(app: Celery, callbacks: list[Any], retval: Any, uuid: str,
+def _apply_callbacks(app: Celery, callbacks: list[dict[str, Any]], retval: object, uuid: str,
                      root_id: str, priority: int | None) -> None:
     from celery.canvas import group, maybe_signature
-    sigs = [maybe_signature(sig, app=app) for sig in callbacks]
-    opts = {'parent_id': uuid, 'root_id': root_id, 'priority': priority,
+    # (A message never carries None for a callback: the filter is for the checker.)
+    sigs = [sig for sig in (maybe_signature(each, app=app) for each in callbacks)
+            if sig is not None]
+    opts: dict[str, Any] = {'parent_id': uuid, 'root_id': root_id, 'priority': priority,
             'retry_policy': worker_retry_policy(app)}
     if len(sigs) == 1:
         sigs[0].apply_async((retval,), **opts)
@@ -263,20 +286,24 @@ def _apply_callbacks(app: Celery, callbacks: list[Any], retval: Any, uuid: str,
         group(plain, app=app).apply_async((retval,), **opts)
 
 
-def _apply_chain(app: Celery, chain: list[Any], retval: Any, uuid: str, root_id: str,
+def _apply_chain(app: Celery, chain: list[dict[str, Any]], retval: object, uuid: str,
+                 root_id: str,
                  priority: int | None) -> None:
     from celery.canvas import maybe_signature
     # The remaining chain is stored in reverse order: the next step is last.
     next_step = maybe_signature(chain.pop(), app=app)
+    if next_step is None:
+        raise InvalidTaskError('The chain of the task message has an empty step')
     next_step.apply_async((retval,), chain=chain, parent_id=uuid, root_id=root_id,
                           priority=priority, retry_policy=worker_retry_policy(app))
 
 
-def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None = None,
-                 store_errors: bool = True, Info: type = TraceInfo, eager: bool = False,
+def build_tracer(name: str, task: Task[..., Any], loader: BaseLoader | None = None,
+                 hostname: str | None = None, store_errors: bool = True,
+                 Info: type[TraceInfo] = TraceInfo, eager: bool = False,
                  propagate: bool = False, app: Celery | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
-                 trace_ok_t: type = trace_ok_t,
+                 trace_ok_t: type[trace_ok_t] = trace_ok_t,
                  IGNORE_STATES: frozenset[str] = IGNORE_STATES) -> Callable[..., trace_ok_t]:
     """Return a function that traces one execution of ``task``."""
     from celery.app.task import Context
@@ -300,7 +327,8 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
     on_success = task.on_success if task_has_custom(task, 'on_success') else None
     after_return = task.after_return if task_has_custom(task, 'after_return') else None
     pid = os.getpid()
-    push_request, pop_request = task.request_stack.push, task.request_stack.pop
+    requests = task._requests()
+    push_request, pop_request = requests.push, requests.pop
     push_task, pop_task = _task_stack.push, _task_stack.pop
     does_info = logger.isEnabledFor(logging.INFO)
     resultrepr_maxsize = task.resultrepr_maxsize
@@ -308,7 +336,7 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
     send_success = signals.task_success.send
     prerun, postrun, success = signals.task_prerun, signals.task_postrun, signals.task_success
 
-    def on_error(request: Any, exc: BaseException, state: str = FAILURE,
+    def on_error(request: Context, exc: BaseException, state: str = FAILURE,
                  call_errbacks: bool = True) -> tuple[TraceInfo, ExceptionInfo]:
         if propagate:
             raise  # an eager caller asked for the exception itself
@@ -317,7 +345,7 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
                                               call_errbacks=call_errbacks)
         return trace_info, einfo
 
-    def on_body_error(request: Any, exc: BaseException) -> tuple[TraceInfo, ExceptionInfo]:
+    def on_body_error(request: Context, exc: BaseException) -> tuple[TraceInfo, ExceptionInfo]:
         # What an exception raised by the task's body makes of the call.
         if isinstance(exc, Reject):
             trace_info = Info(REJECTED, exc)
@@ -333,8 +361,9 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
         # finds the predicate in this info and rejects or acks the message.
         return trace_info, ExceptionInfo(internal=True)
 
-    def on_internal_error(task_request: Any, uuid: str, args: Any, kwargs: Any,
-                          request: Any, exc: BaseException,
+    def on_internal_error(task_request: Context | None, uuid: str, args: Sequence[Any],
+                          kwargs: Mapping[str, Any], request: Mapping[str, Any] | None,
+                          exc: BaseException,
                           ) -> tuple[ExceptionInfo, TraceInfo | None]:
         # Raised outside the task's body: by Celery, a handler or a signal receiver.
         _signal_internal_error(task, uuid, args, kwargs, request, exc)
@@ -345,8 +374,10 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
             return einfo, None  # the message itself was bad: there is no request
         return einfo, on_error(task_request, exc)[0]
 
-    def already_succeeded(request: Any) -> bool:
+    def already_succeeded(request: Context) -> bool:
         from celery.worker.state import successful_requests
+        if request.id is None:
+            return False  # (a worker's request always has its id)
         if request.id in successful_requests:
             return True
         try:
@@ -359,11 +390,17 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
             return True
         return False
 
-    def trace_task(uuid: str, args: Any, kwargs: Any, request: dict | None = None) -> trace_ok_t:
+    def trace_task(uuid: str, args: Sequence[Any], kwargs: Mapping[str, Any],
+                   request: Mapping[str, Any] | None = None) -> _TraceOk:
         # ``outcome`` is what the pool reports: the return value, or the
         # ExceptionInfo of a call that did not succeed (``trace_info`` says how).
-        outcome = trace_info = runtime = result_repr = retval = state = None
-        task_request = None
+        outcome: object = None
+        trace_info: TraceInfo | None = None
+        runtime: float | None = None
+        result_repr: str | None = None
+        retval: object = None
+        state: str | None = None
+        task_request: Context | None = None
         time_start = monotonic()
         try:
             if not hasattr(kwargs, 'items'):
@@ -444,7 +481,7 @@ def build_tracer(name: str, task: Any, loader: Any = None, hostname: str | None 
     return trace_task
 
 
-def _cleanup(task: Any, loader_cleanup: Callable[[], Any]) -> None:
+def _cleanup(task: Task[..., Any], loader_cleanup: Callable[[], object]) -> None:
     try:
         task.backend.process_cleanup()
         loader_cleanup()
@@ -454,19 +491,23 @@ def _cleanup(task: Any, loader_cleanup: Callable[[], Any]) -> None:
         logger.error('Process cleanup failed: %r', exc, exc_info=True)
 
 
-def trace_task(task: Any, uuid: str, args: Any, kwargs: Any, request: dict | None = None,
+def trace_task(task: Task[..., Any], uuid: str, args: Sequence[Any],
+               kwargs: Mapping[str, Any], request: Mapping[str, Any] | None = None,
                **opts: Any) -> trace_ok_t:
     """Trace one execution of ``task``, building its tracer on first use."""
     try:
-        if task.__trace__ is None:
-            task.__trace__ = build_tracer(task.name, task, **opts)
-        return task.__trace__(uuid, args, kwargs, request)
+        tracer = task.__trace__
+        if tracer is None:
+            tracer = task.__trace__ = build_tracer(task.name or '', task, **opts)
+        traced: trace_ok_t = tracer(uuid, args, kwargs, request)
+        return traced
     except Exception as exc:
         _signal_internal_error(task, uuid, args, kwargs, request, exc)
         return trace_ok_t(report_internal_error(task, exc), TraceInfo(FAILURE, exc), 0.0, None)
 
 
-def _signal_internal_error(task: Any, uuid: str, args: Any, kwargs: Any, request: Any,
+def _signal_internal_error(task: Task[..., Any], uuid: str, args: Sequence[Any],
+                           kwargs: Mapping[str, Any], request: Mapping[str, Any] | None,
                            exc: BaseException) -> None:
     """Send the ``task_internal_error`` signal for an error in Celery itself."""
     einfo = ExceptionInfo()
@@ -479,7 +520,7 @@ def _signal_internal_error(task: Any, uuid: str, args: Any, kwargs: Any, request
         del einfo
 
 
-def report_internal_error(task: Any, exc: BaseException) -> ExceptionInfo:
+def report_internal_error(task: Task[..., Any], exc: BaseException) -> ExceptionInfo:
     """Warn about an error raised by Celery (not the task) and return its info."""
     _type, _value, _tb = sys.exc_info()
     try:
@@ -493,7 +534,9 @@ def report_internal_error(task: Any, exc: BaseException) -> ExceptionInfo:
 
 
 def _load_body(loads: Callable[..., Any], body: Any, content_type: str | None,
-               content_encoding: str | None, accept: Any) -> tuple[Any, Any, Any]:
+               content_encoding: str | None, accept: set[str] | None
+               ) -> tuple[Sequence[Any], Mapping[str, Any], Mapping[str, Any] | None]:
+    # Any: the decoded body is checked below, item by item.
     if content_type:
         try:
             body = loads(body, content_type, content_encoding, accept=accept)
@@ -514,12 +557,13 @@ def _load_body(loads: Callable[..., Any], body: Any, content_type: str | None,
     return args, kwargs, embed
 
 
-def trace_task_ret(name: str, uuid: str, request: dict, body: Any, content_type: str | None,
-                   content_encoding: str | None, loads: Callable[..., Any] = loads_message,
-                   app: Celery | None = None, **extra_request: Any) -> tuple[int, Any, float | None]:
+def trace_task_ret(name: str, uuid: str, request: dict[str, Any], body: bytes | str | TaskBody,
+                   content_type: str | None, content_encoding: str | None,
+                   loads: Callable[..., object] = loads_message, app: Celery | None = None,
+                   **extra_request: Any) -> tuple[int, object, float | None]:
     """Pool target: decode ``body`` in the child and trace task ``name``."""
-    from celery._state import current_app
-    app = app or current_app._get_current_object()
+    from celery._state import get_current_app
+    app = app or get_current_app()
     accept = prepare_accept_content(app.conf.accept_content) if content_type else None
     args, kwargs, embed = _load_body(loads, body, content_type, content_encoding, accept)
     request.update({'args': args, 'kwargs': kwargs, 'hostname': gethostname(),
@@ -529,10 +573,12 @@ def trace_task_ret(name: str, uuid: str, request: dict, body: Any, content_type:
     return (1, R, T) if I else (0, Rstr, T)
 
 
-def fast_trace_task(task: str, uuid: str, request: dict, body: Any, content_type: str | None,
-                    content_encoding: str | None, loads: Callable[..., Any] = loads_message,
+def fast_trace_task(task: str, uuid: str, request: dict[str, Any],
+                    body: bytes | str | TaskBody, content_type: str | None,
+                    content_encoding: str | None,
+                    loads: Callable[..., object] = loads_message,
                     _loc: list[Any] | None = None, hostname: str | None = None,
-                    **_: Any) -> tuple[int, Any, float | None]:
+                    **_: Any) -> tuple[int, object, float | None]:
     """Pool target using the tracers prepared by :func:`setup_worker_optimizations`."""
     tasks, accept, hostname = _loc or _localized
     args, kwargs, embed = _load_body(loads, body, content_type, content_encoding, accept)

@@ -28,6 +28,7 @@ from celery.utils.collections import ConfigurationView
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.utils.collections.mappings import ChainMap
 
 __all__ = (
     'Settings',
@@ -130,11 +131,11 @@ class Settings(ConfigurationView):
     def _changed(self) -> None:
         self.__dict__['version'] += 1
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         super().__setitem__(key, value)
         self._changed()
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: str) -> None:
         try:
             super().__delitem__(key)
         finally:
@@ -147,15 +148,16 @@ class Settings(ConfigurationView):
         finally:
             self._changed()
 
-    def add_defaults(self, d: Any) -> None:
+    def add_defaults(self, d: Mapping[str, object] | object) -> None:
         """Add a defaults layer that wins over the existing default layers."""
         super().add_defaults(d)
         self._changed()
 
-    def pop(self, key: Any, *default: Any) -> Any:
+    def pop(self, key: str, *default: object) -> object:
         """Remove ``key`` from the changes layer."""
         try:
-            return super().pop(key, *default)
+            value: object = super().pop(key, *default)
+            return value
         finally:
             self._changed()
 
@@ -177,49 +179,54 @@ class Settings(ConfigurationView):
                 return value
         return None
 
-    def __getitem__(self, key: Any) -> Any:
+    # Any: a setting's value, whose type depends on the key.
+    def __getitem__(self, key: str) -> Any:
         computed = _COMPUTED.get(key) if isinstance(key, str) else None
         if computed is not None:
             return getattr(self, computed)
         return super().__getitem__(key)
 
     @property
-    def broker_read_url(self) -> Any:
+    def broker_read_url(self) -> str | None:
         """URL for consuming: env, ``broker_read_url``, then :attr:`broker_url`."""
-        return (os.environ.get('CELERY_BROKER_READ_URL')
-                or self._raw('broker_read_url') or self.broker_url)
+        url: str | None = self._raw('broker_read_url')
+        return os.environ.get('CELERY_BROKER_READ_URL') or url or self.broker_url
 
     @property
-    def broker_write_url(self) -> Any:
+    def broker_write_url(self) -> str | None:
         """URL for publishing: env, ``broker_write_url``, then :attr:`broker_url`."""
-        return (os.environ.get('CELERY_BROKER_WRITE_URL')
-                or self._raw('broker_write_url') or self.broker_url)
+        url: str | None = self._raw('broker_write_url')
+        return os.environ.get('CELERY_BROKER_WRITE_URL') or url or self.broker_url
 
     @property
-    def broker_url(self) -> Any:
+    def broker_url(self) -> str | None:
         """Broker URL: ``CELERY_BROKER_URL`` from the environment wins over the config."""
-        return os.environ.get('CELERY_BROKER_URL') or self._first_raw('broker_url', 'broker_host')
+        url: str | None = self._first_raw('broker_url', 'broker_host')
+        return os.environ.get('CELERY_BROKER_URL') or url
 
     @property
-    def result_backend(self) -> Any:
+    def result_backend(self) -> str | None:
         """Result backend: ``CELERY_RESULT_BACKEND`` from the environment wins."""
-        return (os.environ.get('CELERY_RESULT_BACKEND')
-                or self._first_raw('result_backend', 'CELERY_RESULT_BACKEND'))
+        url: str | None = self._first_raw('result_backend', 'CELERY_RESULT_BACKEND')
+        return os.environ.get('CELERY_RESULT_BACKEND') or url
 
     @property
-    def task_default_exchange(self) -> Any:
+    def task_default_exchange(self) -> str | None:
         """Default exchange, falling back to the default queue's name."""
-        return self._first_raw('task_default_exchange', 'task_default_queue')
+        name: str | None = self._first_raw('task_default_exchange', 'task_default_queue')
+        return name
 
     @property
-    def task_default_routing_key(self) -> Any:
+    def task_default_routing_key(self) -> str | None:
         """Default routing key, falling back to the default queue's name."""
-        return self._first_raw('task_default_routing_key', 'task_default_queue')
+        key: str | None = self._first_raw('task_default_routing_key', 'task_default_queue')
+        return key
 
     @property
-    def timezone(self) -> Any:
+    def timezone(self) -> str | None:
         """Time zone name; Django's ``TIME_ZONE`` is used when ``timezone`` is unset."""
-        return self._first_raw('timezone', 'TIME_ZONE')
+        name: str | None = self._first_raw('timezone', 'TIME_ZONE')
+        return name
 
     def without_defaults(self) -> Settings:
         """This configuration without its last (built-in defaults) layer."""
@@ -233,11 +240,11 @@ class Settings(ConfigurationView):
         """Find the :class:`~celery.app.defaults.Option` for ``name``."""
         return find(name, namespace)
 
-    def find_value_for_key(self, name: str, namespace: str = 'celery') -> Any:
+    def find_value_for_key(self, name: str, namespace: str = 'celery') -> object:
         """Value of the setting found by :meth:`find_option`."""
         return self.get_by_parts(*self.find_option(name, namespace)[:-1])
 
-    def get_by_parts(self, *parts: str | None) -> Any:
+    def get_by_parts(self, *parts: str | None) -> object:
         """Value of the setting named by joining ``parts`` with ``_``."""
         return self['_'.join(part for part in parts if part)]
 
@@ -249,13 +256,13 @@ class Settings(ConfigurationView):
             pass
         return self
 
-    def swap_with(self, other: Any) -> None:
+    def swap_with(self, other: ChainMap) -> None:
         """Take over ``other``'s layers (keeping this object, which others may hold)."""
         super().swap_with(other)
         self.__dict__['deprecated_settings'] = other.__dict__.get('deprecated_settings')
         self._changed()
 
-    def table(self, with_defaults: bool = False, censored: bool = True) -> dict[str, Any]:
+    def table(self, with_defaults: bool = False, censored: bool = True) -> dict[str, object]:
         """Settings as a dict (secrets masked unless ``censored=False``)."""
         self.finalize()
         settings = self if with_defaults else self.without_defaults()
@@ -300,7 +307,8 @@ def validate_settings(conf: Settings) -> Settings:
     return conf
 
 
-def detect_settings(conf: Mapping | None, preconf: Mapping | None = None,
+def detect_settings(conf: Mapping[str, object] | None,
+                    preconf: Mapping[str, object] | None = None,
                     ignore_keys: Iterable[str] | None = None, prefix: str | None = None,
                     all_keys: Iterable[str] | None = None,
                     old_keys: Iterable[str] | None = None) -> Settings:
@@ -316,9 +324,9 @@ def detect_settings(conf: Mapping | None, preconf: Mapping | None = None,
     all_keys = SETTING_KEYS if not all_keys else set(all_keys)
     old_keys = _OLD_SETTING_KEYS if not old_keys else set(old_keys)
 
-    source = conf
+    source = preconf if conf is None else conf
     if conf is None:
-        source, conf = preconf, {}
+        conf = {}
     have = {key for key in source if isinstance(key, str)} - ignore_keys
     is_in_new = have & all_keys
     is_in_old = have & old_keys
@@ -348,12 +356,12 @@ def detect_settings(conf: Mapping | None, preconf: Mapping | None = None,
         prefix=prefix)
 
 
-def filter_hidden_settings(conf: Mapping[str, Any]) -> dict[str, Any]:
+def filter_hidden_settings(conf: Mapping[str, object]) -> dict[str, object]:
     """Copy of ``conf`` with secrets masked: secret-looking keys and URL passwords."""
     return {key: _censor(key, value) for key, value in conf.items()}
 
 
-def _censor(key: Any, value: Any) -> Any:
+def _censor(key: object, value: object) -> object:
     if isinstance(value, Mapping):
         return filter_hidden_settings(value)
     if isinstance(key, str) and HIDDEN_SETTINGS.search(key):
@@ -372,7 +380,7 @@ def sanitize_url(url: str, mask: str = MASK) -> str:
     return ';'.join(maybe_sanitize_url(part, mask=mask) for part in url.split(';'))
 
 
-def _censor_urls(value: Any) -> Any:
+def _censor_urls(value: object) -> object:
     if isinstance(value, str):
         return sanitize_url(value) if '://' in value else value
     if isinstance(value, (list, tuple)):
@@ -416,18 +424,19 @@ def bugreport(app: Celery) -> str:
     )
 
 
-def find_app(app: str, symbol_by_name: Callable[..., Any] | None = None,
-             imp: Callable[..., Any] | None = None) -> Any:
+def find_app(app: str, symbol_by_name: Callable[..., object] | None = None,
+             imp: Callable[[str], ModuleType] | None = None) -> object:
     """Find the Celery app named by ``-A``: ``module``, ``module:attr`` or ``module.attr``.
 
     For a bare module it tries the attributes ``app`` and ``celery``, then
     the submodule ``<module>.celery``, then any Celery instance in the module.
     """
     from celery.app.base import Celery
+    from celery.utils import imports
     if symbol_by_name is None:
-        from celery.utils.imports import symbol_by_name
+        symbol_by_name = imports.symbol_by_name
     if imp is None:
-        from celery.utils.imports import import_from_cwd as imp
+        imp = imports.import_from_cwd
     try:
         sym = symbol_by_name(app, imp=imp)
     except AttributeError:

@@ -1,20 +1,24 @@
 """Retrying a task whose worker process was lost (:setting:`task_retry_on_worker_lost`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import signals
 from celery.exceptions import MaxRetriesExceededError, Retry
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.app.task import Task
 
 __all__ = ('retry_lost_task',)
 
 logger = get_logger(__name__)
 
 
-def retry_lost_task(task: Any, request: Any, exc: BaseException) -> bool:
+def retry_lost_task(task: Task[..., Any], request: object, exc: BaseException) -> bool:
     """Send the next attempt of ``request`` after its process died with ``exc``.
 
+    ``request`` is the worker's request (or its fields as a dict).
     Called by the worker for tasks with ``retry_on_worker_lost`` set: the
     attempt is re-sent as :meth:`Task.retry` would (``max_retries`` and
     ``default_retry_delay`` apply) and the RETRY state is stored.  Returns
@@ -34,12 +38,14 @@ def retry_lost_task(task: Any, request: Any, exc: BaseException) -> bool:
         return False
     finally:
         task.pop_request()
-    _record_retry(task, context, retry)
+    _record_retry(task, context, retry, exc)
     return True
 
 
-def _record_retry(task: Any, request: Any, retry: Retry) -> None:
-    reason = retry.exc
+def _record_retry(task: Task[..., Any], request: Any, retry: Retry,
+                  exc: BaseException) -> None:
+    # request: the lost request's Context, whose fields the message set (its id too).
+    reason = retry.exc or exc  # (retry() was given exc: it is the same one)
     task.backend.mark_as_retry(request.id, reason, request=request)
     task.on_retry(reason, request.id, request.args, request.kwargs, None)
     signals.task_retry.send(sender=task, request=request, reason=retry, einfo=None)

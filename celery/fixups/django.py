@@ -77,7 +77,8 @@ class DjangoFixup:
         """Hook into the app and the worker signals."""
         # `celery -A proj` is run from the project directory, where manage.py is.
         sys.path.insert(0, os.getcwd())
-        self.app.loader.now = self.now
+        # The loader's clock becomes Django's (an instance attribute over the method).
+        self.app.loader.now = self.now  # type: ignore[method-assign]
         if not self.app._custom_task_cls_used:
             self.app.task_cls = 'celery.contrib.django.task:DjangoTask'
         signals.import_modules.connect(self.on_import_modules)

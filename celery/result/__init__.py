@@ -5,7 +5,10 @@ by other Celery installations name the same path.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 from celery._state import current_app  # noqa: F401 -- importable from here, as in Celery
 from celery.result.async_result import AsyncResult, ResultBase, result_from_tuple
@@ -28,7 +31,7 @@ for _cls in (ResultBase, AsyncResult, ResultSet, GroupResult, EagerResult):
 del _cls
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> ModuleType | None:
     # ``tblib`` (None when not installed) is looked up only when asked for.
     if name == 'tblib':
         from celery.result.remote_traceback import import_tblib

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from vine import promise
 
@@ -17,6 +17,10 @@ from celery.result.guards import assert_will_not_block
 from celery.result.remote_traceback import with_remote_traceback
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from kombu import Connection
+
     from celery.app.base import Celery
     from celery.backends.base import Backend
     from celery.result.result_set import GroupResult
@@ -24,11 +28,22 @@ if TYPE_CHECKING:
 
 __all__ = ('ResultBase', 'AsyncResult', 'result_from_tuple')
 
+T = TypeVar('T')
 
-def _parse_date(value: Any) -> datetime | None:
-    if value and not isinstance(value, datetime):
-        return datetime.fromisoformat(value.replace('Z', '+00:00'))
+#: A result as :meth:`AsyncResult.as_tuple` gives it: ``((id, parent), children)``,
+#: ``children`` being None for a task and the members' tuples for a group.
+ResultTuple: TypeAlias = 'tuple[tuple[str | None, ResultTuple | None], list[ResultTuple] | None]'
+RB = TypeVar('RB', bound='ResultBase')
+
+
+def _parse_date(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace('Z', '+00:00')) if value else None
     return value
+
+
+#: A node of a result's dependency graph.
+_Node: TypeAlias = 'AsyncResult[Any] | GroupResult'
 
 
 class ResultBase:
@@ -41,10 +56,15 @@ class ResultBase:
 class AsyncResult(ResultBase, Generic[R_co]):
     """Query the state and return value of a task by its id (``AsyncResult[int]``: an int)."""
 
-    app: Any = None
-    backend: Any = None
-    #: The task's id (set per instance).
-    id: str | None = None
+    app: Celery
+    # A Backend with a Sync- or AsyncBackendMixin (the pending-result and
+    # waiting methods): no single class declares that interface yet.
+    backend: Any
+    #: The task's id.
+    id: str
+    if not TYPE_CHECKING:
+        # Set on the classes bound to an app (``app.AsyncResult``); instances have their own.
+        app = backend = id = None
     TimeoutError = TimeoutError
 
     def __init__(self, id: str, backend: Backend | None = None, task_name: str | None = None,
@@ -69,24 +89,25 @@ class AsyncResult(ResultBase, Generic[R_co]):
     def ignored(self, value: bool) -> None:
         self._ignored = value
 
-    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
-             weak: bool = False) -> Any:
+    def then(self, callback: Callable[..., object], on_error: Callable[..., object] | None = None,
+             weak: bool = False) -> promise:
         """Call ``callback(result)`` when the task is ready (needs a push backend to fire)."""
         self.backend.add_pending_result(self, weak=weak)
         return self.on_ready.then(callback, on_error)
 
-    def _on_fulfilled(self, result: Any) -> Any:
+    def _on_fulfilled(self, result: T) -> T:
         self.backend.remove_pending_result(self)
         return result
 
-    def as_tuple(self) -> tuple[Any, None]:
+    def as_tuple(self) -> ResultTuple:
         """Serializable form: ``((id, parent_tuple), None)``."""
         parent = self.parent
-        return (self.id, parent and parent.as_tuple()), None
+        # ``is not None``: an empty GroupResult parent is falsy, yet still a parent.
+        return (self.id, parent.as_tuple() if parent is not None else None), None
 
-    def as_list(self) -> list[str]:
+    def as_list(self) -> list[str | None]:
         """Ids of this result and its parents, self first."""
-        results = [self.id]
+        results: list[str | None] = [self.id]
         # A chord body's parent is the header's GroupResult, which has no
         # as_list(): walk the parents instead of asking each for its list.
         parent = self.parent
@@ -103,25 +124,31 @@ class AsyncResult(ResultBase, Generic[R_co]):
         self.backend.remove_pending_result(self)
         self.backend.forget(self.id)
 
-    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None,
-               wait: bool = False, timeout: float | None = None) -> Any:
+    def revoke(self, connection: Connection | None = None, terminate: bool = False,
+               signal: str | int | None = None, wait: bool = False,
+               timeout: float | None = None) -> list[dict[str, object]] | None:
         """Ask the workers not to execute (or to terminate) this task."""
-        return self.app.control.revoke(self.id, connection=connection, terminate=terminate,
-                                       signal=signal, reply=wait, timeout=timeout)
+        replies: list[dict[str, object]] | None = self.app.control.revoke(
+            self.id, connection=connection, terminate=terminate,
+            signal=signal, reply=wait, timeout=timeout)
+        return replies
 
-    def revoke_by_stamped_headers(self, headers: dict[str, Any], connection: Any = None,
-                                  terminate: bool = False, signal: Any = None,
-                                  wait: bool = False, timeout: float | None = None) -> Any:
+    def revoke_by_stamped_headers(self, headers: Mapping[str, object],
+                                  connection: Connection | None = None,
+                                  terminate: bool = False, signal: str | int | None = None,
+                                  wait: bool = False, timeout: float | None = None,
+                                  ) -> list[dict[str, object]] | None:
         """Revoke every task carrying the stamped ``headers``."""
-        return self.app.control.revoke_by_stamped_headers(
+        replies: list[dict[str, object]] | None = self.app.control.revoke_by_stamped_headers(
             headers, connection=connection, terminate=terminate, signal=signal,
             reply=wait, timeout=timeout)
+        return replies
 
     def get(self, timeout: float | None = None, propagate: bool = True, interval: float = 0.5,
             no_ack: bool = True, follow_parents: bool = True,
-            callback: Callable[..., Any] | None = None,
-            on_message: Callable[..., Any] | None = None,
-            on_interval: Callable[[], Any] | None = None,
+            callback: Callable[[str, object], object] | None = None,
+            on_message: Callable[[dict[str, Any]], object] | None = None,
+            on_interval: Callable[[], object] | None = None,
             disable_sync_subtasks: bool = True,
             EXCEPTION_STATES: frozenset[str] = states.EXCEPTION_STATES,
             PROPAGATE_STATES: frozenset[str] = states.PROPAGATE_STATES) -> R_co:
@@ -131,7 +158,9 @@ class AsyncResult(ResultBase, Generic[R_co]):
         compatibility; the states that raise are :data:`celery.states.PROPAGATE_STATES`.
         """
         if self.ignored:
-            return None
+            # No result is stored: None whatever the task returns (not part of R_co,
+            # which describes the task's own value).
+            return None  # type: ignore[return-value]
         if disable_sync_subtasks:
             assert_will_not_block()
         between_polls = self._between_polls(follow_parents and propagate, on_interval)
@@ -139,16 +168,18 @@ class AsyncResult(ResultBase, Generic[R_co]):
             # Already fetched once and final: the backend has nothing newer to say.
             if propagate:
                 self.maybe_throw(callback=callback)
-            return self.result
+            cached: R_co = self.result
+            return cached
         self.backend.add_pending_result(self)
-        return self.backend.wait_for_pending(
+        value: R_co = self.backend.wait_for_pending(
             self, timeout=timeout, interval=interval, on_interval=between_polls,
             no_ack=no_ack, propagate=propagate, callback=callback, on_message=on_message)
+        return value
 
     wait = get
 
     def _between_polls(self, watch_parents: bool,
-                       on_interval: Callable[[], Any] | None) -> promise:
+                       on_interval: Callable[[], object] | None) -> promise:
         """What ``get()`` runs while it waits: the parents' error check, then ``on_interval``."""
         if watch_parents and self.parent:
             # A failed parent means this task never runs: say so now, and on every poll.
@@ -171,22 +202,22 @@ class AsyncResult(ResultBase, Generic[R_co]):
             node = node.parent
 
     def collect(self, intermediate: bool = False,
-                **kwargs: Any) -> Iterator[tuple[AsyncResult[Any], Any]]:
+                **kwargs: Any) -> Iterator[tuple[AsyncResult[Any] | GroupResult, object]]:
         """Yield ``(result, value)`` for this task and every subtask it started."""
         for _, node in self.iterdeps(intermediate=intermediate):
             yield node, node.get(**kwargs)
 
-    def get_leaf(self) -> Any:
+    def get_leaf(self) -> object:
         """Return the value of the last node in the dependency graph."""
-        value = None
+        value: object = None
         for _, node in self.iterdeps():
             value = node.get()
         return value
 
     def iterdeps(self, intermediate: bool = False
-                 ) -> Iterator[tuple[AsyncResult[Any] | None, AsyncResult[Any]]]:
+                 ) -> Iterator[tuple[_Node | None, _Node]]:
         """Yield ``(parent, node)`` pairs breadth first through the children."""
-        stack: deque[tuple[AsyncResult[Any] | None, AsyncResult[Any]]] = deque([(None, self)])
+        stack: deque[tuple[_Node | None, _Node]] = deque([(None, self)])
         while stack:
             parent, node = stack.popleft()
             yield parent, node
@@ -207,11 +238,12 @@ class AsyncResult(ResultBase, Generic[R_co]):
         """Whether the task failed."""
         return self.state == states.FAILURE
 
-    def throw(self, *args: Any, **kwargs: Any) -> None:
+    def throw(self, *args: object, **kwargs: object) -> None:
         """Reject the ``on_ready`` promise with an exception and raise it."""
         self.on_ready.throw(*args, **kwargs)
 
-    def maybe_throw(self, propagate: bool = True, callback: Callable[..., Any] | None = None) -> Any:
+    def maybe_throw(self, propagate: bool = True,
+                    callback: Callable[[str, object], object] | None = None) -> object:
         """Raise the task's exception if it failed and ``propagate``; else return its value."""
         cache = self._get_task_meta() if self._cache is None else self._cache
         state, value = cache['status'], cache['result']
@@ -227,10 +259,11 @@ class AsyncResult(ResultBase, Generic[R_co]):
     maybe_reraise = maybe_throw
 
     def build_graph(self, intermediate: bool = False,
-                    formatter: GraphFormatter | None = None) -> DependencyGraph:
+                    formatter: GraphFormatter | None = None) -> DependencyGraph[_Node]:
         """Return a :class:`~celery.utils.graph.DependencyGraph` of the subtasks."""
         from celery.utils.graph import DependencyGraph, GraphFormatter
-        graph = DependencyGraph(formatter=formatter or GraphFormatter(root=self.id, shape='oval'))
+        graph: DependencyGraph[_Node] = DependencyGraph(
+            formatter=formatter or GraphFormatter(root=self.id, shape='oval'))
         for parent, node in self.iterdeps(intermediate=intermediate):
             graph.add_arc(node)
             if parent:
@@ -238,7 +271,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return graph
 
     @cached_property
-    def graph(self) -> DependencyGraph:
+    def graph(self) -> DependencyGraph[_Node]:
         """The dependency graph of this result."""
         return self.build_graph()
 
@@ -265,10 +298,10 @@ class AsyncResult(ResultBase, Generic[R_co]):
     def __copy__(self) -> AsyncResult[R_co]:
         return self.__class__(self.id, self.backend, None, self.app, self.parent)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[AsyncResult[R_co]], tuple[object, ...]]:
         return self.__class__, self.__reduce_args__()
 
-    def __reduce_args__(self) -> tuple[Any, ...]:
+    def __reduce_args__(self) -> tuple[object, ...]:
         return self.id, self.backend, None, None, self.parent
 
     def __del__(self) -> None:
@@ -283,14 +316,17 @@ class AsyncResult(ResultBase, Generic[R_co]):
     @property
     def supports_native_join(self) -> bool:
         """Whether the backend joins groups without polling each member."""
-        return self.backend.supports_native_join
+        native: bool = self.backend.supports_native_join
+        return native
 
     @property
-    def children(self) -> list[AsyncResult[Any]] | None:
+    def children(self) -> list[AsyncResult[Any] | GroupResult] | None:
         """Results of the subtasks this task started."""
-        return self._get_task_meta().get('children')
+        children: list[AsyncResult[Any] | GroupResult] | None = \
+            self._get_task_meta().get('children')
+        return children
 
-    def _maybe_set_cache(self, meta: dict[str, Any] | None) -> Any:
+    def _maybe_set_cache(self, meta: dict[str, Any] | None) -> dict[str, Any] | None:
         if meta and meta['status'] in states.READY_STATES:
             cache = self._set_cache(self.backend.meta_from_decoded(meta))
             self.on_ready(self)
@@ -299,7 +335,8 @@ class AsyncResult(ResultBase, Generic[R_co]):
 
     def _get_task_meta(self) -> dict[str, Any]:
         if self._cache is None:
-            return self._maybe_set_cache(self.backend.get_task_meta(self.id))
+            meta: dict[str, Any] = self._maybe_set_cache(self.backend.get_task_meta(self.id)) or {}
+            return meta
         return self._cache
 
     def _iter_meta(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -315,6 +352,7 @@ class AsyncResult(ResultBase, Generic[R_co]):
     @property
     def result(self) -> Any:
         """The return value, or the exception if the task failed."""
+        # Any: R_co when it succeeded, an exception (or revocation info) when not.
         return self._get_task_meta()['result']
 
     info = result
@@ -322,12 +360,14 @@ class AsyncResult(ResultBase, Generic[R_co]):
     @property
     def traceback(self) -> str | None:
         """The remote traceback of a failed task, as text."""
-        return self._get_task_meta().get('traceback')
+        traceback: str | None = self._get_task_meta().get('traceback')
+        return traceback
 
     @property
     def state(self) -> str:
         """The current state (PENDING when unknown)."""
-        return self._get_task_meta()['status']
+        state: str = self._get_task_meta()['status']
+        return state
 
     status = state
 
@@ -351,12 +391,12 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return self._get_task_meta().get('name')
 
     @property
-    def args(self) -> Any:
+    def args(self) -> list[Any] | tuple[Any, ...] | None:
         """Positional arguments (needs ``result_extended``)."""
         return self._get_task_meta().get('args')
 
     @property
-    def kwargs(self) -> Any:
+    def kwargs(self) -> dict[str, Any] | None:
         """Keyword arguments (needs ``result_extended``)."""
         return self._get_task_meta().get('kwargs')
 
@@ -376,7 +416,15 @@ class AsyncResult(ResultBase, Generic[R_co]):
         return self._get_task_meta().get('queue')
 
 
-def result_from_tuple(r: Any, app: Celery | None = None) -> Any:
+@overload
+def result_from_tuple(r: RB, app: Celery | None = None) -> RB: ...
+@overload
+def result_from_tuple(r: ResultTuple | Sequence[Any],
+                      app: Celery | None = None) -> AsyncResult[Any] | GroupResult: ...
+
+
+def result_from_tuple(r: ResultTuple | Sequence[Any] | ResultBase,
+                      app: Celery | None = None) -> ResultBase:
     """Rebuild a result from its :meth:`~AsyncResult.as_tuple` form."""
     if isinstance(r, ResultBase):
         return r
@@ -386,6 +434,8 @@ def result_from_tuple(r: Any, app: Celery | None = None) -> Any:
     if parent:
         parent = result_from_tuple(parent, app)
     if nodes is not None:
-        return app.GroupResult(task_id, [result_from_tuple(child, app) for child in nodes],
-                               parent=parent)
-    return app.AsyncResult(task_id, parent=parent)
+        group: GroupResult = app.GroupResult(
+            task_id, [result_from_tuple(child, app) for child in nodes], parent=parent)
+        return group
+    result: AsyncResult[Any] = app.AsyncResult(task_id, parent=parent)
+    return result

@@ -18,7 +18,8 @@ __all__ = ('EagerResult',)
 class EagerResult(AsyncResult[R_co]):
     """The result of a task run locally (``apply()`` / ``task_always_eager``)."""
 
-    def __init__(self, id: str, ret_value: Any, state: str, traceback: str | None = None,
+    def __init__(self, id: str, ret_value: R_co | BaseException | None, state: str,
+                 traceback: str | None = None,
                  name: str | None = None) -> None:
         self.id = id
         self._result = ret_value
@@ -29,40 +30,43 @@ class EagerResult(AsyncResult[R_co]):
         self.on_ready = promise()
         self.on_ready(self)
 
-    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
-             weak: bool = False) -> Any:
+    def then(self, callback: Callable[..., object], on_error: Callable[..., object] | None = None,
+             weak: bool = False) -> promise:
         """Call ``callback`` now: the result is already ready."""
         return self.on_ready.then(callback, on_error)
 
     def _get_task_meta(self) -> dict[str, Any]:
         return self._cache
 
-    def __reduce_args__(self) -> tuple[Any, ...]:
+    def __reduce_args__(self) -> tuple[object, ...]:
         return self.id, self._result, self._state, self._traceback, self._name
 
     def __copy__(self) -> EagerResult[R_co]:
-        cls, args = self.__reduce__()
-        return cls(*args)
+        return type(self)(self.id, self._result, self._state, self._traceback, self._name)
 
     def ready(self) -> bool:
         """Always ready."""
         return True
 
-    def get(self, timeout: float | None = None, propagate: bool = True,
-            disable_sync_subtasks: bool = True, **kwargs: Any) -> R_co:
+    # Celery's signature: ``disable_sync_subtasks`` is the third positional
+    # parameter here (``interval`` in AsyncResult.get), the rest are ignored.
+    def get(self, timeout: float | None = None,  # type: ignore[override]
+            propagate: bool = True, disable_sync_subtasks: bool = True,
+            **kwargs: Any) -> R_co:
         """Return the value, or raise the task's exception when ``propagate``."""
         if disable_sync_subtasks:
             assert_will_not_block()
+        # The value, or with propagate=False the failure's exception (as in Celery).
+        value: R_co = self.result
         if self.successful():
-            return self.result
+            return value
         if self.state in states.PROPAGATE_STATES:
             if propagate:
-                raise self.result if isinstance(self.result, BaseException) \
-                    else Exception(self.result)
-            return self.result
-        return None
+                raise value if isinstance(value, BaseException) else Exception(value)
+            return value
+        return None  # type: ignore[return-value]  # not ready: no value
 
-    wait = get
+    wait = get  # type: ignore[assignment]
 
     def forget(self) -> None:
         """Nothing is stored, so nothing to forget."""
@@ -83,6 +87,7 @@ class EagerResult(AsyncResult[R_co]):
     @property
     def result(self) -> Any:
         """The return value or exception."""
+        # Any, as AsyncResult.result: R_co when it succeeded, an exception when not.
         return self._result
 
     @property

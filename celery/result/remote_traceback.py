@@ -12,7 +12,8 @@ def import_tblib() -> ModuleType | None:
         import tblib
     except ImportError:
         return None
-    return tblib
+    module: ModuleType = tblib
+    return module
 
 
 def with_remote_traceback(exc: BaseException, traceback_text: str | None) -> BaseException:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, overload
 from weakref import proxy
 
 from vine import barrier, promise
@@ -11,11 +11,24 @@ from vine import barrier, promise
 from celery import states
 from celery._state import get_current_app
 from celery.exceptions import ImproperlyConfigured, TimeoutError
-from celery.result.async_result import ResultBase
+from celery.result.async_result import AsyncResult, ResultBase
 from celery.result.guards import assert_will_not_block
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from kombu import Connection
+
     from celery.app.base import Celery
+    from celery.backends.base import Backend
+    from celery.result.async_result import ResultTuple
+
+    #: A member of a set: a task's result or a nested group's.
+    _Member: TypeAlias = 'AsyncResult[Any] | GroupResult'
+    #: ``callback(task_id, value)`` called for each result instead of collecting it.
+    _OnResult: TypeAlias = Callable[[str | None, object], object]
+    #: ``on_message(meta)`` called for every state message a push backend receives.
+    _OnMessage: TypeAlias = Callable[[dict[str, Any]], object]
 
 __all__ = ('ResultSet', 'GroupResult')
 
@@ -23,12 +36,14 @@ __all__ = ('ResultSet', 'GroupResult')
 class ResultSet(ResultBase):
     """A set of results joined together."""
 
-    _app: Any = None
-    #: The member results (set per instance).
-    results: list[Any] | None = None
+    _app: Celery | None = None
+    #: The member results.
+    results: list[_Member]
+    if not TYPE_CHECKING:
+        results = None  # set per instance
 
-    def __init__(self, results: list[Any], app: Celery | None = None,
-                 ready_barrier: Any = None, **kwargs: Any) -> None:
+    def __init__(self, results: list[_Member], app: Celery | None = None,
+                 ready_barrier: barrier | None = None, **kwargs: Any) -> None:
         self._app = app
         self.results = results
         self.on_ready = promise(args=(proxy(self),))
@@ -40,7 +55,7 @@ class ResultSet(ResultBase):
                 # settle it now and let add() re-arm it for each newcomer.
                 self._on_full.finalize()
 
-    def add(self, result: Any) -> None:
+    def add(self, result: _Member) -> None:
         """Add ``result`` unless already present (re-arming :attr:`on_ready` if it fired)."""
         if result not in self.results:
             self.results.append(result)
@@ -51,7 +66,7 @@ class ResultSet(ResultBase):
             else:
                 self._on_full.add(result)
 
-    def _rearm(self, result: Any) -> None:
+    def _rearm(self, result: _Member) -> None:
         # Every earlier result is ready and the spent barrier refuses more:
         # the set waits again, on the newcomer only.
         self.on_ready = promise(args=(proxy(self),))
@@ -63,23 +78,22 @@ class ResultSet(ResultBase):
         if self.backend.is_async:
             self.on_ready()
 
-    def remove(self, result: Any) -> None:
+    def remove(self, result: _Member | str) -> None:
         """Remove ``result`` (an id or result); :exc:`KeyError` if missing."""
-        if isinstance(result, str):
-            result = self.app.AsyncResult(result)
+        member: _Member = self.app.AsyncResult(result) if isinstance(result, str) else result
         try:
-            self.results.remove(result)
+            self.results.remove(member)
         except ValueError:
-            raise KeyError(result) from None
+            raise KeyError(member) from None
 
-    def discard(self, result: Any) -> None:
+    def discard(self, result: _Member | str) -> None:
         """Remove ``result`` if present."""
         try:
             self.remove(result)
         except KeyError:
             pass
 
-    def update(self, results: Any) -> None:
+    def update(self, results: Iterable[_Member]) -> None:
         """Extend with the results not already present."""
         self.results.extend(r for r in results if r not in self.results)
 
@@ -95,7 +109,7 @@ class ResultSet(ResultBase):
         """Whether any task failed."""
         return any(result.failed() for result in self.results)
 
-    def maybe_throw(self, callback: Callable[..., Any] | None = None,
+    def maybe_throw(self, callback: _OnResult | None = None,
                     propagate: bool = True) -> None:
         """Raise the first failure among the results."""
         for result in self.results:
@@ -120,17 +134,19 @@ class ResultSet(ResultBase):
         for result in self.results:
             result.forget()
 
-    def revoke(self, connection: Any = None, terminate: bool = False, signal: Any = None,
-               wait: bool = False, timeout: float | None = None) -> Any:
+    def revoke(self, connection: Connection | None = None, terminate: bool = False,
+               signal: str | int | None = None, wait: bool = False,
+               timeout: float | None = None) -> list[dict[str, object]] | None:
         """Revoke every task in the set."""
-        return self.app.control.revoke([r.id for r in self.results], connection=connection,
-                                       timeout=timeout, terminate=terminate,
-                                       signal=signal, reply=wait)
+        replies: list[dict[str, object]] | None = self.app.control.revoke(
+            [r.id for r in self.results], connection=connection, timeout=timeout,
+            terminate=terminate, signal=signal, reply=wait)
+        return replies
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[_Member]:
         return iter(self.results)
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: int) -> _Member:
         return self.results[index]
 
     def __len__(self) -> int:
@@ -142,13 +158,25 @@ class ResultSet(ResultBase):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f'<{type(self).__name__}: [{", ".join(r.id for r in self.results)}]>'
+        return f'<{type(self).__name__}: [{", ".join(str(r.id) for r in self.results)}]>'
+
+    # With a callback the values go there, not into a list: join_native returns None.
+    @overload
+    def get(self, timeout: float | None = ..., propagate: bool = ...,
+            interval: float = ..., callback: None = ..., no_ack: bool = ...,
+            on_message: _OnMessage | None = ..., disable_sync_subtasks: bool = ...,
+            on_interval: Callable[[], object] | None = ...) -> list[Any]: ...
+    @overload
+    def get(self, timeout: float | None = ..., propagate: bool = ...,
+            interval: float = ..., callback: _OnResult | None = ..., no_ack: bool = ...,
+            on_message: _OnMessage | None = ..., disable_sync_subtasks: bool = ...,
+            on_interval: Callable[[], object] | None = ...) -> list[Any] | None: ...
 
     def get(self, timeout: float | None = None, propagate: bool = True,
-            interval: float = 0.5, callback: Callable[..., Any] | None = None,
-            no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+            interval: float = 0.5, callback: _OnResult | None = None,
+            no_ack: bool = True, on_message: _OnMessage | None = None,
             disable_sync_subtasks: bool = True,
-            on_interval: Callable[[], Any] | None = None) -> list[Any]:
+            on_interval: Callable[[], object] | None = None) -> list[Any] | None:
         """Join: :meth:`join_native` when the backend supports it, else :meth:`join`."""
         join = self.join_native if self.supports_native_join else self.join
         return join(timeout=timeout, propagate=propagate, interval=interval,
@@ -156,10 +184,10 @@ class ResultSet(ResultBase):
                     disable_sync_subtasks=disable_sync_subtasks, on_interval=on_interval)
 
     def join(self, timeout: float | None = None, propagate: bool = True,
-             interval: float = 0.5, callback: Callable[..., Any] | None = None,
-             no_ack: bool = True, on_message: Callable[..., Any] | None = None,
+             interval: float = 0.5, callback: _OnResult | None = None,
+             no_ack: bool = True, on_message: _OnMessage | None = None,
              disable_sync_subtasks: bool = True,
-             on_interval: Callable[[], Any] | None = None) -> list[Any]:
+             on_interval: Callable[[], object] | None = None) -> list[Any]:
         """Wait for each result in order and return their values."""
         if disable_sync_subtasks:
             assert_will_not_block()
@@ -183,22 +211,25 @@ class ResultSet(ResultBase):
                 values.append(value)
         return values
 
-    def then(self, callback: Callable[..., Any], on_error: Callable[..., Any] | None = None,
-             weak: bool = False) -> Any:
+    def then(self, callback: Callable[..., object], on_error: Callable[..., object] | None = None,
+             weak: bool = False) -> promise:
         """Call ``callback`` when every result is ready."""
         return self.on_ready.then(callback, on_error)
 
     def iter_native(self, timeout: float | None = None, interval: float = 0.5,
-                    no_ack: bool = True, on_message: Callable[..., Any] | None = None,
-                    on_interval: Callable[[], Any] | None = None) -> Iterator[tuple[str, Any]]:
+                    no_ack: bool = True, on_message: _OnMessage | None = None,
+                    on_interval: Callable[[], object] | None = None,
+                    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(task_id, meta)`` as the backend reports results ready."""
-        return self.backend.iter_native(self, timeout=timeout, interval=interval, no_ack=no_ack,
-                                        on_message=on_message, on_interval=on_interval)
+        metas: Iterator[tuple[str, dict[str, Any]]] = self.backend.iter_native(
+            self, timeout=timeout, interval=interval, no_ack=no_ack,
+            on_message=on_message, on_interval=on_interval)
+        return metas
 
     def join_native(self, timeout: float | None = None, propagate: bool = True,
-                    interval: float = 0.5, callback: Callable[..., Any] | None = None,
-                    no_ack: bool = True, on_message: Callable[..., Any] | None = None,
-                    on_interval: Callable[[], Any] | None = None,
+                    interval: float = 0.5, callback: _OnResult | None = None,
+                    no_ack: bool = True, on_message: _OnMessage | None = None,
+                    on_interval: Callable[[], object] | None = None,
                     disable_sync_subtasks: bool = True) -> list[Any] | None:
         """Like :meth:`join` but fetches all results in bulk as they arrive."""
         if disable_sync_subtasks:
@@ -224,20 +255,23 @@ class ResultSet(ResultBase):
         return (meta for _, meta in self.backend.get_many(
             {r.id for r in self.results}, max_iterations=1, **kwargs))
 
-    def _failed_join_report(self) -> Iterator[Any]:
+    def _failed_join_report(self) -> Iterator[_Member]:
+        # Only task results have a state (a nested group has none).
         return (res for res in self.results
-                if res.backend.is_cached(res.id) and res.state in states.PROPAGATE_STATES)
+                if isinstance(res, AsyncResult) and res.backend.is_cached(res.id)
+                and res.state in states.PROPAGATE_STATES)
 
     @property
     def supports_native_join(self) -> bool:
         """Whether the backend joins natively."""
         try:
-            return self.results[0].supports_native_join
+            native: bool = self.results[0].supports_native_join
+            return native
         except IndexError:
             return False
 
     @property
-    def app(self) -> Any:
+    def app(self) -> Celery:
         """The app of this set (from the first result when not given)."""
         if self._app is None:
             self._app = (self.results[0].app if self.results else get_current_app())
@@ -250,6 +284,7 @@ class ResultSet(ResultBase):
     @property
     def backend(self) -> Any:
         """The result backend of this set."""
+        # Any: as AsyncResult.backend, a Backend with a Sync/AsyncBackendMixin.
         return self.app.backend if self.app else self.results[0].backend
 
 
@@ -258,10 +293,9 @@ class GroupResult(ResultSet):
 
     #: The group's id (set per instance).
     id: str | None = None
-    results: list[Any] | None = None
 
-    def __init__(self, id: str | None = None, results: list[Any] | None = None,
-                 parent: Any = None, **kwargs: Any) -> None:
+    def __init__(self, id: str | None = None, results: list[_Member] | None = None,
+                 parent: AsyncResult[Any] | GroupResult | None = None, **kwargs: Any) -> None:
         self.id = id
         self.parent = parent
         super().__init__(results if results is not None else [], **kwargs)
@@ -270,18 +304,23 @@ class GroupResult(ResultSet):
         self.backend.remove_pending_result(self)
         super()._on_ready()
 
-    def save(self, backend: Any = None) -> Any:
+    def save(self, backend: Backend | None = None) -> object:
         """Store the group so :meth:`restore` can rebuild it by id."""
+        if self.id is None:
+            # It could never be restored: stored under "None" (or NULL) it would
+            # also be overwritten by every other group without id.
+            raise ValueError('A GroupResult without id cannot be saved')
         return (backend or self.app.backend).save_group(self.id, self)
 
-    def delete(self, backend: Any = None) -> None:
-        """Remove the stored group."""
-        (backend or self.app.backend).delete_group(self.id)
+    def delete(self, backend: Backend | None = None) -> None:
+        """Remove the stored group (nothing to do for a group without id)."""
+        if self.id is not None:
+            (backend or self.app.backend).delete_group(self.id)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[GroupResult], tuple[object, ...]]:
         return self.__class__, self.__reduce_args__()
 
-    def __reduce_args__(self) -> tuple[Any, ...]:
+    def __reduce_args__(self) -> tuple[object, ...]:
         return self.id, self.results
 
     def __bool__(self) -> bool:
@@ -298,7 +337,7 @@ class GroupResult(ResultSet):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f'<{type(self).__name__}: {self.id} [{", ".join(r.id for r in self.results)}]>'
+        return f'<{type(self).__name__}: {self.id} [{", ".join(str(r.id) for r in self.results)}]>'
 
     def __str__(self) -> str:
         return str(self.id)
@@ -306,21 +345,25 @@ class GroupResult(ResultSet):
     def __hash__(self) -> int:
         return hash(self.id)
 
-    def as_tuple(self) -> tuple[Any, list[Any]]:
+    def as_tuple(self) -> ResultTuple:
         """Serializable form: ``((id, parent_tuple), [child tuples])``."""
-        return ((self.id, self.parent and self.parent.as_tuple()),
+        parent = self.parent
+        # ``is not None``: an empty GroupResult parent is falsy, yet still a parent.
+        return ((self.id, parent.as_tuple() if parent is not None else None),
                 [r.as_tuple() for r in self.results])
 
     @property
-    def children(self) -> list[Any]:
+    def children(self) -> list[_Member]:
         """The member results."""
         return self.results
 
     @classmethod
-    def restore(cls, id: str, backend: Any = None, app: Celery | None = None) -> GroupResult | None:
+    def restore(cls, id: str, backend: Backend | None = None,
+                app: Celery | None = None) -> GroupResult | None:
         """Rebuild a saved group by id (``None`` when unknown)."""
         bound = cls.__dict__.get('app')
         if app is None and bound is not None and not isinstance(bound, property):
             app = bound
         backend = backend or (app or get_current_app()).backend
-        return backend.restore_group(id)
+        restored: GroupResult | None = backend.restore_group(id)
+        return restored

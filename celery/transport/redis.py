@@ -102,6 +102,15 @@ class Channel(redis.Channel):
                             routing_key, exc_info=True)
             return []
 
+    def queue_order(self) -> list[str]:
+        """The consumed queues in the order of ``queue_order_strategy`` now."""
+        queues: list[str] = self._queue_cycle.consume(len(self.active_queues))
+        return queues
+
+    def rotate_queue(self, queue: str) -> None:
+        """Move ``queue`` to the end of the cycle (it was just served)."""
+        self._queue_cycle.rotate(queue)
+
     def deliver(self, payload: dict[str, Any], queue: str) -> None:
         """Hand a fetched message to the consumer of ``queue``."""
         self.connection._deliver(payload, queue)
@@ -239,3 +248,11 @@ class Transport(redis.Transport):
         # Several rounds per visibility timeout: a refresh is never late.
         interval = max(0.25, min(RESTORE_INTERVAL, timeout / 4))
         cycle._maintenance = loop.call_repeatedly(interval, cycle.maintain)
+
+    def close_connection(self, connection: Any) -> None:
+        """Close as kombu does, and stop the maintenance timer (a reconnect makes another)."""
+        cycle = self.owned_cycle
+        if cycle._maintenance is not None:
+            cycle._maintenance.cancel()
+            cycle._maintenance = None
+        super().close_connection(connection)

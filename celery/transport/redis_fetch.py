@@ -93,12 +93,13 @@ class Fetcher:
         if not qos.can_consume():
             return 0
         room = qos.can_consume_max_estimate() or 0
-        if room and 'can_consume' in vars(qos):
-            # A per-instance gate (worker_disable_prefetch) admits messages
-            # one at a time: ask it again on every turn.
-            self.dirty = True
-            return 1
-        return room
+        # A per-instance gate (worker_disable_prefetch) admits one at a time.
+        return min(room, 1) if self.gated else room
+
+    @property
+    def gated(self) -> bool:
+        """Whether the consumer replaced the QoS's ``can_consume`` with a gate of its own."""
+        return 'can_consume' in vars(self.channel.qos)
 
     def schedule_flush(self) -> None:
         """Flush once at the end of this event-loop turn."""
@@ -121,7 +122,7 @@ class Fetcher:
         room = self.room() if refill and self.dirty else 0
         if room:
             self.dirty = False
-        keys, queues = self.keys() if room else ([], [])
+        keys, queues = self.fetch_order() if room else ([], [])
         if not writes and not keys:
             return
         pipe = self.channel.client_for_flush().pipeline(transaction=False)
@@ -142,22 +143,30 @@ class Fetcher:
             if popped:
                 self._deliver(popped, queues)
                 self._nudge()
+                # A gate admitted one: ask it again for the next.
+                self.dirty = self.dirty or self.gated
             self.waiting = len(popped) // 2 < room
             if self.waiting:
                 self.arm()
 
     def keys(self) -> tuple[list[str], list[str]]:
-        """Every queue key to fetch from, highest priority first, and its queue."""
+        """Every queue key to wait on, and its queue."""
         if self._keys is None:
-            channel = self.channel
-            active = channel.active_queues
-            keys, queues = [], []
-            for pri in channel.priority_steps:
-                for queue in active:
-                    keys.append(channel.key_for(queue, pri))
-                    queues.append(queue)
-            self._keys = keys, queues
+            self._keys = self._keys_for(self.channel.active_queues)
         return self._keys
+
+    def fetch_order(self) -> tuple[list[str], list[str]]:
+        """The keys to fetch from now: highest priority first, queues in the channel's cycle."""
+        return self._keys_for(self.channel.queue_order())
+
+    def _keys_for(self, queues: list[str]) -> tuple[list[str], list[str]]:
+        channel = self.channel
+        keys, owners = [], []
+        for pri in channel.priority_steps:
+            for queue in queues:
+                keys.append(channel.key_for(queue, pri))
+                owners.append(queue)
+        return keys, owners
 
     def queues_changed(self) -> None:
         """The consumed queues changed: drop the waits of the old set."""
@@ -176,6 +185,9 @@ class Fetcher:
             payload = loads(bytes_to_str(raw))
             self.registered.add(payload['properties']['delivery_tag'])
             deliver(payload, queues[index])
+        # As after a BRPOP: the queue served last goes to the end of the cycle.
+        last = int(popped[-2])
+        self.channel.rotate_queue(queues[last if last >= 0 else -1 - last])
 
     def _nudge(self) -> None:
         # Deliveries change the consumer's state (its prefetch count, say),

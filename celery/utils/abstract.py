@@ -1,9 +1,15 @@
 """Abstract base classes for task-like and signature-like objects."""
 from __future__ import annotations
 
+import builtins
 from abc import ABCMeta, abstractmethod
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.result import AsyncResult, EagerResult
 
 __all__ = ('CallableSignature', 'CallableTask')
 
@@ -16,10 +22,12 @@ class _AbstractClass(metaclass=ABCMeta):
     __required_attributes__: frozenset[str] = frozenset()
 
     @classmethod
-    def _subclasshook_using(cls, parent: type, C: type) -> Any:
+    def _subclasshook_using(cls, parent: type, C: type) -> bool:
+        # NotImplemented (not False): let the usual subclass checks decide.
         if cls is parent and all(_hasattr(C, attr) for attr in cls.__required_attributes__):
             return True
-        return NotImplemented
+        undecided: bool = NotImplemented
+        return undecided
 
     @classmethod
     def register(cls, other: type) -> type:
@@ -28,25 +36,25 @@ class _AbstractClass(metaclass=ABCMeta):
         return other
 
 
-class CallableTask(_AbstractClass, Callable):  # type: ignore[misc]
+class CallableTask(_AbstractClass, Callable[..., object]):  # type: ignore[misc]
     """Anything that can be called like a task: ``delay``, ``apply_async``, ``apply``."""
 
     __required_attributes__ = frozenset({'delay', 'apply_async', 'apply'})
 
     @abstractmethod
-    def delay(self, *args: Any, **kwargs: Any) -> Any:
+    def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
         """Send the task with the given arguments."""
 
     @abstractmethod
-    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
+    def apply_async(self, *args: Any, **kwargs: Any) -> AsyncResult:
         """Send the task with arguments and execution options."""
 
     @abstractmethod
-    def apply(self, *args: Any, **kwargs: Any) -> Any:
+    def apply(self, *args: Any, **kwargs: Any) -> EagerResult:
         """Run the task locally."""
 
     @classmethod
-    def __subclasshook__(cls, C: type) -> Any:
+    def __subclasshook__(cls, C: type) -> bool:
         return cls._subclasshook_using(CallableTask, C)
 
 
@@ -64,17 +72,17 @@ class CallableSignature(CallableTask):
 
     @property
     @abstractmethod
-    def type(self) -> Any:
+    def type(self) -> Task:
         """The task object."""
 
     @property
     @abstractmethod
-    def app(self) -> Any:
+    def app(self) -> Celery:
         """The app the signature belongs to."""
 
     @property
     @abstractmethod
-    def id(self) -> str:
+    def id(self) -> str | None:
         """Task id."""
 
     @property
@@ -84,17 +92,17 @@ class CallableSignature(CallableTask):
 
     @property
     @abstractmethod
-    def args(self) -> tuple[Any, ...]:
+    def args(self) -> Sequence[object]:
         """Positional arguments."""
 
     @property
     @abstractmethod
-    def kwargs(self) -> dict[str, Any]:
+    def kwargs(self) -> Mapping[str, object]:
         """Keyword arguments."""
 
     @property
     @abstractmethod
-    def options(self) -> dict[str, Any]:
+    def options(self) -> Mapping[str, object]:
         """Execution options."""
 
     @property
@@ -113,35 +121,36 @@ class CallableSignature(CallableTask):
         """True if the parent's result is not passed to it."""
 
     @abstractmethod
-    def clone(self, args: Any = None, kwargs: Any = None) -> Any:
+    def clone(self, args: Sequence[object] | None = None,
+              kwargs: Mapping[str, object] | None = None) -> CallableSignature:
         """Return a copy with extra arguments."""
 
     @abstractmethod
     def freeze(self, id: str | None = None, group_id: str | None = None,
-               chord: Any = None, root_id: str | None = None,
-               group_index: int | None = None) -> Any:
+               chord: CallableSignature | None = None, root_id: str | None = None,
+               group_index: int | None = None) -> AsyncResult:
         """Fix the task id and return the result instance."""
 
     @abstractmethod
-    def set(self, immutable: bool | None = None, **options: Any) -> Any:
+    def set(self, immutable: bool | None = None, **options: Any) -> CallableSignature:
         """Update options."""
 
     @abstractmethod
-    def link(self, callback: Any) -> Any:
+    def link(self, callback: CallableSignature) -> CallableSignature:
         """Add a callback run on success."""
 
     @abstractmethod
-    def link_error(self, errback: Any) -> Any:
+    def link_error(self, errback: CallableSignature) -> CallableSignature:
         """Add a callback run on failure."""
 
     @abstractmethod
-    def __or__(self, other: Any) -> Any:
+    def __or__(self, other: CallableSignature) -> CallableSignature:
         """Chain with ``other``."""
 
     @abstractmethod
-    def __invert__(self) -> Any:
+    def __invert__(self) -> object:
         """Apply and return the result's value."""
 
     @classmethod
-    def __subclasshook__(cls, C: type) -> Any:
+    def __subclasshook__(cls, C: builtins.type) -> bool:
         return cls._subclasshook_using(CallableSignature, C)

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import TypeGuard
 
 __all__ = ('annotation_is_class', 'annotation_issubclass', 'get_optional_arg', 'is_none_type')
 
 
-def is_none_type(value: Any) -> bool:
+def is_none_type(value: object) -> bool:
     """Return True if ``value`` is the type of None."""
     return value is types.NoneType
 
 
-def get_optional_arg(annotation: Any) -> Any:
+def get_optional_arg(annotation: object) -> object:
     """Return ``X`` for ``Optional[X]`` / ``X | None``, else None."""
     origin = typing.get_origin(annotation)
     if origin is not typing.Union and origin is not types.UnionType:
@@ -27,13 +27,13 @@ def get_optional_arg(annotation: Any) -> Any:
     return None
 
 
-def annotation_is_class(annotation: Any) -> bool:
+def annotation_is_class(annotation: object) -> TypeGuard[type]:
     """Return True if ``annotation`` is a plain class (not a generic alias like ``list[int]``)."""
     if isinstance(annotation, types.GenericAlias):
         return False
     return isinstance(annotation, type)
 
 
-def annotation_issubclass(annotation: Any, cls: type) -> bool:
+def annotation_issubclass(annotation: object, cls: type) -> bool:
     """Return True if ``annotation`` is a class and a subclass of ``cls``."""
     return annotation_is_class(annotation) and issubclass(annotation, cls)

@@ -9,10 +9,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from celery.platforms.signal_handlers import signals
 from celery.utils.text import pluralize
+
+if TYPE_CHECKING:
+    import psutil
 
 __all__ = (
     'blockdetection',
@@ -134,7 +137,7 @@ def mem_rss() -> str:
     return humanbytes(rss)
 
 
-def ps() -> Any:
+def ps() -> psutil.Process | None:
     """Return a :class:`psutil.Process` for this process, or None without psutil."""
     try:
         import psutil
@@ -150,7 +153,7 @@ def cry(out: IO[str] | None = None, sepchr: str = '=', seplen: int = 49) -> str:
     frames = sys._current_frames()
     lines = []
     for thread in threading.enumerate():
-        frame = frames.get(thread.ident)
+        frame = frames.get(thread.ident) if thread.ident is not None else None
         if frame is None:
             continue
         lines.append(f'{thread.name}\n{sepchr * seplen}\n')

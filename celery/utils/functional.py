@@ -1,15 +1,23 @@
 """Functional-style helpers: lazy values, memoization, iteration utilities."""
 from __future__ import annotations
 
+import operator
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
 from functools import partial, wraps
 from itertools import islice, tee, zip_longest
 from keyword import iskeyword
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, SupportsIndex, TypeVar, overload
 
 from celery.utils.lazy_names import lazy_module_getattr
+
+if TYPE_CHECKING:
+    from inspect import Parameter, Signature
+
+    from typing_extensions import Self
+
+    from celery.local import SupportsMaybeEvaluate
 
 __all__ = (  # noqa: F822 - LRUCache comes from the module __getattr__
     'LRUCache',
@@ -42,6 +50,7 @@ __all__ = (  # noqa: F822 - LRUCache comes from the module __getattr__
 )
 
 T = TypeVar('T')
+S = TypeVar('S')
 
 KEYWORD_MARK = object()
 
@@ -59,11 +68,11 @@ class DummyContext:
     def __enter__(self) -> DummyContext:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         pass
 
 
-def arity_greater(fun: Callable[..., Any], n: int) -> bool:
+def arity_greater(fun: Callable[..., object], n: int) -> bool:
     """Whether ``fun`` takes more than ``n`` positional arguments (or any number of them)."""
     from inspect import Parameter, signature
     params = signature(fun).parameters.values()
@@ -82,22 +91,22 @@ def pass1(arg: T, *args: Any, **kwargs: Any) -> T:
     return arg
 
 
-class lazy:
+class lazy(Generic[T]):
     """A deferred call: ``fun(*args, **kwargs)`` runs each time it is evaluated."""
 
-    def __init__(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, fun: Callable[..., T], *args: Any, **kwargs: Any) -> None:
         self._fun = fun
         self._args = args
         self._kwargs = kwargs
 
-    def __call__(self) -> Any:
+    def __call__(self) -> T:
         return self.evaluate()
 
-    def evaluate(self) -> Any:
+    def evaluate(self) -> T:
         """Call the function and return its value."""
         return self._fun(*self._args, **self._kwargs)
 
-    def __maybe_evaluate__(self) -> Any:
+    def __maybe_evaluate__(self) -> T:
         return self()
 
     def __str__(self) -> str:
@@ -114,26 +123,26 @@ class lazy:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+    def __deepcopy__(self, memo: dict[int, object]) -> Self:
         memo[id(self)] = self
         return self
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Callable[..., lazy[T]], tuple[object, ...]]:
         return (_rebuild_lazy, (type(self), self._fun, self._args, self._kwargs))
 
 
-def _rebuild_lazy(cls: type[lazy], fun: Callable[..., Any],
-                  args: tuple[Any, ...], kwargs: dict[str, Any]) -> lazy:
+def _rebuild_lazy(cls: type[lazy[T]], fun: Callable[..., T],
+                  args: tuple[object, ...], kwargs: dict[str, object]) -> lazy[T]:
     return cls(fun, *args, **kwargs)
 
 
-class mlazy(lazy):
+class mlazy(lazy[T]):
     """A :class:`lazy` that calls its function only once and remembers the value."""
 
     evaluated = False
-    _value: Any = None
+    _value: T  # set by the first evaluate()
 
-    def evaluate(self) -> Any:
+    def evaluate(self) -> T:
         """Return the value, computing it on first use."""
         if not self.evaluated:
             self._value = super().evaluate()
@@ -141,46 +150,57 @@ class mlazy(lazy):
         return self._value
 
 
-def maybe_evaluate(value: Any) -> Any:
+@overload
+def maybe_evaluate(value: SupportsMaybeEvaluate[T]) -> T: ...
+@overload
+def maybe_evaluate(value: T) -> T: ...
+
+
+def maybe_evaluate(value: object) -> object:
     """Evaluate ``value`` if it is a lazy object, else return it unchanged."""
-    try:
-        evaluate = value.__maybe_evaluate__
-    except AttributeError:
+    evaluate = getattr(value, '__maybe_evaluate__', None)
+    if evaluate is None:
         return value
     return evaluate()
 
 
-def is_list(obj: Any, scalars: tuple[type, ...] = (Mapping, str),
+def is_list(obj: object, scalars: tuple[type, ...] = (Mapping, str),
             iters: tuple[type, ...] = (Iterable,)) -> bool:
     """Return True if ``obj`` is iterable but not one of the ``scalars`` types."""
     return isinstance(obj, iters) and not isinstance(obj, scalars or ())
 
 
-def maybe_list(obj: Any, scalars: tuple[type, ...] = (Mapping, str)) -> Any:
+@overload
+def maybe_list(obj: None, scalars: tuple[type, ...] = ...) -> None: ...
+@overload
+def maybe_list(obj: Iterable[T] | T, scalars: tuple[type, ...] = ...) -> Iterable[T]: ...
+
+
+def maybe_list(obj: object, scalars: tuple[type, ...] = (Mapping, str)) -> object:
     """Wrap a scalar in a list; lists and None pass through."""
     return obj if obj is None or is_list(obj, scalars) else [obj]
 
 
-def is_iterable(obj: Any) -> bool:
+def is_iterable(obj: object) -> bool:
     """Return True if ``iter(obj)`` works."""
     try:
-        iter(obj)
+        iter(obj)  # type: ignore[call-overload]
     except TypeError:
         return False
     return True
 
 
-def is_numeric_value(value: Any) -> bool:
+def is_numeric_value(value: object) -> bool:
     """Return True for ints and floats (but not bools)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def maybe(typ: Callable[[Any], T], val: Any) -> T | None:
+def maybe(typ: Callable[[S], T], val: S | None) -> T | None:
     """Return ``typ(val)`` unless ``val`` is None."""
-    return typ(val) if val is not None else val
+    return typ(val) if val is not None else None
 
 
-def dictfilter(d: Mapping[Any, Any] | None = None, **kw: Any) -> dict[Any, Any]:
+def dictfilter(d: Mapping[str, T] | None = None, **kw: T) -> dict[str, T]:
     """Return a copy of ``d`` (merged with ``kw``) without the None values."""
     items = kw if d is None else ({**d, **kw} if kw else d)
     return {key: value for key, value in items.items() if value is not None}
@@ -190,18 +210,22 @@ def dictfilter(d: Mapping[Any, Any] | None = None, **kw: Any) -> dict[Any, Any]:
 __getattr__ = lazy_module_getattr(__name__, {'LRUCache': 'celery.utils.collections'}, globals())
 
 
-def memoize(maxsize: int | None = None, keyfun: Callable[..., Any] | None = None,
-            Cache: type | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def memoize(maxsize: int | None = None,
+            keyfun: Callable[[tuple[object, ...], dict[str, object]], Hashable] | None = None,
+            Cache: Callable[..., MutableMapping[Hashable, Any]] | None = None,
+            ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorator caching a function's results per arguments (at most ``maxsize``).
 
     ``Cache`` defaults to :class:`celery.utils.collections.LRUCache`.
     """
-    if Cache is None:
-        from celery.utils.collections import LRUCache as Cache
+    cache_type = Cache
+    if cache_type is None:
+        from celery.utils.collections import LRUCache
+        cache_type = LRUCache
 
     def decorator(fun: Callable[..., T]) -> Callable[..., T]:
         mutex = threading.Lock()
-        cache = Cache(limit=maxsize)
+        cache = cache_type(limit=maxsize)
 
         @wraps(fun)
         def memoized(*args: Any, **kwargs: Any) -> T:
@@ -209,6 +233,7 @@ def memoize(maxsize: int | None = None, keyfun: Callable[..., Any] | None = None
                 key = keyfun(args, kwargs)
             else:
                 key = args + (KEYWORD_MARK,) + tuple(sorted(kwargs.items())) if kwargs else args
+            value: T
             try:
                 with mutex:
                     value = cache[key]
@@ -232,7 +257,7 @@ def memoize(maxsize: int | None = None, keyfun: Callable[..., Any] | None = None
     return decorator
 
 
-def evaluate_promises(it: Iterable[Any]) -> Iterator[Any]:
+def evaluate_promises(it: Iterable[object]) -> Iterator[object]:
     """Yield the items of ``it``, calling any vine promise to get its value."""
     vine_promises = sys.modules.get('vine.promises')
     if vine_promises is None:
@@ -244,16 +269,17 @@ def evaluate_promises(it: Iterable[Any]) -> Iterator[Any]:
         yield value() if isinstance(value, promise) else value
 
 
-def first(predicate: Callable[[Any], Any] | None, it: Iterable[Any]) -> Any:
+def first(predicate: Callable[[object], object] | None, it: Iterable[object]) -> object:
     """Return the first item of ``it`` matching ``predicate`` (default: not None)."""
     if predicate is None:
         return next((v for v in evaluate_promises(it) if v is not None), None)
     return next((v for v in evaluate_promises(it) if predicate(v)), None)
 
 
-def firstmethod(method: str, on_call: Callable[..., Any] | None = None) -> Callable[..., Any]:
+def firstmethod(method: str,
+                on_call: Callable[..., object] | None = None) -> Callable[..., Any]:
     """Return a function calling ``method`` on each object until one returns non-None."""
-    def first_reply(it: Iterable[Any], *args: Any, **kwargs: Any) -> Any:
+    def first_reply(it: Iterable[object], *args: Any, **kwargs: Any) -> object:
         for obj in it:
             try:
                 meth = getattr(maybe_evaluate(obj), method)
@@ -273,20 +299,20 @@ def chunks(it: Iterable[T], n: int) -> Iterator[list[T]]:
         yield [item, *islice(it, n - 1)]
 
 
-def padlist(container: Iterable[T], size: int, default: Any = None) -> list[Any]:
+def padlist(container: Iterable[T], size: int, default: S | None = None) -> list[T | S | None]:
     """Return ``container`` as a list cut or padded with ``default`` to ``size``."""
     items = list(container)[:size]
     return items + [default] * (size - len(items))
 
 
-def mattrgetter(*attrs: str) -> Callable[[Any], dict[str, Any]]:
+def mattrgetter(*attrs: str) -> Callable[[object], dict[str, Any]]:
     """Return a function mapping an object to ``{attr: value}`` (None when missing)."""
     return lambda obj: {attr: getattr(obj, attr, None) for attr in attrs}
 
 
 def uniq(it: Iterable[T]) -> Iterator[T]:
     """Yield the items of ``it`` in order, skipping duplicates."""
-    seen: set[Any] = set()
+    seen: set[T] = set()
     for item in it:
         if item not in seen:
             seen.add(item)
@@ -299,34 +325,30 @@ def lookahead(it: Iterable[T]) -> Iterator[tuple[T, T | None]]:
     return zip_longest(a, islice(b, 1, None))
 
 
-def seq_concat_item(seq: list[Any] | tuple[Any, ...], item: Any) -> list[Any] | tuple[Any, ...]:
+def seq_concat_item(seq: list[T] | tuple[T, ...], item: T) -> list[T] | tuple[T, ...]:
     """Return ``seq`` plus ``item``, keeping the sequence type."""
     return (*seq, item) if isinstance(seq, tuple) else [*seq, item]
 
 
-def seq_concat_seq(a: Any, b: Any) -> Any:
-    """Concatenate two sequences; the result has the more general type of the two."""
-    prefer = type(max([a, b], key=len))
-    if not isinstance(a, prefer):
-        a = prefer(a)
-    if not isinstance(b, prefer):
-        b = prefer(b)
-    return a + b
+def seq_concat_seq(a: list[T] | tuple[T, ...],
+                   b: list[T] | tuple[T, ...]) -> list[T] | tuple[T, ...]:
+    """Concatenate two sequences; the result has the type of the longer one (``a`` if even)."""
+    return (*a, *b) if isinstance(max([a, b], key=len), tuple) else [*a, *b]
 
 
-class _regen(list):
+class _regen(list[T]):
     """A list filled lazily from an iterator, so a generator can be iterated many times.
 
     Serializers that read list storage directly (``json``) only see the items
     consumed so far: use :attr:`data` to get everything.
     """
 
-    def __init__(self, it: Iterable[Any]) -> None:
+    def __init__(self, it: Iterable[T]) -> None:
         super().__init__()
-        self.__it: Iterator[Any] | None = iter(it)
+        self.__it: Iterator[T] | None = iter(it)
         self.__lock = threading.Lock()
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[list[T]], tuple[list[T]]]:
         return list, (self.data,)
 
     def _next(self) -> bool:
@@ -346,12 +368,12 @@ class _regen(list):
             pass
 
     @property
-    def data(self) -> list[Any]:
+    def data(self) -> list[T]:
         """Every item, consuming the iterator."""
         self._fill()
         return list(self)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         index = 0
         while True:
             if index < list.__len__(self):
@@ -360,11 +382,16 @@ class _regen(list):
             elif not self._next():
                 return
 
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice) or index < 0:
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> T | list[T]:
+        if isinstance(index, slice) or operator.index(index) < 0:
             self._fill()
         else:
-            while list.__len__(self) <= index and self._next():
+            while list.__len__(self) <= operator.index(index) and self._next():
                 pass
         return list.__getitem__(self, index)
 
@@ -379,7 +406,7 @@ class _regen(list):
         self._fill()
         return list.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __contains__(self, item: object) -> bool:
         return any(value == item for value in self)
@@ -400,14 +427,14 @@ def regen(it: Iterable[T]) -> list[T]:
     return _regen(it)
 
 
-def _signature_of(fun: Callable[..., Any]) -> Any:
+def _signature_of(fun: Callable[..., object]) -> Signature:
     from inspect import signature
     # Match what the task is actually called with: don't look through
     # ``functools.wraps`` decorators, whose wrapper may take other arguments.
     return signature(fun, follow_wrapped=False)
 
 
-def _parameter_source(param: Any, defaults: dict[str, Any]) -> str:
+def _parameter_source(param: Parameter, defaults: dict[str, object]) -> str:
     from inspect import Parameter
     if param.kind is Parameter.VAR_POSITIONAL:
         return f'*{param.name}'
@@ -420,7 +447,7 @@ def _parameter_source(param: Any, defaults: dict[str, Any]) -> str:
     return f'{param.name}={default_name}'
 
 
-def _signature_source(sig: Any, defaults: dict[str, Any]) -> str:
+def _signature_source(sig: Signature, defaults: dict[str, object]) -> str:
     from inspect import Parameter
     params = list(sig.parameters.values())
     has_varargs = any(p.kind is Parameter.VAR_POSITIONAL for p in params)
@@ -436,7 +463,7 @@ def _signature_source(sig: Any, defaults: dict[str, Any]) -> str:
     return ', '.join(parts)
 
 
-def head_from_fun(fun: Callable[..., Any], bound: bool = False,
+def head_from_fun(fun: Callable[..., object], bound: bool = False,
                   debug: bool = False) -> Callable[..., int]:
     """Build a no-op function with the same signature as ``fun``.
 
@@ -446,7 +473,7 @@ def head_from_fun(fun: Callable[..., Any], bound: bool = False,
     """
     name = getattr(fun, '__name__', None) or type(fun).__name__
     safe_name = name if name.isidentifier() and not iskeyword(name) else 'fun'
-    defaults: dict[str, Any] = {}
+    defaults: dict[str, object] = {}
     source = FUNHEAD_TEMPLATE.format(
         fun_name=safe_name, fun_args=_signature_source(_signature_of(fun), defaults),
         fun_value=1)
@@ -457,12 +484,11 @@ def head_from_fun(fun: Callable[..., Any], bound: bool = False,
     head = namespace[safe_name]
     head.__qualname__ = getattr(fun, '__qualname__', name)
     head._source = source
-    if bound:
-        return partial(head, object())
-    return head
+    checker: Callable[..., int] = partial(head, object()) if bound else head
+    return checker
 
 
-def fun_takes_argument(name: str, fun: Callable[..., Any], position: int | None = None) -> bool:
+def fun_takes_argument(name: str, fun: Callable[..., object], position: int | None = None) -> bool:
     """Return True if ``fun`` accepts an argument ``name`` (or at ``position``)."""
     from inspect import Parameter
     params = _signature_of(fun).parameters.values()
@@ -475,7 +501,7 @@ def fun_takes_argument(name: str, fun: Callable[..., Any], position: int | None 
     return any(p.name == name and p.kind is not Parameter.POSITIONAL_ONLY for p in params)
 
 
-def fun_accepts_kwargs(fun: Callable[..., Any]) -> bool:
+def fun_accepts_kwargs(fun: Callable[..., object]) -> bool:
     """Return True if ``fun`` takes arbitrary keyword arguments (``**kwargs``)."""
     from inspect import Parameter
     return any(p.kind is Parameter.VAR_KEYWORD

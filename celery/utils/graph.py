@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Generic, TextIO
+
+if TYPE_CHECKING:
+    # PEP 696 default: a bare ``DependencyGraph`` holds any hashable nodes;
+    # typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeVar
+
+    #: The graph's node type.
+    N = TypeVar('N', bound=Hashable, default=Any)
+else:
+    from typing import TypeVar
+
+    N = TypeVar('N', bound=Hashable)
 
 __all__ = ('CycleError', 'DependencyGraph', 'GraphFormatter')
 
@@ -10,7 +22,7 @@ __all__ = ('CycleError', 'DependencyGraph', 'GraphFormatter')
 class CycleError(Exception):
     """The dependency graph has a cycle, so it cannot be ordered."""
 
-    def __init__(self, cycle: list[Any]) -> None:
+    def __init__(self, cycle: list[object]) -> None:
         self.cycle = cycle
         path = ' -> '.join(str(node) for node in cycle)
         super().__init__(f'dependency cycle: {path}; remove one of these requirements')
@@ -38,18 +50,18 @@ class GraphFormatter:
     _head = DOT.HEAD.strip()
     _tail = DOT.TAIL.strip()
 
-    scheme: dict[str, Any] = {
+    scheme: dict[str, object] = {
         'shape': 'box',
         'arrowhead': 'vee',
         'style': 'filled',
         'fontname': 'HelveticaNeue',
     }
-    edge_scheme: dict[str, Any] = {'color': 'darkseagreen4', 'arrowcolor': 'black', 'arrowsize': 0.7}
-    node_scheme: dict[str, Any] = {'fillcolor': 'palegreen3', 'color': 'palegreen4'}
-    term_scheme: dict[str, Any] = {'fillcolor': 'palegreen1', 'color': 'palegreen2'}
-    graph_scheme: dict[str, Any] = {'bgcolor': 'mintcream'}
+    edge_scheme: dict[str, object] = {'color': 'darkseagreen4', 'arrowcolor': 'black', 'arrowsize': 0.7}
+    node_scheme: dict[str, object] = {'fillcolor': 'palegreen3', 'color': 'palegreen4'}
+    term_scheme: dict[str, object] = {'fillcolor': 'palegreen1', 'color': 'palegreen2'}
+    graph_scheme: dict[str, object] = {'bgcolor': 'mintcream'}
 
-    def __init__(self, root: Any = None, type: str | None = None, id: str | None = None,
+    def __init__(self, root: object = None, type: str | None = None, id: str | None = None,
                  indent: int = 0, inw: str = ' ' * 4, **scheme: Any) -> None:
         self.id = id or 'dependencies'
         self.root = root
@@ -60,21 +72,22 @@ class GraphFormatter:
         self.scheme = dict(self.scheme, **scheme)
         self.graph_scheme = dict(self.graph_scheme, root=self.label(self.root))
 
-    def FMT(self, fmt: str, *args: Any, **kwargs: Any) -> str:
+    def FMT(self, fmt: str, *args: object, **kwargs: object) -> str:
         """Fill template ``fmt``, supplying this formatter's indentation (``IN``, ``INp``)."""
         return fmt.format(*args, **dict(kwargs, IN=self.IN, INp=self.INp))
 
-    def attr(self, name: str, value: Any) -> str:
+    def attr(self, name: str, value: object) -> str:
         """Format one ``name=value`` attribute, quoting strings."""
         value = f'"{value}"' if isinstance(value, str) else value
         return self._attr.format(name=name, value=value)
 
-    def attrs(self, d: dict[str, Any] | None = None, scheme: dict[str, Any] | None = None) -> str:
+    def attrs(self, d: dict[str, object] | None = None,
+              scheme: dict[str, object] | None = None) -> str:
         """Format an attribute list from the base scheme, ``scheme`` and ``d``."""
         merged = dict(self.scheme, **(scheme or {}), **(d or {}))
         return DOT.ATTRSEP.join(self.attr(k, v) for k, v in merged.items())
 
-    def head(self, **attrs: Any) -> str:
+    def head(self, **attrs: object) -> str:
         """Return the opening line of the graph."""
         return self.FMT(self._head, type=self.type, id=self.id,
                         attrs=self.attrs(attrs, self.graph_scheme))
@@ -83,110 +96,112 @@ class GraphFormatter:
         """Return the closing line of the graph."""
         return self.FMT(self._tail)
 
-    def label(self, obj: Any) -> str:
+    def label(self, obj: object) -> str:
         """Return the text shown for ``obj``."""
         return str(obj)
 
-    def node(self, obj: Any, **attrs: Any) -> str:
+    def node(self, obj: object, **attrs: object) -> str:
         """Format a node that has dependencies."""
         return self.draw_node(obj, self.node_scheme, attrs)
 
-    def terminal_node(self, obj: Any, **attrs: Any) -> str:
+    def terminal_node(self, obj: object, **attrs: object) -> str:
         """Format a node that depends on nothing."""
         return self.draw_node(obj, self.term_scheme, attrs)
 
-    def edge(self, a: Any, b: Any, **attrs: Any) -> str:
+    def edge(self, a: object, b: object, **attrs: object) -> str:
         """Format the edge ``a`` depends on ``b``."""
         return self.draw_edge(a, b, self.edge_scheme, attrs)
 
-    def draw_node(self, obj: Any, scheme: dict[str, Any] | None = None,
-                  attrs: dict[str, Any] | None = None) -> str:
+    def draw_node(self, obj: object, scheme: dict[str, object] | None = None,
+                  attrs: dict[str, object] | None = None) -> str:
         """Format a node statement with the given scheme."""
         return self.FMT(self._node, self.label(obj), attrs=self.attrs(attrs, scheme))
 
-    def draw_edge(self, a: Any, b: Any, scheme: dict[str, Any] | None = None,
-                  attrs: dict[str, Any] | None = None) -> str:
+    def draw_edge(self, a: object, b: object, scheme: dict[str, object] | None = None,
+                  attrs: dict[str, object] | None = None) -> str:
         """Format an edge statement with the given scheme."""
         return self.FMT(self._edge, self.label(a), self.label(b),
                         dir=self.direction, attrs=self.attrs(attrs, scheme))
 
 
-class DependencyGraph:
+class DependencyGraph(Generic[N]):
     """A directed graph where an arc ``A -> B`` means *A depends on B*."""
 
-    def __init__(self, it: Iterable[tuple[Hashable, Iterable[Hashable]]] | None = None,
+    def __init__(self, it: Iterable[tuple[N, Iterable[N]]] | None = None,
                  formatter: GraphFormatter | None = None) -> None:
         self.formatter = formatter or GraphFormatter()
-        self.adjacent: dict[Hashable, list[Hashable]] = {}
+        self.adjacent: dict[N, list[N]] = {}
         if it is not None:
             self.update(it)
 
-    def add_arc(self, obj: Hashable) -> None:
+    def add_arc(self, obj: N) -> None:
         """Add ``obj`` as a node (no-op if already present)."""
         self.adjacent.setdefault(obj, [])
 
-    def add_edge(self, A: Hashable, B: Hashable) -> None:
+    def add_edge(self, A: N, B: N) -> None:
         """Record that ``A`` depends on ``B``."""
         self.add_arc(B)
         deps = self.adjacent.setdefault(A, [])
         if B not in deps:
             deps.append(B)
 
-    def connect(self, graph: DependencyGraph) -> None:
+    def connect(self, graph: DependencyGraph[N]) -> None:
         """Add all nodes and arcs of ``graph`` to this graph."""
         self.update(graph.items())
 
-    def update(self, it: Iterable[tuple[Hashable, Iterable[Hashable]]]) -> None:
+    def update(self, it: Iterable[tuple[N, Iterable[N]]]) -> None:
         """Add ``(node, dependencies)`` pairs."""
         for obj, deps in it:
             self.add_arc(obj)
             for dep in deps:
                 self.add_edge(obj, dep)
 
-    def edges(self) -> list[Hashable]:
+    def edges(self) -> list[N]:
         """Return the nodes that have at least one dependency."""
         return [obj for obj, deps in self.adjacent.items() if deps]
 
-    def valency_of(self, obj: Hashable) -> int:
+    def valency_of(self, obj: N) -> int:
         """Return how many nodes ``obj`` depends on, directly or indirectly."""
         return len(self._reachable(obj)) - 1
 
-    def topsort(self) -> list[Hashable]:
+    def topsort(self) -> list[N]:
         """Return the nodes with every dependency placed before its dependents.
 
         Nodes are visited in insertion order, so independent nodes keep the
         order they were added in.  Raises :exc:`CycleError` naming the cycle.
         """
-        done: set[Hashable] = set()
-        order: list[Hashable] = []
+        done: set[N] = set()
+        order: list[N] = []
         for root in self.adjacent:
             if root not in done:
                 self._visit(root, done, order)
         return order
 
-    def _visit(self, root: Hashable, done: set[Hashable], order: list[Hashable]) -> None:
+    def _visit(self, root: N, done: set[N], order: list[N]) -> None:
         # Iterative depth-first post-order: deep requirement chains must not
         # hit the recursion limit, and the active path names the cycle.
-        path: list[Hashable] = [root]
+        path: list[N] = [root]
         on_path = {root}
-        stack: list[Iterator[Hashable]] = [iter(self.adjacent.get(root, ()))]
+        stack: list[Iterator[N]] = [iter(self.adjacent.get(root, ()))]
         while stack:
-            dep = next(stack[-1], _END)
-            if dep is _END:
+            try:
+                dep = next(stack[-1])
+            except StopIteration:  # the node's dependencies are all placed
                 stack.pop()
                 node = path.pop()
                 on_path.discard(node)
                 done.add(node)
                 order.append(node)
-            elif dep in on_path:
-                raise CycleError(path[path.index(dep):] + [dep])
-            elif dep not in done:
+                continue
+            if dep in on_path:
+                raise CycleError([*path[path.index(dep):], dep])
+            if dep not in done:
                 path.append(dep)
                 on_path.add(dep)
                 stack.append(iter(self.adjacent.get(dep, ())))
 
-    def _reachable(self, obj: Hashable) -> set[Hashable]:
-        seen: set[Hashable] = set()
+    def _reachable(self, obj: N) -> set[N]:
+        seen: set[N] = set()
         pending = [obj]
         while pending:
             node = pending.pop()
@@ -200,7 +215,7 @@ class DependencyGraph:
         draw = formatter or self.formatter
         seen: set[str] = set()
 
-        def emit_once(render: Callable[[Any], str], obj: Any) -> None:
+        def emit_once(render: Callable[[N], str], obj: N) -> None:
             label = draw.label(obj)
             if label not in seen:
                 seen.add(label)
@@ -215,30 +230,30 @@ class DependencyGraph:
                 print(draw.edge(obj, dep), file=fh)
         print(draw.tail(), file=fh)
 
-    def format(self, obj: Any) -> str:
+    def format(self, obj: N) -> str:
         """Return the formatter's label for ``obj``."""
         return self.formatter.label(obj)
 
-    def items(self) -> Iterator[tuple[Hashable, list[Hashable]]]:
+    def items(self) -> Iterator[tuple[N, list[N]]]:
         """Iterate over ``(node, dependencies)`` pairs."""
         return iter(self.adjacent.items())
 
     iteritems = items
 
-    def repr_node(self, obj: Hashable, level: int = 1, fmt: str = '{0}({1})') -> str:
+    def repr_node(self, obj: N, level: int = 1, fmt: str = '{0}({1})') -> str:
         """Describe ``obj`` as ``fmt.format(label, valency)``, its dependencies indented below."""
         lines = [fmt.format(self.format(obj), self.valency_of(obj))]
         for dep in self.adjacent.get(obj, ()):
             lines.append('    ' * level + self.repr_node(dep, level + 1, fmt))
         return '\n'.join(lines)
 
-    def __iter__(self) -> Iterator[Hashable]:
+    def __iter__(self) -> Iterator[N]:
         return iter(self.adjacent)
 
-    def __getitem__(self, node: Hashable) -> list[Hashable]:
+    def __getitem__(self, node: N) -> list[N]:
         return self.adjacent[node]
 
-    def __setitem__(self, node: Hashable, deps: list[Hashable]) -> None:
+    def __setitem__(self, node: N, deps: list[N]) -> None:
         self.adjacent[node] = deps
 
     def __contains__(self, obj: object) -> bool:
@@ -252,5 +267,3 @@ class DependencyGraph:
                  for obj, deps in self.adjacent.items())
         return '\n'.join(lines)
 
-
-_END = object()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import reload
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from celery.app.task_factory import AppTaskFactory
@@ -29,6 +29,8 @@ __all__ = (
     'symbol_by_name',
 )
 
+T = TypeVar('T')
+
 #: The script the main process runs, when a pool sets ``MP_MAIN_FILE`` for its
 #: children: tasks defined there are named as in the main process.
 MP_MAIN_FILE = os.environ.get('MP_MAIN_FILE') or None
@@ -38,19 +40,34 @@ class NotAPackage(Exception):
     """Raised when importing a package, but it's not a package."""
 
 
-def qualname(obj: Any) -> str:
+def qualname(obj: object) -> str:
     """Return the dotted ``module.QualName`` of a class, function or instance."""
-    if not hasattr(obj, '__name__') and hasattr(obj, '__class__'):
-        obj = obj.__class__
-    name = getattr(obj, '__qualname__', None) or obj.__name__
-    module = getattr(obj, '__module__', None)
+    # Anything goes: classes, functions, instances (and proxies to them).
+    target: Any = obj
+    if not hasattr(target, '__name__') and hasattr(target, '__class__'):
+        target = target.__class__
+    name: str = getattr(target, '__qualname__', None) or target.__name__
+    module = getattr(target, '__module__', None)
     return f'{module}.{name}' if module else name
 
 
-def symbol_by_name(name: Any, aliases: Mapping[str, str] | None = None,
+@overload
+def symbol_by_name(name: str, aliases: Mapping[str, str] | None = None,
                    imp: Callable[..., ModuleType] | None = None,
                    package: str | None = None, sep: str = '.',
-                   default: Any = None, **kwargs: Any) -> Any:
+                   default: object = None, **kwargs: Any) -> Any: ...
+@overload
+def symbol_by_name(name: T, aliases: Mapping[str, str] | None = None,
+                   imp: Callable[..., ModuleType] | None = None,
+                   package: str | None = None, sep: str = '.',
+                   default: object = None, **kwargs: Any) -> T: ...
+
+
+# Any for a name: the type of what it names is known only once imported.
+def symbol_by_name(name: object, aliases: Mapping[str, str] | None = None,
+                   imp: Callable[..., ModuleType] | None = None,
+                   package: str | None = None, sep: str = '.',
+                   default: object = None, **kwargs: Any) -> object:
     """Resolve ``'module:attr'`` or ``'module.attr'`` to the object it names.
 
     Non-strings are returned unchanged; ``aliases`` maps short names to full
@@ -77,9 +94,16 @@ def symbol_by_name(name: Any, aliases: Mapping[str, str] | None = None,
     return default
 
 
-def instantiate(name: Any, *args: Any, **kwargs: Any) -> Any:
+@overload
+def instantiate(name: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+@overload
+def instantiate(name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def instantiate(name: Callable[..., object] | str, *args: Any, **kwargs: Any) -> object:
     """Create an instance of the class named ``name`` (or given as a class)."""
-    return symbol_by_name(name)(*args, **kwargs)
+    factory: Callable[..., object] = symbol_by_name(name) if isinstance(name, str) else name
+    return factory(*args, **kwargs)
 
 
 @contextmanager
@@ -179,7 +203,7 @@ def load_extension_class_names(namespace: str) -> Iterator[tuple[str, str]]:
         yield entry_point.name, entry_point.value
 
 
-def load_extension_classes(namespace: str) -> Iterator[tuple[str, Any]]:
+def load_extension_classes(namespace: str) -> Iterator[tuple[str, type]]:
     """Yield ``(name, class)`` for each loadable entry point in group ``namespace``."""
     for name, class_name in load_extension_class_names(namespace):
         try:

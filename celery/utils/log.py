@@ -236,7 +236,8 @@ def get_multiprocessing_logger() -> logging.Logger | None:
         from billiard import util
     except ImportError:
         return None
-    return util.get_logger()
+    logger: logging.Logger = util.get_logger()
+    return logger
 
 
 def reset_multiprocessing_logger() -> None:

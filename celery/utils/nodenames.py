@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 import socket
 from functools import cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.utils.text import simple_format
+
+if TYPE_CHECKING:
+    from kombu import Exchange, Queue
 
 __all__ = (
     'NODENAME_DEFAULT',
@@ -35,7 +38,7 @@ WORKER_DIRECT_EXCHANGE_NAME = 'C.dq2'
 gethostname = cache(socket.gethostname)
 
 
-def worker_direct(hostname: Any) -> Any:
+def worker_direct(hostname: str | Queue) -> Queue:
     """Return the :class:`kombu.Queue` that reaches only the worker ``hostname``."""
     from kombu import Queue
     if isinstance(hostname, Queue):
@@ -48,7 +51,7 @@ def worker_direct(hostname: Any) -> Any:
 
 
 @cache
-def _worker_direct_exchange() -> Any:
+def _worker_direct_exchange() -> Exchange:
     from kombu import Exchange
     return Exchange(WORKER_DIRECT_EXCHANGE_NAME)
 

@@ -1,11 +1,17 @@
 """Object helpers: attribute bags, MRO lookup, fallback contexts."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from contextlib import AbstractContextManager
 from functools import reduce
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 __all__ = ('Bunch', 'FallbackContext', 'getitem_property', 'mro_lookup')
+
+T = TypeVar('T')
+
+#: What :class:`getitem_property` reads: nested mappings.
+_Nested = MutableMapping[str, Any]
 
 
 class Bunch:
@@ -36,27 +42,27 @@ def mro_lookup(cls: type, attr: str, stop: set[type] | None = None,
     return None
 
 
-class FallbackContext:
+class FallbackContext(Generic[T]):
     """Context that yields ``provided`` or, when it is None, enters ``fallback(...)``.
 
     ``with FallbackContext(connection, app.connection_or_acquire) as conn:``
     """
 
-    def __init__(self, provided: Any, fallback: Callable[..., Any],
+    def __init__(self, provided: T | None, fallback: Callable[..., AbstractContextManager[T]],
                  *fb_args: Any, **fb_kwargs: Any) -> None:
         self.provided = provided
         self.fallback = fallback
         self.fb_args = fb_args
         self.fb_kwargs = fb_kwargs
-        self._context: Any = None
+        self._context: AbstractContextManager[T] | None = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> T:
         if self.provided is not None:
             return self.provided
         self._context = self.fallback(*self.fb_args, **self.fb_kwargs)
         return self._context.__enter__()
 
-    def __exit__(self, *exc_info: object) -> Any:
+    def __exit__(self, *exc_info: Any) -> bool | None:
         if self._context is not None:
             return self._context.__exit__(*exc_info)
         return None
@@ -73,13 +79,16 @@ class getitem_property:
         self.path = path.split('.') if path else None
         self.__doc__ = doc
 
-    def _path(self, obj: Any) -> Any:
-        return reduce(lambda d, key: d[key], [obj, *self.path]) if self.path else obj
+    def _path(self, obj: _Nested) -> _Nested:
+        if not self.path:
+            return obj
+        mapping: _Nested = reduce(lambda d, key: d[key], self.path, obj)
+        return mapping
 
-    def __get__(self, obj: Any, type: type | None = None) -> Any:
+    def __get__(self, obj: _Nested | None, type: type | None = None) -> object:
         if obj is None:
             return type
         return self._path(obj).get(self.key)
 
-    def __set__(self, obj: Any, value: Any) -> None:
+    def __set__(self, obj: _Nested, value: object) -> None:
         self._path(obj)[self.key] = value

@@ -85,7 +85,7 @@ def _fast_size(obj: Any, depth: int, budget: int) -> int:
     return size if size <= budget else -1
 
 
-def saferepr(o: Any, maxlen: int | None = None, maxlevels: int = 3,
+def saferepr(o: object, maxlen: int | None = None, maxlevels: int = 3,
              seen: set[int] | None = None) -> str:
     """Return a ``repr`` of ``o`` at most about ``maxlen`` characters long.
 
@@ -145,9 +145,13 @@ _FROZENSET_END = _literal('})', -1)
 def _container_delimiters(obj: Any) -> tuple[_literal, _literal] | None:
     """Return (start, end) for containers whose repr we can build, else None."""
     kind = type(obj)
-    if kind is dict or (isinstance(obj, dict) and kind.__repr__ is dict.__repr__):
+    # Subclasses that keep the builtin repr are shown as the builtin (the ignores:
+    # mypy sees the class attribute as a bound method, so it thinks they never match).
+    if kind is dict or (isinstance(obj, dict)
+                        and kind.__repr__ is dict.__repr__):  # type: ignore[comparison-overlap]
         return LIT_DICT_START, LIT_DICT_END
-    if kind is list or (isinstance(obj, list) and kind.__repr__ is list.__repr__):
+    if kind is list or (isinstance(obj, list)
+                        and kind.__repr__ is list.__repr__):  # type: ignore[comparison-overlap]
         return LIT_LIST_START, LIT_LIST_END
     if kind is tuple:
         return LIT_TUPLE_START, (LIT_TUPLE_END_SV if len(obj) == 1 else LIT_TUPLE_END)
@@ -160,14 +164,14 @@ def _container_delimiters(obj: Any) -> tuple[_literal, _literal] | None:
     return None
 
 
-def reprstream(o: Any, maxlevels: int = 3, seen: set[int] | None = None,
+def reprstream(o: object, maxlevels: int = 3, seen: set[int] | None = None,
                level: int = 0, maxlen: int | None = None) -> Iterator[Token]:
     """Yield the tokens of ``o``'s repr: strings, and open/close container markers."""
     kind = type(o)
     if kind in safe_t:
         yield repr(o)
         return
-    if kind in chars_t:
+    if kind in chars_t and isinstance(o, (str, bytes)):  # exactly str or bytes
         yield _text_repr(o, maxlen)
         return
     delimiters = _container_delimiters(o)

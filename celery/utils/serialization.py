@@ -7,11 +7,11 @@ import pickle
 import uuid
 from base64 import b64decode as _b64decode
 from base64 import b64encode as _b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from inspect import getmro
 from itertools import takewhile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = (
     'UnpickleableExceptionWrapper', 'subclass_exception',
@@ -42,7 +42,7 @@ def create_exception_cls(name: str, module: str, parent: type | None = None) -> 
     return subclass_exception(name, parent or Exception, module)
 
 
-def _is_pickleable(value: Any) -> bool:
+def _is_pickleable(value: object) -> bool:
     try:
         pickle.loads(pickle.dumps(value))
     except Exception:  # noqa: BLE001 - any failure means "not pickleable"
@@ -51,13 +51,14 @@ def _is_pickleable(value: Any) -> bool:
 
 
 def find_pickleable_exception(exc: BaseException,
-                              loads: Callable[[bytes], Any] = pickle.loads,
-                              dumps: Callable[[Any], bytes] = pickle.dumps) -> BaseException | None:
+                              loads: Callable[[bytes], object] = pickle.loads,
+                              dumps: Callable[[object], bytes] = pickle.dumps,
+                              ) -> BaseException | None:
     """Return the first pickleable base class of ``exc`` instantiated with its args."""
     args = getattr(exc, 'args', [])
     for supercls in itermro(exc.__class__, unwanted_base_classes):
         try:
-            candidate = supercls(*args)
+            candidate: BaseException = supercls(*args)
             loads(dumps(candidate))
         except Exception:  # noqa: BLE001 - try the next base class
             continue
@@ -65,12 +66,12 @@ def find_pickleable_exception(exc: BaseException,
     return None
 
 
-def itermro(cls: type, stop: tuple[type, ...]) -> Any:
+def itermro(cls: type, stop: tuple[type, ...]) -> Iterator[type]:
     """Iterate the MRO of ``cls`` until one of the ``stop`` classes."""
     return takewhile(lambda sup: sup not in stop, getmro(cls))
 
 
-def _safe_repr_args(args: Any) -> tuple[Any, ...]:
+def _safe_repr_args(args: Iterable[object]) -> tuple[object, ...]:
     safe = []
     for arg in args:
         safe.append(arg if _is_pickleable(arg) else repr(arg))
@@ -81,13 +82,15 @@ class UnpickleableExceptionWrapper(Exception):
     """Wraps an exception that cannot be pickled, keeping its name, module and text."""
 
     #: Module of the original exception.
-    exc_module: str | None = None
+    exc_module: str
     #: Class name of the original exception.
-    exc_cls_name: str | None = None
+    exc_cls_name: str
     #: Pickle-safe arguments of the original exception.
-    exc_args: tuple[Any, ...] | None = None
+    exc_args: tuple[object, ...]
+    if not TYPE_CHECKING:
+        exc_module = exc_cls_name = exc_args = None  # set per instance
 
-    def __init__(self, exc_module: str, exc_cls_name: str, exc_args: Any,
+    def __init__(self, exc_module: str, exc_cls_name: str, exc_args: Iterable[object],
                  text: str | None = None) -> None:
         self.exc_module = exc_module
         self.exc_cls_name = exc_cls_name
@@ -98,7 +101,8 @@ class UnpickleableExceptionWrapper(Exception):
     def restore(self) -> BaseException:
         """Rebuild the original exception (a synthesized class if unknown)."""
         cls = create_exception_cls(self.exc_cls_name, self.exc_module)
-        return cls(*self.exc_args)
+        restored: BaseException = cls(*self.exc_args)
+        return restored
 
     def __str__(self) -> str:
         return self.text or ''
@@ -110,7 +114,7 @@ class UnpickleableExceptionWrapper(Exception):
                    getattr(exc, 'args', []), safe_str(exc))
 
 
-def safe_str(value: Any) -> str:
+def safe_str(value: object) -> str:
     """Return ``str(value)`` or a placeholder when ``__str__`` fails."""
     try:
         return str(value)
@@ -125,8 +129,8 @@ def get_pickleable_exception(exc: BaseException) -> BaseException:
     return UnpickleableExceptionWrapper.from_exception(exc)
 
 
-def get_pickleable_etype(cls: type, loads: Callable[[bytes], Any] = pickle.loads,
-                         dumps: Callable[[Any], bytes] = pickle.dumps) -> type:
+def get_pickleable_etype(cls: type, loads: Callable[[bytes], object] = pickle.loads,
+                         dumps: Callable[[object], bytes] = pickle.dumps) -> type:
     """Return ``cls`` if it pickles, else :class:`Exception`."""
     try:
         loads(dumps(cls))
@@ -183,9 +187,9 @@ def _jsonify_datetime(value: datetime.datetime) -> str:
     return text
 
 
-def jsonify(obj: Any, builtin_types: tuple[type, ...] = (int, float, str),
-            key: Any = None, keyfilter: Callable[[Any], bool] | None = None,
-            unknown_type_filter: Callable[[Any], Any] | None = None) -> Any:
+def jsonify(obj: object, builtin_types: tuple[type, ...] = (int, float, str),
+            key: object = None, keyfilter: Callable[[Any], bool] | None = None,
+            unknown_type_filter: Callable[[Any], object] | None = None) -> object:
     """Convert ``obj`` to values that :mod:`json` can encode."""
     convert = partial(jsonify, builtin_types=builtin_types, key=key,
                       keyfilter=keyfilter, unknown_type_filter=unknown_type_filter)
@@ -212,9 +216,10 @@ def jsonify(obj: Any, builtin_types: tuple[type, ...] = (int, float, str),
     return unknown_type_filter(obj)
 
 
-def ensure_serializable(items: Any, encoder: Callable[[Any], Any]) -> tuple[Any, ...]:
+def ensure_serializable(items: Iterable[object],
+                        encoder: Callable[[object], object]) -> tuple[object, ...]:
     """Return ``items`` with every element that ``encoder`` rejects replaced by its repr."""
-    safe = []
+    safe: list[object] = []
     for item in items:
         try:
             encoder(item)
@@ -240,15 +245,16 @@ def serializer_not_installed(name: str) -> Exception:
     return ImproperlyConfigured(f'Serializer {name!r} is not available: {hint}.')
 
 
-def prepare_accept_content(names: Any) -> set[str] | None:
+def prepare_accept_content(names: Iterable[str] | None) -> set[str] | None:
     """Content types for the serializer names in ``names`` (kombu's, with a clear error)."""
     from kombu.exceptions import SerializerNotInstalled
     from kombu.serialization import prepare_accept_content as prepare
     try:
-        return prepare(names)
+        accepted: set[str] | None = prepare(names)
+        return accepted
     except (KeyError, SerializerNotInstalled) as exc:
         from kombu.serialization import registry
         known = set(registry.name_to_type) | set(registry.type_to_name)
-        unknown = [name for name in names if name not in known]
+        unknown = [name for name in names or () if name not in known]
         raise serializer_not_installed(unknown[0] if unknown else str(exc)) from exc
 

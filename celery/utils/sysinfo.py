@@ -21,7 +21,7 @@ class CpuBudget(NamedTuple):
     """How many CPUs a process may keep busy, and where the limit comes from."""
 
     #: CPUs to use: ``available`` capped by the (rounded up) quota, at least 1.
-    count: int
+    count: int  # type: ignore[assignment]  # the field hides tuple.count, as in the API
     #: CPUs this process may run on (its affinity mask).
     available: int
     #: CPUs' worth of time the cgroup allows per period, or None when unlimited.

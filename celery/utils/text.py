@@ -79,7 +79,9 @@ def abbr(s: str | None, max: int, ellipsis: str | bool = '...') -> str:
         return '???'
     if len(s) > max:
         if ellipsis:
-            return s[:max - len(ellipsis)] + ellipsis
+            # ``True`` asks for the default marker (its len() used to raise TypeError).
+            marker = ellipsis if isinstance(ellipsis, str) else '...'
+            return s[:max - len(marker)] + marker
         return s[:max]
     return s
 

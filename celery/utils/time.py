@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import timezone as datetime_timezone
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from celery.utils.iso8601 import parse_iso8601
@@ -38,7 +38,9 @@ MONTHNAMES = ('jan', 'feb', 'mar', 'apr', 'may', 'jun',
               'jul', 'aug', 'sep', 'oct', 'nov', 'dec')
 YEARMONTHS = {name: number for number, name in enumerate(MONTHNAMES, 1)}
 
-RATE_MODIFIER_MAP = {
+D = TypeVar('D', bound=date)
+
+RATE_MODIFIER_MAP: dict[str, Callable[[float], float]] = {
     's': lambda n: n,
     'm': lambda n: n / 60.0,
     'h': lambda n: n / 60.0 / 60.0,
@@ -150,14 +152,14 @@ def maybe_timedelta(delta: int | float | timedelta) -> timedelta:
 
 def delta_resolution(dt: datetime, delta: timedelta) -> datetime:
     """Round ``dt`` down to the resolution of ``delta`` (days, hours, minutes or seconds)."""
-    delta = max(delta.total_seconds(), 0)
-    resolutions = ((3, lambda x: x / 86400),
-                   (4, lambda x: x / 3600),
-                   (5, lambda x: x / 60))
-    args = dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second
-    for keep, divisor in resolutions:
-        if divisor(delta) >= 1.0:
-            return datetime(*args[:keep], tzinfo=dt.tzinfo)
+    seconds = max(delta.total_seconds(), 0)
+    args = dt.year, dt.month, dt.day
+    if seconds >= 86400:
+        return datetime(*args, tzinfo=dt.tzinfo)
+    if seconds >= 3600:
+        return datetime(*args, dt.hour, tzinfo=dt.tzinfo)
+    if seconds >= 60:
+        return datetime(*args, dt.hour, dt.minute, tzinfo=dt.tzinfo)
     return dt
 
 
@@ -178,14 +180,15 @@ def instants_at_wall_time(wall: datetime, tz: tzinfo) -> list[datetime]:
 def _read_wall(wall: datetime, tz: tzinfo, fold: int) -> datetime:
     localize_with = getattr(tz, 'localize', None)
     if localize_with is not None:  # pytz: is_dst picks the reading in a fold or gap
-        return localize_with(wall, is_dst=fold == 0)
+        reading: datetime = localize_with(wall, is_dst=fold == 0)
+        return reading
     return wall.replace(tzinfo=tz, fold=fold)
 
 
 def _align_down(end: datetime, interval: timedelta) -> datetime:
     """Round ``end`` down to the unit of ``interval`` on its own wall clock."""
     wall = delta_resolution(end.replace(tzinfo=None), interval).replace(microsecond=0)
-    if is_naive(end):
+    if is_naive(end) or end.tzinfo is None:
         return wall
     candidates = instants_at_wall_time(wall, end.tzinfo)
     # In a fold, the later reading that is not after ``end`` itself.
@@ -276,7 +279,8 @@ def make_aware(dt: datetime, tz: tzinfo) -> datetime:
     """Attach ``tz`` to a naive datetime (ambiguous times take the first occurrence)."""
     localize_with = getattr(tz, 'localize', None)
     if localize_with is not None:  # pytz zones need their own localize
-        return localize_with(dt, is_dst=True)
+        aware: datetime = localize_with(dt, is_dst=True)
+        return aware
     return dt.replace(tzinfo=tz, fold=0)
 
 
@@ -310,7 +314,7 @@ def maybe_make_aware(dt: datetime, tz: tzinfo | None = None,
 
 def add_seconds_to_datetime(dt: datetime, seconds: float) -> datetime:
     """Return ``dt`` plus ``seconds`` of elapsed time, in ``dt``'s zone (DST safe)."""
-    if is_naive(dt):
+    if is_naive(dt) or dt.tzinfo is None:
         return dt + timedelta(seconds=seconds)
     # Aware arithmetic in one zone is wall-clock arithmetic: an hour added
     # across a DST change would be off by the shift, so add in UTC.
@@ -344,7 +348,7 @@ class ffwd:
     def __repr__(self) -> str:
         return f'<ffwd: {self._fields(weeks=self.weeks, weekday=self.weekday)}>'
 
-    def __radd__(self, other: date) -> date:
+    def __radd__(self, other: D) -> D:
         if not isinstance(other, date):
             return NotImplemented
         year = self.year or other.year
@@ -363,7 +367,15 @@ class ffwd:
         return {key: value for key, value in fields.items() if value is not None}
 
 
-def utcoffset(time: Any = _time, localtime: Callable[[], Any] = _time.localtime) -> int:
+class _TimeZoneOffsets(Protocol):
+    """The offsets of the :mod:`time` module (seconds west of UTC)."""
+
+    altzone: int
+    timezone: int
+
+
+def utcoffset(time: _TimeZoneOffsets = _time,
+              localtime: Callable[[], _time.struct_time] = _time.localtime) -> int:
     """Return the current offset from UTC in hours (west of UTC is positive)."""
     if localtime().tm_isdst:
         return time.altzone // 3600
@@ -378,7 +390,8 @@ def adjust_timestamp(ts: float, offset: int, here: Callable[[], int] = utcoffset
 def get_exponential_backoff_interval(factor: float, retries: int, maximum: float,
                                      full_jitter: bool = False) -> float:
     """Return ``factor * 2**retries`` capped at ``maximum``, with optional full jitter."""
-    countdown = min(maximum, factor * (2 ** retries))
+    growth: int = 2 ** retries  # retries >= 0: an int
+    countdown = min(maximum, factor * growth)
     if full_jitter:
         countdown = random.randrange(int(countdown) + 1)
     return max(0, countdown)

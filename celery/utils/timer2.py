@@ -6,12 +6,19 @@ import sys
 import threading
 from collections.abc import Callable
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu.asynchronous.timer import Entry, to_timestamp
 from kombu.asynchronous.timer import Timer as Schedule
 
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    # Other names: inside Timer, ``Entry`` and ``Schedule`` are class attributes.
+    from kombu.asynchronous.timer import Entry as _Entry
+    from kombu.asynchronous.timer import Timer as _Schedule
 
 __all__ = ('Entry', 'Schedule', 'Timer', 'to_timestamp')
 
@@ -33,17 +40,18 @@ class Timer(threading.Thread):
     due sooner than the current wait still runs on time.
     """
 
-    Entry = Entry
-    Schedule = Schedule
+    Entry: type[_Entry] = Entry
+    Schedule: type[_Schedule] = Schedule
 
     running = False
     _generation = 0
-    on_tick: Callable[[float], Any] | None = None
+    on_tick: Callable[[float], object] | None = None
     _timer_count = count(1)
 
-    def __init__(self, schedule: Any = None, on_error: Callable[..., Any] | None = None,
-                 on_tick: Callable[[float], Any] | None = None,
-                 on_start: Callable[[Timer], Any] | None = None,
+    def __init__(self, schedule: _Schedule | None = None,
+                 on_error: Callable[[Exception], object] | None = None,
+                 on_tick: Callable[[float], object] | None = None,
+                 on_start: Callable[[Timer], object] | None = None,
                  max_interval: float | None = None, **kwargs: Any) -> None:
         self.schedule = schedule or self.Schedule(on_error=on_error, max_interval=max_interval)
         self.on_start = on_start
@@ -104,23 +112,25 @@ class Timer(threading.Thread):
                 self.on_start(self)
             self.start()
 
-    def _do_enter(self, meth: str, *args: Any, **kwargs: Any) -> Any:
+    def _do_enter(self, meth: str, *args: Any, **kwargs: Any) -> _Entry:
         self.ensure_started()
         with self.mutex:
-            entry = getattr(self.schedule, meth)(*args, **kwargs)
+            entry: _Entry = getattr(self.schedule, meth)(*args, **kwargs)
             self._generation += 1
             self.not_empty.notify()
             return entry
 
-    def enter(self, entry: Any, eta: Any, priority: int | None = None) -> Any:
+    def enter(self, entry: _Entry, eta: float | datetime | None,
+              priority: int | None = None) -> _Entry:
         """Schedule ``entry`` at ``eta``."""
         return self._do_enter('enter_at', entry, eta, priority=priority)
 
-    def enter_at(self, entry: Any, eta: Any = None, priority: int = 0) -> Any:
+    def enter_at(self, entry: _Entry, eta: float | datetime | None = None,
+                 priority: int = 0) -> _Entry:
         """Schedule ``entry`` at ``eta`` (a timestamp or datetime)."""
         return self._do_enter('enter_at', entry, eta, priority=priority)
 
-    def enter_after(self, *args: Any, **kwargs: Any) -> Entry:
+    def enter_after(self, *args: Any, **kwargs: Any) -> _Entry:
         """Schedule ``entry`` in ``secs`` seconds: ``(secs, entry, priority=0)``."""
         return self._do_enter('enter_after', *args, **kwargs)
 
@@ -129,23 +139,24 @@ class Timer(threading.Thread):
         if getattr(self, 'scheduler', None) is None:
             self.scheduler = iter(self.schedule)
         with self.not_empty:
+            delay: float | None
             delay, entry = next(self.scheduler)
         if entry is not None:
             self.schedule.apply_entry(entry)
         return delay
     __next__ = next
 
-    def call_at(self, *args: Any, **kwargs: Any) -> Any:
+    def call_at(self, *args: Any, **kwargs: Any) -> _Entry:
         """Call ``fun(*args, **kwargs)`` at ``eta``; return the entry."""
         return self._do_enter('call_at', *args, **kwargs)
 
-    def call_after(self, *args: Any, **kwargs: Any) -> Any:
+    def call_after(self, *args: Any, **kwargs: Any) -> _Entry:
         """Call ``fun(*args, **kwargs)`` in ``secs`` seconds; return the entry."""
         return self._do_enter('call_after', *args, **kwargs)
 
     apply_after = call_after
 
-    def call_repeatedly(self, *args: Any, **kwargs: Any) -> Any:
+    def call_repeatedly(self, *args: Any, **kwargs: Any) -> _Entry:
         """Call ``fun(*args, **kwargs)`` every ``secs`` seconds; return the entry."""
         return self._do_enter('call_repeatedly', *args, **kwargs)
 
@@ -153,7 +164,7 @@ class Timer(threading.Thread):
         """Make the timer thread exit the process after ``secs`` seconds."""
         self.call_after(secs, sys.exit, priority=priority)
 
-    def cancel(self, tref: Any) -> None:
+    def cancel(self, tref: _Entry) -> None:
         """Cancel a scheduled entry."""
         tref.cancel()
 
@@ -172,6 +183,7 @@ class Timer(threading.Thread):
         return True
 
     @property
-    def queue(self) -> list[Any]:
-        """Snapshot of the scheduled entries, soonest first."""
-        return self.schedule.queue
+    def queue(self) -> list[tuple[float, int, _Entry]]:
+        """Snapshot of the scheduled entries, soonest first: ``(eta, priority, entry)``."""
+        entries: list[tuple[float, int, _Entry]] = self.schedule.queue
+        return entries

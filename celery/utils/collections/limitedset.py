@@ -2,16 +2,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from heapq import heapify, heappop, heappush
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, overload
+
+if TYPE_CHECKING:
+    # PEP 696 default: a bare ``LimitedSet`` holds any hashable items;
+    # typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeVar
+
+    #: The item type (task ids: ``LimitedSet[str]``).
+    T = TypeVar('T', bound=Hashable, default=Any)
+else:
+    from typing import TypeVar
+
+    T = TypeVar('T', bound=Hashable)
+D = TypeVar('D')
 
 __all__ = ('LimitedSet',)
 
 REPR_LIMITED_SET = '<{name}({size}): maxlen={0.maxlen}, expires={0.expires}, minlen={0.minlen}>'
 
 
-class LimitedSet:
+class LimitedSet(Generic[T]):
     """Set with a maximum size and optional per-item expiry.
 
     Membership is a dict lookup; :meth:`add` is a heap push, so both stay
@@ -24,12 +37,13 @@ class LimitedSet:
     max_heap_percent_overload = 15
 
     def __init__(self, maxlen: int | None = 0, expires: float | None = 0,
-                 data: Any = None, minlen: int | None = 0) -> None:
+                 data: LimitedSet[T] | Mapping[Any, Any] | Iterable[T] | None = None,
+                 minlen: int | None = 0) -> None:
         self.maxlen = 0 if maxlen is None else maxlen
         self.minlen = 0 if minlen is None else minlen
         self.expires = 0 if expires is None else expires
-        self._data: dict[Any, tuple[float, Any]] = {}
-        self._heap: list[tuple[float, Any]] = []
+        self._data: dict[T, tuple[float, T]] = {}
+        self._heap: list[tuple[float, T]] = []
         if not self.maxlen >= self.minlen >= 0 and self.maxlen:
             raise ValueError('minlen must be a positive number, less or equal to maxlen.')
         if self.minlen < 0:
@@ -56,7 +70,7 @@ class LimitedSet:
         self._data.clear()
         self._heap[:] = []
 
-    def add(self, item: Any, now: float | None = None) -> None:
+    def add(self, item: T, now: float | None = None) -> None:
         """Add ``item``, or reset its insertion time when already present."""
         now = now or time.monotonic()
         if item in self._data:
@@ -68,8 +82,13 @@ class LimitedSet:
         if self.maxlen and len(self._data) >= self.maxlen:
             self.purge()
 
-    def update(self, other: Any) -> None:
-        """Merge another LimitedSet, its ``as_dict()``/``_data``, or an iterable."""
+    def update(self, other: LimitedSet[T] | Mapping[Any, Any] | Iterable[T] | None) -> None:
+        """Merge another LimitedSet, its ``as_dict()``/``_data``, or an iterable.
+
+        A mapping is ``{item: inserted_time}`` (``as_dict()``), ``{item:
+        (inserted_time, item)}`` (``_data``), or an old pickled state holding
+        ``_data`` and ``_heap``.
+        """
         if not other:
             return
         if isinstance(other, LimitedSet):
@@ -77,9 +96,9 @@ class LimitedSet:
             self._refresh_heap()
             self.purge()
         elif isinstance(other, Mapping):
-            if '_data' in other and '_heap' in other:
-                other = other['_data']
-            for key, inserted in other.items():
+            mapping: Mapping[Any, Any] = (
+                other['_data'] if '_data' in other and '_heap' in other else other)
+            for key, inserted in mapping.items():
                 if isinstance(inserted, (tuple, list)):
                     inserted = inserted[0]
                 if isinstance(inserted, bool) or not isinstance(inserted, (int, float)):
@@ -91,7 +110,7 @@ class LimitedSet:
             for obj in other:
                 self.add(obj)
 
-    def discard(self, item: Any) -> None:
+    def discard(self, item: T) -> None:
         """Remove ``item`` if present."""
         if self._data.pop(item, None) is not None:
             self._maybe_refresh_heap()
@@ -115,7 +134,12 @@ class LimitedSet:
                     break
                 self.pop()
 
-    def pop(self, default: Any = None) -> Any:
+    @overload
+    def pop(self) -> T | None: ...
+    @overload
+    def pop(self, default: D) -> T | D: ...
+
+    def pop(self, default: object = None) -> object:
         """Remove and return the oldest item, or ``default`` when empty."""
         data = self._data
         while self._heap:
@@ -126,7 +150,7 @@ class LimitedSet:
                 return item
         return default
 
-    def as_dict(self) -> dict[Any, float]:
+    def as_dict(self) -> dict[T, float]:
         """The whole set as ``{item: inserted_time}``."""
         return {item: inserted for inserted, item in self._data.values()}
 
@@ -138,22 +162,22 @@ class LimitedSet:
     def __repr__(self) -> str:
         return REPR_LIMITED_SET.format(self, name=type(self).__name__, size=len(self))
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[T]:
         return (item for _, item in sorted(self._data.values(), key=lambda e: e[0]))
 
     def __len__(self) -> int:
         return len(self._data)
 
-    def __contains__(self, key: Any) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._data
 
     def __bool__(self) -> bool:
         return bool(self._data)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[LimitedSet[T]], tuple[object, ...]]:
         return type(self), (self.maxlen, self.expires, self.as_dict(), self.minlen)
 
-    def __setstate__(self, state: Any) -> None:
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
         # Older pickles stored the instance dict with ``_heap``/``_data``.
         self.__dict__.update(maxlen=0, minlen=0, expires=0, _data={}, _heap=[])
         self.__dict__.update({k: v for k, v in state.items() if k not in ('_data', '_heap')})

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 
 from celery.utils.log import get_logger
 
@@ -12,15 +12,19 @@ __all__ = ('Signal',)
 
 logger = get_logger(__name__)
 
-Receiver = Callable[..., Any]
+#: A receiver: called as ``receiver(signal=signal, sender=sender, **named)``.
+Receiver = Callable[..., object]
 LookupKey = tuple[Hashable, Hashable]
+#: How a receiver is kept: weakly (functions, bound methods) or as is.
+_Kept = Union[Receiver, 'weakref.ReferenceType[Receiver]']
+F = TypeVar('F', bound=Callable[..., object])
 
 RECEIVER_RETRY_ERROR = """\
 Could not process signal receiver %(receiver)s. Retrying %(when)s...\
 """
 
 
-def _make_id(target: Any) -> Hashable:
+def _make_id(target: object) -> Hashable:
     """Identify ``target``: by value for strings (task names), else by identity."""
     if isinstance(target, (str, bytes)):
         return target
@@ -28,9 +32,10 @@ def _make_id(target: Any) -> Hashable:
     if unwrap is not None:
         # ``@app.task`` may return a lazy proxy: identify the task behind it.
         target = unwrap(target)
-    if hasattr(target, '__func__'):
+    func = getattr(target, '__func__', None)
+    if func is not None:
         # Bound methods are recreated on every attribute access.
-        return (id(target.__self__), id(target.__func__))
+        return (id(getattr(target, '__self__', None)), id(func))
     return id(target)
 
 
@@ -41,7 +46,8 @@ NONE_ID = _make_id(None)
 NO_RECEIVERS = object()
 
 
-def _make_lookup_key(receiver: Receiver, sender: Any, dispatch_uid: Hashable | None) -> LookupKey:
+def _make_lookup_key(receiver: Receiver | None, sender: object,
+                     dispatch_uid: Hashable | None) -> LookupKey:
     if dispatch_uid:
         return (dispatch_uid, _make_id(sender))
     return (_make_id(receiver), _make_id(sender))
@@ -49,15 +55,16 @@ def _make_lookup_key(receiver: Receiver, sender: Any, dispatch_uid: Hashable | N
 
 def _retrying(receiver: Receiver) -> Receiver:
     """Wrap ``receiver`` so that errors make it retry with back-off until it succeeds."""
-    def on_error(exc: BaseException, intervals: Any, retries: int) -> float:
+    def on_error(exc: BaseException, intervals: Iterator[float], retries: int) -> float:
         interval = next(intervals)
         logger.error(RECEIVER_RETRY_ERROR,
                      {'receiver': receiver, 'when': f'in {interval:.2f}s'})
         return interval
 
-    def retrying_receiver(*args: Any, **kwargs: Any) -> Any:
+    def retrying_receiver(*args: Any, **kwargs: Any) -> object:
         from kombu.utils.functional import retry_over_time
-        return retry_over_time(receiver, Exception, args, kwargs, on_error)
+        response: object = retry_over_time(receiver, Exception, args, kwargs, on_error)
+        return response
 
     retrying_receiver.__wrapped__ = receiver  # type: ignore[attr-defined]
     return retrying_receiver
@@ -72,20 +79,27 @@ class Signal:
     #: Not used for dispatch, kept to document what a signal sends.
     providing_args: frozenset[str]
     #: ``[(lookup key, receiver or weak reference), ...]``; every instance has its own.
-    receivers: list[tuple[LookupKey, Any]] | None = None
+    receivers: list[tuple[LookupKey, _Kept]]
+    if not TYPE_CHECKING:
+        receivers = None
 
-    def __init__(self, providing_args: Any = None, use_caching: bool = False,
+    def __init__(self, providing_args: Iterable[str] | None = None, use_caching: bool = False,
                  name: str | None = None) -> None:
-        self.receivers: list[tuple[LookupKey, Any]] = []
+        self.receivers = []
         self.providing_args = frozenset(providing_args or ())
         self.use_caching = use_caching
         self.name = name
         self.lock = threading.Lock()
         # Only consulted when ``use_caching`` is set: sender id -> receivers.
-        self.sender_receivers_cache: dict[Hashable, Any] = {}
+        self.sender_receivers_cache: dict[Hashable, list[Receiver] | object] = {}
         self._dead_receivers = False
 
-    def connect(self, *args: Any, **kwargs: Any) -> Any:
+    @overload
+    def connect(self, receiver: F, **options: Any) -> F: ...
+    @overload
+    def connect(self, **options: Any) -> Callable[[F], F]: ...
+
+    def connect(self, *args: Any, **kwargs: Any) -> Callable[..., object]:
         """Connect a receiver; without one, return a decorator that does.
 
         Arguments: ``(receiver=None, sender=None, weak=True, dispatch_uid=None,
@@ -95,8 +109,9 @@ class Signal:
         """
         return self._connect_or_decorate(*args, **kwargs)
 
-    def _connect_or_decorate(self, receiver: Any = None, sender: Any = None, weak: bool = True,
-                             dispatch_uid: Hashable | None = None, retry: bool = False) -> Any:
+    def _connect_or_decorate(self, receiver: object = None, sender: object = None,
+                             weak: bool = True, dispatch_uid: Hashable | None = None,
+                             retry: bool = False) -> Callable[..., object]:
         if receiver is not None and not callable(receiver):
             # Old positional form: ``signal.connect(sender)`` used as decorator.
             receiver, sender = None, receiver
@@ -109,14 +124,14 @@ class Signal:
             return connect_receiver
         return connect_receiver(receiver)
 
-    def _connect(self, receiver: Receiver, sender: Any, weak: bool,
+    def _connect(self, receiver: Receiver, sender: object, weak: bool,
                  dispatch_uid: Hashable | None, retry: bool) -> None:
         if not callable(receiver):
             raise TypeError(f'Signal receiver must be callable, got {receiver!r}')
         lookup_key = _make_lookup_key(receiver, sender, dispatch_uid)
         if retry:
             receiver, weak = _retrying(receiver), False
-        ref: Any = receiver
+        ref: _Kept = receiver
         if weak:
             ref = self._weak_ref(receiver)
         with self.lock:
@@ -126,20 +141,20 @@ class Signal:
                 self.receivers = [*self.receivers, (lookup_key, ref)]
             self.sender_receivers_cache.clear()
 
-    def _weak_ref(self, receiver: Receiver) -> Any:
+    def _weak_ref(self, receiver: Receiver) -> _Kept:
         if hasattr(receiver, '__self__') and hasattr(receiver, '__func__'):
-            return weakref.WeakMethod(receiver, self._remove_receiver)  # type: ignore[arg-type]
+            return weakref.WeakMethod(receiver, self._remove_receiver)
         try:
             return weakref.ref(receiver, self._remove_receiver)
         except TypeError:
             # Builtins can't be weakly referenced; they live forever anyway.
             return receiver
 
-    def _remove_receiver(self, _ref: Any = None) -> None:
+    def _remove_receiver(self, _ref: object = None) -> None:
         # Called from the GC; only flag it, the list is pruned under the lock later.
         self._dead_receivers = True
 
-    def disconnect(self, receiver: Receiver | None = None, sender: Any = None,
+    def disconnect(self, receiver: Receiver | None = None, sender: object = None,
                    weak: bool | None = None, dispatch_uid: Hashable | None = None) -> bool:
         """Disconnect ``receiver`` (or the one with ``dispatch_uid``); True if found."""
         lookup_key = _make_lookup_key(receiver, sender, dispatch_uid)
@@ -152,11 +167,11 @@ class Signal:
                     return True
         return False
 
-    def has_listeners(self, sender: Any = None) -> bool:
+    def has_listeners(self, sender: object = None) -> bool:
         """Return True if any receiver would be called for ``sender``."""
         return bool(self._live_receivers(sender))
 
-    def send(self, sender: Any, **named: Any) -> list[tuple[Receiver, Any]]:
+    def send(self, sender: object, **named: Any) -> list[tuple[Receiver, object]]:
         """Call every matching receiver; return ``[(receiver, response), ...]``.
 
         A receiver that raises does not stop the others: the error is logged and
@@ -164,7 +179,7 @@ class Signal:
         """
         if not self.receivers:
             return []
-        responses = []
+        responses: list[tuple[Receiver, object]] = []
         for receiver in self._live_receivers(sender):
             try:
                 response = receiver(signal=self, sender=sender, **named)
@@ -177,7 +192,7 @@ class Signal:
 
     send_robust = send
 
-    def _live_receivers(self, sender: Any) -> list[Receiver]:
+    def _live_receivers(self, sender: object) -> list[Receiver]:
         if self._dead_receivers:
             with self.lock:
                 self._clear_dead_receivers()
@@ -186,9 +201,9 @@ class Signal:
             cached = self.sender_receivers_cache.get(sender_key)
             if cached is NO_RECEIVERS:
                 return []
-            if cached is not None:
+            if isinstance(cached, list):
                 return cached
-        receivers = []
+        receivers: list[Receiver] = []
         for (_, receiver_sender_key), ref in self.receivers:
             if receiver_sender_key in (NONE_ID, sender_key):
                 receiver = ref() if isinstance(ref, weakref.ref) else ref

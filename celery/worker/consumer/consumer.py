@@ -20,6 +20,7 @@ from celery.utils.nodenames import gethostname
 from celery.utils.objects import Bunch  # noqa: F401 (Celery's name here)
 from celery.utils.time import humanize_seconds, rate
 from celery.worker import loops
+from celery.worker._parents import app_steps
 from celery.worker.consumer.bad_messages import (  # noqa: F401 (MESSAGE_REPORT: Celery's name here)
     MESSAGE_REPORT,
     BadMessageHandlers,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
     from celery.app.base import Celery
     from celery.app.task import Task
-    from celery.bootsteps import Step
     from celery.concurrency.base import BasePool
     from celery.events.dispatcher import EventDispatcher
     from celery.worker._types import TokenBucket, WorkerTimer
@@ -192,8 +192,9 @@ class Consumer(BadMessageHandlers):
         self.loop = loops.asynloop if hub else loops.synloop
         self._pending_operations: list[Callable[[], object]] = []
         self._pending_ack_operations: list[Callable[[], object]] = []
-        self.steps: list[Step] = []
-        self.blueprint = self.Blueprint(steps=(self.app.steps or {}).get('consumer'),
+        # Started steps, any with a start method (bootsteps' _HasSteps).
+        self.steps: list[Any] = []
+        self.blueprint = self.Blueprint(steps=app_steps(self.app, 'consumer'),
                                         on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
 

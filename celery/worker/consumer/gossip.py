@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from kombu import Consumer as KombuConsumer
     from kombu.asynchronous.timer import Entry
     from kombu.message import Message
-    from kombu.transport.virtual import Channel
+    from kombu.transport.base import StdChannel
 
     from celery.app.base import Celery
     from celery.canvas import Signature
@@ -138,8 +138,13 @@ class Gossip(bootsteps.ConsumerStep):
         candidates = self.consensus_requests[id_]
         if not candidates:
             return
-        # kombu's sort_heap needs two entries to break clock ties.
-        winner = candidates[0] if len(candidates) == 1 else self.clock.sort_heap(candidates)
+        # kombu's sort_heap needs two entries to break clock ties; it orders
+        # (clock, node) pairs, the election's topic and action come along.
+        if len(candidates) == 1:
+            winner = candidates[0]
+        else:
+            first = self.clock.sort_heap([(clock, node) for clock, node, _, _ in candidates])
+            winner = next(c for c in candidates if (c[0], c[1]) == tuple(first))
         _, leader, topic, action = winner
         if leader == self.full_hostname:
             logger.info('I won the election %r', id_)
@@ -195,7 +200,7 @@ class Gossip(bootsteps.ConsumerStep):
             self._tref = None
         super().stop(c)
 
-    def get_consumers(self, channel: Channel) -> list[KombuConsumer]:
+    def get_consumers(self, channel: StdChannel) -> list[KombuConsumer]:
         from kombu import Consumer
         assert self.timer is not None  # the worker's Timer step runs before the consumer
         if self._tref is not None:

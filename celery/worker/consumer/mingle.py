@@ -164,7 +164,8 @@ class Mingle(bootsteps.StartStopStep):
         # from another running worker with the same node name.
         return replies.pop(c.hostname, _NO_REPLY) is not _NO_REPLY
 
-    def _hello_arguments(self, c: WorkerConsumer) -> dict[str, object]:
+    def _hello_arguments(self, c: WorkerConsumer) -> dict[str, Any]:
+        # The revoked ids go with their timestamps (LimitedSet's data), as Celery sends them.
         return {'from_node': c.hostname, 'revoked': getattr(revoked, '_data', revoked)}
 
     def on_replies(self, c: WorkerConsumer, replies: Replies) -> None:

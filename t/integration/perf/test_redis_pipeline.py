@@ -1,4 +1,4 @@
-"""The Redis consumer batches its unacked bookkeeping without losing messages."""
+"""The owned Redis transport batches its unacked bookkeeping without losing messages."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,6 @@ from kombu import Connection, Queue
 from celery import Celery
 from t.integration.worker.conftest import RunningWorker, wait_for
 from t.servers import REDIS_URL
-
 
 
 def _unacked_for(client: redis.Redis, queue: str) -> list[str]:
@@ -32,6 +31,8 @@ def client() -> redis.Redis:
 def redis_app(unique: str):
     app = Celery(f'pipe{unique}', set_as_current=False, broker=REDIS_URL)
     app.conf.task_default_queue = f'q.pipe.{unique}'
+    # Named outright: these test the transport, not how apps pick it.
+    app.conf.broker_transport = 'celery.transport.redis:Transport'
     yield app
     with Connection(REDIS_URL) as conn:
         Queue(app.conf.task_default_queue, channel=conn.default_channel).delete()

@@ -34,15 +34,15 @@ def test_stock_switch_leaves_redis_to_kombu(monkeypatch):
     assert transport_for('redis://localhost:6379/3') is None
 
 
-def test_channel_reuses_its_client_until_the_pool_changes(redis_url):
+def test_channel_reuses_one_client_for_its_commands(redis_url):
     with Connection(redis_url, transport=owned_redis.Transport) as connection:
         channel = connection.default_channel
         assert isinstance(channel, owned_redis.Channel)
-        client = channel._create_client()
-        assert channel._create_client() is client
-        assert channel._create_client(asynchronous=True) is not client
-        channel._pool = None   # what kombu does when it drops the pool
-        assert channel._create_client() is not client
+        client = channel.client_for_flush()
+        assert channel.client_for_flush() is client
+        with channel.conn_or_acquire() as acquired:
+            assert acquired is client
+        assert connection.channel().client_for_flush() is not client
 
 
 def test_app_publishes_through_the_owned_channel(redis_url, unique, monkeypatch):
@@ -165,15 +165,15 @@ def test_event_loop_consumer_fetches_through_the_script(redis_url, queue, option
 def test_fetched_messages_are_registered_exactly_as_kombu_registers_them(
         redis_url, queue, options, client):
     publish(redis_url, queue, ['a', 'b'], priority=0)
+    published = [json.loads(item) for item in client.lrange(queue.name, 0, -1)]
     ours = LoopConsumer(redis_url, queue, options, ack=False)
     try:
         assert ours.run_until(lambda: len(ours.received) == 2)
-        entries = unacked(client, options)
-        for message in ours.messages:
-            info = message.delivery_info
-            assert entries[message.delivery_tag] == [message._raw, info['exchange'],
-                                                     info['routing_key']]
-        assert set(entries) == {m.delivery_tag for m in ours.messages}
+        # kombu's layout: tag -> [the message as queued, exchange, routing key].
+        assert unacked(client, options) == {
+            envelope['properties']['delivery_tag']: [envelope, queue.exchange.name,
+                                                     queue.routing_key]
+            for envelope in published}
         assert client.zcard(options['unacked_index_key']) == 2
     finally:
         ours.close(restore=False)
@@ -281,3 +281,29 @@ def test_no_ack_consumers_and_prefixed_channels_keep_brpop(redis_url, queue, opt
         channel = connection.channel()
         Consumer(channel, [queue], prefetch_count=10).consume()
         assert channel.fetcher_for(Hub()) is None
+
+
+def test_queues_take_turns_as_with_brpop(redis_url, unique, options, client):
+    first, second = (Queue(f'q{n}.{unique}', Exchange(f'x{n}.{unique}'), f'q{n}.{unique}')
+                     for n in (1, 2))
+    publish(redis_url, first, [f'a{i}' for i in range(4)])
+    publish(redis_url, second, [f'b{i}' for i in range(4)])
+    connection = Connection(redis_url, transport=owned_redis.Transport,
+                            transport_options=options)
+    received: list[str] = []
+
+    def on_message(body: str, message: Any) -> None:
+        received.append(body)
+        message.ack()
+    Consumer(connection.channel(), [first, second], callbacks=[on_message],
+             prefetch_count=1).consume()
+    hub = Hub()
+    connection.register_with_event_loop(hub)
+    try:
+        deadline = time.monotonic() + 10
+        while len(received) < 8 and time.monotonic() < deadline:
+            hub.run_once()
+    finally:
+        hub.close()
+        connection.close()
+    assert [body[0] for body in received] == list('abababab')

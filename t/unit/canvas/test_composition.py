@@ -212,6 +212,14 @@ def test_map_starmap_chunks_forms(app, add):
         assert type(roundtrip(sig, app)) is type(sig)
 
 
+def test_chunks_apply_async_takes_a_route_name(app, add):
+    # route_name is a parameter of apply_async (as on Signature); given to chunks,
+    # it used to reach group.apply_async twice (TypeError).
+    app.conf.task_always_eager = True
+    result = add.chunks(zip(range(4), range(4)), 2).apply_async(route_name='celery.starmap')
+    assert result.get() == [[0, 2], [4, 6]]
+
+
 # -- eager execution ---------------------------------------------------------------------
 
 def test_eager_workflows(app, add, tsum):

@@ -126,6 +126,35 @@ def test_tuple_round_trip(app) -> None:
     assert result_from_tuple(group.as_tuple(), app) == group
 
 
+def test_tuple_of_a_result_whose_parent_is_an_empty_group(app) -> None:
+    # An empty GroupResult without id is falsy, but it is still the parent:
+    # its tuple is serialized, never the GroupResult object itself.
+    empty = app.GroupResult(None, [])
+    assert not empty
+    child = app.AsyncResult('c', parent=empty)
+    assert child.as_tuple() == (('c', ((None, None), [])), None)
+    group = app.GroupResult('g', [], parent=empty)
+    assert group.as_tuple() == (('g', ((None, None), [])), [])
+
+
+def test_group_without_id_is_not_saved(app) -> None:
+    # It could never be restored by id: saving says so instead of storing it under "None".
+    group = app.GroupResult(None, [app.AsyncResult('a')])
+    with pytest.raises(ValueError, match='without id'):
+        group.save()
+    group.delete()  # nothing stored, nothing to delete
+
+
+def test_failed_join_report_skips_nested_groups(app, backend, unique, monkeypatch) -> None:
+    # A nested group has no state of its own: only its task members can be culprits.
+    backend.mark_as_failure(unique, KeyError('x'))
+    failed = app.AsyncResult(unique)
+    nested = app.GroupResult(unique + '-group', [])
+    monkeypatch.setattr(backend, 'is_cached', lambda task_id: True)  # as after a join
+    outer = app.ResultSet([nested, failed])
+    assert list(outer._failed_join_report()) == [failed]
+
+
 def test_as_list_walks_a_group_parent(app) -> None:
     # A chord body's parent is the header's group result.
     header = app.GroupResult('g', [app.AsyncResult('a')], parent=app.AsyncResult('first'))

@@ -32,6 +32,12 @@ def test_abbr():
     assert abbr(None, 5) == '???'
 
 
+def test_abbr_with_ellipsis_true_uses_the_default_marker():
+    # ``ellipsis`` accepts a bool: True is the default marker (len(True) raised TypeError).
+    assert abbr('abcdefgh', 5, ellipsis=True) == 'ab...'
+    assert abbr('abcdefgh', 5, ellipsis='~') == 'abcd~'
+
+
 def test_abbrtask():
     assert abbrtask('proj.tasks.module.add', 14) == 'proj.tas[.]add'
     assert abbrtask('short', 10) == 'short'

@@ -29,3 +29,18 @@ def test_other_parents_pass_through():
     fake = SimpleNamespace()
     assert worker_of(object(), fake) is fake
     assert consumer_of(object(), fake) is fake
+
+
+def test_app_steps_are_step_classes_or_names():
+    from celery import Celery, bootsteps
+    from celery.worker._parents import app_steps
+
+    class Extra(bootsteps.StartStopStep):
+        pass
+
+    app = Celery('steps', set_as_current=False)
+    app.steps['worker'].update({Extra, 'proj.steps:Other'})
+    assert set(app_steps(app, 'worker')) == {Extra, 'proj.steps:Other'}
+    app.steps['consumer'].add(object())
+    with pytest.raises(ImproperlyConfigured, match='not a bootstep'):
+        app_steps(app, 'consumer')
