@@ -220,14 +220,14 @@ class Control:
             return purged
     discard_all = purge
 
-    def election(self, id: str, topic: str, action: str | None = None,
+    def election(self, id: str, topic: str, action: object = None,
                  connection: Connection | None = None) -> None:
         """Hold an election among the workers."""
         self.broadcast('election', connection=connection, destination=None,
                        arguments={'id': id, 'topic': topic, 'action': action})
 
-    def revoke(self, task_id: str | list[str], destination: Destination = None,
-               terminate: bool = False, signal: str = TERM_SIGNAME,
+    def revoke(self, task_id: str | Sequence[str], destination: Destination = None,
+               terminate: bool = False, signal: str | int | None = TERM_SIGNAME,
                **kwargs: Any) -> list[Reply] | None:
         """Tell workers to skip the task(s); with ``terminate``, kill it if running."""
         return self.broadcast('revoke', destination=destination, arguments={
@@ -235,7 +235,8 @@ class Control:
 
     def revoke_by_stamped_headers(self, headers: Mapping[str, object] | Sequence[str],
                                   destination: Destination = None, terminate: bool = False,
-                                  signal: str = TERM_SIGNAME, **kwargs: Any) -> list[Reply] | None:
+                                  signal: str | int | None = TERM_SIGNAME,
+                                  **kwargs: Any) -> list[Reply] | None:
         """Revoke every task whose stamped headers match ``headers``."""
         return self.broadcast('revoke_by_stamped_headers', destination=destination,
                               arguments={'headers': headers, 'terminate': terminate,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
 
 from celery import states
 from celery._state import LocalStack, _task_stack, current_app, get_current_app  # noqa: F401
@@ -463,7 +463,9 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
             retried: EagerResult[R] = value.sig.apply(retries=retries + 1)
             return retried
         state = states.SUCCESS if traced.info is None else traced.info.state
-        return EagerResult(task_id, value, state, traceback=traceback, name=self.name)
+        # The traced return value of this task's function (R), or what it raised.
+        outcome = cast('R | BaseException | None', value)
+        return EagerResult(task_id, outcome, state, traceback=traceback, name=self.name)
 
     def AsyncResult(self, task_id: str, **kwargs: Any) -> AsyncResult[R]:
         """The result of the call of this task with id ``task_id``."""

@@ -139,7 +139,7 @@ class ResultSet(ResultBase):
                timeout: float | None = None) -> list[dict[str, object]] | None:
         """Revoke every task in the set."""
         replies: list[dict[str, object]] | None = self.app.control.revoke(
-            [r.id for r in self.results], connection=connection, timeout=timeout,
+            [r.id for r in self.results if r.id], connection=connection, timeout=timeout,
             terminate=terminate, signal=signal, reply=wait)
         return replies
 

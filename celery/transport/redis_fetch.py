@@ -30,7 +30,7 @@ __all__ = ('REFILL_SCRIPT', 'Fetcher')
 
 logger = get_logger(__name__)
 
-#: Pops up to ARGV[1] messages from KEYS[3..] (in order) and registers each in
+#: Pops up to ARGV[1] messages from KEYS[3..] (in order), registering each in
 #: the unacked index (KEYS[1], score ARGV[2]) and hash (KEYS[2]) as kombu does.
 #: Returns a flat list of (key index, message) pairs; the index is negative
 #: (-1 - index) for an item that is not a kombu message envelope.
@@ -40,7 +40,9 @@ local wanted = tonumber(ARGV[1])
 local taken = 0
 for i = 3, #KEYS do
   while taken < wanted do
-    local item = redis.call('RPOP', KEYS[i])
+    -- Peek, register, then pop: a write refused (out of memory) stops the
+    -- script with the message still in its queue.
+    local item = redis.call('LINDEX', KEYS[i], -1)
     if not item then break end
     taken = taken + 1
     local ok, envelope = pcall(cjson.decode, item)
@@ -56,6 +58,7 @@ for i = 3, #KEYS do
     else
       out[#out + 1] = 2 - i   -- not a kombu envelope: reported, not registered
     end
+    redis.call('RPOP', KEYS[i])
     out[#out + 1] = item
   end
 end
@@ -137,7 +140,14 @@ class Fetcher:
             # EVAL rather than a registered script: redis-py checks SCRIPT
             # EXISTS before every pipeline holding one, a round trip per flush.
             pipe.eval(REFILL_SCRIPT, 2 + len(keys), index_key, hash_key, *keys, room, now)
-        replies = pipe.execute()
+        try:
+            replies = pipe.execute()
+        except self.channel.ResponseError as exc:
+            # Such as a server out of memory: nothing was taken that is not
+            # registered.  The maintenance timer's next fetch tries again.
+            logger.error('Redis refused the fetch or unacked writes: %s', exc)
+            self.waiting = False
+            return
         if keys:
             popped = replies[-1]
             if popped:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import TypeGuard
+from typing import TypeGuard, TypeVar
+
+_C = TypeVar('_C')
 
 __all__ = ('annotation_is_class', 'annotation_issubclass', 'get_optional_arg', 'is_none_type')
 
@@ -34,6 +36,6 @@ def annotation_is_class(annotation: object) -> TypeGuard[type]:
     return isinstance(annotation, type)
 
 
-def annotation_issubclass(annotation: object, cls: type) -> bool:
+def annotation_issubclass(annotation: object, cls: type[_C]) -> TypeGuard[type[_C]]:
     """Return True if ``annotation`` is a class and a subclass of ``cls``."""
     return annotation_is_class(annotation) and issubclass(annotation, cls)

@@ -4,7 +4,15 @@ from __future__ import annotations
 import operator
 import sys
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import (
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from functools import partial, wraps
 from itertools import islice, tee, zip_longest
 from keyword import iskeyword
@@ -173,7 +181,9 @@ def is_list(obj: object, scalars: tuple[type, ...] = (Mapping, str),
 @overload
 def maybe_list(obj: None, scalars: tuple[type, ...] = ...) -> None: ...
 @overload
-def maybe_list(obj: Iterable[T] | T, scalars: tuple[type, ...] = ...) -> Iterable[T]: ...
+def maybe_list(obj: Sequence[T], scalars: tuple[type, ...] = ...) -> Sequence[T]: ...
+@overload
+def maybe_list(obj: T, scalars: tuple[type, ...] = ...) -> Sequence[T]: ...
 
 
 def maybe_list(obj: object, scalars: tuple[type, ...] = (Mapping, str)) -> object:

@@ -30,6 +30,9 @@ __all__ = (
 )
 
 T = TypeVar('T')
+#: A class or function given instead of its name: returned as it is.  Not a str,
+#: so that ``str | type[X]`` (a name or the class) falls to the ``Any`` overload.
+Symbol = TypeVar('Symbol', bound=type | Callable[..., object])
 
 #: The script the main process runs, when a pool sets ``MP_MAIN_FILE`` for its
 #: children: tasks defined there are named as in the main process.
@@ -57,10 +60,15 @@ def symbol_by_name(name: str, aliases: Mapping[str, str] | None = None,
                    package: str | None = None, sep: str = '.',
                    default: object = None, **kwargs: Any) -> Any: ...
 @overload
-def symbol_by_name(name: T, aliases: Mapping[str, str] | None = None,
+def symbol_by_name(name: Symbol, aliases: Mapping[str, str] | None = None,
                    imp: Callable[..., ModuleType] | None = None,
                    package: str | None = None, sep: str = '.',
-                   default: object = None, **kwargs: Any) -> T: ...
+                   default: object = None, **kwargs: Any) -> Symbol: ...
+@overload
+def symbol_by_name(name: object, aliases: Mapping[str, str] | None = None,
+                   imp: Callable[..., ModuleType] | None = None,
+                   package: str | None = None, sep: str = '.',
+                   default: object = None, **kwargs: Any) -> Any: ...
 
 
 # Any for a name: the type of what it names is known only once imported.

@@ -9,6 +9,7 @@ rate of each and their ratio (target: on within 5% of off).
 """
 from __future__ import annotations
 
+import resource
 import socket
 import statistics
 import sys
@@ -41,7 +42,14 @@ def feature_options(app: Any, feature: str, on: bool) -> dict[str, Any]:
     return {'metrics_port': free_port(), 'health_port': free_port()} if on else {}
 
 
-def drain(app: Any, n: int, options: dict[str, Any]) -> float:
+def main_cpu() -> float:
+    """CPU seconds of this process: the worker's main process (its children excluded)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def drain(app: Any, n: int, options: dict[str, Any]) -> tuple[float, float]:
+    """Tasks a second, and main-process CPU microseconds a task."""
     from celery.worker import state
     ready = threading.Event()
     worker = app.WorkController(hostname=f'bench-ops-{uuid.uuid4().hex[:6]}@localhost',
@@ -50,14 +58,14 @@ def drain(app: Any, n: int, options: dict[str, Any]) -> float:
                                 ready_callback=lambda c: ready.set(), **options)
     base = state.all_total_count[0]
     thread = threading.Thread(target=worker.start, daemon=True)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), main_cpu()
     thread.start()
     while state.all_total_count[0] - base < n:
         time.sleep(0.005)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, main_cpu() - cpu
     worker.stop()
     thread.join(30)
-    return n / elapsed
+    return n / elapsed, cpu / n * 1e6
 
 
 def main() -> None:
@@ -70,15 +78,20 @@ def main() -> None:
     queue = f'bench.{uuid.uuid4().hex[:8]}'
     app = make_app(url, queue)
     rates: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
     for round_ in range(rounds):
         # Alternate which goes first: the second drain of a round tends to be faster.
         for on in ((False, True) if round_ % 2 == 0 else (True, False)):
             fill(app, n)
-            rates[on].append(drain(app, n, feature_options(app, feature, on)))
+            rate, cpu = drain(app, n, feature_options(app, feature, on))
+            rates[on].append(rate)
+            cpus[on].append(cpu)
     off, on_rate = statistics.median(rates[False]), statistics.median(rates[True])
     verdict = 'meets' if on_rate >= 0.95 * off else 'misses'
     print(f'{broker} {feature}: N={n}, median of {rounds}: off {off:,.0f} tasks/s, '
-          f'on {on_rate:,.0f} tasks/s ({on_rate / off:.1%} of off, target >= 95%: {verdict})')
+          f'on {on_rate:,.0f} tasks/s ({on_rate / off:.1%} of off, target >= 95%: {verdict}); '
+          f'main-process CPU per task: off {statistics.median(cpus[False]):.0f} us, '
+          f'on {statistics.median(cpus[True]):.0f} us')
     with Connection(url) as conn:
         for name in (queue, f'{queue}.dlq'):
             Queue(name, channel=conn.default_channel).delete()

@@ -307,3 +307,16 @@ def test_queues_take_turns_as_with_brpop(redis_url, unique, options, client):
         hub.close()
         connection.close()
     assert [body[0] for body in received] == list('abababab')
+
+
+def test_priority_sub_queues_are_read_in_kombus_order(redis_url, queue, options, client):
+    # kombu on Redis: the lowest priority number is taken first.
+    publish(redis_url, queue, ['nine'], priority=9)
+    publish(redis_url, queue, ['zero'], priority=0)
+    assert client.llen(f'{queue.name}\x06\x169') == 1   # kombu's sub-queue key
+    ours = LoopConsumer(redis_url, queue, options)
+    try:
+        assert ours.run_until(lambda: len(ours.received) == 2)
+    finally:
+        ours.close()
+    assert ours.received == ['zero', 'nine']

@@ -176,3 +176,31 @@ def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
     assert 'celery_task_runtime_seconds_bucket{le="+Inf",task="t.a"} 4.0' in text
     assert 'celery_task_runtime_seconds_count{task="t.a"} 4.0' in text
     assert 'celery_tasks_succeeded_total{task="t.a"} 4.0' in text
+
+
+def test_request_event_calls_strong_receivers_directly_and_others_as_any_signal() -> None:
+    from celery.worker.request_events import DirectSignal
+    signal = DirectSignal(name='test')
+    seen: list[Any] = []
+
+    def strong(sender: Any = None, **kwargs: Any) -> str:
+        seen.append(('strong', sender))
+        return 'ok'
+
+    def broken(sender: Any = None, **kwargs: Any) -> None:
+        raise ValueError('broken receiver')
+
+    signal.connect(strong, weak=False)
+    signal.connect(broken, weak=False)
+    responses = signal.send(sender='s1', type='task-started')
+    assert responses[0] == (strong, 'ok') and isinstance(responses[1][1], ValueError)
+
+    def only_s2(sender: Any = None, **kwargs: Any) -> None:
+        seen.append(('only_s2', sender))
+    signal.connect(only_s2, sender='s2', weak=False)  # falls back to Signal.send
+    signal.send(sender='s1')
+    signal.send(sender='s2')
+    signal.disconnect(only_s2, sender='s2')
+    signal.send(sender='s3')
+    assert seen == [('strong', 's1'), ('strong', 's1'), ('strong', 's2'), ('only_s2', 's2'),
+                    ('strong', 's3')]
