@@ -77,19 +77,25 @@ class FrameReader:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def feed(self, chunk: bytes) -> list[Any]:
-        """Add ``chunk``; return the messages completed by it, unpickled."""
+    def feed(self, chunk: bytes | memoryview) -> list[Any]:
+        """Add ``chunk`` (copied if kept); return the messages completed by it, unpickled."""
         buffer = self._buffer
-        buffer += chunk
-        messages, offset, size = [], 0, len(buffer)
+        if buffer:
+            buffer += chunk
+            data: bytes | bytearray | memoryview = buffer
+        else:
+            data = chunk   # the common case: whole messages, parsed where they are
+        messages, offset, size = [], 0, len(data)
         while size - offset >= _LENGTH.size:
-            end = offset + _LENGTH.size + _LENGTH.unpack_from(buffer, offset)[0]
+            end = offset + _LENGTH.size + _LENGTH.unpack_from(data, offset)[0]
             if end > size:
                 break
-            messages.append(pickle.loads(buffer[offset + _LENGTH.size:end]))
+            messages.append(pickle.loads(data[offset + _LENGTH.size:end]))
             offset = end
-        if offset:
+        if data is buffer:
             del buffer[:offset]
+        elif offset < size:
+            buffer += data[offset:]
         return messages
 
     @property

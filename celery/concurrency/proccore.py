@@ -13,10 +13,12 @@ not started to another child, and forks a replacement.
 
 The parent keeps jobs no child has been given in a queue of its own and
 writes at most :data:`JOBS_AHEAD_PER_CHILD` jobs ahead of the one a child
-runs, so a child starts its next job without waiting for the parent.  A job
-written ahead can still be taken back: jobs travel as ``SOCK_SEQPACKET``
-datagrams, which the kernel hands whole to one reader, and the parent reads
-the datagrams its child has not (see :mod:`celery.concurrency.frames`).
+runs, so a child starts its next job without waiting for the parent, and
+results come back in batches.  A job written ahead can still be taken back:
+jobs travel as ``SOCK_SEQPACKET`` datagrams, which the kernel hands whole to
+one reader, and the parent reads the datagrams its child has not (see
+:mod:`celery.concurrency.frames`).  That is also how jobs stuck behind a long
+one move to a child that has run out of work (:data:`REBALANCE_AFTER`).
 
 Results are read by the worker's event loop when one is registered
 (:meth:`ProcessPool.read_results_in`), otherwise by a helper thread.
@@ -50,7 +52,10 @@ logger = get_logger(__name__)
 RUN, CLOSE, TERMINATE = 0, 1, 2
 
 #: Jobs written to a child beyond the one it runs.
-JOBS_AHEAD_PER_CHILD = 1
+JOBS_AHEAD_PER_CHILD = 3
+#: Seconds a job may wait behind a running one while another child idles;
+#: then the jobs queued behind it move to the idle child.
+REBALANCE_AFTER = 0.1
 #: Seconds between checks of time limits, stuck starts and missing children.
 SUPERVISE_INTERVAL = 0.1
 #: Most result bytes read from one child per wake-up.
@@ -96,6 +101,8 @@ class PoolCore:
         self._options = ChildOptions(initializer, initargs, maxtasksperchild,
                                      max_memory_per_child, on_process_exit)
         self._names = count(1)
+        self._read_buffer = bytearray(MAX_READ)
+        self._read_view = memoryview(self._read_buffer)
         self._born: dict[int, float] = {}
         with self._lock:
             for _ in range(processes):
@@ -199,8 +206,14 @@ class PoolCore:
                     accept_callback: Callable[..., Any] | None = None,
                     timeout_callback: Callable[..., Any] | None = None,
                     soft_timeout: float | None = None, timeout: float | None = None,
-                    correlation_id: str | None = None, **ignored: Any) -> Job:
-        """Queue ``func(*args, **kwds)`` for the next free child; return its :class:`Job`."""
+                    correlation_id: str | None = None, **ignored: Any) -> Job | None:
+        """Queue ``func(*args, **kwds)`` for the next free child; return its :class:`Job`.
+
+        A closed pool takes no jobs (returns None), as billiard's does: the
+        messages of jobs applied during a warm shutdown stay unacknowledged.
+        """
+        if self.state != RUN:
+            return None
         job = Job((func, tuple(args), kwds or {}), callback, error_callback, accept_callback,
                   timeout_callback, soft_timeout or self.soft_timeout,
                   timeout or self.timeout, correlation_id)
@@ -284,15 +297,17 @@ class PoolCore:
         if child.gone:
             return False
         try:
-            data = os.read(child.result_fd, MAX_READ)
+            # Into a buffer kept for the purpose: a fresh 256 KiB bytes object
+            # per read would cost an mmap and munmap each time.
+            size = os.readv(child.result_fd, (self._read_buffer,))
         except BlockingIOError:
             return False
         except OSError:
-            data = b''
-        if not data:
+            size = 0
+        if not size:
             self._child_gone(child)
             return False
-        for message in child.reader.feed(data):
+        for message in child.reader.feed(self._read_view[:size]):
             self._handle(child, message)
         return True
 
@@ -305,7 +320,10 @@ class PoolCore:
 
     def _handle(self, child: Child, message: tuple[Any, ...]) -> None:
         kind, job_id = message[0], message[1]
-        job = next((j for j in child.jobs if j.id == job_id), None)
+        jobs = child.jobs
+        # Children take jobs in order: the job is nearly always the first.
+        job = jobs[0] if jobs and jobs[0].id == job_id else next(
+            (j for j in jobs if j.id == job_id), None)
         if job is None:
             return
         if kind == ACCEPTED:
@@ -344,7 +362,7 @@ class PoolCore:
             if taken:
                 self.waiting = deque(job for job in self.waiting if not job.done)
             self._dispatch()
-        return taken
+        return sorted(taken, key=lambda job: job.id)
 
     def _take_back_from(self, child: Child, wanted: set[int]) -> list[Job]:
         taken = child.take_back_unread(wanted, STOP)
@@ -384,7 +402,18 @@ class PoolCore:
             self._maintain()
             for child in list(self.children.values()):
                 self._flush(child)
+            self._rebalance(now)
             self._dispatch()
+
+    def _rebalance(self, now: float) -> None:
+        if self.waiting or not any(not c.jobs and not c.retiring for c in self.children.values()):
+            return
+        for child in list(self.children.values()):
+            job = child.running
+            if (job is not None and job.time_accepted is not None
+                    and now - job.time_accepted >= REBALANCE_AFTER and len(child.jobs) > 1):
+                queued = {id(j) for j in child.jobs if not j.accepted()}
+                self.waiting.extendleft(reversed(self._take_back_from(child, queued)))
 
     def _check_limits(self, child: Child, job: Job, elapsed: float) -> None:
         soft, hard = job.soft_timeout, job.timeout

@@ -145,7 +145,7 @@ def test_a_job_written_ahead_to_a_busy_child_can_be_taken_back(make_pool, hub):
     behind = Handed(pool.apply_async(add, (2, 2), callback=rec('result'),
                                      accept_callback=rec('accepted')))
     run_until(hub, lambda: rec.of('accepted'))
-    # The second job waits in the child's socket, the third in the pool's queue.
+    # The second and third jobs wait in the busy child's socket.
     assert pool.take_back([ahead, running]) == [ahead]
     run_until(hub, lambda: len(rec.of('result')) == 2)
     time.sleep(0.2)
@@ -179,3 +179,19 @@ def test_jobs_a_killed_child_never_started_run_in_another(make_pool, hub):
     run_until(hub, lambda: len(rec.of('result')) == 4 and rec.of('error'), timeout=15)
     assert sorted(r[0] for r in rec.of('result')) == [0, 1, 2, 3]
     assert issubclass(rec.of('error')[0][0].type, WorkerLostError)
+
+
+def test_jobs_queued_behind_a_long_job_move_to_a_child_that_ran_out_of_work(make_pool, hub):
+    pool = make_pool(2)
+    rec = Recorder()
+    pool.apply_async(sleep_then_pid, (3,), callback=rec('long'), accept_callback=rec('accepted'))
+    run_until(hub, lambda: rec.of('accepted'))
+    long_pid = rec.of('accepted')[0][0]
+    started = time.monotonic()
+    # Handed out in turn: some wait in the socket of the child running the long job.
+    for _ in range(6):
+        pool.apply_async(sleep_then_pid, (0.05,), callback=rec('result'))
+    run_until(hub, lambda: len(rec.of('result')) == 6, timeout=10)
+    assert time.monotonic() - started < 2
+    assert long_pid not in {r[0] for r in rec.of('result')}
+    assert rec.of('long') == []
