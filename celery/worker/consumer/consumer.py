@@ -7,7 +7,7 @@ import threading
 from collections import defaultdict
 from functools import partial
 from time import sleep
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from kombu.exceptions import ContentDisallowed, DecodeError
 
@@ -20,6 +20,7 @@ from celery.utils.nodenames import gethostname
 from celery.utils.objects import Bunch  # noqa: F401 (Celery's name here)
 from celery.utils.time import humanize_seconds, rate
 from celery.worker import loops
+from celery.worker._parents import app_steps
 from celery.worker.consumer.bad_messages import (  # noqa: F401 (MESSAGE_REPORT: Celery's name here)
     MESSAGE_REPORT,
     BadMessageHandlers,
@@ -32,6 +33,33 @@ from celery.worker.state import (  # noqa: F401 (successful_requests: Celery's n
     active_requests, maybe_shutdown, requests, reserved_requests, successful_requests,
     task_reserved,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kombu import Connection, Consumer as KombuConsumer
+    from kombu.asynchronous import Hub
+    from kombu.asynchronous.timer import Entry
+    from kombu.clocks import LamportClock
+    from kombu.common import QoS
+    from kombu.message import Message
+
+    from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.concurrency.base import BasePool
+    from celery.events.dispatcher import EventDispatcher
+    from celery.worker._types import TokenBucket, WorkerTimer
+    from celery.worker.consumer.gossip import Gossip
+    from celery.worker.heartbeat import Heart
+    from celery.worker.request import Request
+    from celery.worker.worker import WorkController
+
+    #: What the consumer does with a request ready for the pool.
+    RequestHandler = Callable[[Request], object]
+    #: A task's message handler (see :mod:`celery.worker.strategy`).
+    Strategy = Callable[..., object]
+    #: Settles a message from the consumer's thread (``ack``/``reject``).
+    Settle = Callable[..., None]
 
 __all__ = ('Consumer', 'Evloop', 'dump_body')
 
@@ -71,7 +99,7 @@ class Evloop(bootsteps.StartStopStep):
     last = True
 
     def start(self, c: Consumer) -> None:
-        if getattr(c.controller, 'pool_start_pending', False):
+        if c.controller is not None and getattr(c.controller, 'pool_start_pending', False):
             from celery.worker.components import start_pool
             start_pool(c.controller)
         c.loop(*c.loop_args())
@@ -84,19 +112,23 @@ class Consumer(BadMessageHandlers):
     """Consume task messages from the broker and dispatch them to strategies."""
 
     Strategies = dict
-    connection: Any = None
-    task_consumer: Any = None
-    qos: Any = None
-    event_dispatcher: Any = None
-    _event_flush: Any = None
+    connection: Connection | None = None
+    task_consumer: KombuConsumer | None = None
+    qos: QoS | None = None
+    event_dispatcher: EventDispatcher | None = None
+    _event_flush: Entry | None = None
+    #: Set by the Heart, Gossip and Agent steps (None when they are off).
+    heart: Heart | None
+    gossip: Gossip
+    agent: object
     restart_count = -1  # the first start counts as a restart
     first_connection_attempt = True
     #: How many times in a row connecting to the broker failed.
     broker_connection_retry_attempt = 0
     #: Called with the consumer once it is consuming (then cleared).
-    init_callback: Callable[[Any], Any] | None = None
-    pool: Any = None
-    timer: Any = None
+    init_callback: Callable[[Consumer], object] | None = None
+    pool: BasePool | None = None
+    timer: WorkerTimer | None = None
 
     class Blueprint(bootsteps.Blueprint):
         """The consumer's steps."""
@@ -116,18 +148,22 @@ class Consumer(BadMessageHandlers):
             'celery.worker.consumer.agent:Agent',
         ]
 
-        def shutdown(self, parent: Any) -> None:
+        def shutdown(self, parent: Consumer) -> None:
             """Send ``shutdown`` to every step."""
             self.send_all(parent, 'shutdown')
 
-    def __init__(self, on_task_request: Callable[[Any], Any],
-                 init_callback: Callable[[Any], Any] = lambda c: None,
-                 hostname: str | None = None, pool: Any = None, app: Any = None,
-                 timer: Any = None, controller: Any = None, hub: Any = None,
-                 amqheartbeat: float | None = None, worker_options: dict | None = None,
+    def __init__(self, on_task_request: RequestHandler,
+                 init_callback: Callable[[Consumer], object] = lambda c: None,
+                 hostname: str | None = None, pool: BasePool | None = None,
+                 app: Celery | None = None, timer: WorkerTimer | None = None,
+                 controller: WorkController | None = None, hub: Hub | None = None,
+                 amqheartbeat: float | None = None,
+                 worker_options: dict[str, Any] | None = None,
                  disable_rate_limits: bool = False, initial_prefetch_count: int = 2,
                  prefetch_multiplier: int = 1, **kwargs: Any) -> None:
-        self.app = app
+        if app is None:
+            raise TypeError('Consumer() needs the app')
+        self.app: Celery = app
         self.hostname = hostname or gethostname()
         self.pid = os.getpid()
         self.controller = controller
@@ -135,8 +171,8 @@ class Consumer(BadMessageHandlers):
         # What the worker's other steps built: where requests go and what runs them.
         self.pool, self.timer, self.hub = pool, timer, hub
         self.on_task_request = on_task_request
-        self.on_task_message: set[Callable[[Any], Any]] = set()
-        self.strategies = self.Strategies()
+        self.on_task_message: set[Callable[[Request], object]] = set()
+        self.strategies: dict[str, Strategy] = self.Strategies()
         self.conninfo = self.app.connection_for_read()
         self.connection_errors = self.conninfo.connection_errors
         self.channel_errors = self.conninfo.channel_errors
@@ -151,13 +187,14 @@ class Consumer(BadMessageHandlers):
         self._thread_id: int | None = None
         self._wake_r: int | None = None
         self._wake_w: int | None = None
-        self.task_buckets: defaultdict[str, Any] = defaultdict(lambda: None)
+        self.task_buckets: defaultdict[str, TokenBucket | None] = defaultdict(lambda: None)
         self.reset_rate_limits()
         self.loop = loops.asynloop if hub else loops.synloop
-        self._pending_operations: list[Callable[[], Any]] = []
-        self._pending_ack_operations: list[Callable[[], Any]] = []
+        self._pending_operations: list[Callable[[], object]] = []
+        self._pending_ack_operations: list[Callable[[], object]] = []
+        # Started steps, any with a start method (bootsteps' _HasSteps).
         self.steps: list[Any] = []
-        self.blueprint = self.Blueprint(steps=self.app.steps['consumer'],
+        self.blueprint = self.Blueprint(steps=app_steps(self.app, 'consumer'),
                                         on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
 
@@ -249,10 +286,11 @@ class Consumer(BadMessageHandlers):
     def on_connection_error_after_connected(self, exc: BaseException) -> None:
         """Log the loss, cancel long-running acks_late tasks, reduce prefetch."""
         logger.warning(CONNECTION_RETRY, exc_info=True)
-        try:
-            self.connection.collect(socket_timeout=COLLECT_SOCKET_TIMEOUT)
-        except Exception:  # noqa: BLE001 - the connection is already broken
-            pass
+        if self.connection is not None:
+            try:
+                self.connection.collect(socket_timeout=COLLECT_SOCKET_TIMEOUT)
+            except Exception:  # noqa: BLE001 - the connection is already broken
+                pass
         if self.app.conf.worker_cancel_long_running_tasks_on_connection_loss:
             self.cancel_active_requests()
         if self.app.conf.worker_enable_prefetch_count_reduction:
@@ -305,7 +343,7 @@ class Consumer(BadMessageHandlers):
         """Close every step."""
         self.blueprint.shutdown(self)
 
-    def register_with_event_loop(self, hub: Any) -> None:
+    def register_with_event_loop(self, hub: Hub) -> None:
         """Give each step a chance to add readers/timers to ``hub``."""
         if self._wake_r is None:
             # Lets other threads (e.g. a stop request) interrupt the poller.
@@ -317,14 +355,18 @@ class Consumer(BadMessageHandlers):
         self.blueprint.send_all(self, 'register_with_event_loop', args=(hub,),
                                 description='Hub.register')
 
-    def loop_args(self) -> tuple[Any, ...]:
+    def loop_args(self) -> tuple[Consumer, Connection, KombuConsumer, bootsteps.Blueprint,
+                                 Hub | None, QoS, float, LamportClock, float]:
         """Arguments for :func:`~celery.worker.loops.asynloop`/``synloop``."""
+        # The Connection and Tasks steps, which run before the loop, set them.
+        assert self.connection is not None and self.task_consumer is not None
+        assert self.qos is not None
         return (self, self.connection, self.task_consumer, self.blueprint, self.hub,
                 self.qos, self.amqheartbeat, self.app.clock, self.amqheartbeat_rate)
 
     # -- connections ------------------------------------------------------------
 
-    def connect(self) -> Any:
+    def connect(self) -> Connection:
         """Connect to the broker (with retry) and hook it into the hub."""
         conn = self.connection_for_read(heartbeat=self.amqheartbeat)
         forget_in_children(conn)
@@ -332,16 +374,16 @@ class Consumer(BadMessageHandlers):
             conn.transport.register_with_event_loop(conn.connection, self.hub)
         return conn
 
-    def connection_for_read(self, heartbeat: float | None = None) -> Any:
+    def connection_for_read(self, heartbeat: float | None = None) -> Connection:
         """A connected connection for consuming."""
         return self.ensure_connected(self.app.connection_for_read(heartbeat=heartbeat))
 
     def connection_for_write(self, url: str | None = None,
-                             heartbeat: float | None = None) -> Any:
+                             heartbeat: float | None = None) -> Connection:
         """A connected connection for publishing."""
         return self.ensure_connected(self.app.connection_for_write(url=url, heartbeat=heartbeat))
 
-    def ensure_connected(self, conn: Any) -> Any:
+    def ensure_connected(self, conn: Connection) -> Connection:
         """Block until ``conn`` is connected, logging each failed attempt."""
         max_retries = self.app.conf.broker_connection_max_retries
 
@@ -365,15 +407,15 @@ class Consumer(BadMessageHandlers):
 
     # -- scheduling helpers -------------------------------------------------------------
 
-    def call_soon(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def call_soon(self, p: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Run ``p(*args, **kwargs)`` in the consumer thread (now, if already there)."""
         self._call_in_loop(self._pending_operations, p, *args, **kwargs)
 
-    def call_soon_ack(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def call_soon_ack(self, p: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Like :meth:`call_soon`, but run before other pending operations (acks free slots)."""
         self._call_in_loop(self._pending_ack_operations, p, *args, **kwargs)
 
-    def _call_in_loop(self, pending: list[Callable[[], Any]], fun: Callable[..., Any],
+    def _call_in_loop(self, pending: list[Callable[[], object]], fun: Callable[..., object],
                       *args: Any, **kwargs: Any) -> None:
         if threading.get_ident() == self._thread_id:
             fun(*args, **kwargs)
@@ -392,7 +434,8 @@ class Consumer(BadMessageHandlers):
         # notice it at the next broker or pool event, seconds later.
         import signal
         try:
-            signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+            signal.set_wakeup_fd(self._wake_w if self._wake_w is not None else -1,
+                                 warn_on_full_buffer=False)
         except ValueError:
             pass  # not the main thread (an embedded worker): stop() wakes the loop
 
@@ -403,7 +446,9 @@ class Consumer(BadMessageHandlers):
             except (BlockingIOError, OSError):
                 pass  # a wake-up is already pending, or the loop is gone
 
-    def _on_wakeup(self, *args: Any) -> None:
+    def _on_wakeup(self, *args: object) -> None:
+        if self._wake_r is None:
+            return
         try:
             os.read(self._wake_r, 4096)
         except (BlockingIOError, OSError):
@@ -423,7 +468,7 @@ class Consumer(BadMessageHandlers):
         self.task_buckets.update(
             (name, self.bucket_for_task(task)) for name, task in self.app.tasks.items())
 
-    def bucket_for_task(self, type: Any) -> Any:
+    def bucket_for_task(self, type: Task | type[Task]) -> TokenBucket | None:
         """A token bucket for a task's ``rate_limit`` (None: unlimited)."""
         limit = rate(getattr(type, 'rate_limit', None))
         if not limit:
@@ -431,11 +476,11 @@ class Consumer(BadMessageHandlers):
         from kombu.utils.limits import TokenBucket
         return TokenBucket(limit, capacity=1)
 
-    def _limit_move_to_pool(self, request: Any) -> None:
+    def _limit_move_to_pool(self, request: Request) -> None:
         task_reserved(request)
         self.on_task_request(request)
 
-    def _schedule_bucket_request(self, bucket: Any) -> None:
+    def _schedule_bucket_request(self, bucket: TokenBucket) -> None:
         while True:
             try:
                 request, tokens = bucket.pop()
@@ -447,33 +492,34 @@ class Consumer(BadMessageHandlers):
             # Keep the order: back to the head, wake up when a token is due.
             bucket.contents.appendleft((request, tokens))
             pri = self._limit_order = (self._limit_order + 1) % 10
+            assert self.timer is not None  # rate limits are only applied while running
             self.timer.call_after(bucket.expected_time(tokens),
                                   self._schedule_bucket_request, (bucket,), priority=pri)
             return
 
-    def _limit_task(self, request: Any, bucket: Any, tokens: int) -> None:
+    def _limit_task(self, request: Request, bucket: TokenBucket, tokens: int) -> None:
         bucket.add((request, tokens))
         return self._schedule_bucket_request(bucket)
 
-    def _limit_post_eta(self, request: Any, bucket: Any, tokens: int,
+    def _limit_post_eta(self, request: Request, bucket: TokenBucket, tokens: int,
                         raised: bool = True) -> None:
-        if raised:
+        if raised and self.qos is not None:
             self.qos.decrement_eventually()
         bucket.add((request, tokens))
         return self._schedule_bucket_request(bucket)
 
-    def apply_eta_task(self, request: Any, raised: bool = True) -> None:
+    def apply_eta_task(self, request: Request, raised: bool = True) -> None:
         """Timer callback: an ETA task is due (lower the prefetch it had raised)."""
         task_reserved(request)
         self.on_task_request(request)
-        if raised:
+        if raised and self.qos is not None:
             self.qos.decrement_eventually()
 
     # -- queues ---------------------------------------------------------------------
 
     def add_task_queue(self, queue: str, exchange: str | None = None,
                        exchange_type: str | None = None, routing_key: str | None = None,
-                       **options: Any) -> None:
+                       **options: object) -> None:
         """Start consuming from ``queue`` (remote control ``add_consumer``)."""
         cset = self.task_consumer
         queues = self.app.amqp.queues
@@ -484,7 +530,8 @@ class Consumer(BadMessageHandlers):
             exchange_type = 'direct' if exchange_type is None else exchange_type
             q = queues.select_add(queue, exchange=exchange, exchange_type=exchange_type,
                                   routing_key=routing_key, **options)
-        if not cset.consuming_from(queue):
+        # Not connected (reconnecting): the Tasks step consumes every selected queue.
+        if cset is not None and not cset.consuming_from(queue):
             cset.add_queue(q)
             cset.consume()
             logger.info('Started consuming from %s', queue)
@@ -493,7 +540,8 @@ class Consumer(BadMessageHandlers):
         """Stop consuming from ``queue`` (remote control ``cancel_consumer``)."""
         logger.info('Canceling queue %s', queue)
         self.app.amqp.queues.deselect(queue)
-        self.task_consumer.cancel_by_queue(queue)
+        if self.task_consumer is not None:
+            self.task_consumer.cancel_by_queue(queue)
 
     def update_strategies(self) -> None:
         """Build the message handler of every registered task."""
@@ -505,7 +553,7 @@ class Consumer(BadMessageHandlers):
 
     # -- message intake --------------------------------------------------------------
 
-    def create_task_handler(self) -> Callable[[Any], None]:
+    def create_task_handler(self) -> Callable[[Message], None]:
         """Return the callback run for every message on the task queues."""
         from celery.utils.serialization import prepare_accept_content
         strategies = self.strategies
@@ -515,7 +563,7 @@ class Consumer(BadMessageHandlers):
         ack = self._make_settle('ack_log_error')
         reject = self._make_settle('reject_log_error')
 
-        def on_task_received(message: Any) -> None:
+        def on_task_received(message: Message) -> None:
             payload = None
             try:
                 type_ = message.headers['task']                 # protocol 2
@@ -531,7 +579,8 @@ class Consumer(BadMessageHandlers):
                 except (TypeError, KeyError):
                     return self.on_unknown_message(payload, message)
             else:
-                if message.content_type not in accept:
+                # No accept list (accept_content=None): any content type is accepted.
+                if accept is not None and message.content_type not in accept:
                     return self.on_decode_error(message, ContentDisallowed(
                         f'Refusing to deserialize untrusted content of type '
                         f'{message.content_type} (not in accept_content)'))
@@ -557,14 +606,14 @@ class Consumer(BadMessageHandlers):
         from celery.worker.redelivery_limit import guard_redeliveries
         return guard_redeliveries(self, on_task_received)
 
-    def _make_settle(self, method: str) -> Callable[[Any], Callable[..., None]]:
+    def _make_settle(self, method: str) -> Callable[[Message], Settle]:
         call_soon = self.call_soon_ack
         consumer = self
 
-        def bind(message: Any) -> Callable[..., None]:
+        def bind(message: Message) -> Settle:
             settle = getattr(message, method)
 
-            def settle_in_consumer_thread(*args: Any) -> None:
+            def settle_in_consumer_thread(*args: object) -> None:
                 if threading.get_ident() == consumer._thread_id:
                     settle(*args)
                 else:
