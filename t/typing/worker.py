@@ -47,7 +47,7 @@ reveal_type(increase)  # N: Revealed type is "def (state: celery.worker._types.C
 
 
 def describe(request: Request) -> str:
-    reveal_type(request.task)  # N: Revealed type is "celery.app.task.Task[[*Any, **Any], Any]"
+    reveal_type(request.task)  # N: Revealed type is "celery.app.task.Task[..., Any]"
     reveal_type(request.eta)  # N: Revealed type is "datetime.datetime | None"
     reveal_type(request.args)  # N: Revealed type is "typing.Sequence[Any]"
     return request.humaninfo()

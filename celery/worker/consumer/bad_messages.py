@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from celery import signals
+from celery.app.context import Context
 from celery.exceptions import InvalidTaskError, NotRegistered
 from celery.utils.log import get_logger
-from celery.utils.objects import Bunch
 from celery.worker.dead_letter import MALFORMED, UNREGISTERED, dead_letter_message
 from celery.worker.message_errors import (
     INVALID_TASK_ERROR,
@@ -77,7 +77,7 @@ class BadMessageHandlers:
         self._reject_bad(message, UNREGISTERED, exc)
         if id_:
             properties = message.properties or {}
-            request = Bunch(id=id_, task=name, name=name, chord=None, root_id=root_id,
+            request = Context(id=id_, task=name, name=name, chord=None, root_id=root_id,
                             group=None, group_index=None, parent_id=None, errbacks=None,
                             ignore_result=False, correlation_id=properties.get('correlation_id'),
                             reply_to=properties.get('reply_to'), delivery_info=None,

@@ -61,8 +61,10 @@ class Events(bootsteps.StartStopStep):
             return None
         # Remember groups changed by enable_events/disable_events.
         self.groups = list(dispatcher.groups) or None
-        for action in (dispatcher.close, dispatcher.connection.close):
-            _ignore_errors(action)
+        connection = dispatcher.connection
+        _ignore_errors(dispatcher.close)
+        if connection is not None:
+            _ignore_errors(connection.close)
         return dispatcher
 
     def shutdown(self, c: Consumer) -> None:

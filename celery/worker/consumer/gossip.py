@@ -5,7 +5,7 @@ from collections import defaultdict
 from functools import partial
 from heapq import heappush
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
 from celery import bootsteps
 from celery.utils.log import get_logger
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kombu.asynchronous.timer import Entry
     from kombu.message import Message
     from kombu.transport.base import StdChannel
+    from kombu.transport.virtual import Channel
 
     from celery.app.base import Celery
     from celery.canvas import Signature
@@ -206,7 +207,8 @@ class Gossip(bootsteps.ConsumerStep):
         if self._tref is not None:
             self.timer.cancel(self._tref)
         self._tref = self.timer.call_repeatedly(self.interval, self.periodic)
-        receiver = self.Receiver(channel, routing_key='worker.#',
+        # kombu's maybe_channel() is annotated with its virtual Channel; any channel works.
+        receiver = self.Receiver(cast('Channel', channel), routing_key='worker.#',
                                  queue_ttl=self.heartbeat_interval)
         return [Consumer(channel, queues=[receiver.queue], no_ack=True,
                          accept=receiver.accept,
