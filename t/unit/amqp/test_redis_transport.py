@@ -320,3 +320,28 @@ def test_priority_sub_queues_are_read_in_kombus_order(redis_url, queue, options,
     finally:
         ours.close()
     assert ours.received == ['zero', 'nine']
+
+
+def test_many_idle_queues_are_all_watched(redis_url, unique, options, client):
+    queues = [Queue(f'q{n}.{unique}', Exchange(f'x{n}.{unique}'), f'q{n}.{unique}')
+              for n in range(4)]   # 16 keys with kombu's 4 priority steps
+    connection = Connection(redis_url, transport=owned_redis.Transport,
+                            transport_options=options)
+    received: list[str] = []
+    channel = connection.channel()
+    Consumer(channel, queues, callbacks=[lambda body, m: (received.append(body), m.ack())],
+             prefetch_count=4).consume()
+    hub = Hub()
+    connection.register_with_event_loop(hub)
+    try:
+        for _ in range(3):
+            hub.run_once()
+        assert not received
+        publish(redis_url, queues[-1], ['last'], priority=9)
+        deadline = time.monotonic() + 3
+        while not received and time.monotonic() < deadline:
+            hub.run_once()
+    finally:
+        hub.close()
+        connection.close()
+    assert received == ['last']
