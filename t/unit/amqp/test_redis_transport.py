@@ -345,3 +345,18 @@ def test_many_idle_queues_are_all_watched(redis_url, unique, options, client):
         hub.close()
         connection.close()
     assert received == ['last']
+
+
+def test_a_gate_admits_messages_one_at_a_time(redis_url, queue, options, client):
+    publish(redis_url, queue, ['a', 'b', 'c'])
+    ours = LoopConsumer(redis_url, queue, options, ack=False)
+    limit = [1]
+    ours.channel.qos.set_gate(lambda: len(ours.received) < limit[0])
+    try:
+        ours.run_until(lambda: False, timeout=1)
+        assert ours.received == ['a']
+        assert client.llen(queue.name) == 2   # the rest stays on the broker
+        limit[0] = 3
+        assert ours.run_until(lambda: len(ours.received) == 3)
+    finally:
+        ours.close()
