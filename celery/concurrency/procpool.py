@@ -70,7 +70,7 @@ class ProcessPool(PoolCore):
             self._dispatch()
 
     def shrink(self, n: int = 1) -> None:
-        """Retire ``n`` children, idle ones first; each stops after its jobs."""
+        """Retire ``n`` children, idle ones first; each stops after its current job."""
         with self._lock:
             if n >= self.processes:
                 raise ValueError(
@@ -79,6 +79,7 @@ class ProcessPool(PoolCore):
             self.processes -= n
             for child in sorted(self._active(), key=lambda c: len(c.jobs))[:n]:
                 self._retire(child)
+            self._dispatch()
 
     def restart(self) -> None:
         """Replace every child once it finishes its jobs."""
@@ -89,8 +90,12 @@ class ProcessPool(PoolCore):
             self._dispatch()
 
     def _retire(self, child: Child) -> None:
-        # Jobs already in its pipe stay there: the child runs them, then stops.
+        # Jobs it has not started go to the other children; it finishes its
+        # current job (and any it is reading), then stops.
         child.retiring = True
+        unstarted = {id(job) for job in child.jobs if not job.accepted()}
+        if unstarted:
+            self.waiting.extendleft(reversed(self._take_back_from(child, unstarted)))
         if not child.jobs:
             self._send_stop(child)
 

@@ -81,7 +81,10 @@ class Channel(redis.Channel):
 
     def new_pool(self) -> Any:
         """A connection pool of this channel's server, for connections held long."""
-        return ConnectionPool(**self._connparams())
+        params = self._connparams()
+        # One connection per waited key: not bound by the channel's pool size.
+        params.pop('max_connections', None)
+        return ConnectionPool(**params)
 
     def key_for(self, queue: str, priority: int) -> str:
         """The Redis list holding ``queue``'s messages of ``priority``."""

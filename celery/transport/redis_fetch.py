@@ -101,8 +101,10 @@ class Fetcher:
 
     @property
     def gated(self) -> bool:
-        """Whether the consumer replaced the QoS's ``can_consume`` with a gate of its own."""
-        return 'can_consume' in vars(self.channel.qos)
+        """Whether a gate besides the window admits messages (one at a time then)."""
+        qos = self.channel.qos
+        # A gate set with QoS.set_gate, or a can_consume replaced on the instance.
+        return getattr(qos, 'gate', None) is not None or 'can_consume' in vars(qos)
 
     def schedule_flush(self) -> None:
         """Flush once at the end of this event-loop turn."""

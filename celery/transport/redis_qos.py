@@ -20,6 +20,7 @@ loop every method is the stock one.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import time
 from typing import TYPE_CHECKING, Any
 
@@ -64,12 +65,23 @@ class QoS(redis.QoS):
 
     #: Set by the channel while it fetches through a :class:`Fetcher`.
     fetcher: Fetcher | None = None
+    #: Asked before each fetch besides the window (see :meth:`set_gate`).
+    gate: Callable[[], bool] | None = None
     _refreshed_at = float('-inf')
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # (tag, payload) to register, (tag, None) to unregister.
         self._writes: list[tuple[str, str | None]] = []
+
+    def set_gate(self, gate: Callable[[], bool] | None) -> None:
+        """Take messages only while ``gate()`` is true too (``worker_disable_prefetch``)."""
+        self.gate = gate
+
+    def can_consume(self) -> bool:
+        """Whether the prefetch window, and the gate if one is set, admit a message."""
+        gate = self.gate
+        return bool(super().can_consume()) and (gate is None or gate())
 
     def take_writes(self) -> list[tuple[str, str | None]]:
         """The pending unacked writes, handed over to the caller."""

@@ -195,3 +195,19 @@ def test_jobs_queued_behind_a_long_job_move_to_a_child_that_ran_out_of_work(make
     assert time.monotonic() - started < 2
     assert long_pid not in {r[0] for r in rec.of('result')}
     assert rec.of('long') == []
+
+
+def test_a_shrunk_pool_gives_the_retired_childs_waiting_jobs_to_the_others(make_pool, hub):
+    pool = make_pool(2)
+    rec = Recorder()
+    for _ in range(8):
+        pool.apply_async(sleep_then_pid, (0.2,), callback=rec('result'),
+                         accept_callback=rec('accepted'))
+    run_until(hub, lambda: len(rec.of('accepted')) == 2)
+    pool.shrink(1)
+    run_until(hub, lambda: len(rec.of('result')) == 8, timeout=15)
+    pids = [r[0] for r in rec.of('result')]
+    # Each child finished the job it had started; the other six ran in the one left.
+    assert len(set(pids)) == 2
+    assert sorted(pids.count(pid) for pid in set(pids)) == [1, 7]
+    run_until(hub, lambda: len(pool.info['processes']) == 1, timeout=10)

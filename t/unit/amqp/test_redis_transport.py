@@ -320,3 +320,43 @@ def test_priority_sub_queues_are_read_in_kombus_order(redis_url, queue, options,
     finally:
         ours.close()
     assert ours.received == ['zero', 'nine']
+
+
+def test_many_idle_queues_are_all_watched(redis_url, unique, options, client):
+    queues = [Queue(f'q{n}.{unique}', Exchange(f'x{n}.{unique}'), f'q{n}.{unique}')
+              for n in range(4)]   # 16 keys with kombu's 4 priority steps
+    connection = Connection(redis_url, transport=owned_redis.Transport,
+                            transport_options=options)
+    received: list[str] = []
+    channel = connection.channel()
+    Consumer(channel, queues, callbacks=[lambda body, m: (received.append(body), m.ack())],
+             prefetch_count=4).consume()
+    hub = Hub()
+    connection.register_with_event_loop(hub)
+    try:
+        for _ in range(3):
+            hub.run_once()
+        assert not received
+        publish(redis_url, queues[-1], ['last'], priority=9)
+        deadline = time.monotonic() + 3
+        while not received and time.monotonic() < deadline:
+            hub.run_once()
+    finally:
+        hub.close()
+        connection.close()
+    assert received == ['last']
+
+
+def test_a_gate_admits_messages_one_at_a_time(redis_url, queue, options, client):
+    publish(redis_url, queue, ['a', 'b', 'c'])
+    ours = LoopConsumer(redis_url, queue, options, ack=False)
+    limit = [1]
+    ours.channel.qos.set_gate(lambda: len(ours.received) < limit[0])
+    try:
+        ours.run_until(lambda: False, timeout=1)
+        assert ours.received == ['a']
+        assert client.llen(queue.name) == 2   # the rest stays on the broker
+        limit[0] = 3
+        assert ours.run_until(lambda: len(ours.received) == 3)
+    finally:
+        ours.close()

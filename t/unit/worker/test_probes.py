@@ -83,6 +83,17 @@ def test_a_pool_without_child_processes_counts_its_threads() -> None:
     assert health.pool_processes == 4 and answers(health)['/healthz'] == (200, b'ok\n')
 
 
+def test_loop_lag_is_how_late_the_periodic_tick_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([100.0, 101.0, 104.5])  # on time, then 2.5 s late (1 s interval)
+    monkeypatch.setattr('celery.worker.health.monotonic', lambda: next(clock))
+    health = WorkerHealth()
+    health.tick(pool(11))
+    health.tick(pool(11))
+    assert health.loop_lag == 0.0
+    health.tick(pool(11))
+    assert health.loop_lag == 2.5
+
+
 def test_replaced_processes_are_counted_as_restarts() -> None:
     health = WorkerHealth()
     health.tick(pool(11, 12))
