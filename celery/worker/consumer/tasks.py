@@ -33,15 +33,12 @@ class Tasks(bootsteps.StartStopStep):
         c.task_consumer = c.app.amqp.TaskConsumer(c.connection,
                                                   on_decode_error=c.on_decode_error)
         self.batched_acks = None
-        # Redis: the owned transport's channels fetch and batch by themselves
-        # (celery.transport.redis).
-        if c.hub is not None and c.connection.transport.driver_type == 'amqp':
-            from celery.worker.consumer import amqp_decode
-            from celery.worker.consumer.amqp_acks import install as batch_acks
-            from celery.worker.consumer.amqp_reader import install as read_frames
-            amqp_decode.install()
-            self.batched_acks = batch_acks(c.task_consumer.channel, c.hub)
-            read_frames(c.connection, c.hub)
+        if c.hub is not None:
+            # The owned AMQP consumer transport's channels can batch acks
+            # (celery.transport.pyamqp_consumer); stock ones cannot.
+            batch_acks = getattr(c.task_consumer.channel, 'batch_acks', None)
+            if batch_acks is not None:
+                self.batched_acks = batch_acks(c.hub)
 
         def set_prefetch_count(prefetch_count: int) -> Any:
             return c.task_consumer.qos(prefetch_count=prefetch_count, apply_global=qos_global)
