@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from weakref import WeakValueDictionary
 
 from kombu.serialization import dumps, loads
-from kombu.serialization import registry as serializer_registry
 from kombu.utils.functional import LRUCache
 from kombu.utils.url import maybe_sanitize_url
 
@@ -41,6 +40,7 @@ from celery.exceptions import (
     ImproperlyConfigured,
     TimeoutError,
 )
+from celery.transport.serialization import codec_for, encoder_names
 from celery.utils.lazy_names import lazy_module_getattr
 from celery.utils.log import get_logger
 from celery.utils.serialization import prepare_accept_content, raise_with_context
@@ -144,11 +144,11 @@ class Backend(ChordFallbackMixin):
         self.serializer = serializer or conf.result_serializer
         try:
             (self.content_type, self.content_encoding,
-             self.encoder) = serializer_registry._encoders[self.serializer]
+             self.encoder) = codec_for(self.serializer)
         except KeyError:
             raise ImproperlyConfigured(
                 f'Unknown result_serializer {self.serializer!r}: use one of '
-                f'{sorted(serializer_registry._encoders)!r} or register it with kombu') from None
+                f'{encoder_names()!r} or register it with kombu') from None
         cmax = max_cached_results or conf.result_cache_max
         self._cache: MutableMapping[str, dict[str, Any]] = (
             _NullCache() if cmax == -1 else LRUCache(limit=cmax))

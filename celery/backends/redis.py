@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from kombu.utils.functional import retry_over_time
-from kombu.utils.url import _parse_url
+from kombu.utils.url import url_to_parts
 
 from celery import states
 from celery.backends.asynchronous import (
@@ -307,7 +307,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     # -- connection -------------------------------------------------------
 
     def _params_from_url(self, url: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        scheme, host, port, username, password, path, query = _parse_url(url)
+        scheme, host, port, username, password, path, query = url_to_parts(url)
         if scheme == 'redis+socket':
             scheme = 'socket'
         query = dict(query)

@@ -87,12 +87,10 @@ class DaemonContext:
         for stream in self.stdfds:
             self.redirect_to_null(maybe_fileno(stream))
         if self.after_forkers:
-            # billiard (like multiprocessing) has a public register_after_fork()
-            # but runs the registry only from its own process bootstrap, and
-            # hooks no os.register_at_fork(): a daemon forked with os.fork()
-            # has no public way to run them, so the private runner is called.
-            from billiard import util as mputil
-            mputil._run_after_forkers()
+            # Hooks given to billiard's register_after_fork(), which a plain
+            # os.fork() does not run by itself.
+            from celery.transport.billiard_util import run_after_forkers
+            run_after_forkers()
 
     def _detach(self) -> None:
         if os.fork() == 0:      # first child
