@@ -1,16 +1,17 @@
-"""Remote control commands run by the worker, and the registry user commands join.
+"""Remote control commands run by the worker.
 
 A command is a function ``fun(state, **arguments)``; ``state`` carries
 ``app``, ``hostname`` and ``consumer``.  Register your own with
-:func:`control_command` or :func:`inspect_command`.
+:func:`control_command` or :func:`inspect_command` (the registry lives in
+:mod:`celery.worker.control_panel`; its names are importable from here).
 """
 from __future__ import annotations
 
 import io
 import tempfile
-from collections import UserDict, defaultdict
+from collections import defaultdict
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from celery.exceptions import WorkerShutdown
 from celery.platforms import EX_OK, signals as _signals
@@ -20,6 +21,14 @@ from celery.utils.saferepr import saferepr
 from celery.utils.serialization import jsonify
 from celery.utils.time import rate
 from celery.worker import revoke_store, state as worker_state
+from celery.worker.control_panel import (
+    Panel,
+    control_command,
+    controller_info_t,
+    inspect_command,
+    nok,
+    ok,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,9 +52,6 @@ if TYPE_CHECKING:
         priority: int
         entry: Entry
 
-#: A remote control command: ``fun(state, **arguments)``.
-Handler = TypeVar('Handler', bound=Callable[..., object])
-
 __all__ = ('Panel', 'control_command', 'inspect_command', 'controller_info_t', 'ok', 'nok')
 
 logger = get_logger(__name__)
@@ -54,80 +60,6 @@ logger = get_logger(__name__)
 DEFAULT_TASK_INFO_ITEMS = ('exchange', 'routing_key', 'rate_limit')
 
 TERM_SIGNAME = 'SIGTERM'
-
-
-class controller_info_t(NamedTuple):
-    """What the CLI and clients know about a command."""
-
-    alias: str | None
-    type: str
-    visible: bool
-    default_timeout: float
-    help: str
-    signature: str | None
-    args: list[tuple[str, Callable[[str], object] | None]] | None
-    variadic: str | None
-
-
-def ok(value: object) -> dict[str, object]:
-    """A successful reply."""
-    return {'ok': value}
-
-
-def nok(value: object) -> dict[str, object]:
-    """An error reply."""
-    return {'error': value}
-
-
-class Panel(UserDict[str, Callable[..., object]]):
-    """Global registry of remote control commands: ``data`` (handlers) and ``meta``."""
-
-    data: dict[str, Callable[..., object]] = {}
-    meta: dict[str, controller_info_t] = {}
-
-    @overload
-    @classmethod
-    def register(cls, __fun: Handler, **kwargs: Any) -> Handler: ...
-
-    @overload
-    @classmethod
-    def register(cls, **kwargs: Any) -> Callable[[Handler], Handler]: ...
-
-    @classmethod
-    def register(cls, *args: Callable[..., object],
-                 **kwargs: Any) -> Callable[..., object]:
-        """Register a command (usable bare or with options)."""
-        if args:
-            return cls._register(**kwargs)(*args)
-        return cls._register(**kwargs)
-
-    @classmethod
-    def _register(cls, name: str | None = None, alias: str | None = None,
-                  type: str = 'control', visible: bool = True,
-                  default_timeout: float = 1.0, help: str | None = None,
-                  signature: str | None = None,
-                  args: list[tuple[str, Callable[[str], object] | None]] | None = None,
-                  variadic: str | None = None) -> Callable[[Handler], Handler]:
-        def _inner(fun: Handler) -> Handler:
-            control_name = name or fun.__name__
-            _help = help or (fun.__doc__ or '').strip().split('\n')[0]
-            cls.data[control_name] = fun
-            cls.meta[control_name] = controller_info_t(
-                alias, type, visible, default_timeout, _help, signature, args, variadic)
-            if alias:
-                cls.data[alias] = fun
-            return fun
-        return _inner
-
-
-def control_command(**kwargs: Any) -> Callable[[Handler], Handler]:
-    """Register a control command (acts on the worker)."""
-    return Panel.register(type='control', **kwargs)
-
-
-def inspect_command(**kwargs: Any) -> Callable[[Handler], Handler]:
-    """Register an inspect command (reads the worker's state)."""
-    return Panel.register(type='inspect', **kwargs)
 
 
 # -- helpers ------------------------------------------------------------------------
