@@ -29,7 +29,7 @@ from celery.worker.dead_letter import (
     MALFORMED, dead_letter_if_retries_exhausted, dead_letter_message,
 )
 from celery.worker.request_events import request_event as _request_event
-from celery.worker.request_headers import RequestHeaderFields
+from celery.worker.request_revoke import RequestRevocation
 # Defined in its own module, still importable from here as before.
 from celery.worker.task_request import create_request_cls
 
@@ -86,12 +86,12 @@ def _parse_time(value: str | datetime | None, field: str, tz: tzinfo,
         raise InvalidTaskError(f'invalid {field} value {value!r}: {exc}') from exc
 
 
-class Request(RequestHeaderFields):
+class Request(RequestRevocation):
     """A task message with everything needed to execute, ack and report it."""
 
     # id and name are read for every message: slots are the fastest attributes.
-    # __dict__ stays for everything else (subclasses and plugins add attributes).
-    __slots__ = ('id', 'name', '__dict__', '__weakref__')
+    # RequestRevocation gives the __dict__ for everything else.
+    __slots__ = ('id', 'name')
     #: The task's id (checked to be a string).
     id: str
     #: The task's name (its ``shadow`` name when the message has one).
@@ -102,9 +102,6 @@ class Request(RequestHeaderFields):
     time_start: float | None = None
     worker_pid: int | None = None
     time_limits: tuple[float | None, float | None] = (None, None)
-    _already_revoked = False
-    _already_cancelled = False
-    _terminate_on_ack: tuple[BasePool, int] | None = None
     _apply_result: Callable[[], object] | None = None
     _decoded_args: Payload | None = None
 
@@ -345,101 +342,6 @@ class Request(RequestHeaderFields):
         if self._task.acks_late:
             self.acknowledge()
         return retval
-
-    def maybe_expire(self) -> bool:
-        """Revoke the request when its expiry time has passed."""
-        if self._expires and datetime.now(timezone.utc) > self._expires:
-            state.revoked.add(self.id)
-            return True
-        return False
-
-    def terminate(self, pool: BasePool, signal: str | int | None = None) -> None:
-        """Terminate the process running this task (or mark it to be on start)."""
-        from celery.platforms import signals as _signals
-        signum = _signals.signum(signal or 'TERM')
-        if self.time_start and self.worker_pid is not None:
-            pool.terminate_job(self.worker_pid, signum)
-            self._announce_revoked('terminated', True, signum, False)
-        else:
-            self._terminate_on_ack = pool, signum
-        if self._apply_result is not None:
-            obj = self._apply_result()
-            if obj is not None and hasattr(obj, 'terminate'):
-                obj.terminate(signum)
-
-    def cancel(self, pool: BasePool | None, signal: str | int | None = None,
-               emit_retry: bool = True) -> None:
-        """Terminate a running task because the connection was lost; it is redelivered.
-
-        With ``emit_retry`` the task is reported as to be retried (RETRY state,
-        ``task-retried``): the redelivered message runs it again.
-        """
-        from celery.platforms import signals as _signals
-        signum = _signals.signum(signal or 'TERM')
-        self._already_cancelled = True
-        if self.time_start and pool is not None and self.worker_pid is not None:
-            pool.terminate_job(self.worker_pid, signum)
-        if emit_retry:
-            self._report_cancel_as_retry()
-
-    def _report_cancel_as_retry(self) -> None:
-        from celery.exceptions import WorkerLostError
-        exc = WorkerLostError(f'Task {self.humaninfo()} cancelled: the connection to the '
-                              'broker was lost; the message will be redelivered.')
-        if self.store_errors:
-            try:
-                self._task.backend.mark_as_retry(self.id, exc, request=self._context)
-            except Exception as store_exc:  # noqa: BLE001 - reconnecting matters more
-                logger.warning('Could not store RETRY for %s: %r', self.humaninfo(), store_exc)
-        self.send_event('task-retried', exception=safe_repr(exc), traceback=None)
-
-    def requeue_on_termination(self) -> None:
-        """Cold shutdown: an unacked ``acks_late`` message goes back to the queue, not FAILURE."""
-        if self._task.acks_late and not self.acknowledged:
-            self._already_cancelled = True
-
-    def _announce_revoked(self, reason: str, terminated: bool, signum: int | str | None,
-                          expired: bool) -> None:
-        state.task_ready(self)
-        self.send_event('task-revoked', terminated=terminated, signum=signum, expired=expired)
-        self._task.backend.mark_as_revoked(self.id, reason, request=self._context,
-                                           store_result=self.store_errors)
-        self.acknowledge()
-        self._already_revoked = True
-        signals.task_revoked.send(sender=self._task, request=self._context,
-                                  terminated=terminated, signum=signum, expired=expired)
-
-    def revoked(self) -> bool:
-        """Return True (and report it once) if the task was revoked or expired."""
-        if self._already_revoked:
-            return True
-        expired = bool(self._expires) and self.maybe_expire()
-        revoked_by_id = self.id in state.revoked
-        revoked_by_header = not revoked_by_id and self._revoked_by_stamp()
-        if expired or revoked_by_id or revoked_by_header:
-            logger.info('Discarding revoked task: %s[%s]%s', self.name, self.id,
-                        ' (expired)' if expired else '')
-            self._announce_revoked('expired' if expired else 'revoked', False, None, expired)
-            return True
-        return False
-
-    def is_revoked(self) -> bool:
-        """Whether the task's id or a stamp of it was revoked (nothing is reported)."""
-        return self._already_revoked or self.id in state.revoked or self._revoked_by_stamp()
-
-    def _revoked_by_stamp(self) -> bool:
-        if not state.revoked_stamps or not self.stamped_headers:
-            return False
-        for header, value in self.stamps.items():
-            revoked_values = state.revoked_stamps.get(header)
-            if revoked_values is None:
-                continue
-            values = value if isinstance(value, list) else [value]
-            wanted = revoked_values if isinstance(revoked_values, (list, set, tuple)) \
-                else [revoked_values]
-            if any(v in wanted for v in values):
-                return True
-        return False
 
     def send_event(self, type: str, **fields: Any) -> None:
         """Send a task event when events are enabled for this worker and task."""
