@@ -348,10 +348,11 @@ class Backend(ChordFallbackMixin):
         if call_errbacks and getattr(request, 'errbacks', None):
             self._call_task_errbacks(request, exc, traceback)
 
-    def mark_as_retry(self, task_id: str, exc: BaseException, traceback: str | None = None,
+    def mark_as_retry(self, task_id: str, exc: BaseException | None,
+                      traceback: str | None = None,
                       request: BackendRequest | None = None, store_result: bool = True,
                       state: str = states.RETRY) -> object:
-        """Store that the task will be retried."""
+        """Store that the task will be retried (``exc``: None when ``retry()`` was given none)."""
         return self.store_result(task_id, exc, state, traceback=traceback, request=request)
 
     def mark_as_revoked(self, task_id: str, reason: str = '',
