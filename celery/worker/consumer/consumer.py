@@ -1,7 +1,11 @@
-"""The worker's consumer: receives task messages and hands them to the pool."""
+"""The worker's consumer: receives task messages and hands them to the pool.
+
+Connecting to the broker and recovering from a lost connection is
+:mod:`celery.worker.consumer.broker_connection`; answering messages no task
+can take is :mod:`celery.worker.consumer.bad_messages`.
+"""
 from __future__ import annotations
 
-import errno
 import os
 import threading
 from collections import defaultdict
@@ -18,14 +22,26 @@ from celery.exceptions import (  # noqa: F401 (NotRegistered: Celery's name here
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.objects import Bunch  # noqa: F401 (Celery's name here)
-from celery.utils.time import humanize_seconds, rate
+from celery.utils.time import (  # noqa: F401 (humanize_seconds: Celery's name here)
+    humanize_seconds, rate,
+)
 from celery.worker import loops
 from celery.worker._parents import app_steps
 from celery.worker.consumer.bad_messages import (  # noqa: F401 (MESSAGE_REPORT: Celery's name here)
     MESSAGE_REPORT,
     BadMessageHandlers,
 )
-from celery.worker.consumer.connection import forget_in_children
+from celery.worker.consumer.broker_connection import (  # noqa: F401 (Celery's names here)
+    CANCEL_TASKS_BY_DEFAULT,
+    COLLECT_SOCKET_TIMEOUT,
+    CONNECTION_ERROR,
+    CONNECTION_FAILOVER,
+    CONNECTION_RETRY,
+    CONNECTION_RETRY_STEP,
+    STOP_CONDITIONS,
+    TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS,
+    BrokerConnectionHandling,
+)
 from celery.worker.message_errors import (  # noqa: F401 (Celery's names for them)
     INVALID_TASK_ERROR, MESSAGE_DECODE_ERROR, UNKNOWN_FORMAT, UNKNOWN_TASK_ERROR, dump_body,
 )
@@ -67,29 +83,11 @@ logger = get_logger(__name__)
 
 CLOSE = bootsteps.CLOSE
 TERMINATE = bootsteps.TERMINATE
-STOP_CONDITIONS = {CLOSE, TERMINATE}
 #: AMQP reply code for an exclusive queue still owned by a dying connection.
 RESOURCE_LOCKED = 405
 
 #: Most seconds a task event waits in the worker before it is published.
 EVENT_FLUSH_INTERVAL = 0.1
-
-CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
-CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
-CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
-CONNECTION_FAILOVER = 'Will retry using next failover.'
-
-#: Seconds to wait for the broker sockets of a lost connection to close.
-COLLECT_SOCKET_TIMEOUT = 5.0
-
-CANCEL_TASKS_BY_DEFAULT = (
-    'In Celery 5.1 we introduced an optional breaking change which on connection '
-    'loss cancels all currently executed tasks with late acknowledgement enabled. '
-    'Enable worker_cancel_long_running_tasks_on_connection_loss to get this behaviour.')
-
-TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS = (
-    'Task %s cancelled because the connection to the broker was lost: '
-    'it will be redelivered to a worker.')
 
 
 class Evloop(bootsteps.StartStopStep):
@@ -108,7 +106,7 @@ class Evloop(bootsteps.StartStopStep):
         """Nothing to stop: the loop exits when the blueprint leaves RUN."""
 
 
-class Consumer(BadMessageHandlers):
+class Consumer(BadMessageHandlers, BrokerConnectionHandling):
     """Consume task messages from the broker and dispatch them to strategies."""
 
     Strategies = dict
@@ -194,8 +192,8 @@ class Consumer(BadMessageHandlers):
         self._pending_ack_operations: list[Callable[[], object]] = []
         # Started steps, any with a start method (bootsteps' _HasSteps).
         self.steps: list[Any] = []
-        self.blueprint = self.Blueprint(steps=app_steps(self.app, 'consumer'),
-                                        on_close=self.on_close)
+        self.blueprint: Consumer.Blueprint = self.Blueprint(
+            steps=app_steps(self.app, 'consumer'), on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
 
     @property
@@ -237,80 +235,6 @@ class Consumer(BadMessageHandlers):
                 # old connection, owner of an exclusive queue, is gone: retry.
                 logger.warning('consumer: %s; retrying with a new connection.', exc)
                 self._reconnect_after_channel_error()
-
-    def _on_recoverable_error(self, exc: BaseException) -> None:
-        on_startup = self.first_connection_attempt
-        self.first_connection_attempt = False
-        setting = ('broker_connection_retry_on_startup' if on_startup
-                   else 'broker_connection_retry')
-        if not self.app.conf.get(setting, True):
-            logger.critical(
-                'Retrying to %s a connection to the message broker is disabled '
-                '(app.conf.%s=False). Shutting down...',
-                'establish' if on_startup else 're-establish', setting)
-            raise WorkerShutdown(1) from exc
-        if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
-            logger.critical('Too many open files. Aborting...')
-            raise WorkerTerminate(1) from exc
-        maybe_shutdown()
-        if self.blueprint.state in STOP_CONDITIONS:
-            return
-        if self.connection:
-            self.on_connection_error_after_connected(exc)
-        else:
-            self.on_connection_error_before_connected(exc)
-        self.on_close()
-        self.blueprint.restart(self)
-
-    def _reconnect_after_channel_error(self) -> None:
-        # The connection still works, so it is closed for real (collect() would
-        # leave it open on the broker, holding its exclusive queues).
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except self.connection_errors + self.channel_errors + (OSError,):
-                pass
-        maybe_shutdown()
-        if self.blueprint.state in STOP_CONDITIONS:
-            return
-        self.on_close()
-        self.blueprint.restart(self)
-
-    def on_connection_error_before_connected(self, exc: BaseException) -> None:
-        """Log a failed connection attempt; the next one follows."""
-        self.broker_connection_retry_attempt += 1
-        logger.error('consumer: Cannot connect to %s: %s.', self.conninfo.as_uri(), exc)
-        logger.info('Trying to reconnect...')
-
-    def on_connection_error_after_connected(self, exc: BaseException) -> None:
-        """Log the loss, cancel long-running acks_late tasks, reduce prefetch."""
-        logger.warning(CONNECTION_RETRY, exc_info=True)
-        if self.connection is not None:
-            try:
-                self.connection.collect(socket_timeout=COLLECT_SOCKET_TIMEOUT)
-            except Exception:  # noqa: BLE001 - the connection is already broken
-                pass
-        if self.app.conf.worker_cancel_long_running_tasks_on_connection_loss:
-            self.cancel_active_requests()
-        if self.app.conf.worker_enable_prefetch_count_reduction:
-            active = len(active_requests)
-            self.initial_prefetch_count = max(
-                self.prefetch_multiplier,
-                self.max_prefetch_count - active * self.prefetch_multiplier)
-            self._maximum_prefetch_restored = (
-                self.initial_prefetch_count == self.max_prefetch_count)
-            if not self._maximum_prefetch_restored:
-                logger.info('Temporarily reducing the prefetch count to %s while %s '
-                            'tasks are still running.', self.initial_prefetch_count, active)
-
-    def cancel_active_requests(self) -> None:
-        """Cancel the running acks_late tasks not yet acknowledged: the broker redelivers them."""
-        for request in tuple(active_requests):
-            if request.task.acks_late and not request.acknowledged:
-                logger.warning(TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS,
-                               request.humaninfo())
-                request.cancel(self.pool)
 
     def on_close(self) -> None:
         """Forget in-memory messages: their delivery tags die with the channel."""
@@ -363,47 +287,6 @@ class Consumer(BadMessageHandlers):
         assert self.qos is not None
         return (self, self.connection, self.task_consumer, self.blueprint, self.hub,
                 self.qos, self.amqheartbeat, self.app.clock, self.amqheartbeat_rate)
-
-    # -- connections ------------------------------------------------------------
-
-    def connect(self) -> Connection:
-        """Connect to the broker (with retry) and hook it into the hub."""
-        conn = self.connection_for_read(heartbeat=self.amqheartbeat)
-        forget_in_children(conn)
-        if self.hub:
-            conn.transport.register_with_event_loop(conn.connection, self.hub)
-        return conn
-
-    def connection_for_read(self, heartbeat: float | None = None) -> Connection:
-        """A connected connection for consuming."""
-        return self.ensure_connected(self.app.connection_for_read(heartbeat=heartbeat))
-
-    def connection_for_write(self, url: str | None = None,
-                             heartbeat: float | None = None) -> Connection:
-        """A connected connection for publishing."""
-        return self.ensure_connected(self.app.connection_for_write(url=url, heartbeat=heartbeat))
-
-    def ensure_connected(self, conn: Connection) -> Connection:
-        """Block until ``conn`` is connected, logging each failed attempt."""
-        max_retries = self.app.conf.broker_connection_max_retries
-
-        def _error_handler(exc: BaseException, interval: float) -> None:
-            next_step = CONNECTION_RETRY_STEP.format(
-                when=humanize_seconds(interval, 'in', ' '), retries=int(interval / 2),
-                max_retries=max_retries)
-            logger.error(CONNECTION_ERROR, conn.as_uri(), exc, next_step)
-
-        retry = self.app.conf.broker_connection_retry_on_startup \
-            if self.first_connection_attempt else self.app.conf.broker_connection_retry
-        if retry is None:
-            retry = self.app.conf.broker_connection_retry
-        if not retry:
-            conn.connect()
-        else:
-            conn.ensure_connection(_error_handler, max_retries, callback=maybe_shutdown)
-        self.first_connection_attempt = False
-        self.broker_connection_retry_attempt = 0
-        return conn
 
     # -- scheduling helpers -------------------------------------------------------------
 
