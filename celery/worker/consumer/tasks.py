@@ -56,13 +56,23 @@ class Tasks(bootsteps.StartStopStep):
         qos = getattr(c.task_consumer.channel, 'qos', None)
         if qos is None or not hasattr(qos, 'can_consume'):
             return
-        broker_can_consume = qos.can_consume
         reserved = state.reserved_for(c.hostname)
         controller = c.controller
 
+        def has_free_process() -> bool:
+            return len(reserved) < (controller.max_concurrency or c.pool.num_processes or 1)
+
+        set_gate = getattr(qos, 'set_gate', None)
+        if set_gate is not None:
+            # The owned Redis transport's QoS takes the gate (celery.transport.redis_qos).
+            set_gate(has_free_process)
+            return
+        # kombu's stock QoS (fast path switched off) has no such seam: its
+        # can_consume is wrapped on this channel's instance only.
+        broker_can_consume = qos.can_consume
+
         def can_consume() -> bool:
-            limit = controller.max_concurrency or c.pool.num_processes or 1
-            return len(reserved) < limit and broker_can_consume()
+            return has_free_process() and broker_can_consume()
         qos.can_consume = can_consume
 
     def stop(self, c: Any) -> None:
