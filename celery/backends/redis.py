@@ -179,12 +179,12 @@ class ResultConsumer(BaseResultConsumer):
         """Open the pub/sub connection and subscribe to ``initial_task_id``."""
         self._consume_from(initial_task_id)
 
-    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,
-                            timeout: float | None = None,
+    # Celery's signature here: timeout arrives in kwargs (the base names it).
+    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,  # type: ignore[override]
                             **kwargs: Any) -> None:
         """Read the stored states once: results stored before we subscribed are not re-sent."""
         with self.reconnect_on_error():
-            for meta in result._iter_meta(timeout=timeout, **kwargs):
+            for meta in result._iter_meta(**kwargs):
                 if meta is not None and self._is_pending(meta.get('task_id')):
                     self.on_state_change(meta, None)
 

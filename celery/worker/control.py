@@ -405,10 +405,9 @@ def active(state: ControlState, safe: bool = False,
 
 
 @inspect_command(alias='dump_revoked')
-def revoked(state: ControlState, sources: bool = False,
-            **kwargs: object) -> list[str] | dict[str, str]:
-    """List of revoked task-ids; with ``sources``, each with where this worker learnt it."""
-    if sources:
+def revoked(state: ControlState, **kwargs: object) -> list[str] | dict[str, str]:
+    """List of revoked task-ids; with ``sources=True``, each with where this worker learnt it."""
+    if kwargs.get('sources'):
         # Asked for by ``celery inspect revoked``; Celery's workers ignore the
         # argument and reply with the list, which the command prints as it is.
         return revoke_store.sources(list(worker_state.revoked))

@@ -80,10 +80,11 @@ class ManagerMixin:
                 errback(exc, interval, retries)
             return interval
 
-        return self.retry_over_time(
+        value: T = self.retry_over_time(
             fun, catch, args=args, kwargs=kwargs or {}, errback=on_error,
             max_retries=max_retries, interval_start=interval_start,
             interval_step=interval_step, interval_max=interval_max, **options)
+        return value
 
     def ensure_not_for_a_while(self, fun: Callable[..., Any],
                                catch: tuple[type[BaseException], ...], desc: str = 'thing',
@@ -99,10 +100,10 @@ class ManagerMixin:
             return
         raise AssertionError(f'Should not have happened: {desc}')
 
-    def retry_over_time(self, fun: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    # Celery's signature: the function is the first of ``args``; its result is returned.
+    def retry_over_time(self, *args: Any, **kwargs: Any) -> Any:
         """:func:`kombu.utils.functional.retry_over_time`."""
-        value: T = retry_over_time(fun, *args, **kwargs)
-        return value
+        return retry_over_time(*args, **kwargs)
 
     def join(self, r: AsyncResult | ResultSet, propagate: bool = False, max_retries: int = 10,
              **kwargs: Any) -> list[Any] | None:
