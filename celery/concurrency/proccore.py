@@ -125,6 +125,10 @@ class PoolCore:
         process = self._context.Process(
             target=child_main, args=(job_peer.fileno(), result_w, foreign, self._options),
             name=f'ForkPoolWorker-{next(self._names)}', daemon=True)
+        # The pool slot this child fills (0..N-1, reused by its replacement), as
+        # billiard's pool numbers its processes: current_process().index gives
+        # %i/%I in log file names and the child's own log file.
+        process.index = self._free_index()
         try:
             process.start()
         finally:
@@ -142,6 +146,11 @@ class PoolCore:
         else:
             self._wake()
         return child
+
+    def _free_index(self) -> int:
+        taken = {getattr(child.process, 'index', None)
+                 for child in self.children.values() if not child.retiring}
+        return next(index for index in count() if index not in taken)
 
     def _active(self) -> list[Child]:
         return [c for c in self.children.values() if not c.retiring]
