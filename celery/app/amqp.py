@@ -69,6 +69,12 @@ class task_message(NamedTuple):
     sent_event: dict[str, Any] | None
 
 
+#: Forks of this process so far (``[count]``): names with the pid in them are made again after one.
+_forks = [0]
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
+
 def _is_plain(obj: object) -> bool:
     return type(obj) in _PLAIN_REPR_TYPES
 
@@ -152,7 +158,7 @@ class AMQP:
         self._producer_pool: StickyProducerPool | None = None
         self._rtable: list[object] | None = None
         self._queues: Queues | None = None
-        self._origin_pid = 0
+        self._origin_pid = -1  # the fork count the origin name was made in
         self._origin_name = ''
 
     # -- queues and routing ---------------------------------------------------
@@ -460,10 +466,11 @@ class AMQP:
 
     @property
     def _origin(self) -> str:
-        # The pid is part of the name, so recompute it in a forked child.
-        pid = os.getpid()
-        if self._origin_pid != pid:
-            self._origin_pid, self._origin_name = pid, anon_nodename()
+        # The pid is part of the name, so recompute it in a forked child
+        # (noticed through a counter bumped at fork: cheaper than getpid()).
+        forks = _forks[0]
+        if self._origin_pid != forks:
+            self._origin_pid, self._origin_name = forks, anon_nodename()
         return self._origin_name
 
     # -- publishing -----------------------------------------------------------
