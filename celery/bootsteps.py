@@ -270,6 +270,7 @@ class ConsumerStep(StartStopStep['Consumer', None]):
 
     def start(self, c: Consumer) -> None:
         """Open a channel on the consumer's connection and start consuming."""
+        assert c.connection is not None  # the Connection step (required) connected it
         channel = c.connection.channel()
         self.consumers = self.get_consumers(channel)
         for consumer in self.consumers or ():

@@ -119,7 +119,7 @@ def create_module(name: str, attrs: Mapping[str, Any], cls_attrs: dict[str, Any]
     fqdn = f'{pkg.__name__}.{name}' if pkg is not None else name
     parent, _, short_name = fqdn.rpartition('.')
     module_cls = type(short_name, (base,), {**(cls_attrs or {}), '__module__': parent})
-    module = module_cls(fqdn)
+    module: ModuleType = module_cls(fqdn)
     for attr, value in attrs.items():
         setattr(module, attr, prepare_attr(value) if prepare_attr else value)
     sys.modules[fqdn] = module

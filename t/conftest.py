@@ -97,6 +97,21 @@ def _restore_join_will_block():
     _state._set_task_join_will_block(saved)
 
 
+@pytest.fixture(autouse=True)
+def _restore_current_app():
+    """Put back the current and default app a test (or a worker it built) changed.
+
+    A worker set up in-process makes its app current and default
+    (``setup_worker_optimizations``); a later test's ``shared_task`` proxy
+    would otherwise resolve on that closed app.
+    """
+    from celery import _state
+    current, default = _state._tls.current_app, _state.default_app
+    yield
+    _state._set_current_app(current)
+    _state.set_default_app(default)
+
+
 @pytest.fixture
 def unique() -> str:
     """A short unique string to name queues, keys and apps in one test."""

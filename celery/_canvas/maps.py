@@ -89,12 +89,12 @@ class chunks(Signature):
 
     # A GroupResult, not an AsyncResult: one result per chunk (as in Celery).
     def apply_async(self, args: Sequence[Any] | None = None,  # type: ignore[override]
-                    kwargs: Mapping[str, Any] | None = None, route_name: str | None = None,
-                    **opts: Any) -> GroupResult:
+                    kwargs: Mapping[str, Any] | None = None, **opts: Any) -> GroupResult:
         """Send one starmap message per chunk, as a group."""
-        # route_name is a parameter: given in ``opts`` too, it used to raise TypeError.
+        # A route_name given in ``opts`` wins (taken out: passed twice it raised TypeError).
+        route_name = opts.pop('route_name', None) or _task_name(self.kwargs['task'])
         result: GroupResult = self.group().apply_async(
-            args, kwargs, route_name=route_name or _task_name(self.kwargs['task']), **opts)
+            args, kwargs, route_name=route_name, **opts)
         return result
 
     def group(self) -> group:

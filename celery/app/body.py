@@ -11,8 +11,9 @@ import json
 from typing import Any
 
 from kombu.serialization import loads as kombu_loads
-from kombu.serialization import registry
 from kombu.utils import json as kombu_json
+
+from celery.transport.serialization import decoder_for, is_disabled
 
 __all__ = ('load_body',)
 
@@ -24,9 +25,8 @@ _decode_json = json.JSONDecoder(object_hook=kombu_json.object_hook).decode
 def load_body(data: Any, content_type: str | None, content_encoding: str | None,
               accept: Any = None) -> Any:
     """Decode ``data`` as kombu's ``loads`` would; faster for JSON."""
-    if content_type == JSON and data and registry._decoders.get(JSON) is kombu_json.loads \
-            and (JSON in accept if accept is not None
-                 else JSON not in registry._disabled_content_types):
+    if content_type == JSON and data and decoder_for(JSON) is kombu_json.loads \
+            and (JSON in accept if accept is not None else not is_disabled(JSON)):
         if isinstance(data, (bytes, bytearray, memoryview)):
             data = bytes(data).decode('utf-8')
         return _decode_json(data)

@@ -167,7 +167,8 @@ class AppComponents:
     def loader(self) -> BaseLoader:
         """Current loader instance."""
         from celery.loaders import get_loader_cls
-        loader: BaseLoader = get_loader_cls(self.loader_cls)(app=self)
+        assert self.loader_cls is not None  # Celery.__init__ sets it, to the default at least
+        loader: BaseLoader = get_loader_cls(self.loader_cls)(app=cast('Celery', self))
         return loader
 
     @cached_property

@@ -28,7 +28,7 @@ class AppConnections:
 
     def connection_for_read(self, url: str | None = None, **kwargs: Any) -> Connection:
         """Establish connection used for consuming."""
-        return self._connection(url or self.conf.broker_read_url, **kwargs)
+        return self._connection(url or self.conf.broker_read_url, reading=True, **kwargs)
 
     def connection_for_write(self, url: str | None = None, **kwargs: Any) -> Connection:
         """Establish connection used for producing."""
@@ -55,11 +55,14 @@ class AppConnections:
                     connect_timeout: float | None = None, transport: str | None = None,
                     transport_options: dict | None = None, heartbeat: float | None = None,
                     login_method: str | None = None, failover_strategy: Any = None,
-                    **kwargs: Any) -> Connection:
+                    reading: bool = False, **kwargs: Any) -> Connection:
         # kombu is imported on first connection: ``import celery`` stays light.
-        from celery.app.broker_connection import BrokerConnection
+        from celery.transport import connection_class
         conf = self.conf
-        return BrokerConnection(
+        transport_options = dict(conf.broker_transport_options, **transport_options or {})
+        # Owned transports (celery.transport) unless the fast path is off.
+        connection_cls = connection_class(self, reading, transport_options)  # type: ignore[arg-type]
+        return connection_cls(
             url,
             userid or conf.broker_user,
             password or conf.broker_password,
@@ -70,7 +73,7 @@ class AppConnections:
             heartbeat=heartbeat if heartbeat is not None else conf.broker_heartbeat,
             login_method=login_method or conf.broker_login_method,
             failover_strategy=failover_strategy or conf.broker_failover_strategy,
-            transport_options=dict(conf.broker_transport_options, **transport_options or {}),
+            transport_options=transport_options,
             connect_timeout=self.either('broker_connection_timeout', connect_timeout),
         )
 

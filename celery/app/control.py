@@ -346,15 +346,10 @@ class Control:
         arguments = dict(arguments or {}, **extra_kwargs)
         if command == 'revoke':
             _record_revokes(self.app, arguments.get('task_id'))
+        from celery.transport.pidbox import broadcast
         with self.app.connection_or_acquire(connection) as conn:
-            mailbox = self.mailbox(conn)
-            replies: list[Reply] | None
-            if pattern and matcher:
-                replies = mailbox._broadcast(command, arguments, None, reply, timeout, limit,
-                                             callback, channel=channel, pattern=pattern,
-                                             matcher=matcher)
-            else:
-                replies = mailbox._broadcast(command, arguments, _as_destination(destination),
-                                         reply, timeout, limit, callback, channel=channel)
+            replies: list[Reply] | None = broadcast(
+                self.mailbox(conn), command, arguments, _as_destination(destination), reply,
+                timeout, limit, callback, channel=channel, pattern=pattern, matcher=matcher)
         # One drain can deliver several replies at once: honour the limit exactly.
         return replies[:limit] if replies and limit else replies

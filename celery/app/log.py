@@ -211,7 +211,8 @@ class Logging:
         return any(not isinstance(h, logging.NullHandler) for h in logger.handlers or [])
 
     def _is_configured(self, logger: logging.Logger) -> bool:
-        return self._has_handler(logger) and not getattr(logger, '_rudimentary_setup', False)
+        from celery.transport.billiard_util import has_rudimentary_setup
+        return self._has_handler(logger) and not has_rudimentary_setup(logger)
 
     def get_default_logger(self, name: str = 'celery', **kwargs: Any) -> logging.Logger:
         """The logger used by the worker (``celery``)."""

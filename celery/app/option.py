@@ -37,8 +37,8 @@ def serializer_names(content_types: bool = False) -> tuple[str, ...]:
 
 def compression_names() -> tuple[str, ...]:
     """Compression methods kombu can apply (names and content types)."""
-    from kombu import compression
-    return tuple(sorted(set(compression._aliases) | set(compression.encoders())))
+    from celery.transport.serialization import compression_names as names
+    return tuple(names())
 
 
 def timezone_name(value: object) -> None:

@@ -1,8 +1,10 @@
 """Connection pools that a forked child leaves to its parent."""
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
+from kombu import Connection
 from kombu.connection import ConnectionPool
 
 __all__ = ('AcquireTimeout', 'ForkSafeConnectionPool', 'drop_in_child')
@@ -33,14 +35,30 @@ class ForkSafeConnectionPool(AcquireTimeout, ConnectionPool):
 
     close_after_fork = False
 
+    def __init__(self, connection: Connection, limit: int | None = None,
+                 **kwargs: Any) -> None:
+        # Every connection the pool made, wherever it is now (free, lent out
+        # or dropped): the pool's own lists are kombu's private business.
+        self.made: weakref.WeakSet[Connection] = weakref.WeakSet()
+        super().__init__(connection, limit=limit, **kwargs)  # type: ignore[no-untyped-call]
 
-def drop_in_child(pool: Any) -> None:
-    """In a forked child, let go of ``pool``'s sockets without touching the parent's."""
-    if pool is None:
-        return
-    for connection in [*pool._dirty, *pool._resource.queue]:
-        # ``_connection``, not ``connection``: the property would connect.
-        sock = getattr(getattr(connection, '_connection', None), 'sock', None)
+    def new(self) -> Connection:
+        """A new connection for the pool (kombu's), remembered for :func:`drop_in_child`."""
+        connection: Connection = super().new()  # type: ignore[no-untyped-call]
+        self.made.add(connection)
+        return connection
+
+
+def drop_in_child(pool: object) -> None:
+    """In a forked child, let go of ``pool``'s sockets without touching the parent's.
+
+    ``pool`` is a :class:`ForkSafeConnectionPool`; None, or another pool
+    (which closes itself after a fork, as kombu's do), is left alone.
+    """
+    for connection in list(getattr(pool, 'made', ())):
+        # ``connected`` first: ``connection.connection`` would connect.
+        client = connection.connection if connection.connected else None
+        sock = getattr(client, 'sock', None)
         if sock is not None:
             try:
                 sock.close()   # our copy of the descriptor only; no shutdown

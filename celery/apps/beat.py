@@ -1,7 +1,6 @@
 """The ``celery beat`` program: banner, logging, pidfile and signal handling."""
 from __future__ import annotations
 
-import numbers
 import socket
 import sys
 from datetime import datetime
@@ -14,6 +13,7 @@ from celery.utils.time import humanize_seconds
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.beat import Scheduler
 
 __all__ = ('Beat',)
 
@@ -36,13 +36,19 @@ class Beat:
     """Run the beat scheduler as a program (what ``celery beat`` starts)."""
 
     Service = beat.Service
-    app: Celery | None = None
+    if TYPE_CHECKING:
+        #: The app: given, or set on the class by ``app.Beat``.
+        app: Celery
+    else:
+        # Celery's class attribute; every instance has its app (see __init__).
+        app = None
 
     def __init__(self, max_interval: float | None = None, app: Celery | None = None,
                  socket_timeout: float = 30, pidfile: str | None = None,
                  no_color: bool | None = None, loglevel: str | int = 'WARN',
                  logfile: str | None = None, schedule: str | None = None,
-                 scheduler: Any = None, scheduler_cls: Any = None,
+                 scheduler: str | type[Scheduler] | None = None,
+                 scheduler_cls: str | type[Scheduler] | None = None,
                  redirect_stdouts: bool | None = None,
                  redirect_stdouts_level: str | None = None, quiet: bool = False,
                  **kwargs: Any) -> None:
@@ -62,7 +68,7 @@ class Beat:
         self.colored = app.log.colored(
             self.logfile, enabled=not no_color if no_color is not None else no_color)
         self.pidfile = pidfile
-        if not isinstance(self.loglevel, numbers.Integral):
+        if isinstance(self.loglevel, str):
             self.loglevel = LOG_LEVELS[self.loglevel.upper()]
 
     def run(self) -> None:

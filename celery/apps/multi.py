@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict, UserList
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from celery.platforms import Pidfile, signal_name, signals
 from celery.utils.nodenames import gethostname, host_format, node_format, nodesplit
@@ -37,7 +37,11 @@ def celery_exe(*args: str) -> str:
     return ' '.join((CELERY_EXE, *args))
 
 
-def maybe_call(fun: Callable[..., Any] | None, *args: Any, **kwargs: Any) -> Any:
+#: What a callback returns.
+_R = TypeVar('_R')
+
+
+def maybe_call(fun: Callable[..., _R] | None, *args: Any, **kwargs: Any) -> _R | None:
     """Call ``fun`` with the arguments unless it is None (an unset callback)."""
     if fun is not None:
         return fun(*args, **kwargs)
@@ -57,7 +61,7 @@ def _kwargs_to_options(kwargs: dict[str, Any]) -> dict[str, str]:
             for key, value in kwargs.items()}
 
 
-def format_opt(opt: str, value: Any) -> str:
+def format_opt(opt: str, value: object) -> str:
     """Return ``--opt=value``, ``-o value`` or a bare flag when ``value`` is empty."""
     if not value:
         return opt
@@ -80,10 +84,10 @@ class NamespacedOptionParser:
 
     def __init__(self, args: list[str]) -> None:
         self.args = args
-        self.options: OrderedDict[str, Any] = OrderedDict()
+        self.options: OrderedDict[str, str | None] = OrderedDict()
         self.values: list[str] = []
         self.passthrough = ''
-        self.namespaces: OrderedDict[str, OrderedDict[str, Any]] = OrderedDict()
+        self.namespaces: OrderedDict[str, OrderedDict[str, str | None]] = OrderedDict()
 
     def parse(self) -> None:
         """Fill :attr:`options`, :attr:`values`, :attr:`namespaces` and :attr:`passthrough`."""
@@ -107,23 +111,25 @@ class NamespacedOptionParser:
                 self.values.append(arg)
             pos += 1
 
-    def process_long_opt(self, arg: str, value: Any = None) -> None:
+    def process_long_opt(self, arg: str, value: str | None = None) -> None:
         """Record ``--name=value`` (or a flag)."""
         if '=' in arg:
             arg, value = arg.split('=', 1)
         self.add_option(arg, value, short=False)
 
-    def process_short_opt(self, arg: str, value: Any = None) -> None:
+    def process_short_opt(self, arg: str, value: str | None = None) -> None:
         """Record ``-n value``."""
         self.add_option(arg, value, short=True)
 
-    def optmerge(self, ns: str, defaults: dict[str, Any] | None = None) -> OrderedDict[str, Any]:
+    def optmerge(self, ns: str, defaults: Mapping[str, str | None] | None = None
+                 ) -> OrderedDict[str, str | None]:
         """Return the options for namespace ``ns`` layered over ``defaults``."""
         merged = OrderedDict(self.options if defaults is None else defaults)
         merged.update(self.namespaces.get(ns, {}))
         return merged
 
-    def add_option(self, name: str, value: Any, short: bool = False, ns: str | None = None) -> None:
+    def add_option(self, name: str, value: str | None, short: bool = False,
+                   ns: str | None = None) -> None:
         """Store an option, routed to a namespace for ``name:ns``."""
         prefix = '-' if short else '--'
         dest = self.options
@@ -137,13 +143,15 @@ class Node:
     """One worker node: its name, command line and pid/log files."""
 
     def __init__(self, name: str, cmd: str | None = None, append: str | None = None,
-                 options: dict[str, Any] | None = None, extra_args: str | None = None) -> None:
+                 options: Mapping[str, str | None] | None = None,
+                 extra_args: str | None = None) -> None:
         self.name = name
         # Run through the Python of ``--executable``: ``python -m celery worker --detach``.
         self.cmd = cmd or f'-m {celery_exe("worker", "--detach")}'
         self.append = append
         self.extra_args = extra_args or ''
-        self.options = self._annotate_with_default_opts(OrderedDict(options or {}))
+        self.options: dict[str, str | None] = self._annotate_with_default_opts(
+            OrderedDict(options or {}))
         self.expander = self._prepare_expander()
         self.argv = self._prepare_argv()
         self._pid: int | None = None
@@ -153,7 +161,8 @@ class Node:
         """Return a node whose options are ``kwargs`` (``concurrency=4`` → ``--concurrency=4``)."""
         return cls(name, options=_kwargs_to_options(kwargs))
 
-    def _annotate_with_default_opts(self, options: dict[str, Any]) -> dict[str, Any]:
+    def _annotate_with_default_opts(self, options: dict[str, str | None]
+                                    ) -> dict[str, str | None]:
         options['-n'] = self.name
         self._setdefaultopt(options, ['--pidfile', '-p'], DEFAULT_PIDFILE)
         self._setdefaultopt(options, ['--logfile', '-f'], DEFAULT_LOGFILE)
@@ -161,7 +170,8 @@ class Node:
         return options
 
     @staticmethod
-    def _setdefaultopt(options: dict[str, Any], alternatives: list[str], value: str) -> str:
+    def _setdefaultopt(options: dict[str, str | None], alternatives: list[str],
+                       value: str) -> str | None:
         for opt in alternatives:
             if opt in options:
                 return options[opt]
@@ -190,7 +200,7 @@ class Node:
     @property
     def executable(self) -> str:
         """The Python program that runs the node (``--executable``, default this one)."""
-        return self.options['--executable']
+        return self.options['--executable'] or sys.executable
 
     @property
     def argv_with_executable(self) -> tuple[str, ...]:
@@ -229,7 +239,7 @@ class Node:
             maybe_call(on_failure, self, retcode)
         return retcode
 
-    def getopt(self, *alt: str) -> Any:
+    def getopt(self, *alt: str) -> str | None:
         """Return the first of the options ``alt`` that is set; KeyError if none."""
         for opt in alt:
             if opt in self.options:
@@ -239,12 +249,13 @@ class Node:
     @property
     def pidfile(self) -> str:
         """The node's pidfile path, expanded."""
-        return self.expander(self.getopt('--pidfile', '-p'))
+        # A bare ``--pidfile`` flag has no value: the default path then.
+        return self.expander(self.getopt('--pidfile', '-p') or DEFAULT_PIDFILE)
 
     @property
     def logfile(self) -> str:
         """The node's logfile path, expanded (``%I`` is left for the worker)."""
-        return self.expander(self.getopt('--logfile', '-f'))
+        return self.expander(self.getopt('--logfile', '-f') or DEFAULT_LOGFILE)
 
     @property
     def pid(self) -> int | None:
@@ -317,7 +328,7 @@ class MultiParser:
         prefix = self.prefix
         cmd = options.pop('--cmd', self.cmd)
         append = options.pop('--append', self.append)
-        hostname = options.pop('--hostname', options.pop('-n', gethostname()))
+        hostname = options.pop('--hostname', options.pop('-n', None)) or gethostname()
         prefix = options.pop('--prefix', prefix) or ''
         suffix = options.pop('--suffix', self.suffix) or hostname
         range_prefix = options.pop('--range-prefix', '') or self.range_prefix
@@ -360,7 +371,7 @@ CLUSTER_CALLBACKS = (
 )
 
 
-class Cluster(UserList):
+class Cluster(UserList[Node]):
     """A group of nodes started and stopped together, reporting through ``on_*`` callbacks."""
 
     def __init__(self, nodes: Iterable[Node], cmd: str | None = None,

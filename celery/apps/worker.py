@@ -12,15 +12,18 @@ import sys
 import threading
 import traceback
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from celery import VERSION_BANNER, platforms, signals
 from celery.exceptions import WorkerTerminate
 from celery.platforms import EX_FAILURE, EX_OK, check_privileges
-from celery.utils.log import get_logger, in_sighandler, set_in_sighandler
+from celery.utils.log import get_logger, in_sighandler, mlevel, set_in_sighandler
 from celery.utils.term import colored
 from celery.utils.threads import bound_open_broker_sockets  # noqa: F401 - reachable here, as in Celery
-from celery.worker import WorkController
+from celery.worker.worker import WorkController
+
+if TYPE_CHECKING:
+    from celery.worker.consumer.consumer import Consumer
 
 __all__ = ('Worker', 'install_worker_term_handler', 'install_worker_term_hard_handler',
            'install_worker_int_handler', 'install_worker_restart_handler',
@@ -77,7 +80,7 @@ ARTLINES = [
 ]
 
 
-def safe_say(msg: str, f: Any = None) -> None:
+def safe_say(msg: str, f: TextIO | None = None) -> None:
     """Write a line to ``f`` (the real stderr by default); safe inside signal handlers."""
     platforms.write_stream(f or sys.__stderr__, msg)
 
@@ -134,7 +137,7 @@ class Worker(WorkController):
         if not self._custom_logging and self.redirect_stdouts:
             self.app.log.redirect_stdouts(self.redirect_stdouts_level)
 
-    def on_consumer_ready(self, consumer: Any) -> None:
+    def on_consumer_ready(self, consumer: Consumer) -> None:
         signals.worker_ready.send(sender=consumer)
         logger.info('%s ready.', self.hostname)
 
@@ -142,8 +145,8 @@ class Worker(WorkController):
         """Configure logging for the worker; True if a ``setup_logging`` receiver took over."""
         if colorize is None and self.no_color is not None:
             colorize = not self.no_color
-        return self.app.log.setup(self.loglevel, self.logfile, redirect_stdouts=False,
-                                  colorize=colorize, hostname=self.hostname)
+        return bool(self.app.log.setup(self.loglevel, self.logfile, redirect_stdouts=False,
+                                       colorize=colorize, hostname=self.hostname))
 
     def purge_messages(self) -> int:
         """Discard every message waiting in the queues this worker consumes from."""
@@ -163,9 +166,11 @@ class Worker(WorkController):
 
     def extra_info(self) -> str | None:
         """Return the ``[tasks]`` banner section when logging at INFO or more verbose."""
-        if self.loglevel is None or self.loglevel > logging.INFO:
+        # A number once setup_instance converted it (None: logging not configured).
+        level: int | None = mlevel(self.loglevel)
+        if level is None or level > logging.INFO:
             return None
-        return EXTRA_INFO_FMT.format(tasks=self.tasklist(include_builtins=self.loglevel <= logging.DEBUG))
+        return EXTRA_INFO_FMT.format(tasks=self.tasklist(include_builtins=level <= logging.DEBUG))
 
     def emit_banner(self) -> None:
         """Print the start-up banner to the real stdout."""
@@ -229,7 +234,7 @@ class Worker(WorkController):
 
 def _is_main_process() -> bool:
     from celery.utils.log import current_process
-    return current_process().name == 'MainProcess'
+    return bool(current_process().name == 'MainProcess')
 
 
 def _shutdown_handler(worker: Worker, sig: str = 'SIGTERM', how: str = 'Warm',

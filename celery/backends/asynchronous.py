@@ -14,10 +14,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from queue import Empty
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from celery import states
@@ -25,7 +25,19 @@ from celery.exceptions import TimeoutError
 from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
+    from eventlet.greenthread import GreenThread
+    from gevent import Greenlet
+    from kombu.message import Message
+    from vine import promise
+
     from celery.app.base import Celery
+    from celery.backends.base import Backend, pending_results_t
+    from celery.result import AsyncResult, GroupResult, ResultSet
+
+    #: A result handle registered for pushed messages (returned as it is).
+    AsyncResultT = TypeVar('AsyncResultT', bound='AsyncResult[Any]')
+    #: A result handle unregistered (returned as it is).
+    PendingT = TypeVar('PendingT', bound='AsyncResult[Any] | GroupResult')
 
 __all__ = (
     'AsyncBackendMixin',
@@ -77,23 +89,23 @@ class MessageBuffer:
 
     def __init__(self, maxlen: int = 8192) -> None:
         self.maxlen = maxlen
-        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._data: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: dict[str, Any]) -> None:
         """Keep ``value`` for ``key``, dropping the oldest entry when full."""
         self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self.maxlen:
             self._data.popitem(last=False)
 
-    def take(self, key: str) -> Any:
+    def take(self, key: str) -> dict[str, Any]:
         """Remove and return the value for ``key``; :exc:`queue.Empty` if none."""
         try:
             return self._data.pop(key)
         except KeyError:
             raise Empty() from None
 
-    def peek(self, key: str) -> Any:
+    def peek(self, key: str) -> dict[str, Any] | None:
         """Return the value for ``key`` without removing it (``None`` if none)."""
         return self._data.get(key)
 
@@ -114,9 +126,9 @@ class Drainer:
     def stop(self) -> None:
         """Nothing to stop for the inline drainer."""
 
-    def drain_events_until(self, p: Any, timeout: float | None = None, interval: float = 1,
-                           on_interval: Callable[[], Any] | None = None,
-                           wait: Callable[..., Any] | None = None) -> Iterator[Any]:
+    def drain_events_until(self, p: promise, timeout: float | None = None, interval: float = 1,
+                           on_interval: Callable[[], object] | None = None,
+                           wait: Callable[..., object] | None = None) -> Iterator[object]:
         """Yield after each drain until ``p`` is ready; ``socket.timeout`` after ``timeout``."""
         wait = wait or self.result_consumer.drain_events
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -135,7 +147,8 @@ class Drainer:
             if on_interval:
                 on_interval()
 
-    def wait_for(self, p: Any, wait: Callable[..., Any], timeout: float | None = None) -> Any:
+    def wait_for(self, p: promise, wait: Callable[..., object],
+                 timeout: float | None = None) -> object:
         """Drain once (blocking at most ``timeout``)."""
         return wait(timeout=timeout)
 
@@ -195,7 +208,10 @@ class GreenletDrainer(Drainer):
             # meanwhile must not spawn a second reader of the same socket.
             self._started = True
             self._shutdown.clear()
-            self._g = self.spawn(self.run)
+            spawn = self.spawn
+            if spawn is None:
+                raise NotImplementedError(f'{type(self).__name__} has no spawn method')
+            self._g = spawn(self.run)
 
     def stop(self) -> None:
         """Stop draining and wait for the green thread to finish."""
@@ -203,7 +219,8 @@ class GreenletDrainer(Drainer):
         if self._started:
             self._shutdown.wait(10)
 
-    def wait_for(self, p: Any, wait: Callable[..., Any], timeout: float | None = None) -> None:
+    def wait_for(self, p: promise, wait: Callable[..., object],
+                 timeout: float | None = None) -> None:
         """Sleep until the next drain round completes; raise the drainer's error if it died."""
         if self._stopped:
             from celery.exceptions import BackendError
@@ -228,7 +245,8 @@ class EventletAdaptedEvent:
 
     def is_set(self) -> bool:
         """Whether :meth:`set` was called."""
-        return self._event.ready()
+        ready: bool = self._event.ready()
+        return ready
 
     def set(self) -> None:
         """Wake every waiter (once; later calls do nothing)."""
@@ -247,7 +265,7 @@ class EventletAdaptedEvent:
 class EventletDrainer(GreenletDrainer):
     """Greenlet drainer for eventlet."""
 
-    def spawn(self, func: Callable[[], Any]) -> Any:
+    def spawn(self, func: Callable[[], object]) -> GreenThread:
         """Start ``func`` in an eventlet green thread."""
         from eventlet import sleep, spawn
         g = spawn(func)
@@ -263,7 +281,7 @@ class EventletDrainer(GreenletDrainer):
 class GeventDrainer(GreenletDrainer):
     """Greenlet drainer for gevent."""
 
-    def spawn(self, func: Callable[[], Any]) -> Any:
+    def spawn(self, func: Callable[[], object]) -> Greenlet:
         """Start ``func`` in a gevent greenlet."""
         import gevent
         g = gevent.spawn(func)
@@ -287,22 +305,33 @@ class AsyncBackendMixin:
 
     result_consumer: BaseResultConsumer
 
-    def _collect_into(self, result: Any, bucket: deque[Any]) -> None:
+    if TYPE_CHECKING:
+        # Provided by :class:`~celery.backends.base.Backend`, which this is mixed with.
+        _pending_results: pending_results_t
+        _pending_messages: MessageBuffer
+
+        def _ensure_not_eager(self) -> None: ...
+
+    def _collect_into(self, result: AsyncResult[Any], bucket: deque[Any]) -> None:
         self.result_consumer.buckets[result] = bucket
 
-    def iter_native(self, result: Any, no_ack: bool = True,
-                    **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    def iter_native(self, result: ResultSet, no_ack: bool = True,
+                    **kwargs: Any) -> Iterator[tuple[str | None, Any]]:
         """Yield ``(task_id, meta)`` for the members of ``result`` as messages arrive."""
         self._ensure_not_eager()
         results = result.results
         if not results:
             return
         bucket: deque[Any] = deque()
+        from celery.result import AsyncResult
         for node in results:
-            if hasattr(node, '_cache') and not node._cache:
-                # Listen again if an earlier wait gave up (or nothing listened yet).
-                self.add_pending_result(node)
-            if not hasattr(node, '_cache') or node._cache:
+            # Members that are groups are yielded as they are, not waited on.
+            if not isinstance(node, AsyncResult) or node._cache:
+                bucket.append(node)
+                continue
+            # Listen again if an earlier wait gave up (or nothing listened yet).
+            self.add_pending_result(node)
+            if node._cache:
                 bucket.append(node)
             else:
                 self._collect_into(node, bucket)
@@ -323,16 +352,18 @@ class AsyncBackendMixin:
                 self.remove_pending_result(node)
 
     @staticmethod
-    def _bucket_item(node: Any) -> tuple[str, Any]:
+    def _bucket_item(node: Any) -> tuple[str | None, Any]:
         if not hasattr(node, '_cache'):
             return node.id, node.children
         return node.id, node._cache
 
-    def add_pending_result(self, result: Any, weak: bool = False,
-                           start_drainer: bool = True) -> Any:
+    def add_pending_result(self, result: AsyncResultT, weak: bool = False,
+                           start_drainer: bool = True) -> AsyncResultT:
         """Start listening for ``result`` (or resolve it from buffered messages)."""
         if start_drainer:
             self.result_consumer.drainer.start()
+        if result.id is None:
+            raise ValueError('Cannot wait for a result without a task id')
         try:
             result._maybe_set_cache(self._pending_messages.take(result.id))
         except Empty:
@@ -349,13 +380,14 @@ class AsyncBackendMixin:
             # Another handle for the same id already waits: fulfil both.
             self.result_consumer.add_duplicate(task_id, result)
 
-    def add_pending_results(self, results: Any, weak: bool = False) -> list[Any]:
+    def add_pending_results(self, results: Iterable[AsyncResultT],
+                            weak: bool = False) -> list[AsyncResultT]:
         """Listen for several results."""
         self.result_consumer.drainer.start()
         return [self.add_pending_result(result, weak=weak, start_drainer=False)
                 for result in results]
 
-    def remove_pending_result(self, result: Any) -> Any:
+    def remove_pending_result(self, result: PendingT) -> PendingT:
         """Stop listening for ``result`` (another handle registered for its id keeps listening)."""
         registered = [m for m in self._pending_results if m.get(result.id) is result]
         if registered or not any(result.id in m for m in self._pending_results):
@@ -366,12 +398,14 @@ class AsyncBackendMixin:
             self.on_result_fulfilled(result)
         return result
 
-    def on_result_fulfilled(self, result: Any) -> None:
+    def on_result_fulfilled(self, result: AsyncResult[Any] | GroupResult) -> None:
         """The result is ready: stop consuming its messages."""
-        self.result_consumer.cancel_for(result.id)
+        if result.id is not None:  # a group never saved has nothing to cancel
+            self.result_consumer.cancel_for(result.id)
 
-    def wait_for_pending(self, result: Any, callback: Callable[..., Any] | None = None,
-                         propagate: bool = True, **kwargs: Any) -> Any:
+    def wait_for_pending(self, result: AsyncResult[Any],
+                         callback: Callable[..., Any] | None = None,
+                         propagate: bool = True, **kwargs: Any) -> object:
         """Block on pushed messages until ``result`` is ready; return or raise its value."""
         self._ensure_not_eager()
         try:
@@ -381,6 +415,7 @@ class AsyncBackendMixin:
             # Stop listening: a later get() registers (and re-reads) afresh.
             self.remove_pending_result(result)
             raise
+        # The value, or the exception when it failed and ``propagate`` is off.
         return result.maybe_throw(callback=callback, propagate=propagate)
 
     def _wait_for_pending(self, result: Any, timeout: float | None = None,
@@ -399,7 +434,8 @@ class AsyncBackendMixin:
 class BaseResultConsumer:
     """Receives state messages and fulfils the matching pending results."""
 
-    def __init__(self, backend: Any, app: Celery, accept: Any, pending_results: Any,
+    def __init__(self, backend: Backend, app: Celery, accept: set[str] | None,
+                 pending_results: pending_results_t,
                  pending_messages: MessageBuffer) -> None:
         self.backend = backend
         self.app = app
@@ -446,7 +482,7 @@ class BaseResultConsumer:
         """Run a block that uses the connection (consumers that can reconnect override this)."""
         yield
 
-    def add_duplicate(self, task_id: str, result: Any) -> None:
+    def add_duplicate(self, task_id: str, result: AsyncResult[Any] | GroupResult) -> None:
         """Fulfil ``result`` too when ``task_id`` becomes ready."""
         refs = self._duplicates.setdefault(task_id, [])
         if not any(ref() is result for ref in refs):
@@ -460,8 +496,8 @@ class BaseResultConsumer:
     def on_after_fork(self) -> None:
         """Drop connections inherited from the parent."""
 
-    def drain_events_until(self, p: Any, timeout: float | None = None,
-                           on_interval: Callable[[], Any] | None = None) -> Iterator[Any]:
+    def drain_events_until(self, p: promise, timeout: float | None = None,
+                           on_interval: Callable[[], object] | None = None) -> Iterator[object]:
         """Drain until ``p`` is ready."""
         return self.drainer.drain_events_until(p, timeout=timeout, on_interval=on_interval)
 
@@ -480,11 +516,12 @@ class BaseResultConsumer:
         finally:
             self.on_message = prev_on_m
 
-    def on_wait_for_pending(self, result: Any, timeout: float | None = None,
+    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,
+                            timeout: float | None = None,
                             **kwargs: Any) -> None:
         """Hook run before waiting (redis re-reads results stored before subscribing)."""
 
-    def on_out_of_band_result(self, message: Any) -> None:
+    def on_out_of_band_result(self, message: Message) -> None:
         """A message for a result nobody waits on yet."""
         self.on_state_change(message.payload, message)
 
@@ -496,7 +533,7 @@ class BaseResultConsumer:
                 pass
         raise KeyError(task_id)
 
-    def on_state_change(self, meta: dict[str, Any], message: Any) -> None:
+    def on_state_change(self, meta: dict[str, Any], message: Message | None) -> None:
         """Fulfil the waiting result when ``meta`` is a ready state (else buffer it)."""
         if self.on_message:
             self.on_message(meta)

@@ -1,7 +1,7 @@
 """The result backend interface and the pieces every backend shares.
 
-- :class:`Backend` encodes/decodes meta, stores states (with retries) and
-  holds the fallback chord logic.
+- :class:`Backend` stores states (with retries), encodes/decodes meta (from
+  :mod:`celery.backends.encoding`) and holds the fallback chord logic.
 - :class:`SyncBackendMixin` waits for results by polling.
 - :class:`BaseBackend` is a polling backend; :class:`DisabledBackend` is
   what an app without ``result_backend`` gets.
@@ -12,19 +12,16 @@ import random
 import time
 import warnings
 from collections import namedtuple
-from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, MutableMapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from weakref import WeakValueDictionary
 
-from kombu.serialization import dumps, loads
-from kombu.serialization import registry as serializer_registry
 from kombu.utils.functional import LRUCache
 from kombu.utils.url import maybe_sanitize_url
 
 from celery import states
 from celery._state import current_app, get_current_task  # noqa: F401 - re-exported
-from celery.backends import exceptions as exc_codec
 from celery.backends.callbacks import ChordFallbackMixin
 from celery.backends.compression import (  # noqa: F401 - constants re-exported
     E_UNKNOWN_COMPRESSION,
@@ -34,6 +31,7 @@ from celery.backends.compression import (  # noqa: F401 - constants re-exported
     compression_codec,
     decompress_payload,
 )
+from celery.backends.encoding import ResultEncodingMixin
 from celery.backends.polling import SyncBackendMixin  # noqa: F401 - re-exported
 from celery.exceptions import (
     BackendGetMetaError,
@@ -41,13 +39,19 @@ from celery.exceptions import (
     ImproperlyConfigured,
     TimeoutError,
 )
+from celery.transport.serialization import codec_for, encoder_names
 from celery.utils.lazy_names import lazy_module_getattr
 from celery.utils.log import get_logger
 from celery.utils.serialization import prepare_accept_content, raise_with_context
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from kombu import Producer
+
     from celery.app.base import Celery
-    from celery.result import ResultSet
+    from celery.backends._types import BackendReduce, BackendRequest, Expires
+    from celery.result import GroupResult
 
 __all__ = (
     'Backend',
@@ -60,6 +64,8 @@ __all__ = (
 )
 
 logger = get_logger(__name__)
+
+T = TypeVar('T')
 
 pending_results_t = namedtuple('pending_results_t', ('concrete', 'weak'))
 
@@ -85,21 +91,21 @@ def backoff_interval_ms(base_ms: float, retries: int, maximum_ms: float) -> floa
     return random.uniform(0, min(maximum_ms, base_ms * (2 ** retries)))
 
 
-def _is_request_ignore_result(request: Any) -> bool:
+def _is_request_ignore_result(request: BackendRequest | None) -> bool:
     return bool(request is not None and getattr(request, 'ignore_result', False))
 
 
-class _NullCache(dict):
+class _NullCache(dict[str, Any]):
     """A cache that never keeps anything (``result_cache_max = -1``)."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
         pass
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         pass
 
 
-class Backend(ChordFallbackMixin):
+class Backend(ResultEncodingMixin, ChordFallbackMixin):
     """Base class of every result backend."""
 
     READY_STATES = states.READY_STATES
@@ -128,21 +134,23 @@ class Backend(ChordFallbackMixin):
                     'interval_step': 1, 'interval_max': 1}
 
     def __init__(self, app: Celery, serializer: str | None = None,
-                 max_cached_results: int | None = None, accept: Any = None,
-                 expires: Any = None, expires_type: type | None = None,
+                 max_cached_results: int | None = None,
+                 accept: str | Iterable[str] | None = None,
+                 expires: Expires = None, expires_type: type[float] | type[int] | None = None,
                  url: str | None = None, **kwargs: Any) -> None:
         self.app = app
         conf = app.conf
         self.serializer = serializer or conf.result_serializer
         try:
             (self.content_type, self.content_encoding,
-             self.encoder) = serializer_registry._encoders[self.serializer]
+             self.encoder) = codec_for(self.serializer)
         except KeyError:
             raise ImproperlyConfigured(
                 f'Unknown result_serializer {self.serializer!r}: use one of '
-                f'{sorted(serializer_registry._encoders)!r} or register it with kombu') from None
+                f'{encoder_names()!r} or register it with kombu') from None
         cmax = max_cached_results or conf.result_cache_max
-        self._cache = _NullCache() if cmax == -1 else LRUCache(limit=cmax)
+        self._cache: MutableMapping[str, dict[str, Any]] = (
+            _NullCache() if cmax == -1 else LRUCache(limit=cmax))
         self.expires = self.prepare_expires(expires, expires_type)
         accept = accept or conf.result_accept_content or conf.accept_content
         self.accept = prepare_accept_content(accept)
@@ -159,87 +167,8 @@ class Backend(ChordFallbackMixin):
             warnings.warn(W_FAILURE_EXPIRES_UNSUPPORTED.format(type(self).__name__),
                           RuntimeWarning, stacklevel=2)
 
-    def prepare_compression(self, compression: str | None) -> str | None:
-        """Check the codec name; ``None`` (with a warning) where this backend cannot compress."""
-        if not compression:
-            return None
-        compression_codec(compression)  # raises ImproperlyConfigured for an unknown name
-        if not self.supports_result_compression:
-            warnings.warn(W_COMPRESSION_UNSUPPORTED.format(type(self).__name__),
-                          RuntimeWarning, stacklevel=3)
-            return None
-        return compression
-
-    # -- encoding ---------------------------------------------------------
-
-    def encode(self, data: Any) -> Any:
-        """Serialize ``data`` with the result serializer."""
-        return self._encode(data)[2]
-
-    def _encode(self, data: Any) -> tuple[str, str, Any]:
-        # (content_type, content_encoding, payload): backends built on this
-        # one (django-celery-results) store all three.
-        return dumps(data, serializer=self.serializer)
-
-    def encode_meta(self, meta: Any) -> Any:
-        """Serialize task or group meta for storage (compressed per ``result_compression``)."""
-        # Through encode(): subclasses that override it (django-celery-results'
-        # cache backend stores objects as they are) must be obeyed.
-        payload = self.encode(meta)
-        if self._compress is None:
-            return payload
-        return self._compress(payload.encode('utf-8') if isinstance(payload, str) else payload)
-
-    def decode(self, payload: Any) -> Any:
-        """Deserialize a stored payload (only accepted content types)."""
-        if payload is None:
-            return None
-        if self._decompress is not None:
-            payload = self._maybe_decompress(payload)
-        else:
-            # Written by a client with result_compression on: still readable here.
-            payload = decompress_payload(payload)
-        return loads(payload, self.content_type, self.content_encoding, accept=self.accept)
-
-    def _maybe_decompress(self, payload: Any) -> Any:
-        # Results stored before compression was turned on are read as they are.
-        try:
-            return self._decompress(payload)
-        except Exception:  # noqa: BLE001 - each codec raises its own error class
-            return payload
-
-    def decode_result(self, payload: Any) -> dict[str, Any]:
-        """Deserialize stored meta and revive its exception."""
-        return self.meta_from_decoded(self.decode(payload))
-
-    def meta_from_decoded(self, meta: dict[str, Any]) -> dict[str, Any]:
-        """Turn stored exception data in ``meta`` into an exception instance."""
-        if meta['status'] in self.EXCEPTION_STATES:
-            meta['result'] = self.exception_to_python(meta['result'])
-        return meta
-
-    def prepare_exception(self, exc: BaseException, serializer: str | None = None) -> Any:
-        """Convert ``exc`` to a form the serializer can carry."""
-        return exc_codec.prepare_exception(exc, serializer or self.serializer, self.encode)
-
-    def exception_to_python(self, exc: Any) -> BaseException | None:
-        """Convert stored exception data back to an exception."""
-        return exc_codec.exception_to_python(exc, self.serializer)
-
-    def prepare_value(self, result: Any) -> Any:
-        """Prepare a value for storage: results become their tuple form."""
-        from celery.result import ResultBase
-        if self.serializer != 'pickle' and isinstance(result, ResultBase):
-            return result.as_tuple()
-        return result
-
-    def encode_result(self, result: Any, state: str) -> Any:
-        """Prepare the ``result`` of a task that ended in ``state`` for storage."""
-        if state in self.EXCEPTION_STATES and isinstance(result, BaseException):
-            return self.prepare_exception(result)
-        return self.prepare_value(result)
-
-    def prepare_expires(self, value: Any, type: type | None = None) -> Any:
+    def prepare_expires(self, value: Expires,
+                        type: type[float] | type[int] | None = None) -> float | None:
         """Normalize an expiry (``None`` = ``result_expires``) to seconds."""
         if value is None:
             value = self.app.conf.result_expires
@@ -258,17 +187,18 @@ class Backend(ChordFallbackMixin):
 
     # -- building meta ----------------------------------------------------
 
-    def current_task_children(self, request: Any = None) -> list[Any]:
+    def current_task_children(self, request: BackendRequest | None = None,
+                              ) -> list[tuple[Any, ...]]:
         """Tuples of the results of subtasks started by the task of ``request``."""
         request = request or getattr(get_current_task(), 'request', None)
         if request:
             return [r.as_tuple() for r in getattr(request, 'children', None) or ()]
         return []
 
-    def _get_result_meta(self, result: Any, state: str, traceback: str | None,
-                         request: Any, format_date: bool = True,
+    def _get_result_meta(self, result: object, state: str, traceback: str | None,
+                         request: BackendRequest | None, format_date: bool = True,
                          encode: bool = False) -> dict[str, Any]:
-        date_done = None
+        date_done: datetime | str | None = None
         if state in self.READY_STATES:
             date_done = self.app.now()
             if format_date:
@@ -276,15 +206,17 @@ class Backend(ChordFallbackMixin):
         meta = {'status': state, 'result': result, 'traceback': traceback,
                 'children': self.current_task_children(request), 'date_done': date_done}
         if request is not None:
-            if getattr(request, 'group', None):
-                meta['group_id'] = request.group
-            if getattr(request, 'parent_id', None):
-                meta['parent_id'] = request.parent_id
+            group_id = getattr(request, 'group', None)
+            if group_id:
+                meta['group_id'] = group_id
+            parent_id = getattr(request, 'parent_id', None)
+            if parent_id:
+                meta['parent_id'] = parent_id
             if self.app.conf.result_extended:
                 meta.update(self._extended_meta(request, encode))
         return meta
 
-    def _extended_meta(self, request: Any, encode: bool) -> dict[str, Any]:
+    def _extended_meta(self, request: BackendRequest, encode: bool) -> dict[str, Any]:
         delivery_info = getattr(request, 'delivery_info', None) or {}
         args = getattr(request, 'args', None)
         kwargs = getattr(request, 'kwargs', None)
@@ -303,11 +235,11 @@ class Backend(ChordFallbackMixin):
 
     # -- writing states ---------------------------------------------------
 
-    def mark_as_started(self, task_id: str, **meta: Any) -> Any:
+    def mark_as_started(self, task_id: str, **meta: Any) -> object:
         """Store that the task started (``meta`` is usually pid and hostname)."""
         return self.store_result(task_id, meta, states.STARTED)
 
-    def mark_as_done(self, task_id: str, result: Any, request: Any = None,
+    def mark_as_done(self, task_id: str, result: object, request: BackendRequest | None = None,
                      store_result: bool = True, state: str = states.SUCCESS) -> None:
         """Store that the task succeeded, then advance its chord."""
         if store_result and not _is_request_ignore_result(request):
@@ -316,7 +248,7 @@ class Backend(ChordFallbackMixin):
             self.on_chord_part_return(request, state, result)
 
     def mark_as_failure(self, task_id: str, exc: BaseException, traceback: str | None = None,
-                        request: Any = None, store_result: bool = True,
+                        request: BackendRequest | None = None, store_result: bool = True,
                         call_errbacks: bool = True, state: str = states.FAILURE) -> None:
         """Store that the task failed; advance chords, fail the chain, call errbacks."""
         if store_result:
@@ -329,13 +261,15 @@ class Backend(ChordFallbackMixin):
         if call_errbacks and getattr(request, 'errbacks', None):
             self._call_task_errbacks(request, exc, traceback)
 
-    def mark_as_retry(self, task_id: str, exc: BaseException, traceback: str | None = None,
-                      request: Any = None, store_result: bool = True,
-                      state: str = states.RETRY) -> Any:
-        """Store that the task will be retried."""
+    def mark_as_retry(self, task_id: str, exc: BaseException | None,
+                      traceback: str | None = None,
+                      request: BackendRequest | None = None, store_result: bool = True,
+                      state: str = states.RETRY) -> object:
+        """Store that the task will be retried (``exc``: None when ``retry()`` was given none)."""
         return self.store_result(task_id, exc, state, traceback=traceback, request=request)
 
-    def mark_as_revoked(self, task_id: str, reason: str = '', request: Any = None,
+    def mark_as_revoked(self, task_id: str, reason: str = '',
+                        request: BackendRequest | None = None,
                         store_result: bool = True, state: str = states.REVOKED) -> None:
         """Store that the task was revoked (``reason``: revoked, expired, terminated)."""
         from celery.exceptions import TaskRevokedError
@@ -359,7 +293,7 @@ class Backend(ChordFallbackMixin):
         return backoff_interval_ms(self.base_sleep_between_retries_ms, retries,
                                    self.max_sleep_between_retries_ms) / 1000.0
 
-    def _with_retries(self, operation: Callable[[], Any], error: Callable[[], Exception]) -> Any:
+    def _with_retries(self, operation: Callable[[], T], error: Callable[[], Exception]) -> T:
         retries = 0
         while True:
             try:
@@ -374,8 +308,9 @@ class Backend(ChordFallbackMixin):
                 self.on_backend_retryable_error(exc)
                 self._sleep(self._retry_delay(retries))
 
-    def store_result(self, task_id: str, result: Any, state: str,
-                     traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+    def store_result(self, task_id: str, result: object, state: str,
+                     traceback: str | None = None, request: BackendRequest | None = None,
+                     **kwargs: Any) -> object:
         """Store the ``result`` and ``state`` of a task (retrying when configured)."""
         result = self.encode_result(result, state)
         self._with_retries(
@@ -385,8 +320,9 @@ class Backend(ChordFallbackMixin):
                                       task_id=task_id, state=state))
         return result
 
-    def _store_result(self, task_id: str, result: Any, state: str,
-                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+    def _store_result(self, task_id: str, result: object, state: str,
+                      traceback: str | None = None, request: BackendRequest | None = None,
+                      **kwargs: Any) -> object:
         raise NotImplementedError('Backend does not implement _store_result')
 
     # -- reading states ---------------------------------------------------
@@ -411,11 +347,12 @@ class Backend(ChordFallbackMixin):
 
     def get_state(self, task_id: str) -> str:
         """Return the state of a task."""
-        return self.get_task_meta(task_id)['status']
+        state: str = self.get_task_meta(task_id)['status']
+        return state
 
     get_status = get_state
 
-    def get_result(self, task_id: str) -> Any:
+    def get_result(self, task_id: str) -> object:
         """Return the result of a task."""
         return self.get_task_meta(task_id).get('result')
 
@@ -426,7 +363,8 @@ class Backend(ChordFallbackMixin):
     def get_children(self, task_id: str) -> list[Any] | None:
         """Return the result tuples of the subtasks of a task."""
         try:
-            return self.get_task_meta(task_id)['children']
+            children: list[Any] | None = self.get_task_meta(task_id)['children']
+            return children
         except KeyError:
             return None
 
@@ -450,21 +388,22 @@ class Backend(ChordFallbackMixin):
 
     # -- groups -----------------------------------------------------------
 
-    def save_group(self, group_id: str, result: ResultSet) -> Any:
+    def save_group(self, group_id: str, result: GroupResult) -> object:
         """Store the result of a group."""
         return self._save_group(group_id, result)
 
-    def _save_group(self, group_id: str, result: Any) -> Any:
+    def _save_group(self, group_id: str, result: GroupResult) -> object:
         raise NotImplementedError(f'{type(self).__name__} cannot save groups')
 
-    def restore_group(self, group_id: str, cache: bool = True) -> Any:
+    def restore_group(self, group_id: str, cache: bool = True) -> GroupResult | None:
         """Return the stored :class:`~celery.result.GroupResult` (or ``None``)."""
         meta = self.get_group_meta(group_id, cache=cache)
         if meta:
-            return meta['result']
+            group: GroupResult | None = meta['result']
+            return group
         return None
 
-    def get_group_meta(self, group_id: str, cache: bool = True) -> Any:
+    def get_group_meta(self, group_id: str, cache: bool = True) -> dict[str, Any] | None:
         """Return the meta of a stored group."""
         self._ensure_not_eager()
         if cache:
@@ -477,12 +416,16 @@ class Backend(ChordFallbackMixin):
             self._cache[group_id] = meta
         return meta
 
-    def _restore_group(self, group_id: str) -> Any:
+    def _restore_group(self, group_id: str) -> dict[str, Any] | None:
         raise NotImplementedError(f'{type(self).__name__} cannot restore groups')
 
     def reload_group_result(self, group_id: str) -> None:
         """Refresh the cached meta of a group."""
-        self._cache[group_id] = self.get_group_meta(group_id, cache=False)
+        meta = self.get_group_meta(group_id, cache=False)
+        if meta is None:
+            self._cache.pop(group_id, None)
+        else:
+            self._cache[group_id] = meta
 
     def delete_group(self, group_id: str) -> None:
         """Remove a stored group."""
@@ -508,7 +451,7 @@ class Backend(ChordFallbackMixin):
     def process_cleanup(self) -> None:
         """Called by the worker after each task."""
 
-    def on_task_call(self, producer: Any, task_id: str) -> dict[str, Any]:
+    def on_task_call(self, producer: Producer, task_id: str) -> dict[str, Any]:
         """Called when a task is published; returns extra publish options."""
         return {}
 
@@ -525,15 +468,17 @@ class Backend(ChordFallbackMixin):
             url = maybe_sanitize_url(url)
         return url[:-1] if url.endswith(':///') else url
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = {} if kwargs is None else kwargs
         return unpickle_backend, (self.__class__, args, kwargs)
 
 
-def unpickle_backend(cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Backend:
+def unpickle_backend(cls: type[Backend], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Backend:
     """Rebuild a pickled backend of class ``cls`` bound to the current app."""
     from celery._state import get_current_app
-    return cls(*args, app=get_current_app(), **kwargs)
+    factory: Callable[..., Backend] = cls  # ``app`` is not among the pickled args
+    return factory(*args, app=get_current_app(), **kwargs)
 
 
 class BaseBackend(Backend, SyncBackendMixin):
@@ -556,7 +501,7 @@ class DisabledBackend(BaseBackend):
         """Chords need a result backend."""
         raise NotImplementedError(E_CHORD_NO_BACKEND.strip())
 
-    def _is_disabled(self, *args: Any, **kwargs: Any) -> Any:
+    def _is_disabled(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise NotImplementedError(E_NO_BACKEND.strip())
 
     def as_uri(self, *args: Any, **kwargs: Any) -> str:
@@ -565,7 +510,7 @@ class DisabledBackend(BaseBackend):
 
     get_state = get_status = get_result = get_traceback = _is_disabled
     get_task_meta_for = wait_for = get_many = _is_disabled
-    get_task_meta = _is_disabled  # type: ignore[assignment]
+    get_task_meta = _is_disabled
 
 
 # The key/value backends live in their own module but are importable from here.

@@ -4,8 +4,10 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Callable
+from datetime import timedelta
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kombu.utils.functional import LRUCache
 
@@ -14,6 +16,9 @@ from celery.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.backends._types import BackendReduce, Payload
+    from celery.canvas import Signature
+    from celery.result import GroupResult
 
 __all__ = ('CacheBackend', 'DummyClient', 'backends', 'get_best_memcache')
 
@@ -49,22 +54,44 @@ _memory_lock = threading.Lock()
 _memory_changed = threading.Condition()
 
 
+class MemcacheClient(Protocol):
+    """The part of pymemcache's client interface the cache backend uses."""
+
+    def get(self, key: bytes) -> Payload | None:
+        """Return the value at ``key`` (``None`` when missing)."""
+
+    def get_multi(self, keys: list[bytes]) -> dict[bytes, Any]:
+        """Return the values found for ``keys``."""
+
+    def set(self, key: bytes, value: Payload, expire: int = 0) -> bool:
+        """Store ``value`` at ``key`` for ``expire`` seconds (0: forever)."""
+
+    def delete(self, key: bytes) -> object:
+        """Remove ``key``."""
+
+    def incr(self, key: bytes, delta: int = 1) -> int | None:
+        """Increment the counter at ``key`` (``None`` when missing)."""
+
+    def touch(self, key: bytes, expire: int = 0) -> bool:
+        """Set the time to live of ``key``."""
+
+
 class DummyClient:
     """The memcached client interface over an in-process dict."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.cache = _memory_store
 
-    def get(self, key: bytes, *args: Any, **kwargs: Any) -> Any:
+    def get(self, key: bytes, *args: Any, **kwargs: Any) -> Payload | None:
         """Return the value at ``key``."""
         return self.cache.get(key)
 
-    def get_multi(self, keys: list[bytes]) -> dict[bytes, Any]:
+    def get_multi(self, keys: list[bytes]) -> dict[bytes, Payload]:
         """Return the values found for ``keys``."""
         cache = self.cache
         return {k: cache[k] for k in keys if k in cache}
 
-    def set(self, key: bytes, value: Any, *args: Any, **kwargs: Any) -> bool:
+    def set(self, key: bytes, value: Payload, *args: Any, **kwargs: Any) -> bool:
         """Store ``value`` at ``key``."""
         self.cache[key] = value
         with _memory_changed:
@@ -92,10 +119,11 @@ def import_best_memcache() -> ModuleType:
         from pymemcache.client import hash as hash_client
     except ImportError as exc:
         raise ImproperlyConfigured(REQUIRES_BACKEND) from exc
-    return hash_client
+    module: ModuleType = hash_client
+    return module
 
 
-def get_best_memcache(*args: Any, **kwargs: Any) -> Any:
+def get_best_memcache(*args: Any, **kwargs: Any) -> MemcacheClient:
     """A memcached client for ``servers`` (first argument) and client options."""
     servers = (args[0] if args else kwargs.pop('servers', None)) or ['127.0.0.1:11211']
     if isinstance(servers, str):
@@ -105,20 +133,22 @@ def get_best_memcache(*args: Any, **kwargs: Any) -> Any:
 
 def get_memcache_client() -> type:
     """The memcached client class :func:`get_best_memcache` instantiates."""
-    return import_best_memcache().HashClient
+    client_class: type = import_best_memcache().HashClient
+    return client_class
 
 
-def _memcached_client(servers: list[str], options: dict[str, Any]) -> Any:
+def _memcached_client(servers: list[str], options: dict[str, Any]) -> MemcacheClient:
     client_class = get_memcache_client()
     parsed = []
     for server in servers:
         host, _, port = server.rpartition(':') if ':' in server else (server, '', '11211')
         parsed.append((host or '127.0.0.1', int(port or 11211)))
     options = {k: v for k, v in options.items() if k not in PYLIBMC_ONLY_OPTIONS}
-    return client_class(parsed, **{**DEFAULT_CLIENT_OPTIONS, **options})
+    client: MemcacheClient = client_class(parsed, **{**DEFAULT_CLIENT_OPTIONS, **options})
+    return client
 
 
-def memcached_ttl(seconds: Any) -> int:
+def memcached_ttl(seconds: float | None) -> int:
     """A time to live memcached reads right: past 30 days it must be a Unix time."""
     seconds = int(seconds or 0)
     if seconds > MAX_RELATIVE_EXPIRES:
@@ -127,7 +157,7 @@ def memcached_ttl(seconds: Any) -> int:
 
 
 #: Client factory of each ``cache+<name>://`` scheme.
-backends: dict[str, Any] = {
+backends: dict[str, Callable[..., MemcacheClient]] = {
     'memcache': get_best_memcache,
     'memcached': get_best_memcache,
     'pymemcache': get_best_memcache,
@@ -152,7 +182,8 @@ class CacheBackend(KeyValueStoreBackend):
     implements_incr = True
     supports_failure_expires = True
 
-    def __init__(self, app: Celery, expires: Any = None, backend: str | None = None,
+    def __init__(self, app: Celery, expires: float | timedelta | None = None,
+                 backend: str | None = None,
                  options: dict[str, Any] | None = None, url: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(app, url=url, **kwargs)
@@ -170,24 +201,25 @@ class CacheBackend(KeyValueStoreBackend):
         self._local = threading.local()
 
     @property
-    def client(self) -> Any:
+    def client(self) -> MemcacheClient:
         """The memcached client of this thread (pymemcache clients are not thread-safe)."""
-        client = getattr(self._local, 'client', None)
+        client: MemcacheClient | None = getattr(self._local, 'client', None)
         if client is None:
             client = backends[self.backend](self.servers or None, **self.options)
             self._local.client = client
         return client
 
-    def get(self, key: bytes) -> Any:
+    def get(self, key: bytes) -> Payload | None:
         """Return the value at ``key``."""
-        return self.client.get(key)
+        value: Payload | None = self.client.get(key)
+        return value
 
-    def mget(self, keys: list[bytes]) -> list[Any]:
+    def mget(self, keys: list[bytes]) -> list[Payload | None]:
         """Return the values at ``keys`` (``None`` where missing)."""
         found = self.client.get_multi(keys)
         return [found.get(k) for k in keys]
 
-    def set(self, key: bytes, value: Any, expires: Any = None) -> Any:
+    def set(self, key: bytes, value: Payload, expires: float | None = None) -> bool:
         """Store ``value`` with the result expiry (or ``expires`` seconds)."""
         return self.client.set(key, value, memcached_ttl(self.expires if expires is None
                                                          else expires))
@@ -204,7 +236,7 @@ class CacheBackend(KeyValueStoreBackend):
             return MAX_RELATIVE_EXPIRES
         return expires
 
-    def delete(self, key: bytes) -> Any:
+    def delete(self, key: bytes) -> object:
         """Remove ``key``."""
         return self.client.delete(key)
 
@@ -217,14 +249,16 @@ class CacheBackend(KeyValueStoreBackend):
             return 1
         return int(value)
 
-    def expire(self, key: bytes, value: Any) -> Any:
+    def expire(self, key: bytes, value: float | None) -> bool:
         """Refresh the time to live of ``key``."""
         return self.client.touch(key, memcached_ttl(value))
 
-    def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Any,
-                          **kwargs: Any) -> Any:
+    def _apply_chord_incr(self, header_result_args: tuple[Any, ...], body: Signature,
+                          **kwargs: Any) -> GroupResult:
         header_result = super()._apply_chord_incr(header_result_args, body, **kwargs)
-        self.client.set(self.get_key_for_chord(header_result.id), b'0', self.chord_expires or 0)
+        if header_result.id is not None:
+            self.client.set(self.get_key_for_chord(header_result.id), b'0',
+                            self.chord_expires or 0)
         return header_result
 
     def _wait_for_change(self, seconds: float) -> None:
@@ -239,7 +273,8 @@ class CacheBackend(KeyValueStoreBackend):
         servers = ';'.join(self.servers or [])
         return f'cache+{self.backend}://{servers}/'
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = dict(kwargs or {}, backend=self.backend, expires=self.expires,
                       options=self.options, url=self.url)
         return super().__reduce__(args, kwargs)

@@ -7,7 +7,7 @@ and turned back into an exception on the client.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from celery import exceptions as celery_exceptions
@@ -80,14 +80,15 @@ def exception_from_dict(data: dict[str, Any]) -> BaseException:
 
 
 def prepare_exception(exc: BaseException, serializer: str,
-                      encode: Callable[[Any], Any]) -> Any:
+                      encode: Callable[[Any], Any]) -> BaseException | dict[str, Any]:
     """Convert ``exc`` to what the ``serializer`` can store."""
     if serializer in EXCEPTION_ABLE_CODECS:
         return get_pickleable_exception(exc)
     return exception_to_dict(exc, encode)
 
 
-def exception_to_python(exc: Any, serializer: str) -> BaseException | None:
+def exception_to_python(exc: BaseException | Mapping[str, Any] | None,
+                        serializer: str) -> BaseException | None:
     """Convert stored exception data back to an exception instance."""
     if not exc:
         return None

@@ -4,10 +4,14 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from celery.backends.keyvalue import KeyValueStoreBackend
 from celery.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from celery.backends._types import BackendReduce, Payload
 
 __all__ = ('FilesystemBackend',)
 
@@ -42,7 +46,8 @@ class FilesystemBackend(KeyValueStoreBackend):
 
     supports_result_compression = True
 
-    def __init__(self, url: str | None = None, open: Any = open, unlink: Any = os.unlink,
+    def __init__(self, url: str | None = None, open: Callable[[str, str], IO[bytes]] = open,
+                 unlink: Callable[[str], object] = os.unlink,
                  sep: str = os.sep, encoding: str = default_encoding,
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, url=url, **kwargs)
@@ -62,7 +67,7 @@ class FilesystemBackend(KeyValueStoreBackend):
         name = key.decode(self.encoding) if isinstance(key, bytes) else key
         return os.path.join(self.path, name)
 
-    def get(self, key: bytes) -> Any:
+    def get(self, key: bytes) -> bytes | None:
         """Read the file for ``key``."""
         try:
             with self.open(self._filename(key), 'rb') as infile:
@@ -70,11 +75,11 @@ class FilesystemBackend(KeyValueStoreBackend):
         except FileNotFoundError:
             return None
 
-    def mget(self, keys: list[bytes]) -> list[Any]:
+    def mget(self, keys: list[bytes]) -> list[Payload | None]:
         """Read the files for ``keys``."""
         return [self.get(key) for key in keys]
 
-    def set(self, key: bytes, value: Any) -> None:
+    def set(self, key: bytes, value: Payload) -> None:
         """Write ``value`` atomically (readers never see a partial file)."""
         data = value.encode(self.encoding) if isinstance(value, str) else value
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix='.tmp-')
@@ -98,11 +103,13 @@ class FilesystemBackend(KeyValueStoreBackend):
         if not self.expires:
             return
         cutoff = time.time() - self.expires
-        prefixes = (self.task_keyprefix.decode(), self.group_keyprefix.decode())
+        prefixes = (self._prefixed('', self.task_keyprefix).decode(),
+                    self._prefixed('', self.group_keyprefix).decode())
         for entry in os.scandir(self.path):
             if entry.name.startswith(prefixes) and entry.stat().st_mtime < cutoff:
                 self.delete(entry.name.encode(self.encoding))
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = dict(kwargs or {}, url=self.url)
         return super().__reduce__(args, kwargs)

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from kombu.utils.functional import retry_over_time
-from kombu.utils.url import _parse_url
+from kombu.utils.url import url_to_parts
 
 from celery import states
 from celery.backends.asynchronous import (
@@ -34,6 +34,16 @@ from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
 )
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kombu.message import Message
+
+    from celery.backends._types import BackendReduce, BackendRequest, Payload
+    from celery.result import AsyncResult, ResultSet
+
+T = TypeVar('T')
 
 E_REDIS_MISSING = """\
 The redis result backend needs the 'redis' library: pip install 'celery[redis]'\
@@ -111,6 +121,7 @@ class ResultConsumer(BaseResultConsumer):
     """Subscribes to ``celery-task-meta-<id>`` channels of the results being waited on."""
 
     _pubsub: Any = None
+    backend: RedisBackend
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -158,7 +169,7 @@ class ResultConsumer(BaseResultConsumer):
                 logger.critical(E_RETRY_LIMIT_EXCEEDED)
                 raise RuntimeError(E_RETRY_LIMIT_EXCEEDED) from err
 
-    def on_state_change(self, meta: dict[str, Any], message: Any) -> None:
+    def on_state_change(self, meta: dict[str, Any], message: Message | None) -> None:
         """Fulfil the result and unsubscribe once it is ready."""
         super().on_state_change(meta, message)
         if meta['status'] in states.READY_STATES:
@@ -168,7 +179,9 @@ class ResultConsumer(BaseResultConsumer):
         """Open the pub/sub connection and subscribe to ``initial_task_id``."""
         self._consume_from(initial_task_id)
 
-    def on_wait_for_pending(self, result: Any, **kwargs: Any) -> None:
+    # Celery's signature here: timeout arrives in kwargs (the base names it).
+    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,  # type: ignore[override]
+                            **kwargs: Any) -> None:
         """Read the stored states once: results stored before we subscribed are not re-sent."""
         with self.reconnect_on_error():
             for meta in result._iter_meta(**kwargs):
@@ -236,7 +249,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     ResultConsumer = ResultConsumer
     redis = redis
-    connection_class_ssl = redis.SSLConnection
+    connection_class_ssl: type[redis.Connection] | None = redis.SSLConnection
     supports_autoexpire = True
     ttl_type = int
     supports_native_join = True
@@ -249,7 +262,8 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     def __init__(self, host: str | None = None, port: int | None = None,
                  db: int | None = None, password: str | None = None,
                  max_connections: int | None = None, url: str | None = None,
-                 connection_pool: Any = None, **kwargs: Any) -> None:
+                 connection_pool: type[redis.ConnectionPool] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(expires_type=int, url=url, **kwargs)
         conf = self.app.conf
         self.max_connections = max_connections or conf.redis_max_connections or self.max_connections
@@ -278,7 +292,8 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
             self.connparams['connection_class'] = self.connection_class_ssl
         if url:
             self.connparams = self._params_from_url(url, self.connparams)
-        apply_ssl_options(self.connparams, self.connection_class_ssl)
+        if self.connection_class_ssl is not None:
+            apply_ssl_options(self.connparams, self.connection_class_ssl)
         self.url = url
         self.retry_policy = {'max_retries': 20, 'interval_start': 0, 'interval_step': 1,
                              'interval_max': 1, **self._transport_options.get('retry_policy', {})}
@@ -292,7 +307,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
     # -- connection -------------------------------------------------------
 
     def _params_from_url(self, url: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        scheme, host, port, username, password, path, query = _parse_url(url)
+        scheme, host, port, username, password, path, query = url_to_parts(url)
         if scheme == 'redis+socket':
             scheme = 'socket'
         query = dict(query)
@@ -337,9 +352,9 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         return self.ConnectionPool(**params)
 
     @property
-    def client(self) -> Any:
+    def client(self) -> redis.Redis:
         """The redis client (created on first use, one pool per backend)."""
-        client = self.__dict__.get('_client')
+        client: redis.Redis | None = self.__dict__.get('_client')
         if client is None:
             client = self.__dict__['_client'] = self._create_client(**self.connparams)
         return client
@@ -352,13 +367,14 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         """Forget the parent's connections."""
         self.result_consumer.on_after_fork()
 
-    def ensure(self, fun: Any, args: tuple[Any, ...], **policy: Any) -> Any:
+    def ensure(self, fun: Callable[..., T], args: tuple[Any, ...], **policy: Any) -> T:
         """Call ``fun(*args)`` retrying on connection errors per the retry policy."""
         retry_policy = dict(self.retry_policy, **policy)
         max_retries = retry_policy.get('max_retries')
-        return retry_over_time(fun, self.connection_errors, args, {},
-                               partial(self.on_connection_error, max_retries),
-                               **retry_policy)
+        result: T = retry_over_time(fun, self.connection_errors, args, {},
+                                    partial(self.on_connection_error, max_retries),
+                                    **retry_policy)
+        return result
 
     def on_connection_error(self, max_retries: int | None, exc: Exception,
                             intervals: Iterator[float], retries: int) -> float:
@@ -374,15 +390,18 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     # -- storage primitives -----------------------------------------------
 
-    def get(self, key: bytes) -> Any:
+    def get(self, key: bytes) -> Payload | None:
         """GET ``key``."""
-        return self.client.get(key)
+        value: Payload | None = self.client.get(key)
+        return value
 
-    def mget(self, keys: list[bytes]) -> list[Any]:
+    def mget(self, keys: list[bytes]) -> list[Payload | None]:
         """MGET ``keys``."""
-        return self.client.mget(keys)
+        values: list[Payload | None] = self.client.mget(keys)
+        return values
 
-    def set(self, key: bytes, value: Any, expires: Any = None, **retry_policy: Any) -> Any:
+    def set(self, key: bytes, value: Payload, expires: float | None = None,
+            **retry_policy: Any) -> None:
         """SETEX (or SET) and PUBLISH ``value`` in one pipeline, retrying on connection loss.
 
         ``expires`` overrides ``result_expires`` (e.g. with ``result_chord_expires``).
@@ -394,7 +413,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     _set_with_state = BaseKeyValueStoreBackend._set_with_ttl_of_state
 
-    def _set(self, key: bytes, value: Any, expires: Any = None) -> None:
+    def _set(self, key: bytes, value: Payload, expires: float | None = None) -> None:
         with self.client.pipeline() as pipe:
             if expires:
                 pipe.set(key, value, ex=int(expires))
@@ -403,8 +422,9 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
             pipe.publish(key, value)
             pipe.execute()
 
-    def _store_result(self, task_id: str, result: Any, state: str,
-                      traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+    def _store_result(self, task_id: str, result: object, state: str,
+                      traceback: str | None = None, request: BackendRequest | None = None,
+                      **kwargs: Any) -> object:
         if self.serializer not in _SCRIPTABLE_SERIALIZERS or self.compression:
             # The script cannot read the stored status of these: check it from here.
             return super()._store_result(task_id, result, state, traceback, request, **kwargs)
@@ -416,7 +436,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
                      int(self.expires_for_state(state) or 0)))
         return result
 
-    def _set_unless_success(self, key: bytes, value: Any, expires: int) -> Any:
+    def _set_unless_success(self, key: bytes, value: Payload, expires: int) -> object:
         client = self.client
         args = (value, expires, '', self.serializer)
         if self._script_sha is not None:
@@ -432,23 +452,29 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         super().forget(task_id)
         self.result_consumer.cancel_for(task_id)
 
-    def delete(self, key: bytes) -> Any:
-        """DEL ``key``."""
-        return self.client.delete(key)
+    def delete(self, key: bytes) -> int:
+        """DEL ``key``: how many keys were removed."""
+        removed: int = self.client.delete(key)
+        return removed
 
     def incr(self, key: bytes) -> int:
         """INCR ``key``."""
         return self.client.incr(key)
 
-    def expire(self, key: bytes, value: Any) -> Any:
-        """EXPIRE ``key``."""
-        return self.client.expire(key, value)
+    def expire(self, key: bytes, value: float | None) -> bool:
+        """EXPIRE ``key`` (``None``: keep it forever); whether the key was there."""
+        if value is None:
+            # redis-py refuses None; an expiry of 0 would delete the key.
+            return False
+        found: bool = self.client.expire(key, int(value))
+        return found
 
     def as_uri(self, include_password: bool = False) -> str:
         """The backend URL, password masked unless ``include_password``."""
         return Backend.as_uri(self, include_password) if self.url else 'redis://'
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = dict(kwargs or {}, url=self.url, expires=self.expires)
         return super().__reduce__(args, kwargs)
 

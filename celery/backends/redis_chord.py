@@ -7,11 +7,16 @@ expired" (fail the body) from "the size isn't recorded yet" (wait).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import states
 from celery.exceptions import ChordError
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from celery.backends._types import BackendRequest
+    from celery.canvas import Signature
+    from celery.result import AsyncResult, GroupResult
 
 __all__ = ('RedisChordMixin',)
 
@@ -52,15 +57,16 @@ class RedisChordMixin:
             pipe.set(self._chord_marker_key(group_id), b'1', ex=ttl + MARKER_GRACE)
             pipe.execute()
 
-    def add_to_chord(self, group_id: str, result: Any) -> None:
+    def add_to_chord(self, group_id: str, result: AsyncResult[Any]) -> None:
         """One more task joins the header (``Task.add_to_chord``/``replace``)."""
         self.client.incr(self.get_key_for_group(group_id, '.t'), 1)
 
-    def apply_chord(self, header_result_args: tuple[Any, ...], body: Any, **kwargs: Any) -> Any:
+    def apply_chord(self, header_result_args: tuple[Any, ...], body: Signature,
+                    **kwargs: Any) -> GroupResult:
         """Save the header only when it nests groups (their structure must survive)."""
         from celery.result import GroupResult
-        header_result = self.app.GroupResult(*header_result_args)
-        if any(isinstance(node, GroupResult) for node in header_result.results):
+        header_result: GroupResult = self.app.GroupResult(*header_result_args)
+        if any(isinstance(node, GroupResult) for node in header_result.results or ()):
             header_result.save(backend=self)
         return header_result
 
@@ -72,8 +78,8 @@ class RedisChordMixin:
             raise ChordError(f'Dependency {tid} raised {retval!r}')
         return retval
 
-    def _record_part(self, request: Any, state: str,
-                     result: Any) -> tuple[int, int, Any, bool]:
+    def _record_part(self, request: BackendRequest, state: str,
+                     result: object) -> tuple[int, int, Any, bool]:
         """Add the part; returns ``(ready, added, size, whether the marker exists)``.
 
         The marker's TTL is not refreshed here (that would lengthen the hot
@@ -98,8 +104,8 @@ class RedisChordMixin:
         totaldiff, chord_size, marker = replies[2]
         return replies[1], int(totaldiff or 0), chord_size, marker is not None
 
-    def on_chord_part_return(self, request: Any, state: str, result: Any,
-                             propagate: Any = None, **kwargs: Any) -> None:
+    def on_chord_part_return(self, request: BackendRequest, state: str, result: object,
+                             propagate: bool | None = None, **kwargs: Any) -> None:
         """Add this header task's result; the last one decodes them all and calls the body."""
         gid, tid = getattr(request, 'group', None), getattr(request, 'id', None)
         if not gid or not tid:
@@ -117,11 +123,12 @@ class RedisChordMixin:
         if readycount != total:
             return
         try:
-            self._join_and_call_body(gid, callback, total)
+            self._join_sorted_set_and_call_body(gid, callback, total)
         finally:
             self.client.delete(*self._chord_keys(gid), self._chord_marker_key(gid))
 
-    def _join_and_call_body(self, gid: str, callback: Any, total: int) -> None:
+    def _join_sorted_set_and_call_body(self, gid: str, callback: Signature | None,
+                                       total: int) -> None:
         try:
             values = self._collect_chord_results(gid, total)
         except ChordError as exc:
@@ -134,7 +141,7 @@ class RedisChordMixin:
             return
         self.call_chord_body(gid, callback, values)
 
-    def _fail_expired_chord(self, request: Any, gid: str) -> None:
+    def _fail_expired_chord(self, request: BackendRequest, gid: str) -> None:
         """The chord's keys expired before this header task finished: fail the body once."""
         from celery.canvas import maybe_signature
         callback = maybe_signature(request.chord, app=self.app)

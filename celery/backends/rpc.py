@@ -7,7 +7,7 @@ carry its name in ``reply_to`` and workers publish every state update to it
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import kombu
 from kombu.common import maybe_declare
@@ -23,7 +23,14 @@ from celery.backends.base import Backend
 from celery.exceptions import BackendError
 
 if TYPE_CHECKING:
+    from kombu import Connection
+    from kombu.message import Message
+    from kombu.transport.virtual import Channel
+
     from celery.app.base import Celery
+    from celery.backends._types import BackendReduce, BackendRequest
+    from celery.backends.rpc import ResultConsumer as RPCResultConsumer
+    from celery.result import AsyncResult, GroupResult
 
 __all__ = ('BacklogLimitExceeded', 'RPCBackend')
 
@@ -50,7 +57,9 @@ class NoCacheQueue(kombu.Queue):
 class ResultConsumer(BaseResultConsumer):
     """Consumes this thread's reply queue."""
 
-    Consumer = kombu.Consumer
+    backend: RPCBackend
+
+    Consumer: type[kombu.Consumer] = kombu.Consumer
 
     _connection: Any = None
     _consumer: Any = None
@@ -70,12 +79,12 @@ class ResultConsumer(BaseResultConsumer):
         self._connection, self._consumer = connection, consumer
         self._has_work.set()
 
-    def drain_events(self, timeout: float | None = None) -> Any:
+    def drain_events(self, timeout: float | None = None) -> None:
         """Deliver the next messages to :meth:`on_state_change`."""
         if self._connection:
-            return self._connection.drain_events(timeout=timeout)
+            self._connection.drain_events(timeout=timeout)
+            return
         self.wait_for_work(timeout)
-        return None
 
     def stop(self) -> None:
         """Cancel the consumer and close the connection."""
@@ -113,11 +122,12 @@ class ResultConsumer(BaseResultConsumer):
 class RPCBackend(Backend, AsyncBackendMixin):
     """Results as messages to the client's reply queue."""
 
-    Exchange = kombu.Exchange
-    Queue = NoCacheQueue
-    Consumer = kombu.Consumer
-    Producer = kombu.Producer
+    Exchange: type[kombu.Exchange] = kombu.Exchange
+    Queue: type[kombu.Queue] = NoCacheQueue
+    Consumer: type[kombu.Consumer] = kombu.Consumer
+    Producer: type[kombu.Producer] = kombu.Producer
     ResultConsumer = ResultConsumer
+    result_consumer: RPCResultConsumer
     BacklogLimitExceeded = BacklogLimitExceeded
 
     persistent = False
@@ -125,8 +135,9 @@ class RPCBackend(Backend, AsyncBackendMixin):
     supports_autoexpire = True
     supports_native_join = True
 
-    def __init__(self, app: Celery, connection: Any = None, exchange: str | None = None,
-                 exchange_type: str | None = None, persistent: bool | None = None,
+    def __init__(self, app: Celery, connection: Connection | None = None,
+                 exchange: str | None = None, exchange_type: str | None = None,
+                 persistent: bool | None = None,
                  serializer: str | None = None, auto_delete: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(app, serializer=serializer, **kwargs)
@@ -156,7 +167,7 @@ class RPCBackend(Backend, AsyncBackendMixin):
         return self.Queue(self.oid, self.exchange, self.oid, durable=True,
                           auto_delete=True, expires=expires if expires else None)
 
-    def on_task_call(self, producer: Any, task_id: str) -> dict[str, Any]:
+    def on_task_call(self, producer: kombu.Producer, task_id: str) -> dict[str, Any]:
         """Declare the reply queue before the task is published (once per channel)."""
         # Inside a prefork worker child the parent already declared it.
         if not task_join_will_block():
@@ -168,11 +179,11 @@ class RPCBackend(Backend, AsyncBackendMixin):
         """The queues to declare before publishing ``task_id`` (this thread's reply queue)."""
         return [self.binding]
 
-    def revive(self, channel: Any) -> None:
+    def revive(self, channel: Channel) -> None:
         """Declare the reply queue again on a new ``channel`` (after a reconnection)."""
         self.binding(channel).declare()
 
-    def on_result_fulfilled(self, result: Any) -> None:
+    def on_result_fulfilled(self, result: AsyncResult[Any] | GroupResult) -> None:
         """The reply queue is shared by the thread's results: keep consuming."""
 
     def ensure_chords_allowed(self) -> None:
@@ -183,7 +194,8 @@ class RPCBackend(Backend, AsyncBackendMixin):
         """Always ``rpc://``."""
         return 'rpc://'
 
-    def destination_for(self, task_id: str, request: Any) -> tuple[str, str]:
+    def destination_for(self, task_id: str,
+                        request: BackendRequest | None) -> tuple[str | None, str]:
         """Return ``(reply_to, correlation_id)`` for the result of ``task_id``."""
         if request is None:
             request = getattr(get_current_task(), 'request', None)
@@ -193,8 +205,9 @@ class RPCBackend(Backend, AsyncBackendMixin):
                 'sent from inside a task or with an explicit request.')
         return request.reply_to, request.correlation_id or task_id
 
-    def store_result(self, task_id: str, result: Any, state: str,
-                     traceback: str | None = None, request: Any = None, **kwargs: Any) -> Any:
+    def store_result(self, task_id: str, result: object, state: str,
+                     traceback: str | None = None, request: BackendRequest | None = None,
+                     **kwargs: Any) -> object:
         """Publish the state to the caller's reply queue (no-op without ``reply_to``)."""
         routing_key, correlation_id = self.destination_for(task_id, request)
         if not routing_key:
@@ -210,7 +223,7 @@ class RPCBackend(Backend, AsyncBackendMixin):
                 declare=None, delivery_mode=self.delivery_mode)
         return result
 
-    def on_out_of_band_result(self, task_id: str, message: Any) -> None:
+    def on_out_of_band_result(self, task_id: str, message: Message) -> None:
         """Keep a message for another task until someone asks for it."""
         self.result_consumer.on_out_of_band_result(message)
         self._out_of_band[task_id] = message
@@ -268,10 +281,12 @@ class RPCBackend(Backend, AsyncBackendMixin):
 
     @staticmethod
     def _get_message_task_id(message: Any) -> str | None:
+        task_id: str | None
         try:
-            return message.properties['correlation_id']
+            task_id = message.properties['correlation_id']
         except (AttributeError, KeyError):
-            return (message.payload or {}).get('task_id')
+            task_id = (message.payload or {}).get('task_id')
+        return task_id
 
     def _slurp_from_queue(self, task_id: str, accept: Any, limit: int = 1000,
                           no_ack: bool = False) -> Iterator[Any]:
@@ -293,11 +308,11 @@ class RPCBackend(Backend, AsyncBackendMixin):
         """Results are messages: they cannot be re-read."""
         raise NotImplementedError('reload_group_result is not supported by this backend.')
 
-    def save_group(self, group_id: str, result: Any) -> Any:
+    def save_group(self, group_id: str, result: GroupResult) -> NoReturn:
         """Groups cannot be stored in a reply queue."""
         raise NotImplementedError('save_group is not supported by this backend.')
 
-    def restore_group(self, group_id: str, cache: bool = True) -> Any:
+    def restore_group(self, group_id: str, cache: bool = True) -> NoReturn:
         """Groups cannot be stored in a reply queue."""
         raise NotImplementedError('restore_group is not supported by this backend.')
 
@@ -309,6 +324,7 @@ class RPCBackend(Backend, AsyncBackendMixin):
         # Only the local cache holds anything to forget.
         pass
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = dict(kwargs or {}, persistent=self.persistent, serializer=self.serializer)
         return super().__reduce__(args, kwargs)

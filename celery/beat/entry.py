@@ -1,15 +1,19 @@
 """Schedule entries: one periodic task each, with its run history."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from celery.exceptions import CeleryError
 from celery.schedules import maybe_schedule, schedstate
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.schedules import BaseSchedule
+
+#: What a :class:`BeatLazyFunc`'s function returns.
+R = TypeVar('R')
 
 __all__ = ('SchedulingError', 'BeatLazyFunc', 'ScheduleEntry', 'event_t')
 
@@ -26,17 +30,17 @@ class SchedulingError(CeleryError):
     """A scheduled task could not be sent."""
 
 
-class BeatLazyFunc:
+class BeatLazyFunc(Generic[R]):
     """A function in an entry's args/kwargs, called each time the entry is sent."""
 
-    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(self, func: Callable[..., R], *args: Any, **kwargs: Any) -> None:
         self._func = func
         self._func_params = {'args': args, 'kwargs': kwargs}
 
-    def __call__(self) -> Any:
+    def __call__(self) -> R:
         return self.delay()
 
-    def delay(self) -> Any:
+    def delay(self) -> R:
         """Call the function now and return its value."""
         return self._func(*self._func_params['args'], **self._func_params['kwargs'])
 
@@ -58,16 +62,17 @@ class ScheduleEntry:
     """One periodic task: what to send, its schedule and when it last ran."""
 
     name: str | None = None
-    schedule: Any = None
-    args: Any = None
-    kwargs: Any = None
-    options: Any = None
+    schedule: BaseSchedule | float | timedelta | None = None
+    args: Sequence[Any] | None = None
+    kwargs: Mapping[str, Any] | None = None
+    options: Mapping[str, Any] | None = None
     last_run_at: datetime | None = None
     total_run_count: int = 0
 
     def __init__(self, name: str | None = None, task: str | None = None,
                  last_run_at: datetime | None = None, total_run_count: int | None = None,
-                 schedule: Any = None, args: Any = (), kwargs: Any = None,
+                 schedule: BaseSchedule | float | timedelta | None = None,
+                 args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None,
                  options: Mapping[str, Any] | None = None, relative: bool = False,
                  app: Celery | None = None) -> None:
         # Every attribute set here is also a keyword of this method: iterating an

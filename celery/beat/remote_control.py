@@ -19,6 +19,8 @@ from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname, host_format, nodename, nodesplit
 
 if TYPE_CHECKING:
+    from kombu.message import Message
+
     from celery.beat.service import Service
 
 __all__ = ('BeatPidbox', 'beat_nodename', 'NODENAME_DEFAULT')
@@ -85,7 +87,7 @@ class BeatPidbox:
         with self.app.connection_for_read() as conn:
             return 'fanout' in conn.transport.implements.exchange_type
 
-    def on_message(self, body: Any, message: Any) -> None:
+    def on_message(self, body: object, message: Message) -> None:
         """Answer a command addressed to beat, unless beat is stuck."""
         if not isinstance(body, dict) or body.get('method') not in self.handlers:
             return  # commands for workers (inspect active, ...): not ours to answer

@@ -20,7 +20,10 @@ from celery.utils.log import get_logger
 from celery.utils.time import get_exponential_backoff_interval, humanize_seconds
 
 if TYPE_CHECKING:
+    from kombu import Connection, Producer
+
     from celery.app.base import Celery
+    from celery.result import AsyncResult
 
 __all__ = ('Scheduler', 'DEFAULT_MAX_INTERVAL')
 
@@ -78,8 +81,9 @@ class Scheduler:
 
     logger = logger
 
-    def __init__(self, app: Celery, schedule: Any = None, max_interval: float | None = None,
-                 Producer: Any = None, lazy: bool = False,
+    def __init__(self, app: Celery, schedule: dict[str, ScheduleEntry] | None = None,
+                 max_interval: float | None = None,
+                 Producer: Callable[..., Producer] | None = None, lazy: bool = False,
                  sync_every_tasks: int | None = None, **kwargs: Any) -> None:
         self.app = app
         self.data = {} if schedule is None else schedule
@@ -172,7 +176,8 @@ class Scheduler:
 
     schedule = property(get_schedule, set_schedule)  # type: ignore[assignment]
 
-    def schedules_equal(self, old_schedules: Any, new_schedules: Any) -> bool:
+    def schedules_equal(self, old_schedules: Mapping[str, ScheduleEntry] | None,
+                        new_schedules: Mapping[str, ScheduleEntry] | None) -> bool:
         """Return True if two schedules hold equal entries under the same names."""
         if old_schedules is None or new_schedules is None:
             return old_schedules is new_schedules
@@ -313,7 +318,7 @@ class Scheduler:
         logger.debug('%s sent. id->%s', entry.task, getattr(result, 'id', None))
         return True
 
-    def apply_entry(self, entry: ScheduleEntry, producer: Any = None) -> None:
+    def apply_entry(self, entry: ScheduleEntry, producer: Producer | None = None) -> None:
         """Send ``entry`` now, logging (not raising) any error."""
         logger.info('Scheduler: Sending due task %s (%s)', entry.name, entry.task)
         try:
@@ -343,8 +348,8 @@ class Scheduler:
         new_entry = self.schedule[entry.name] = next(entry)
         return new_entry
 
-    def apply_async(self, entry: ScheduleEntry, producer: Any = None, advance: bool = True,
-                    **kwargs: Any) -> Any:
+    def apply_async(self, entry: ScheduleEntry, producer: Producer | None = None,
+                    advance: bool = True, **kwargs: Any) -> AsyncResult[Any]:
         """Send the entry's task; raise :exc:`SchedulingError` on failure."""
         # Advance first, so a task that always fails to send is not retried forever.
         entry = self.reserve(entry) if advance else entry
@@ -352,11 +357,14 @@ class Scheduler:
         try:
             entry_args = _evaluate_entry_args(entry.args)
             entry_kwargs = _evaluate_entry_kwargs(entry.kwargs)
+            result: AsyncResult[Any]
             if task:
-                return task.apply_async(entry_args, entry_kwargs, producer=producer,
-                                        **entry.options)
-            return self.send_task(entry.task, entry_args, entry_kwargs, producer=producer,
-                                  **entry.options)
+                result = task.apply_async(entry_args, entry_kwargs, producer=producer,
+                                          **entry.options)
+            else:
+                result = self.send_task(entry.task, entry_args, entry_kwargs,
+                                        producer=producer, **entry.options)
+            return result
         except Exception as exc:
             raise SchedulingError(f"Couldn't apply scheduled task {entry.name}: {exc}") from exc
         finally:
@@ -364,9 +372,10 @@ class Scheduler:
             if self.should_sync():
                 self._do_sync()
 
-    def send_task(self, *args: Any, **kwargs: Any) -> Any:
+    def send_task(self, *args: Any, **kwargs: Any) -> AsyncResult[Any]:
         """Send a task by name through the app."""
-        return self.app.send_task(*args, **kwargs)
+        result: AsyncResult[Any] = self.app.send_task(*args, **kwargs)
+        return result
 
     # -- syncing -----------------------------------------------------------
 
@@ -411,15 +420,17 @@ class Scheduler:
                 logger.debug('beat: error closing broker connection: %r', exc)
 
     @cached_property
-    def connection(self) -> Any:
+    def connection(self) -> Connection:
         """The broker connection used to send tasks."""
-        return self.app.connection_for_write()
+        connection: Connection = self.app.connection_for_write()
+        return connection
 
     @cached_property
-    def producer(self) -> Any:
+    def producer(self) -> Producer:
         """The producer used to send tasks."""
-        Producer = self.Producer or self.app.amqp.Producer
-        return Producer(self._ensure_connected(), auto_declare=False)
+        make_producer = self.Producer or self.app.amqp.Producer
+        producer: Producer = make_producer(self._ensure_connected(), auto_declare=False)
+        return producer
 
     @property
     def info(self) -> str:

@@ -24,13 +24,14 @@ logger = get_logger('celery.beat')
 class Service:
     """Run a scheduler: tick, sleep, repeat until stopped; sync on the way out."""
 
-    scheduler_cls: Any = 'celery.beat:PersistentScheduler'
+    scheduler_cls: str | type[Scheduler] = 'celery.beat:PersistentScheduler'
 
     #: The remote control node class (used when remote control is enabled).
     Pidbox = BeatPidbox
 
     def __init__(self, app: Celery, max_interval: float | None = None,
-                 schedule_filename: str | None = None, scheduler_cls: Any = None,
+                 schedule_filename: str | None = None,
+                 scheduler_cls: str | type[Scheduler] | None = None,
                  remote_control: bool | None = None, hostname: str | None = None) -> None:
         self.app = app
         self.max_interval = max_interval or app.conf.beat_max_loop_interval
@@ -105,7 +106,8 @@ class Service:
                       extension_namespace: str = 'celery.beat_schedulers') -> Scheduler:
         """Instantiate the scheduler class (a class, a path, or an entry-point alias)."""
         aliases = dict(load_extension_class_names(extension_namespace))
-        scheduler_cls = symbol_by_name(self.scheduler_cls, aliases=aliases)
+        scheduler_cls: type[Scheduler] = self.scheduler_cls if not isinstance(
+            self.scheduler_cls, str) else symbol_by_name(self.scheduler_cls, aliases=aliases)
         return scheduler_cls(app=self.app, schedule_filename=self.schedule_filename,
                              max_interval=self.max_interval, lazy=lazy)
 

@@ -1,16 +1,21 @@
 """``celery amqp``: an AMQP 0.9.1 shell for declaring, binding, publishing and getting by hand."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from celery.bin.base import CeleryCommand, CLIContext, handle_preload_options
 
+if TYPE_CHECKING:
+    from amqp import Message as AMQPMessage
+
+    from celery.app.base import Celery
+
 __all__ = ('amqp', 'AMQPContext', 'dump_message')
 
 
-def dump_message(message: Any) -> dict[str, Any] | None:
+def dump_message(message: AMQPMessage | None) -> dict[str, Any] | None:
     """Return a fetched message as ``{'body', 'properties', 'delivery_info'}``; ``None`` stays ``None``."""
     if message is None:
         return None
@@ -28,11 +33,11 @@ class AMQPContext:
         self.reconnect()
 
     @property
-    def app(self) -> Any:
+    def app(self) -> Celery:
         """The app of the CLI context."""
         return self.cli_context.app
 
-    def respond(self, retval: Any) -> None:
+    def respond(self, retval: object) -> None:
         """Print a command's result."""
         if isinstance(retval, str):
             self.cli_context.echo(retval)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property, update_wrapper
 from pprint import pformat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click import Context, ParamType
@@ -15,6 +15,9 @@ from click import Context, ParamType
 from celery.platforms import EX_UNAVAILABLE
 from celery.signals import user_preload_options
 from celery.utils.log import mlevel
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = (
     'CLIContext', 'CeleryOption', 'CeleryCommand', 'CeleryDaemonCommand', 'DaemonOption',
@@ -36,7 +39,8 @@ Since Celery 5.0 the application is a global option, given before the sub-comman
 class CLIContext:
     """The object shared by all sub-commands as ``ctx.obj``: the app and output helpers."""
 
-    def __init__(self, app: Any, no_color: bool, workdir: Any, quiet: bool = False) -> None:
+    def __init__(self, app: Celery, no_color: bool, workdir: str | None,
+                 quiet: bool = False) -> None:
         self.app = app
         self.no_color = no_color
         self.quiet = quiet
@@ -58,7 +62,7 @@ class CLIContext:
             return message or ''
         return click.style(message, **kwargs)
 
-    def secho(self, message: Any = None, **kwargs: Any) -> None:
+    def secho(self, message: object = None, **kwargs: Any) -> None:
         """Echo a styled message (styles dropped with ``--no-color``)."""
         if self.no_color:
             kwargs = {k: v for k, v in kwargs.items() if k in ('file', 'nl', 'err')}
@@ -66,17 +70,17 @@ class CLIContext:
         else:
             click.secho(message, **kwargs)
 
-    def echo(self, message: Any = None, **kwargs: Any) -> None:
+    def echo(self, message: object = None, **kwargs: Any) -> None:
         """Echo a message to stdout."""
         if self.no_color:
             kwargs['color'] = False
         click.echo(message, **kwargs)
 
-    def error(self, message: Any = None, **kwargs: Any) -> None:
+    def error(self, message: object = None, **kwargs: Any) -> None:
         """Echo a message to stderr."""
         self.secho(message, err=True, **kwargs)
 
-    def pretty(self, n: Any) -> tuple[str, str]:
+    def pretty(self, n: object) -> tuple[str, str]:
         """Return ``(status, text)`` rendering a reply for humans."""
         if isinstance(n, list):
             return self.OK, self.pretty_list(n)
@@ -157,7 +161,7 @@ class CeleryOption(click.Option):
         self.default_value_from_context = kwargs.pop('default_value_from_context', None)
         super().__init__(*args, **kwargs)
 
-    def get_default(self, ctx: Context, *args: Any, **kwargs: Any) -> Any:
+    def get_default(self, ctx: Context, *args: Any, **kwargs: Any) -> object:
         """The default, read from the context object when configured so."""
         if self.default_value_from_context and ctx.obj is not None:
             self.default = getattr(ctx.obj, self.default_value_from_context)
@@ -210,7 +214,7 @@ class DaemonOption(CeleryOption):
                          callback=kwargs.pop('callback', self.daemon_setting),
                          **kwargs)
 
-    def daemon_setting(self, ctx: Context, opt: click.Parameter, value: Any) -> Any:
+    def daemon_setting(self, ctx: Context, opt: click.Parameter, value: object) -> object:
         """Return ``value``, else the app setting named after the command (``worker_pidfile``)."""
         if value or ctx.obj is None:
             return value
@@ -237,11 +241,12 @@ class CommaSeparatedList(ParamType):
 
     name = 'comma separated list'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> list[str]:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> list[str]:
         """Split ``a,b,c`` into a list."""
         if isinstance(value, (list, tuple)):
             return list(value)
-        return [item.strip() for item in value.split(',') if item.strip()]
+        return [item.strip() for item in str(value).split(',') if item.strip()]
 
 
 class JsonArray(ParamType):
@@ -249,12 +254,13 @@ class JsonArray(ParamType):
 
     name = 'json array'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> list[Any]:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> list[Any]:
         """Parse a JSON array."""
         if isinstance(value, list):
             return value
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(_json_text(value))
         except ValueError as exc:
             self.fail(f'{value!r} is not valid JSON: {exc}', param, ctx)
         if not isinstance(parsed, list):
@@ -267,12 +273,13 @@ class JsonObject(ParamType):
 
     name = 'json object'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> dict[str, Any]:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> dict[str, Any]:
         """Parse a JSON object."""
         if isinstance(value, dict):
             return value
         try:
-            parsed = json.loads(value)
+            parsed = json.loads(_json_text(value))
         except ValueError as exc:
             self.fail(f'{value!r} is not valid JSON: {exc}', param, ctx)
         if not isinstance(parsed, dict):
@@ -280,9 +287,17 @@ class JsonObject(ParamType):
         return parsed
 
 
-def _parse_iso8601(value: Any) -> datetime:
+def _json_text(value: object) -> str | bytes:
+    if isinstance(value, (str, bytes)):
+        return value
+    raise ValueError(f'expected text, got {type(value).__name__}')
+
+
+def _parse_iso8601(value: object) -> datetime:
     if isinstance(value, datetime):
         return value
+    if not isinstance(value, str):
+        raise TypeError(f'expected text, got {type(value).__name__}')
     return datetime.fromisoformat(value.replace('Z', '+00:00'))
 
 
@@ -291,7 +306,8 @@ class ISO8601DateTime(ParamType):
 
     name = 'iso-86091'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> datetime:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> datetime:
         """Parse an ISO 8601 date/time."""
         try:
             return _parse_iso8601(value)
@@ -304,13 +320,14 @@ class ISO8601DateTimeOrFloat(ParamType):
 
     name = 'iso-86091 or float'
 
-    def convert(self, value: Any, param: click.Parameter | None,
+    def convert(self, value: object, param: click.Parameter | None,
                 ctx: Context | None) -> datetime | float:
         """Parse an ISO 8601 date/time, or a number of seconds."""
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
+        if isinstance(value, (str, int, float)):
+            try:
+                return float(value)
+            except ValueError:
+                pass
         try:
             return _parse_iso8601(value)
         except (TypeError, ValueError) as exc:
@@ -324,11 +341,13 @@ class LogLevel(click.Choice):
     def __init__(self) -> None:
         super().__init__(('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL', 'FATAL'))
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> int:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> int:
         """Turn a level name or number into a logging level number."""
         if isinstance(value, numbers.Integral):
             return int(value)
-        return mlevel(super().convert(value.upper(), param, ctx))
+        level: int = mlevel(super().convert(str(value).upper(), param, ctx))
+        return level
 
 
 COMMA_SEPARATED_LIST = CommaSeparatedList()

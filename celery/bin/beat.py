@@ -41,8 +41,9 @@ def _setting_default(setting: str) -> Any:
 @click.pass_context
 @handle_preload_options
 def beat(ctx: Context, detach: bool = False, logfile: str | None = None,
-         pidfile: str | None = None, uid: Any = None, gid: Any = None, umask: Any = None,
-         workdir: str | None = None, **kwargs: Any) -> Any:
+         pidfile: str | None = None, uid: int | str | None = None,
+         gid: int | str | None = None, umask: int | str | None = None,
+         workdir: str | None = None, **kwargs: Any) -> None:
     """Start the beat periodic task scheduler."""
     app = ctx.obj.app
     if ctx.args:
@@ -58,5 +59,6 @@ def beat(ctx: Context, detach: bool = False, logfile: str | None = None,
                         quiet=ctx.obj.quiet, **kwargs)
     if detach:
         with detached(logfile, pidfile, uid, gid, umask, workdir):
-            return make_beat().run()
-    return make_beat().run()
+            make_beat().run()
+            return
+    make_beat().run()

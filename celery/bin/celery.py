@@ -6,7 +6,7 @@ import os
 import pathlib
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click_didyoumean import DYMGroup
@@ -63,14 +63,18 @@ SUBCOMMANDS: dict[str, str] = {
 #: User option groups appended to the sub-command of the same name.
 USER_OPTION_GROUPS = ('worker', 'beat', 'events')
 
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
-def load_app(value: Any) -> Any:
+
+def load_app(value: str | Celery) -> Celery:
     """Return the app named by ``-A`` (module, ``module:attr`` or package); a Celery app passes through."""
     if not isinstance(value, str):
         return value
     from celery.app.utils import find_app
     try:
-        return find_app(value)
+        app: Celery = find_app(value)
+        return app
     except ModuleNotFoundError as exc:
         module = value.partition(':')[0]
         if exc.name and (module == exc.name or module.startswith(exc.name + '.')):
@@ -94,7 +98,8 @@ class AppParam(click.ParamType):
 
     name = 'application'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> object:
         """Keep the value as given: the app is loaded later."""
         return value
 
@@ -211,7 +216,7 @@ def _append_params(ctx: click.Context, command: click.Command, params: Any) -> N
               help='Skip Django core checks on startup. Setting the SKIP_CHECKS environment '
                    'variable to any non-empty string has the same effect.')
 @click.pass_context
-def celery(ctx: click.Context, app: Any, broker: str | None, result_backend: str | None,
+def celery(ctx: click.Context, app: str | Celery | None, broker: str | None, result_backend: str | None,
            loader: str | None, config: str | None, workdir: pathlib.Path | None,
            no_color: bool, quiet: bool, version: bool, skip_checks: bool) -> None:
     """Celery command entrypoint."""

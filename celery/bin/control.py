@@ -170,6 +170,9 @@ def inspect(ctx: click.Context, action: str | None, timeout: float,
         return _list_commands(ctx, 'inspect')
     meta = _check_command('inspect', action)
     arguments = _compile_arguments(meta, action, ctx.args)
+    if action == 'revoked':
+        # Where each revoke came from (revokes_backend or live), as the reply.
+        arguments.setdefault('sources', True)
     callback = None if json else partial(_say_remote_command_reply, ctx, show_reply=True)
     inspector = ctx.obj.app.control.inspect(timeout=timeout, destination=destination,
                                             callback=callback)

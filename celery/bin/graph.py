@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import sys
 from itertools import count
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from kombu.utils.url import maybe_sanitize_url
 
 from celery.bin.base import CeleryCommand, handle_preload_options
 from celery.utils.graph import DependencyGraph, GraphFormatter
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('bootsteps', 'graph', 'workers')
 
@@ -120,22 +123,23 @@ class Thread(Node):
 class ClusterFormatter(GraphFormatter):
     """Draws each kind of node with its own colours and shape."""
 
-    def label(self, obj: Any) -> str:
+    def label(self, obj: object) -> str:
         """The node's own label."""
         return obj.label() if isinstance(obj, Node) else str(obj)
 
-    def node(self, obj: Any, **attrs: Any) -> str:
+    def node(self, obj: object, **attrs: Any) -> str:
         """A node with dependencies (workers and processes)."""
-        scheme = dict(obj.scheme)
+        scheme = dict(obj.scheme) if isinstance(obj, Node) else {}
         if isinstance(obj, Thread):
             scheme['label'] = obj.real_label
         return self.draw_node(obj, dict(self.node_scheme, **scheme), attrs)
 
-    def terminal_node(self, obj: Any, **attrs: Any) -> str:
+    def terminal_node(self, obj: object, **attrs: Any) -> str:
         """A node without dependencies (broker and backend)."""
-        return self.draw_node(obj, dict(self.term_scheme, **obj.scheme), attrs)
+        scheme = obj.scheme if isinstance(obj, Node) else {}
+        return self.draw_node(obj, dict(self.term_scheme, **scheme), attrs)
 
-    def edge(self, a: Any, b: Any, **attrs: Any) -> str:
+    def edge(self, a: object, b: object, **attrs: Any) -> str:
         """An arrow; process arrows end in a bar at their worker."""
         if isinstance(a, Thread):
             attrs.update(arrowhead='none', arrowtail='tee')
@@ -153,7 +157,7 @@ def abbreviate(names: list[str], kind: str, maximum: int, numbered: bool) -> lis
     return names
 
 
-def discover(app: Any, options: dict[str, Any]) -> tuple[list[str], list[Any]]:
+def discover(app: Celery, options: dict[str, Any]) -> tuple[list[str], list[Any]]:
     """Worker names and process counts: from ``nodes``/``threads`` or ``inspect stats``."""
     if 'nodes' in options:
         nodes = options['nodes']
@@ -165,7 +169,7 @@ def discover(app: Any, options: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return names, [replies[name].get('pool', {}).get('max-concurrency', 0) for name in names]
 
 
-def cluster_graph(app: Any, options: dict[str, Any]) -> DependencyGraph:
+def cluster_graph(app: Celery, options: dict[str, Any]) -> DependencyGraph:
     """The broker, the backend, every worker and its processes as a dependency graph."""
     wmax = int(options.get('wmax', 4) or 0)
     tmax = int(options.get('tmax', 3) or 0)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,10 +13,13 @@ from celery.bin.base import (
     handle_preload_options,
 )
 
+if TYPE_CHECKING:
+    from kombu import Connection
+
 __all__ = ('purge', 'purge_queues')
 
 
-def purge_queues(connection: Any, names: Iterable[str]) -> int:
+def purge_queues(connection: Connection, names: Iterable[str]) -> int:
     """Purge the named queues on ``connection``; return how many messages were removed.
 
     A queue that doesn't exist counts as empty (it can't hold messages).

@@ -1,11 +1,14 @@
 """``celery shell``: an interactive Python shell with the app and its tasks loaded."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from celery.bin.base import CeleryCommand, CeleryOption, handle_preload_options
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('shell',)
 
@@ -42,7 +45,7 @@ def _invoke_default_shell(locals_: dict[str, Any]) -> None:
     return _invoke_fallback_shell(locals_)
 
 
-def shell_namespace(app: Any, without_tasks: bool = False) -> dict[str, Any]:
+def shell_namespace(app: Celery, without_tasks: bool = False) -> dict[str, Any]:
     """Return the names preloaded into the shell: the app, canvas primitives and tasks."""
     import celery
     from celery import canvas

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click import Context, ParamType
@@ -28,6 +28,9 @@ AUTO_CONCURRENCY = 'auto'
 #: Set in the environment to detach without forking (for debugging ``-D``); read again by detach().
 C_FAKEFORK = os.environ.get('C_FAKEFORK')
 
+if TYPE_CHECKING:
+    from celery.app.base import Celery
+
 #: Options that must not be passed on to the re-executed, detached worker.
 _DETACH_FLAGS = ('-D', '--detach')
 _DETACH_OPTIONS_WITH_VALUE = ('--uid', '--gid')
@@ -38,9 +41,10 @@ class Hostname(ParamType):
 
     name = 'hostname'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> str:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> str:
         from celery.utils.nodenames import default_nodename, host_format
-        return host_format(default_nodename(value))
+        return host_format(default_nodename(str(value)))
 
 
 class Autoscale(ParamType):
@@ -48,10 +52,10 @@ class Autoscale(ParamType):
 
     name = '<min workers>, <max workers>'
 
-    def convert(self, value: Any, param: click.Parameter | None,
+    def convert(self, value: object, param: click.Parameter | None,
                 ctx: Context | None) -> tuple[int, int]:
         if isinstance(value, tuple):
-            return value
+            return value[0], value[1]
         parts = [part.strip() for part in str(value).split(',')]
         if len(parts) > 2:
             self.fail(f'Expected two comma separated integers or one integer. Got {len(parts)} instead.',
@@ -71,7 +75,8 @@ class CeleryBeat(ParamType):
 
     name = 'beat'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> Any:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> object:
         if value and ctx is not None and ctx.obj is not None and ctx.obj.app.IS_WINDOWS:
             self.fail('-B option does not work on Windows. '
                       'Please run celery beat as a separate service.', param, ctx)
@@ -86,7 +91,8 @@ class WorkersPool(click.Choice):
     def __init__(self) -> None:
         super().__init__(POOL_NAMES, case_sensitive=False)
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> Any:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> object:
         """Return the pool name in lower case; a class is passed through unchanged."""
         if not isinstance(value, str):
             return value
@@ -104,10 +110,15 @@ class Concurrency(click.ParamType):
 
     name = 'concurrency'
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: Context | None) -> int:
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: Context | None) -> int:
         """Return the number of pool workers; 0 means the default."""
         if isinstance(value, int) or str(value).strip().lower() != AUTO_CONCURRENCY:
-            return click.IntRange(min=0).convert(value, param, ctx)
+            # Typed as a bare ParamType: IntRange declares int input, yet
+            # converts the command line's text too.
+            at_least_zero: ParamType = click.IntRange(min=0)
+            number: int = at_least_zero.convert(value, param, ctx)
+            return number
         return 0
 
 
@@ -146,21 +157,23 @@ def _strip_detach_args(argv: list[str]) -> list[str]:
 
 
 def detach(path: str, argv: list[str], logfile: str | None = None, pidfile: str | None = None,
-           uid: Any = None, gid: Any = None, umask: Any = None, workdir: str | None = None,
-           fake: bool = False, app: Any = None, executable: str | None = None,
+           uid: int | str | None = None, gid: int | str | None = None,
+           umask: int | str | None = None, workdir: str | None = None,
+           fake: bool = False, app: Celery | None = None, executable: str | None = None,
            hostname: str | None = None) -> int:
     """Detach from the terminal and re-execute ``path argv`` as a daemon."""
-    from celery.utils.nodenames import node_format
+    from celery.utils.nodenames import default_nodename, node_format
     fake = bool(os.environ.get('C_FAKEFORK')) or fake
     # The logfile is touched before stdio closes, so it must be expanded here.
-    logfile = node_format(logfile, hostname) if logfile else logfile
+    logfile = node_format(logfile, hostname or default_nodename(None)) if logfile else logfile
     with detached(logfile, pidfile, uid, gid, umask, workdir, fake, after_forkers=False):
         path = executable or path
         try:
             os.execv(path, [path, *argv])
         except Exception:
             if app is None:
-                from celery import current_app as app
+                from celery._state import get_current_app
+                app = get_current_app()
             app.log.setup_logging_subsystem('ERROR', logfile, hostname=hostname)
             logger.critical("Can't exec %r", ' '.join([path, *argv]), exc_info=True)
             return EX_FAILURE
@@ -267,8 +280,8 @@ def _config_overrides(ctx: Context, command: click.Command) -> list[str]:
               help='Scheduler class to use.')
 @click.pass_context
 @handle_preload_options
-def worker(ctx: Context, hostname: str | None = None, pool_cls: Any = None, uid: Any = None,
-           gid: Any = None, loglevel: int | None = None, logfile: str | None = None,
+def worker(ctx: Context, hostname: str | None = None, pool_cls: str | type | None = None,
+           uid: int | str | None = None, gid: int | str | None = None, loglevel: int | None = None, logfile: str | None = None,
            pidfile: str | None = None, statedb: str | None = None, **kwargs: Any) -> int | None:
     """Start worker instance.
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery.concurrency.base import BasePool
 
 __all__ = ('ALIASES', 'get_available_pool_names', 'get_implementation', 'set_default_pool')
 
@@ -26,7 +29,7 @@ if custom:
 DEFAULT_POOL = 'prefork'
 
 
-def get_implementation(cls: Any) -> Any:
+def get_implementation(cls: str | type[BasePool]) -> type[BasePool]:
     """Return the pool class for a name in :data:`ALIASES`, a ``'module:Class'`` path or a class."""
     if not isinstance(cls, str):
         return cls
@@ -37,7 +40,8 @@ def get_implementation(cls: Any) -> Any:
         choices = ', '.join(get_available_pool_names())
         raise ImproperlyConfigured(f'Unknown pool {cls!r}: choose one of {choices}')
     try:
-        return symbol_by_name(cls, ALIASES)
+        pool_cls: type[BasePool] = symbol_by_name(cls, ALIASES)
+        return pool_cls
     except (ImportError, AttributeError, ValueError) as exc:
         raise ImproperlyConfigured(f'Cannot load pool {cls!r}: {exc}') from exc
 

@@ -13,6 +13,8 @@ from celery.exceptions import WorkerShutdown, WorkerTerminate
 from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
+    from kombu.asynchronous import Hub
+
     from celery.app.base import Celery
 
 __all__ = ('BasePool', 'apply_target')
@@ -67,7 +69,8 @@ class BasePool:
     CLOSE = 0x2
     TERMINATE = 0x3
 
-    Timer: Any = None
+    #: The timer class the worker should use with this pool (``None``: its default).
+    Timer: type | None = None
 
     #: Set to true if the pool can be shutdown from within a signal handler.
     signal_safe = True
@@ -115,7 +118,7 @@ class BasePool:
     def on_stop(self) -> None:
         """Hook: wait for running jobs and release resources."""
 
-    def register_with_event_loop(self, loop: Any) -> None:
+    def register_with_event_loop(self, loop: Hub) -> None:
         """Deliver callbacks in ``loop``'s thread (a :class:`kombu.asynchronous.Hub`)."""
         if self.callbacks_need_relay:
             self.relay.register_with_event_loop(loop)
@@ -128,17 +131,17 @@ class BasePool:
         """
         return self.relay.flush()
 
-    def on_apply(self, *args: Any, **kwargs: Any) -> Any:
+    def on_apply(self, *args: Any, **kwargs: Any) -> object:
         """Hook: execute one job."""
         raise NotImplementedError(f'{type(self).__name__} must implement on_apply')
 
     def on_terminate(self) -> None:
         """Hook: kill running jobs and release resources now."""
 
-    def on_soft_timeout(self, job: Any) -> None:
+    def on_soft_timeout(self, job: object) -> None:
         """Hook: a job exceeded its soft time limit."""
 
-    def on_hard_timeout(self, job: Any) -> None:
+    def on_hard_timeout(self, job: object) -> None:
         """Hook: a job exceeded its hard time limit."""
 
     def maintain_pool(self, *args: Any, **kwargs: Any) -> None:
@@ -191,7 +194,7 @@ class BasePool:
         """Hook: stop accepting jobs."""
 
     def apply_async(self, target: Callable[..., Any], args: tuple[Any, ...] | list[Any] | None = None,
-                    kwargs: dict[str, Any] | None = None, **options: Any) -> Any:
+                    kwargs: dict[str, Any] | None = None, **options: Any) -> object:
         """Run ``target(*args, **kwargs)`` and report through the callbacks in ``options``.
 
         ``accept_callback(pid, time_accepted)`` fires when a worker starts the

@@ -22,30 +22,31 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 __all__ = ('TaskPool',)
 
 
-class TaskPool(GreenTaskPool):
+class TaskPool(GreenTaskPool[eventlet.greenthread.GreenThread]):
     """Green pool backed by :class:`eventlet.greenpool.GreenPool`."""
 
     def create_pool(self, size: int) -> eventlet.greenpool.GreenPool:
         """Return an eventlet green pool."""
         return eventlet.greenpool.GreenPool(size)
 
-    def spawn(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn(self, fun: Callable[..., object], *args: Any) -> eventlet.greenthread.GreenThread:
         """Start a green thread, waiting for a free slot."""
         return self._pool.spawn(fun, *args)
 
-    def spawn_n(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn_n(self, fun: Callable[..., object], *args: Any) -> eventlet.greenthread.GreenThread:
         """Start a green thread that doesn't take a pool slot."""
         return eventlet.spawn(fun, *args)
 
-    def kill(self, greenlet: Any, exc: BaseException) -> None:
+    def kill(self, greenlet: eventlet.greenthread.GreenThread, exc: BaseException) -> None:
         """Raise ``exc`` in ``greenlet``."""
         eventlet.greenthread.kill(greenlet, exc)
 
-    def call_later(self, seconds: float, fun: Callable[..., Any], *args: Any) -> Any:
+    def call_later(self, seconds: float, fun: Callable[..., object],
+                   *args: Any) -> eventlet.greenthread.GreenThread:
         """Schedule ``fun`` on eventlet's hub."""
         return eventlet.greenthread.spawn_after(seconds, fun, *args)
 
-    def current(self) -> Any:
+    def current(self) -> eventlet.greenthread.GreenThread:
         """Return the running green thread."""
         return eventlet.greenthread.getcurrent()
 

@@ -37,13 +37,13 @@ def _dumps(obj: Any) -> bytes:
         return bytes(ForkingPickler.dumps(obj))
 
 
-def encode(obj: Any) -> bytes:
+def encode(obj: object) -> bytes:
     """Return ``obj`` pickled behind its length."""
     data = _dumps(obj)
     return _LENGTH.pack(len(data)) + data
 
 
-def datagrams(obj: Any) -> list[bytes]:
+def datagrams(obj: object) -> list[bytes]:
     """Return ``obj`` pickled, as the datagrams that carry it."""
     data = _dumps(obj)
     if len(data) <= DATAGRAM_PAYLOAD:

@@ -25,7 +25,7 @@ __all__ = ('TaskPool',)
 
 #: Exception class :func:`apply_timeout` uses when none is passed
 #: (``None``: :class:`gevent.Timeout`, imported on use).
-Timeout: Any = None
+Timeout: type[gevent.Timeout] | None = None
 
 
 def apply_target(target: Callable[..., Any], args: tuple[Any, ...] = (),
@@ -44,8 +44,9 @@ def apply_timeout(target: Callable[..., Any], args: tuple[Any, ...] = (),
                   kwargs: dict[str, Any] | None = None, callback: Callable[..., Any] | None = None,
                   accept_callback: Callable[..., Any] | None = None,
                   getpid: Callable[[], int] | None = None, timeout: float | None = None,
-                  timeout_callback: Callable[..., Any] | None = None, Timeout: Any = None,
-                  apply_target: Callable[..., Any] = apply_target, **rest: Any) -> Any:
+                  timeout_callback: Callable[..., object] | None = None,
+                  Timeout: type[gevent.Timeout] | None = None,
+                  apply_target: Callable[..., object] = apply_target, **rest: Any) -> object:
     """Run one job under a hard ``timeout``; when it expires call ``timeout_callback(False, timeout)``."""
     timeout_cls = Timeout or globals()['Timeout'] or gevent.Timeout
     try:
@@ -102,7 +103,7 @@ class Timer(_KombuTimer):
         return sorted(events, key=lambda event: (event.eta, event.priority))
 
 
-class TaskPool(GreenTaskPool):
+class TaskPool(GreenTaskPool[gevent.Greenlet]):
     """Green pool backed by :class:`gevent.pool.Pool`."""
 
     Timer = Timer
@@ -111,23 +112,23 @@ class TaskPool(GreenTaskPool):
         """Return a gevent greenlet pool."""
         return gevent.pool.Pool(size)
 
-    def spawn(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn(self, fun: Callable[..., object], *args: Any) -> gevent.Greenlet:
         """Start a greenlet, waiting for a free slot."""
         return self._pool.spawn(fun, *args)
 
-    def spawn_n(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn_n(self, fun: Callable[..., object], *args: Any) -> gevent.Greenlet:
         """Start a greenlet that doesn't take a pool slot."""
         return gevent.spawn(fun, *args)
 
-    def kill(self, greenlet: Any, exc: BaseException) -> None:
+    def kill(self, greenlet: gevent.Greenlet, exc: BaseException) -> None:
         """Raise ``exc`` in ``greenlet`` without waiting for it."""
         greenlet.kill(exc, block=False)
 
-    def call_later(self, seconds: float, fun: Callable[..., Any], *args: Any) -> Any:
+    def call_later(self, seconds: float, fun: Callable[..., object], *args: Any) -> _Later:
         """Schedule ``fun`` on gevent's loop."""
         return _Later(gevent.spawn_later(seconds, fun, *args))
 
-    def current(self) -> Any:
+    def current(self) -> gevent.Greenlet:
         """Return the running greenlet."""
         return gevent.getcurrent()
 
@@ -145,7 +146,7 @@ class TaskPool(GreenTaskPool):
 class _Later:
     """A scheduled greenlet that can be cancelled."""
 
-    def __init__(self, greenlet: Any) -> None:
+    def __init__(self, greenlet: gevent.Greenlet) -> None:
         self.greenlet = greenlet
 
     def cancel(self) -> None:

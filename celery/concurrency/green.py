@@ -2,15 +2,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from celery.concurrency.base import BasePool, apply_target
 from celery.exceptions import SoftTimeLimitExceeded, Terminated, TimeLimitExceeded
 
+if TYPE_CHECKING:
+    from billiard.einfo import ExceptionInfo
+
 __all__ = ('GreenTaskPool',)
 
+#: The green library's green thread (``gevent.Greenlet``, eventlet's ``GreenThread``).
+G = TypeVar('G')
 
-class GreenTaskPool(BasePool):
+
+class Cancellable(Protocol):
+    """A scheduled call that can still be called off."""
+
+    def cancel(self) -> object:
+        """Do not make the call (a no-op when it ran already)."""
+
+
+class GreenTaskPool(BasePool, Generic[G]):
     """Run each job in a greenlet; time limits raise inside the greenlet.
 
     Subclasses adapt a green library through :meth:`create_pool`,
@@ -18,6 +31,8 @@ class GreenTaskPool(BasePool):
     Callbacks run in the consumer's OS thread, so no relay is needed.
     """
 
+    #: How many greenlets may run at once (1000 unless given).
+    limit: int
     is_green = True
     signal_safe = False
     task_join_will_block = False
@@ -27,29 +42,29 @@ class GreenTaskPool(BasePool):
         self.limit = self.limit or 1000
         self.soft_timeout = self.options.get('soft_timeout')
         self.timeout = self.options.get('timeout')
-        self._running: dict[int, Any] = {}
+        self._running: dict[int, G] = {}
 
-    def create_pool(self, size: int) -> Any:
+    def create_pool(self, size: int) -> object:
         """Return the library's greenlet pool of ``size``."""
         raise NotImplementedError
 
-    def spawn(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn(self, fun: Callable[..., object], *args: Any) -> G:
         """Start ``fun(*args)`` in a pooled greenlet (waiting for a free slot)."""
         raise NotImplementedError
 
-    def spawn_n(self, fun: Callable[..., Any], *args: Any) -> Any:
+    def spawn_n(self, fun: Callable[..., object], *args: Any) -> G:
         """Start ``fun(*args)`` in a greenlet outside the pool (e.g. the pidbox loop)."""
         raise NotImplementedError
 
-    def kill(self, greenlet: Any, exc: BaseException) -> None:
+    def kill(self, greenlet: G, exc: BaseException) -> None:
         """Raise ``exc`` inside ``greenlet``."""
         raise NotImplementedError
 
-    def call_later(self, seconds: float, fun: Callable[..., Any], *args: Any) -> Any:
+    def call_later(self, seconds: float, fun: Callable[..., object], *args: Any) -> Cancellable:
         """Schedule ``fun(*args)``; the return value has ``cancel()``."""
         raise NotImplementedError
 
-    def current(self) -> Any:
+    def current(self) -> G:
         """Return the running greenlet."""
         raise NotImplementedError
 
@@ -65,11 +80,14 @@ class GreenTaskPool(BasePool):
         """Create the greenlet pool."""
         self._pool = self.create_pool(self.limit)
 
-    def on_apply(self, target: Any, args: tuple[Any, ...] | None = None,
-                 kwargs: dict[str, Any] | None = None, callback: Any = None,
-                 accept_callback: Any = None, timeout: float | None = None,
-                 timeout_callback: Any = None, apply_target: Callable[..., Any] = apply_target,
-                 **_: Any) -> Any:
+    def on_apply(self, target: Callable[..., object], args: tuple[Any, ...] | None = None,
+                 kwargs: dict[str, Any] | None = None,
+                 callback: Callable[[Any], object] | None = None,
+                 accept_callback: Callable[[int, float], object] | None = None,
+                 timeout: float | None = None,
+                 timeout_callback: Callable[..., object] | None = None,
+                 apply_target: Callable[..., object] = apply_target,
+                 **_: Any) -> G:
         """Run the job in a greenlet; ``apply_target`` is what runs it there.
 
         ``error_callback`` and ``soft_timeout`` may come as keywords too.
@@ -79,8 +97,12 @@ class GreenTaskPool(BasePool):
                           _.get('soft_timeout') or self.soft_timeout, timeout or self.timeout,
                           apply_target)
 
-    def _run_job(self, target: Any, args: Any, kwargs: Any, callback: Any, accept_callback: Any,
-                 error_callback: Any, timeout_callback: Any,
+    def _run_job(self, target: Callable[..., object], args: tuple[Any, ...],
+                 kwargs: dict[str, Any] | None,
+                 callback: Callable[[Any], object] | None,
+                 accept_callback: Callable[[int, float], object] | None,
+                 error_callback: Callable[[ExceptionInfo], object] | None,
+                 timeout_callback: Callable[..., object] | None,
                  soft_timeout: float | None, timeout: float | None,
                  run: Callable[..., Any] = apply_target) -> None:
         me = self.current()
@@ -96,7 +118,8 @@ class GreenTaskPool(BasePool):
                 timer.cancel()
             self._running.pop(job_id, None)
 
-    def _expire(self, greenlet: Any, seconds: float, soft: bool, timeout_callback: Any) -> None:
+    def _expire(self, greenlet: G, seconds: float, soft: bool,
+                timeout_callback: Callable[..., object] | None) -> None:
         if timeout_callback is not None:
             timeout_callback(soft=soft, timeout=seconds)
         self.kill(greenlet, SoftTimeLimitExceeded(seconds) if soft else TimeLimitExceeded(seconds))

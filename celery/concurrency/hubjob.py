@@ -1,5 +1,9 @@
 """Jobs applied from the event loop: billiard's ``ApplyResult`` without the Event.
 
+Extends billiard's ``ApplyResult`` (setting the fields its ``__init__``
+sets), for :class:`~celery.concurrency.hubpool.HubPool` only: the default
+pool's jobs are :class:`celery.concurrency.procjob.Job`.
+
 billiard builds a :class:`threading.Event` (a lock and a condition) for every
 job so that callers can wait for it, and sets it when the result arrives.
 Jobs the worker applies from its event loop are never waited on: a

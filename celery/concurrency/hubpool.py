@@ -1,5 +1,12 @@
 """billiard's process pool, with results read by the consumer's event loop.
 
+Extends billiard's ``Pool``, ``ResultHandler`` and ``Worker`` (subclasses
+overriding some of their private methods), for the ``spawn`` and
+``forkserver`` start methods and for ``CELERY_PREFORK_POOL=billiard``; the
+default pool, :mod:`celery.concurrency.procpool`, extends none of them.
+These classes share billiard's job and result queues and their locks: a
+child SIGKILLed while holding one stalls the others.
+
 billiard normally reads job results on a helper thread.  :class:`HubPool`
 defers that thread: when the consumer registers a hub before the first job,
 the result pipe is read by the hub instead, so acks and result callbacks run

@@ -21,6 +21,7 @@ import billiard
 from celery.concurrency.base import BasePool
 from celery.concurrency.hubpool import HubPool
 from celery.concurrency.proc_alive import AliveWatch, report_alive
+from celery.concurrency.proccore import JOBS_AHEAD_PER_CHILD
 from celery.concurrency.procpool import CLOSE as POOL_CLOSE, RUN as POOL_RUN, ProcessPool
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
@@ -58,8 +59,8 @@ PARENT_CHECK_INTERVAL = 1.0
 #: Exit code of a child whose worker process died.
 EX_PARENT_GONE = 70
 
-#: Jobs written ahead into the pipe per child, for the next free child.
-JOBS_QUEUED_PER_CHILD = 3
+#: Jobs written ahead per child, beyond the one it runs.
+JOBS_QUEUED_PER_CHILD = JOBS_AHEAD_PER_CHILD
 
 
 def process_initializer(app: Celery | None = None, hostname: str | None = None) -> None:

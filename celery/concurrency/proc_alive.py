@@ -12,9 +12,12 @@ import signal
 import struct
 from threading import Lock
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from billiard.context import BaseContext
 
 __all__ = ('PROC_ALIVE_TIMEOUT', 'AliveWatch', 'report_alive')
 
@@ -26,7 +29,29 @@ PROC_ALIVE_TIMEOUT = 4.0
 _PID = struct.Struct('!i')
 
 
-def report_alive(writer: Any) -> None:
+class PipeEnd(Protocol):
+    """The writing end of a (billiard or multiprocessing) pipe."""
+
+    def send_bytes(self, buf: bytes) -> None:
+        """Send ``buf`` as one message."""
+
+    def close(self) -> None:
+        """Close this end."""
+
+
+class PoolProcess(Protocol):
+    """A pool child as billiard reports it (``pid``, ``exitcode``)."""
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+
+    @property
+    def exitcode(self) -> int | None:
+        """``None`` while the child runs."""
+
+
+def report_alive(writer: PipeEnd) -> None:
     """Tell the parent that this child is ready for jobs (called in the child)."""
     # Four bytes are written in one atomic write: children may report at once.
     writer.send_bytes(_PID.pack(os.getpid()))
@@ -35,19 +60,23 @@ def report_alive(writer: Any) -> None:
 class AliveWatch:
     """Children of one pool that have not reported being up yet."""
 
-    def __init__(self, context: Any, timeout: float | None = None) -> None:
+    def __init__(self, context: BaseContext, timeout: float | None = None) -> None:
         self.timeout = PROC_ALIVE_TIMEOUT if timeout is None else float(timeout)
         self._reader, self.writer = context.Pipe(duplex=False)
-        self._starting: dict[int, tuple[Any, float]] = {}
+        self._starting: dict[int, tuple[PoolProcess, float]] = {}
         self._lock = Lock()
 
-    def on_process_up(self, process: Any) -> None:
+    def on_process_up(self, process: PoolProcess) -> None:
         """A child was started (billiard's ``on_process_up``)."""
+        if process.pid is None:
+            return  # not started after all: nothing can report or be killed
         with self._lock:
             self._starting[process.pid] = (process, monotonic())
 
-    def on_process_down(self, process: Any) -> None:
+    def on_process_down(self, process: PoolProcess) -> None:
         """A child was reaped (billiard's ``on_process_down``)."""
+        if process.pid is None:
+            return
         with self._lock:
             self._starting.pop(process.pid, None)
 
@@ -82,7 +111,7 @@ class AliveWatch:
             (pid,) = _PID.unpack(self._reader.recv_bytes())
             self._starting.pop(pid, None)
 
-    def _kill(self, pid: int, process: Any) -> bool:
+    def _kill(self, pid: int, process: PoolProcess) -> bool:
         # An exited child is billiard's to reap and replace: its pid may be reused.
         if process.exitcode is not None:
             return False

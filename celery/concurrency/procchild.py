@@ -3,6 +3,10 @@
 The child reads jobs from its own job socket and writes an accept message
 and then the result to its own result pipe.  Nothing is shared with its
 siblings, so there is no lock a kill could take away.
+
+Extends nothing of billiard: it replaces billiard's ``Worker`` loop, and uses
+only billiard's public ``ExceptionInfo`` and exception classes, so errors
+reach the worker exactly as billiard's pool reports them.
 """
 from __future__ import annotations
 

@@ -31,10 +31,10 @@ import signal
 import socket
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from itertools import count
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from billiard.common import human_status
 from billiard.exceptions import Terminated, TimeLimitExceeded, WorkerLostError
@@ -43,6 +43,12 @@ from celery.concurrency.frames import datagrams
 from celery.concurrency.procchild import ACCEPTED, DONE, SOFT_LIMIT_SIGNAL, ChildOptions, child_main
 from celery.concurrency.procjob import Child, Job, failure
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from billiard.context import BaseContext
+    from kombu.asynchronous import Hub
+
+    from celery.concurrency.proc_alive import AliveWatch
 
 __all__ = ('PoolCore', 'JOBS_AHEAD_PER_CHILD', 'RUN', 'CLOSE', 'TERMINATE', 'STOP',
            'SUPERVISE_INTERVAL', 'kill')
@@ -74,9 +80,9 @@ class PoolCore:
     def __init__(self, processes: int, initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = (), maxtasksperchild: int | None = None,
                  max_memory_per_child: int | None = None, timeout: float | None = None,
-                 soft_timeout: float | None = None, context: Any = None,
+                 soft_timeout: float | None = None, context: BaseContext | None = None,
                  on_process_exit: Callable[[int, int], None] | None = None,
-                 alive_watch: Any = None, allow_restart: bool = False,
+                 alive_watch: AliveWatch | None = None, allow_restart: bool = False,
                  callbacks_propagate: tuple[type[BaseException], ...] = (),
                  **ignored: Any) -> None:
         import billiard
@@ -200,7 +206,8 @@ class PoolCore:
 
     # -- jobs ---------------------------------------------------------------------------
 
-    def apply_async(self, func: Callable[..., Any], args: Any = (), kwds: Any = None,
+    def apply_async(self, func: Callable[..., Any], args: Sequence[Any] = (),
+                    kwds: dict[str, Any] | None = None,
                     callback: Callable[..., Any] | None = None,
                     error_callback: Callable[..., Any] | None = None,
                     accept_callback: Callable[..., Any] | None = None,
@@ -438,7 +445,7 @@ class PoolCore:
 
     # -- reading results --------------------------------------------------------------------
 
-    def read_results_in(self, hub: Any) -> bool:
+    def read_results_in(self, hub: Hub) -> bool:
         """Have ``hub`` read results; return False if the helper thread already does."""
         with self._lock:
             if self._thread is not None:

@@ -14,9 +14,12 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from threading import get_ident
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.utils.log import get_logger
+
+if TYPE_CHECKING:
+    from kombu.asynchronous import Hub
 
 __all__ = ('CallbackRelay',)
 
@@ -53,15 +56,18 @@ class CallbackRelay:
             self._wake()
 
     def _wake(self) -> None:
+        wake_w = self._wake_w
+        if wake_w is None:
+            return  # closed during shutdown; flush() runs the rest
         self._armed = True
         try:
-            os.write(self._wake_w, b'\x01')
+            os.write(wake_w, b'\x01')
         except BlockingIOError:
             pass  # the pipe is full of wake-ups already
-        except (OSError, TypeError):
+        except OSError:
             self._armed = False  # closed during shutdown; flush() runs the rest
 
-    def register_with_event_loop(self, hub: Any) -> None:
+    def register_with_event_loop(self, hub: Hub) -> None:
         """Wake ``hub`` when callbacks are queued and run them in its thread."""
         if self._wake_r is None:
             self._wake_r, self._wake_w = os.pipe()
@@ -76,10 +82,11 @@ class CallbackRelay:
     def _on_wakeup(self, *args: Any) -> None:
         self.owner = get_ident()
         self._armed = False
-        try:
-            os.read(self._wake_r, 4096)
-        except BlockingIOError:
-            pass
+        if self._wake_r is not None:  # None once closed: a late wake-up only flushes
+            try:
+                os.read(self._wake_r, 4096)
+            except BlockingIOError:
+                pass
         self.flush()
 
     def flush(self) -> int:
@@ -106,7 +113,8 @@ class CallbackRelay:
             except (OSError, ValueError, KeyError):
                 pass  # the hub may already be closed at shutdown
         for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
         self._wake_r = self._wake_w = None
         self.hub = None
         self.owner = None

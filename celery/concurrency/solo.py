@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from celery.concurrency.base import BasePool, apply_target
+
+if TYPE_CHECKING:
+    from billiard.einfo import ExceptionInfo
 
 __all__ = ('TaskPool',)
 
@@ -32,8 +36,11 @@ class TaskPool(BasePool):
         from celery import signals
         signals.worker_process_shutdown.send(sender=None, pid=os.getpid(), exitcode=0)
 
-    def on_apply(self, target: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-                 callback: Any = None, accept_callback: Any = None, error_callback: Any = None,
+    def on_apply(self, target: Callable[..., object], args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None,
+                 callback: Callable[[Any], object] | None = None,
+                 accept_callback: Callable[[int, float], object] | None = None,
+                 error_callback: Callable[[ExceptionInfo], object] | None = None,
                  **_: Any) -> None:
         """Run the job now."""
         apply_target(target, args, kwargs, callback, accept_callback,

@@ -1,11 +1,14 @@
 """The threads pool: jobs run in a :class:`concurrent.futures.ThreadPoolExecutor`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from billiard.einfo import ExceptionInfo
 
 from celery.concurrency.base import BasePool, apply_target
 
@@ -41,8 +44,11 @@ class TaskPool(BasePool):
         self.limit = self.limit or 1
         self.executor = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix='celery-pool')
 
-    def on_apply(self, target: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None,
-                 callback: Any = None, accept_callback: Any = None, error_callback: Any = None,
+    def on_apply(self, target: Callable[..., object], args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None,
+                 callback: Callable[[Any], object] | None = None,
+                 accept_callback: Callable[[int, float], object] | None = None,
+                 error_callback: Callable[[ExceptionInfo], object] | None = None,
                  **_: Any) -> ApplyResult:
         """Queue the job for the next free thread."""
         future = self.executor.submit(apply_target, target, args, kwargs, callback, accept_callback,

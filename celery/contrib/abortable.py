@@ -35,7 +35,7 @@ class AbortableAsyncResult(AsyncResult):
         """Whether the task has been asked to abort."""
         return self.state == ABORTED
 
-    def abort(self) -> Any:
+    def abort(self) -> object:
         """Ask the task to abort: store state ``ABORTED`` in the backend.
 
         The task only stops when it next checks :meth:`AbortableTask.is_aborted`.

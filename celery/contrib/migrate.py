@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from celery._state import app_or_default
 from celery.utils.log import get_logger
@@ -17,6 +17,9 @@ from celery.utils.nodenames import worker_direct
 from celery.utils.text import str_to_list
 
 if TYPE_CHECKING:
+    from kombu import Connection, Consumer, Producer, Queue
+    from kombu.message import Message
+
     from celery.app.base import Celery
 
 __all__ = (
@@ -50,7 +53,17 @@ MOVING_PROGRESS_FMT = 'Moving task {state.filtered}/{state.strtotal}: {name}[{id
 FORWARDED_PROPERTIES = ('correlation_id', 'reply_to', 'priority', 'delivery_mode',
                         'message_id', 'timestamp', 'type', 'user_id', 'app_id')
 
-Predicate = Callable[[Any, Any], Any]
+#: ``predicate(body, message)``: the decoded body (``None`` when undecodable)
+#: and the message; the answer is falsy (skip), a Queue, a pair or truthy.
+Predicate: TypeAlias = 'Callable[[object, Message], object]'
+
+#: Where :func:`move_by_idmap` and friends send a task: a queue, an
+#: ``(exchange, routing_key)`` pair, or a name for the ``transform`` (a
+#: worker's hostname for the ``move_direct`` functions).
+Destination: TypeAlias = 'Queue | tuple[str, str] | str'
+
+#: The ``queues`` option: ``'a:b,c'``, a list of such items, or a mapping.
+QueueMap: TypeAlias = 'str | list[str] | Mapping[str, str] | None'
 
 
 class StopFiltering(Exception):
@@ -78,27 +91,31 @@ class State:
         return f'{self.count}/{self.strtotal}'
 
 
-def task_id_of(body: Any, message: Any) -> str | None:
+def task_id_of(body: object, message: Message) -> str | None:
     """Return the task id of a message (protocol 2 headers, else the protocol 1 body)."""
     headers = message.headers or {}
+    task_id: str | None
     if 'id' in headers:
-        return headers['id']
-    if isinstance(body, Mapping) and 'id' in body:
-        return body['id']
-    return message.properties.get('correlation_id')
+        task_id = headers['id']
+    elif isinstance(body, Mapping) and 'id' in body:
+        task_id = body['id']
+    else:
+        task_id = message.properties.get('correlation_id')
+    return task_id
 
 
-def task_name_of(body: Any, message: Any) -> str | None:
+def task_name_of(body: object, message: Message) -> str | None:
     """Return the task name of a message (protocol 2 headers, else the protocol 1 body)."""
     headers = message.headers or {}
+    name: str | None = None
     if 'task' in headers:
-        return headers['task']
-    if isinstance(body, Mapping):
-        return body.get('task')
-    return None
+        name = headers['task']
+    elif isinstance(body, Mapping):
+        name = body.get('task')
+    return name
 
 
-def republish(producer: Any, message: Any, exchange: str | None = None,
+def republish(producer: Producer, message: Message, exchange: str | None = None,
               routing_key: str | None = None, remove_props: Iterable[str] | None = None) -> None:
     """Publish a copy of ``message`` (raw body, headers, properties) with ``producer``.
 
@@ -124,11 +141,11 @@ def republish(producer: Any, message: Any, exchange: str | None = None,
         **forwarded)
 
 
-def _raw_body(body: Any) -> bytes:
+def _raw_body(body: str | bytes | bytearray | memoryview) -> bytes:
     return body.encode('utf-8') if isinstance(body, str) else bytes(body)
 
 
-def migrate_task(producer: Any, body_: Any, message: Any,
+def migrate_task(producer: Producer, body_: object, message: Message,
                  queues: Mapping[str, str] | None = None) -> None:
     """Republish one message, renaming its exchange/routing key through ``queues``."""
     info = message.delivery_info
@@ -138,7 +155,7 @@ def migrate_task(producer: Any, body_: Any, message: Any,
               routing_key=queues.get(info.get('routing_key')))
 
 
-def prepare_queues(queues: str | list[str] | Mapping[str, str] | None) -> dict[str, str]:
+def prepare_queues(queues: QueueMap) -> dict[str, str]:
     """Parse ``'a:b,c'`` (or a list of such items) into ``{'a': 'b', 'c': 'c'}``."""
     if queues is None:
         return {}
@@ -151,21 +168,22 @@ def prepare_queues(queues: str | list[str] | Mapping[str, str] | None) -> dict[s
     return mapping
 
 
-def migrate_tasks(source: Any, dest: Any, migrate: Callable[..., Any] = migrate_task,
-                  app: Celery | None = None, queues: Any = None, **kwargs: Any) -> State:
+def migrate_tasks(source: Connection, dest: Connection,
+                  migrate: Callable[..., object] = migrate_task,
+                  app: Celery | None = None, queues: QueueMap = None, **kwargs: Any) -> State:
     """Move task messages from the ``source`` connection to the ``dest`` connection.
 
     ``queues`` maps source queue names to destination names (``'a:b,c'`` or
     a dict); other keyword arguments go to :func:`start_filter`.
     """
     app = app_or_default(app)
-    queues = prepare_queues(queues)
+    names = prepare_queues(queues)
     producer = app.amqp.Producer(dest, auto_declare=False)
-    migrate = partial(migrate, producer, queues=queues)
+    migrate = partial(migrate, producer, queues=names)
 
-    def on_declare_queue(queue: Any) -> None:
+    def on_declare_queue(queue: Queue) -> None:
         renamed = queue(producer.channel)
-        new_name = queues.get(queue.name, queue.name)
+        new_name = names.get(queue.name, queue.name)
         renamed.name = new_name
         if renamed.routing_key == queue.name:
             renamed.routing_key = new_name
@@ -173,28 +191,29 @@ def migrate_tasks(source: Any, dest: Any, migrate: Callable[..., Any] = migrate_
             renamed.exchange.name = new_name
         renamed.declare()
 
-    return start_filter(app, source, migrate, queues=queues,
+    return start_filter(app, source, migrate, queues=names,
                         on_declare_queue=on_declare_queue, **kwargs)
 
 
-def _maybe_queue(app: Celery, queue: Any) -> Any:
+def _maybe_queue(app: Celery, queue: str | Queue) -> Queue:
     return app.amqp.queues[queue] if isinstance(queue, str) else queue
 
 
-def expand_dest(ret: Any, exchange: str | None, routing_key: str | None) -> tuple[Any, Any]:
+def expand_dest(ret: object, exchange: str | None,
+                routing_key: str | None) -> tuple[str | None, str | None]:
     """A predicate's ``(exchange, routing_key)`` answer, else the defaults."""
-    try:
-        ex, rk = ret
-    except (TypeError, ValueError):
-        return exchange, routing_key
-    return ex, rk
+    # Only a real pair: a two-letter queue name is a truthy answer, not a pair.
+    if isinstance(ret, (tuple, list)) and len(ret) == 2:
+        return ret[0], ret[1]
+    return exchange, routing_key
 
 
-def move(predicate: Predicate, connection: Any = None, exchange: str | None = None,
-         routing_key: str | None = None, source: Iterable[Any] | None = None,
-         app: Celery | None = None,
-         callback: Callable[[State, Any, Any], Any] | None = None, limit: int | None = None,
-         transform: Callable[[Any], Any] | None = None, **kwargs: Any) -> State:
+def move(predicate: Predicate, connection: Connection | None = None,
+         exchange: str | None = None, routing_key: str | None = None,
+         source: Iterable[str | Queue] | None = None, app: Celery | None = None,
+         callback: Callable[[State, object, Message], object] | None = None,
+         limit: int | None = None, transform: Callable[[Any], object] | None = None,
+         **kwargs: Any) -> State:
     """Move the messages ``predicate(body, message)`` picks to another queue.
 
     The predicate returns a falsy value to leave a message where it is, a
@@ -211,12 +230,14 @@ def move(predicate: Predicate, connection: Any = None, exchange: str | None = No
     with app.connection_or_acquire(connection, pool=False) as conn:
         producer = app.amqp.Producer(conn)
 
-        def on_task(body: Any, message: Any) -> None:
-            ret = predicate(body, message)
+        def on_task(body: object, message: Message) -> None:
+            ret: object = predicate(body, message)
             if not ret:
                 return
             if transform:
                 ret = transform(ret)
+            ex: str | None
+            rk: str | None
             if isinstance(ret, Queue):
                 maybe_declare(ret, conn.default_channel)
                 ex, rk = ret.exchange.name, ret.routing_key
@@ -233,25 +254,28 @@ def move(predicate: Predicate, connection: Any = None, exchange: str | None = No
         return start_filter(app, conn, on_task, consume_from=queues, state=state, **kwargs)
 
 
-def task_id_eq(task_id: str, body: Any, message: Any) -> bool:
+def task_id_eq(task_id: str, body: object, message: Message) -> bool:
     """Whether the message is the task ``task_id``."""
     return task_id_of(body, message) == task_id
 
 
-def task_id_in(ids: Container[str], body: Any, message: Any) -> bool:
+def task_id_in(ids: Container[str], body: object, message: Message) -> bool:
     """Whether the message's task id is in ``ids``."""
     return task_id_of(body, message) in ids
 
 
-def filter_callback(callback: Callable[[Any, Any], Any],
-                    tasks: str | Iterable[str] | None) -> Callable[[Any, Any], Any]:
+def _task_names(tasks: str | Iterable[str] | None) -> set[str]:
+    return set(str_to_list(tasks)) if isinstance(tasks, str) else set(tasks or ())
+
+
+def filter_callback(callback: Predicate, tasks: str | Iterable[str] | None) -> Predicate:
     """Wrap ``callback(body, message)`` so it only sees messages of the named ``tasks``.
 
     With no ``tasks`` every message passes.
     """
-    names = set(str_to_list(tasks) or ())
+    names = _task_names(tasks)
 
-    def filtered(body: Any, message: Any) -> Any:
+    def filtered(body: object, message: Message) -> object:
         if names and task_name_of(body, message) not in names:
             return None
         return callback(body, message)
@@ -261,12 +285,13 @@ def filter_callback(callback: Callable[[Any, Any], Any],
 class Filterer:
     """Consumes task messages and hands each one to a filter until told to stop."""
 
-    def __init__(self, app: Celery, conn: Any, filter: Predicate, limit: int | None = None,
+    def __init__(self, app: Celery, conn: Connection, filter: Predicate,
+                 limit: int | None = None,
                  timeout: float | None = 1.0, ack_messages: bool = False,
-                 tasks: str | Iterable[str] | None = None, queues: Any = None,
-                 callback: Callable[[State, Any, Any], Any] | None = None,
-                 forever: bool = False, on_declare_queue: Callable[[Any], Any] | None = None,
-                 consume_from: Iterable[Any] | None = None, state: State | None = None,
+                 tasks: str | Iterable[str] | None = None, queues: QueueMap = None,
+                 callback: Callable[[State, object, Message], object] | None = None,
+                 forever: bool = False, on_declare_queue: Callable[[Queue], object] | None = None,
+                 consume_from: Iterable[str | Queue] | None = None, state: State | None = None,
                  accept: Iterable[str] | None = None, **kwargs: Any) -> None:
         self.app = app
         self.conn = conn
@@ -274,7 +299,7 @@ class Filterer:
         self.limit = limit
         self.timeout = timeout
         self.ack_messages = ack_messages
-        self.tasks = set(str_to_list(tasks) or ())
+        self.tasks = _task_names(tasks)
         self.queues = prepare_queues(queues)
         self.callback = callback
         self.forever = forever
@@ -296,18 +321,19 @@ class Filterer:
                 pass
         return self.state
 
-    def create_consumer(self) -> Any:
+    def create_consumer(self) -> Consumer:
         """Return the task consumer on the source connection."""
-        return self.app.amqp.TaskConsumer(self.conn, queues=self.consume_from or None,
+        consumer: Consumer = self.app.amqp.TaskConsumer(self.conn, queues=self.consume_from or None,
                                           accept=self.accept)
+        return consumer
 
-    def prepare_consumer(self, consumer: Any) -> Any:
+    def prepare_consumer(self, consumer: Consumer) -> Consumer:
         """Route the consumer's messages to :meth:`on_message` and declare its queues."""
         consumer.on_message = self.on_message
         self.declare_queues(consumer)
         return consumer
 
-    def on_message(self, message: Any) -> None:
+    def on_message(self, message: Message) -> None:
         """Filter, acknowledge and count one message."""
         body = self.decode(message)
         if self.tasks and task_name_of(body, message) not in self.tasks:
@@ -317,12 +343,12 @@ class Filterer:
             self.ack_message(body, message)
         self.update_state(body, message)
 
-    def ack_message(self, body: Any, message: Any) -> None:
+    def ack_message(self, body: object, message: Message) -> None:
         """Acknowledge a filtered message (when ``ack_messages`` is set), once."""
         if not message.acknowledged:
             message.ack()
 
-    def update_state(self, body: Any, message: Any) -> None:
+    def update_state(self, body: object, message: Message) -> None:
         """Count a filtered message, report it to ``callback`` and stop at ``limit``."""
         self.state.count += 1
         if self.callback is not None:
@@ -331,7 +357,7 @@ class Filterer:
             raise StopFiltering()
 
     @staticmethod
-    def decode(message: Any) -> Any:
+    def decode(message: Message) -> object:
         """Return the decoded body, or None when it can't be decoded here."""
         try:
             return message.decode()
@@ -341,9 +367,9 @@ class Filterer:
                            (message.headers or {}).get('id'), message.content_type, exc)
             return None
 
-    def declare_queues(self, consumer: Any) -> None:
+    def declare_queues(self, consumer: Consumer) -> None:
         """Declare the consumed queues at the destination and estimate the total."""
-        for queue in consumer.queues:
+        for queue in consumer.queues or ():
             if self.queues and queue.name not in self.queues:
                 continue
             if self.on_declare_queue is not None:
@@ -355,12 +381,12 @@ class Filterer:
             self.state.total_apx += message_count or 0
 
 
-def start_filter(app: Celery, conn: Any, filter: Predicate, limit: int | None = None,
+def start_filter(app: Celery, conn: Connection, filter: Predicate, limit: int | None = None,
                  timeout: float | None = 1.0, ack_messages: bool = False,
-                 tasks: str | Iterable[str] | None = None, queues: Any = None,
-                 callback: Callable[[State, Any, Any], Any] | None = None,
-                 forever: bool = False, on_declare_queue: Callable[[Any], Any] | None = None,
-                 consume_from: Iterable[Any] | None = None, state: State | None = None,
+                 tasks: str | Iterable[str] | None = None, queues: QueueMap = None,
+                 callback: Callable[[State, object, Message], object] | None = None,
+                 forever: bool = False, on_declare_queue: Callable[[Queue], object] | None = None,
+                 consume_from: Iterable[str | Queue] | None = None, state: State | None = None,
                  accept: Iterable[str] | None = None, **kwargs: Any) -> State:
     """Run ``filter(body, message)`` over task messages on ``conn``; return the :class:`State`."""
     return Filterer(
@@ -370,26 +396,28 @@ def start_filter(app: Celery, conn: Any, filter: Predicate, limit: int | None = 
         accept=accept, **kwargs).start()
 
 
-def move_by_idmap(map: Mapping[str, Any], **kwargs: Any) -> State:
+def move_by_idmap(map: Mapping[str, Destination], **kwargs: Any) -> State:
     """Move tasks by id: ``{task_id: destination_queue}``; stops once all were found."""
-    def task_id_in_map(body: Any, message: Any) -> Any:
-        return map.get(task_id_of(body, message))
+    def task_id_in_map(body: object, message: Message) -> Destination | None:
+        task_id = task_id_of(body, message)
+        return None if task_id is None else map.get(task_id)
     return move(task_id_in_map, limit=len(map), **kwargs)
 
 
-def move_task_by_id(task_id: str, dest: Any, **kwargs: Any) -> State:
+def move_task_by_id(task_id: str, dest: Destination, **kwargs: Any) -> State:
     """Move the task ``task_id`` to ``dest`` (a :class:`kombu.Queue`)."""
     return move_by_idmap({task_id: dest}, **kwargs)
 
 
-def move_by_taskmap(map: Mapping[str, Any], **kwargs: Any) -> State:
+def move_by_taskmap(map: Mapping[str, Destination], **kwargs: Any) -> State:
     """Move tasks by name: ``{task_name: destination_queue}``."""
-    def task_name_in_map(body: Any, message: Any) -> Any:
-        return map.get(task_name_of(body, message))
+    def task_name_in_map(body: object, message: Message) -> Destination | None:
+        name = task_name_of(body, message)
+        return None if name is None else map.get(name)
     return move(task_name_in_map, **kwargs)
 
 
-def filter_status(state: State, body: Any, message: Any, **kwargs: Any) -> None:
+def filter_status(state: State, body: object, message: Message, **kwargs: Any) -> None:
     """A ``callback`` printing one line per moved task."""
     print(MOVING_PROGRESS_FMT.format(state=state, name=task_name_of(body, message),
                                      id=task_id_of(body, message), **kwargs))

@@ -10,13 +10,17 @@ This module imports Sphinx: load it only as a Sphinx extension.
 from __future__ import annotations
 
 from inspect import signature
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 from sphinx.domains.python import PyFunction
 from sphinx.ext.autodoc import FunctionDocumenter
 
 from celery.app.task import Task
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 __all__ = (
     'TaskDirective',
@@ -41,8 +45,8 @@ class TaskDocumenter(FunctionDocumenter):
     member_order = 11
 
     @classmethod
-    def can_document_member(cls, member: Any, membername: str, isattr: bool,
-                            parent: Any) -> bool:
+    def can_document_member(cls, member: object, membername: str, isattr: bool,
+                            parent: object) -> bool:
         """Whether ``member`` is a task created from a function."""
         return _is_decorated_task(member)
 
@@ -76,8 +80,8 @@ class TaskDirective(PyFunction):
         return [nodes.Text(self.env.config.celery_task_prefix)]
 
 
-def autodoc_skip_member_handler(app: Any, what: str, name: str, obj: Any, skip: bool,
-                                options: Any) -> bool | None:
+def autodoc_skip_member_handler(app: Sphinx, what: str, name: str, obj: object, skip: bool,
+                                options: object) -> bool | None:
     """Keep tasks that autodoc would skip because they look imported.
 
     Task objects are instances whose class lives elsewhere, so autodoc's
@@ -88,7 +92,7 @@ def autodoc_skip_member_handler(app: Any, what: str, name: str, obj: Any, skip: 
     return None
 
 
-def use_documenter_classes(app: Any, config: Any) -> None:
+def use_documenter_classes(app: Sphinx, config: Config) -> None:
     """Let ``automodule`` find tasks on Sphinx 9+, unless ``conf.py`` chose otherwise.
 
     Sphinx 9's rewritten autodoc picks member types itself and ignores
@@ -99,13 +103,13 @@ def use_documenter_classes(app: Any, config: Any) -> None:
         config[name] = True
 
 
-def setup(app: Any) -> dict[str, Any]:
+def setup(app: Sphinx) -> dict[str, Any]:
     """Install the extension: ``autotask``, ``py:task`` and the skip handler."""
     # Runs before autodoc's own config-inited handler (default priority 500).
     app.connect('config-inited', use_documenter_classes, priority=100)
     app.setup_extension('sphinx.ext.autodoc')
     app.add_autodocumenter(TaskDocumenter)
     app.add_directive_to_domain('py', 'task', TaskDirective)
-    app.add_config_value('celery_task_prefix', '(task)', True)
+    app.add_config_value('celery_task_prefix', '(task)', 'env')  # 'env': True in old Sphinx
     app.connect('autodoc-skip-member', autodoc_skip_member_handler)
     return {'parallel_read_safe': True}

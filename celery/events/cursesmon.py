@@ -101,12 +101,14 @@ class CursesMonitor(WorkerScreen):
     @property
     def screen_width(self) -> int:
         """Terminal width in columns."""
-        return self.win.getmaxyx()[1]
+        width: int = self.win.getmaxyx()[1]
+        return width
 
     @property
     def screen_height(self) -> int:
         """Terminal height in rows."""
-        return self.win.getmaxyx()[0]
+        height: int = self.win.getmaxyx()[0]
+        return height
 
     @property
     def display_width(self) -> int:

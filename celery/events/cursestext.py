@@ -8,9 +8,14 @@ from __future__ import annotations
 import curses
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery import states
+
+if TYPE_CHECKING:
+    from celery.events.state import Task
+
+T = TypeVar('T')
 
 __all__ = (
     'UUID_WIDTH', 'STATE_WIDTH', 'TIMESTAMP_WIDTH', 'MIN_TASK_WIDTH', 'MIN_WORKER_WIDTH',
@@ -107,7 +112,7 @@ def column_widths(screen_width: int) -> tuple[int, int]:
     return worker, max(MIN_TASK_WIDTH, rest - worker)
 
 
-def task_info_lines(task: Any) -> list[str]:
+def task_info_lines(task: Task) -> list[str]:
     """``field: value`` lines for a task: the main fields, then times, then the rest."""
     fields = vars(task)
     worker = task.worker.hostname if task.worker else None
@@ -125,7 +130,7 @@ def task_info_lines(task: Any) -> list[str]:
     return lines
 
 
-def step(items: list[Any], current: Any, direction: int) -> Any:
+def step(items: list[T], current: T | None, direction: int) -> T | None:
     """The item ``direction`` places from ``current`` (the first or last one if unknown)."""
     if not items:
         return current

@@ -9,6 +9,7 @@ from celery.utils.text import abbr
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.events.state import Worker
 
 __all__ = ('WorkerScreen',)
 
@@ -104,7 +105,7 @@ class WorkerScreen:
         self.draw_footer(f'{self.selected_str}{self.selected_worker or ""}', WORKER_HELP)
 
 
-def worker_row(worker: Any, name_width: int) -> str:
+def worker_row(worker: Worker, name_width: int) -> str:
     """One line of the worker list."""
     load = ' '.join(f'{value:.2f}' if isinstance(value, float) else str(value)
                     for value in worker.loadavg or ())

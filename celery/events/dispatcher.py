@@ -17,6 +17,9 @@ from celery.utils.nodenames import anon_nodename
 from celery.utils.time import utcoffset
 
 if TYPE_CHECKING:
+    from kombu import Connection
+    from kombu.transport.virtual import Channel
+
     from celery.app.base import Celery
 
 __all__ = ('EventDispatcher',)
@@ -62,8 +65,8 @@ class EventDispatcher:
     on_enabled: set[Callable[[], Any]] | None = None
     on_disabled: set[Callable[[], Any]] | None = None
 
-    def __init__(self, connection: Any = None, hostname: str | None = None,
-                 enabled: bool = True, channel: Any = None,
+    def __init__(self, connection: Connection | None = None, hostname: str | None = None,
+                 enabled: bool = True, channel: Channel | None = None,
                  buffer_while_offline: bool = True, app: Celery | None = None,
                  serializer: str | None = None, groups: Iterable[str] | None = None,
                  delivery_mode: int = 1, buffer_group: Iterable[str] | None = None,
@@ -85,7 +88,7 @@ class EventDispatcher:
         # traceback, and every frame it references, alive while offline.
         self._outbound_buffer: deque[tuple[Any, str]] = deque()
         self.mutex = threading.Lock()
-        self.producer: Any = None
+        self.producer: Producer | None = None
         self._declared_by: Any = None
         self.serializer = serializer or self.app.conf.event_serializer
         self.on_enabled = set()
@@ -111,12 +114,12 @@ class EventDispatcher:
         self.close()
 
     @property
-    def publisher(self) -> Any:
+    def publisher(self) -> Producer | None:
         """The producer events are sent with (Celery's older name for :attr:`producer`)."""
         return self.producer
 
     @publisher.setter
-    def publisher(self, producer: Any) -> None:
+    def publisher(self, producer: Producer | None) -> None:
         self.producer = producer
 
     def enable(self) -> None:
@@ -135,7 +138,7 @@ class EventDispatcher:
             for callback in self.on_disabled or ():
                 callback()
 
-    def publish(self, type: str, fields: dict[str, Any], producer: Any,
+    def publish(self, type: str, fields: dict[str, Any], producer: Producer,
                 blind: bool = False, Event: Callable[..., dict] = Event,
                 **kwargs: Any) -> None:
         """Publish one event of ``type`` with ``producer`` (ignores groups)."""
@@ -199,7 +202,10 @@ class EventDispatcher:
             elif self.on_send_buffered:
                 self.on_send_buffered()
             return
-        self.publish(type, fields, self.producer, blind=blind, Event=Event,
+        producer = self.producer
+        if producer is None:
+            return  # closed by another thread since the check above
+        self.publish(type, fields, producer, blind=blind, Event=Event,
                      retry=retry, retry_policy=retry_policy)
 
     def _current_utcoffset(self, now: float, read_offset: Callable[[], int]) -> int:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from celery.utils.collections import LRUCache
 from celery.utils.time import humanize_seconds
+
+if TYPE_CHECKING:
+    from celery.app.base import Celery
 
 __all__ = ('Dumper', 'evdump')
 
@@ -72,7 +75,7 @@ class Dumper:
         self.say(f'{hostname} [{timestamp}] {humanize_type(type)}{sep} {task} {fields}')
 
 
-def evdump(app: Any = None, out: TextIO = sys.stdout) -> None:
+def evdump(app: Celery | None = None, out: TextIO = sys.stdout) -> None:
     """Print every event until interrupted, reconnecting when the broker goes away."""
     from celery._state import app_or_default
     app = app_or_default(app)

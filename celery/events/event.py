@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from copy import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu import Exchange
+
+if TYPE_CHECKING:
+    from kombu import Connection
 
 __all__ = ('Event', 'event_exchange', 'get_exchange', 'group_from', 'EVENT_EXCHANGE_NAME')
 
@@ -20,7 +24,8 @@ FANOUT_TRANSPORTS = frozenset({'redis', 'gcpubsub'})
 
 
 def Event(type: str, _fields: dict[str, Any] | None = None,
-          __dict__: type = dict, __now__: Any = time.time, **fields: Any) -> dict[str, Any]:
+          __dict__: type = dict, __now__: Callable[[], float] = time.time,
+          **fields: Any) -> dict[str, Any]:
     """Create an event: a dict with ``type`` and ``timestamp`` (unless given)."""
     event = __dict__(_fields, **fields) if _fields else fields
     if 'timestamp' not in event:
@@ -34,7 +39,7 @@ def group_from(type: str) -> str:
     return type.split('-', 1)[0]
 
 
-def get_exchange(conn: Any, name: str = EVENT_EXCHANGE_NAME) -> Exchange:
+def get_exchange(conn: Connection, name: str = EVENT_EXCHANGE_NAME) -> Exchange:
     """The events exchange for the transport of ``conn`` (fanout on redis)."""
     exchange = copy(event_exchange)
     if conn.transport.driver_type in FANOUT_TRANSPORTS:

@@ -17,6 +17,9 @@ from celery.utils import uuid
 from celery.utils.time import adjust_timestamp
 
 if TYPE_CHECKING:
+    from kombu import Connection, Consumer as KombuConsumer
+    from kombu.transport.virtual import Channel
+
     from celery.app.base import Celery
 
 __all__ = ('EventReceiver',)
@@ -38,9 +41,10 @@ class EventReceiver(ConsumerMixin):
 
     app: Any = None
 
-    def __init__(self, channel: Any, handlers: dict[str, Callable[[dict], Any]] | None = None,
+    def __init__(self, channel: Channel | Connection,
+                 handlers: dict[str, Callable[[dict], Any]] | None = None,
                  routing_key: str = '#', node_id: str | None = None, app: Celery | None = None,
-                 queue_prefix: str | None = None, accept: Any = None,
+                 queue_prefix: str | None = None, accept: set[str] | None = None,
                  queue_ttl: float | None = None, queue_expires: float | None = None,
                  queue_exclusive: bool | None = None,
                  queue_durable: bool | None = None) -> None:
@@ -78,12 +82,14 @@ class EventReceiver(ConsumerMixin):
         if handler:
             handler(event)
 
-    def get_consumers(self, Consumer: Any, channel: Any) -> list[Any]:
+    def get_consumers(self, Consumer: Callable[..., KombuConsumer],
+                      channel: Channel) -> list[KombuConsumer]:
         """The consumer of our event queue (kombu ``ConsumerMixin`` hook)."""
         return [Consumer(queues=[self.queue], callbacks=[self._receive],
                          no_ack=True, accept=self.accept)]
 
-    def on_consume_ready(self, connection: Any, channel: Any, consumers: Any,
+    def on_consume_ready(self, connection: Connection, channel: Channel,
+                         consumers: list[KombuConsumer],
                          wakeup: bool = True, **kwargs: Any) -> None:
         """Ask workers to send heartbeats now, when ``wakeup`` is set."""
         if wakeup:
@@ -104,7 +110,7 @@ class EventReceiver(ConsumerMixin):
         for _ in self.consume(limit=limit, timeout=timeout, wakeup=wakeup):
             pass
 
-    def wakeup_workers(self, channel: Any = None) -> None:
+    def wakeup_workers(self, channel: Channel | None = None) -> None:
         """Ask every worker to send a heartbeat now."""
         self.app.control.broadcast('heartbeat', connection=self.connection, channel=channel)
 
@@ -144,6 +150,7 @@ class EventReceiver(ConsumerMixin):
             self.process(*self.event_from_message(body))
 
     @property
-    def connection(self) -> Any:
+    def connection(self) -> Connection | None:
         """The connection of the receiver's channel."""
-        return self.channel.connection.client if self.channel else None
+        connection: Connection | None = self.channel.connection.client if self.channel else None
+        return connection

@@ -17,6 +17,8 @@ from celery.utils.time import rate
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.events.state import State
+    from celery.utils.timer2 import Timer
 
 __all__ = ('Polaroid', 'evcam')
 
@@ -43,8 +45,8 @@ class Polaroid:
     _tref: Any = None
     _ctref: Any = None
 
-    def __init__(self, state: Any, freq: float = 1.0, maxrate: Any = None,
-                 cleanup_freq: float = 3600.0, timer: Any = None,
+    def __init__(self, state: State, freq: float = 1.0, maxrate: str | float | None = None,
+                 cleanup_freq: float = 3600.0, timer: Timer | None = None,
                  app: Celery | None = None) -> None:
         from kombu.utils.limits import TokenBucket
         self.app = app
@@ -60,7 +62,7 @@ class Polaroid:
         self._tref = self.timer.call_repeatedly(self.freq, self.capture)
         self._ctref = self.timer.call_repeatedly(self.cleanup_freq, self.cleanup)
 
-    def on_shutter(self, state: Any) -> None:
+    def on_shutter(self, state: State) -> None:
         """Store ``state`` (override)."""
 
     def on_cleanup(self) -> None:
@@ -105,7 +107,7 @@ class Polaroid:
         self.cancel()
 
 
-def _new_timer() -> Any:
+def _new_timer() -> Timer:
     from celery.utils.timer2 import Timer
     return Timer()
 
@@ -129,8 +131,9 @@ def load_camera(name: str | type) -> type:
     return camera
 
 
-def evcam(camera: str | type, freq: float = 1.0, maxrate: Any = None, loglevel: Any = 0,
-          logfile: str | None = None, pidfile: str | None = None, timer: Any = None,
+def evcam(camera: str | type, freq: float = 1.0, maxrate: str | float | None = None,
+          loglevel: int | str = 0, logfile: str | None = None, pidfile: str | None = None,
+          timer: Timer | None = None,
           app: Celery | None = None, **kwargs: Any) -> None:
     """Run the ``camera`` class (``module.Class``) on the event stream until interrupted."""
     from celery._state import app_or_default

@@ -6,7 +6,7 @@ import platform
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from typing import Any, TypeVar
 from weakref import WeakSet, ref
 
@@ -27,6 +27,7 @@ R_TASK = '<Task: {0.name}({0.uuid}) {0.state} clock:{0.clock}>'
 
 
 _Class = TypeVar('_Class', bound=type)
+R = TypeVar('R')
 
 
 def with_unique_field(attr: str) -> Callable[[_Class], _Class]:
@@ -110,7 +111,7 @@ class Worker:
     def __init__(self, hostname: str | None = None, pid: int | None = None,
                  freq: float = 60, heartbeats: list[float] | None = None, clock: int = 0,
                  active: int | None = None, processed: int | None = None,
-                 loadavg: Any = None, sw_ident: str | None = None,
+                 loadavg: Sequence[float] | None = None, sw_ident: str | None = None,
                  sw_ver: str | None = None, sw_sys: str | None = None) -> None:
         self.hostname = hostname
         self.pid = pid
@@ -201,7 +202,7 @@ class Task:
     }
 
     def __init__(self, uuid: str | None = None, cluster_state: State | None = None,
-                 children: Any = None, **kwargs: Any) -> None:
+                 children: Iterable[Task] | None = None, **kwargs: Any) -> None:
         self.uuid = uuid
         self.cluster_state = cluster_state
         self.children: WeakSet[Task] = WeakSet(children or ())
@@ -230,7 +231,8 @@ class Task:
             fields['timestamp'] = timestamp
         self.__dict__.update(fields)
 
-    def info(self, fields: Any = None, extra: Any = ()) -> dict[str, Any]:
+    def info(self, fields: Iterable[str] | None = None,
+             extra: Iterable[str] = ()) -> dict[str, Any]:
         """The task's non-empty fields (``fields`` defaults to the display fields)."""
         names = list(fields or self._info_fields) + list(extra)
         values = ((name, getattr(self, name, None)) for name in names)
@@ -333,8 +335,9 @@ class State:
     task_count = 0
     heap_multiplier = 4
 
-    def __init__(self, callback: Callable[..., Any] | None = None, workers: Any = None,
-                 tasks: Any = None, taskheap: list | None = None,
+    def __init__(self, callback: Callable[..., Any] | None = None,
+                 workers: MutableMapping[str, Worker] | None = None,
+                 tasks: MutableMapping[str, Task] | None = None, taskheap: list | None = None,
                  max_workers_in_memory: int = 5000, max_tasks_in_memory: int = 10000,
                  on_node_join: Callable[[Worker], Any] | None = None,
                  on_node_leave: Callable[[Worker], Any] | None = None,
@@ -377,16 +380,16 @@ class State:
 
     # -- updating -------------------------------------------------------------------
 
-    def event(self, event: dict[str, Any]) -> Any:
+    def event(self, event: dict[str, Any]) -> object:
         """Apply one event; returns ``((obj, created), subject)``."""
         with self._mutex:
             return self._event(event)
 
-    def _event(self, event: dict[str, Any]) -> Any:
+    def _event(self, event: dict[str, Any]) -> object:
         self.event_count += 1
         type_ = event['type']
         group, _, subject = type_.partition('-')
-        result = None
+        result: object = None
         if group == 'task':
             result = self.task_event(subject, event)
         elif group == 'worker':
@@ -399,7 +402,8 @@ class State:
             self.event_callback(self, event)
         return result
 
-    def worker_event(self, type_: str, fields: dict[str, Any]) -> Any:
+    def worker_event(self, type_: str,
+                     fields: dict[str, Any]) -> tuple[tuple[Worker, bool], str] | None:
         """Apply a ``worker-*`` event (one without ``hostname`` only reaches the callback)."""
         subject = type_
         hostname = fields.get('hostname')
@@ -438,7 +442,7 @@ class State:
         task = self.tasks[uuid] = self.Task(uuid, cluster_state=self)
         return task, True
 
-    def task_event(self, type_: str, fields: dict[str, Any]) -> Any:
+    def task_event(self, type_: str, fields: dict[str, Any]) -> tuple[tuple[Task, bool], str]:
         """Apply a ``task-*`` event (``type_`` is the part after ``task-``)."""
         subject, event = type_, fields
         uuid, hostname = event['uuid'], event['hostname']
@@ -493,7 +497,7 @@ class State:
         else:
             bisect.insort(heap, item)
 
-    def freeze_while(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def freeze_while(self, fun: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Call ``fun`` while no event can change the state (``clear_after=True``: then clear)."""
         clear_after = kwargs.pop('clear_after', False)
         with self._mutex:

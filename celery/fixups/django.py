@@ -23,6 +23,8 @@ from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.worker.worker import WorkController
 
 __all__ = ('DjangoFixup', 'DjangoWorkerFixup', 'fixup')
 
@@ -109,7 +111,8 @@ class DjangoFixup:
         if utc:
             return datetime.now(timezone.utc)
         from django.utils import timezone as django_timezone
-        return django_timezone.now()
+        now: datetime = django_timezone.now()
+        return now
 
     def autodiscover_tasks(self) -> list[str] | None:
         """Names of the installed Django apps; None until Django is set up."""
@@ -124,7 +127,7 @@ class DjangoWorkerFixup:
 
     _db_recycles = 0
     #: The worker this fixup runs in, once it has started (``worker_init``).
-    worker: Any = None
+    worker: WorkController | None = None
 
     def __init__(self, app: Celery) -> None:
         self.app = app
@@ -162,7 +165,7 @@ class DjangoWorkerFixup:
         self.close_cache()
         return self
 
-    def on_worker_init(self, sender: Any = None, **kwargs: Any) -> None:
+    def on_worker_init(self, sender: WorkController | None = None, **kwargs: Any) -> None:
         """Remember the worker being started."""
         self.worker = sender
 
@@ -172,12 +175,12 @@ class DjangoWorkerFixup:
         self._close_database(force=True)
         self.close_cache()
 
-    def on_task_prerun(self, sender: Any = None, **kwargs: Any) -> None:
+    def on_task_prerun(self, sender: Task | None = None, **kwargs: Any) -> None:
         """Before a task: close connections that can no longer be used."""
         if not getattr(getattr(sender, 'request', None), 'is_eager', False):
             self.close_database()
 
-    def on_task_postrun(self, sender: Any = None, **kwargs: Any) -> None:
+    def on_task_postrun(self, sender: Task | None = None, **kwargs: Any) -> None:
         """After a task: close unusable connections and the caches."""
         # Eagerly applied tasks run inside the caller's request and transaction.
         if not getattr(getattr(sender, 'request', None), 'is_eager', False):

@@ -1,7 +1,10 @@
 """Loaders: how an app finds its configuration and task modules."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from celery.loaders.base import BaseLoader
 
 __all__ = ('LOADER_ALIASES', 'get_loader_cls')
 
@@ -12,7 +15,10 @@ LOADER_ALIASES = {
 }
 
 
-def get_loader_cls(loader: Any) -> type:
+def get_loader_cls(loader: str | type[BaseLoader]) -> type[BaseLoader]:
     """Return the loader class named by ``loader`` (an alias, a path, or a class)."""
+    if not isinstance(loader, str):
+        return loader
     from celery.utils.imports import import_from_cwd, symbol_by_name
-    return symbol_by_name(loader, LOADER_ALIASES, imp=import_from_cwd)
+    loader_cls: type[BaseLoader] = symbol_by_name(loader, LOADER_ALIASES, imp=import_from_cwd)
+    return loader_cls

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.app.task import Task
 
 __all__ = ('BaseLoader', 'autodiscover_tasks', 'config_mapping', 'find_related_module')
 
@@ -30,7 +31,7 @@ unconfigured = object()
 RE_CMDLINE_TYPE = re.compile(r'\((\w+)\)')
 
 
-def config_mapping(obj: Any) -> Mapping:
+def config_mapping(obj: object) -> Mapping:
     """The settings held by ``obj``: a mapping as-is, else its public setting-like attributes.
 
     Only all-lowercase or all-UPPERCASE public names count as settings, so
@@ -70,7 +71,7 @@ class BaseLoader:
         """Current time (UTC-aware unless ``utc`` is false)."""
         return datetime.now(timezone.utc) if utc else datetime.now()
 
-    def on_task_init(self, task_id: str, task: Any) -> None:
+    def on_task_init(self, task_id: str, task: Task) -> None:
         """Called before a task is executed."""
 
     def on_process_cleanup(self) -> None:
@@ -127,7 +128,7 @@ class BaseLoader:
         """Run the ``on_worker_process_init`` hook (in a pool child)."""
         self.on_worker_process_init()
 
-    def config_from_object(self, obj: Any, silent: bool = False) -> bool:
+    def config_from_object(self, obj: object, silent: bool = False) -> bool:
         """Use ``obj`` as configuration: a module or ``'module:attr'`` name, module, class or mapping.
 
         With ``silent=True`` a name that cannot be imported returns False
@@ -167,7 +168,7 @@ class BaseLoader:
             raise NotAPackage(CONFIG_INVALID_NAME.format(module=name)) from exc
         return self.import_from_cwd(name)
 
-    def find_module(self, module: str) -> Any:
+    def find_module(self, module: str) -> ModuleType:
         """Find ``module`` without importing it (its parent packages are imported)."""
         from celery.utils.imports import find_module
         return find_module(module)

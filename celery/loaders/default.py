@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
 
 from celery.app.defaults import parse_bool
 from celery.exceptions import NotConfigured
@@ -22,7 +21,7 @@ DEFAULT_CONFIG_MODULE = 'celeryconfig'
 class Loader(BaseLoader):
     """Loader reading its configuration from a Python module."""
 
-    def setup_settings(self, settingsdict: Any) -> Mapping:
+    def setup_settings(self, settingsdict: object) -> Mapping:
         """The settings held by the configuration module (or mapping)."""
         return config_mapping(settingsdict)
 

@@ -87,12 +87,10 @@ class DaemonContext:
         for stream in self.stdfds:
             self.redirect_to_null(maybe_fileno(stream))
         if self.after_forkers:
-            # billiard (like multiprocessing) has a public register_after_fork()
-            # but runs the registry only from its own process bootstrap, and
-            # hooks no os.register_at_fork(): a daemon forked with os.fork()
-            # has no public way to run them, so the private runner is called.
-            from billiard import util as mputil
-            mputil._run_after_forkers()
+            # Hooks given to billiard's register_after_fork(), which a plain
+            # os.fork() does not run by itself.
+            from celery.transport.billiard_util import run_after_forkers
+            run_after_forkers()
 
     def _detach(self) -> None:
         if os.fork() == 0:      # first child
@@ -105,7 +103,7 @@ class DaemonContext:
 
 def detached(logfile: str | None = None, pidfile: str | None = None,
              uid: int | str | None = None, gid: int | str | None = None,
-             umask: int | str = 0, workdir: str | None = None, fake: bool = False,
+             umask: int | str | None = 0, workdir: str | None = None, fake: bool = False,
              **opts: Any) -> DaemonContext:
     """Return a :class:`DaemonContext` that detaches the current process.
 

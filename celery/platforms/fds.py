@@ -17,22 +17,29 @@ __all__ = ('get_fdmax', 'close_open_fds', 'fd_by_path', 'isatty', 'maybe_fileno'
 DEFAULT_MAXFD = 2048
 
 
-def isatty(fh: Any) -> bool:
+def isatty(fh: object) -> bool:
     """Return True if ``fh`` is a terminal; False for objects without ``isatty``."""
+    check = getattr(fh, 'isatty', None)
+    if check is None:
+        return False
     try:
-        return bool(fh.isatty())
+        return bool(check())
     except (AttributeError, ValueError):
         return False
 
 
-def maybe_fileno(f: Any) -> int | None:
+def maybe_fileno(f: object) -> int | None:
     """Return the file descriptor of ``f`` (an int or file-like), or None."""
     if isinstance(f, numbers.Integral):
         return int(f)
+    fileno = getattr(f, 'fileno', None)
+    if fileno is None:
+        return None
     try:
-        return f.fileno()
+        fd: int = fileno()
     except (AttributeError, OSError, ValueError):
         return None
+    return fd
 
 
 def get_fdmax(default: int | None = None) -> int | None:

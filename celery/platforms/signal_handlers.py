@@ -6,8 +6,12 @@ import ctypes.util
 import numbers
 import signal as _signal
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any, TypeAlias
+
+#: What :func:`signal.signal` takes and :func:`signal.getsignal` returns.
+SignalHandler: TypeAlias = 'Callable[[int, FrameType | None], Any] | int | _signal.Handlers | None'
 
 __all__ = ('Signals', 'signals', 'signal_name', 'SIGNAMES', 'SIGMAP', 'set_pdeathsig')
 
@@ -51,7 +55,8 @@ class Signals:
             raise TypeError(f'signal name must be an uppercase string, not {name!r}')
         if not name.startswith('SIG'):
             name = 'SIG' + name
-        return getattr(_signal, name)
+        number: int = getattr(_signal, name)
+        return number
 
     def reset(self, *signal_names: int | str) -> None:
         """Restore the default handler for the named signals that exist here."""
@@ -61,10 +66,10 @@ class Signals:
         """Ignore the named signals that exist here."""
         self.update((sig, self.ignored) for sig in names)
 
-    def __getitem__(self, name: int | str) -> Any:
+    def __getitem__(self, name: int | str) -> SignalHandler:
         return _signal.getsignal(self.signum(name))
 
-    def __setitem__(self, name: int | str, handler: Any) -> None:
+    def __setitem__(self, name: int | str, handler: SignalHandler) -> None:
         """Install ``handler`` for signal ``name``; unknown signals are skipped."""
         try:
             _signal.signal(self.signum(name), handler)

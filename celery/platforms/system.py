@@ -34,7 +34,8 @@ def pyimplementation() -> str:
 def get_errno_name(n: int | str) -> str | int:
     """Translate between errno numbers and names: ``ENOENT`` -> 2, 2 -> ``ENOENT``."""
     if isinstance(n, str):
-        return getattr(errno, n)
+        number: int = getattr(errno, n)
+        return number
     return errno.errorcode.get(n, n)
 
 

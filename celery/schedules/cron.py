@@ -4,11 +4,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from calendar import monthrange
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from celery.schedules.base import BaseSchedule, schedstate
 from celery.schedules.cron_parser import (
+    CronField,
     ParseException,
     cronfield,
     crontab_parser,
@@ -93,8 +94,9 @@ class crontab(BaseSchedule):
     overrides the app's time zone for this schedule.
     """
 
-    def __init__(self, minute: Any = '*', hour: Any = '*', day_of_week: Any = '*',
-                 day_of_month: Any = '*', month_of_year: Any = '*', **kwargs: Any) -> None:
+    def __init__(self, minute: CronField | None = '*', hour: CronField | None = '*',
+                 day_of_week: CronField | None = '*', day_of_month: CronField | None = '*',
+                 month_of_year: CronField | None = '*', **kwargs: Any) -> None:
         self._orig_minute = cronfield(minute)
         self._orig_hour = cronfield(hour)
         self._orig_day_of_week = cronfield(day_of_week)
@@ -190,7 +192,7 @@ class crontab(BaseSchedule):
         last = self._in_zone(last_run_at)
         return last, localize(self._in_zone(self.now()), last.tzinfo)
 
-    def remaining_delta(self, last_run_at: datetime, tz: Any = None,
+    def remaining_delta(self, last_run_at: datetime, tz: tzinfo | None = None,
                         ffwd: type[ffwd] = ffwd) -> tuple[datetime, Any, datetime]:
         """Return ``(last_run_at, delta, now)`` where ``last_run_at + delta`` is the next run."""
         last, now = self._local_times(last_run_at)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeAlias
 
 from celery.utils.time import weekday, yearmonth
 
@@ -13,7 +14,11 @@ class ParseException(ValueError):
     """A crontab field could not be parsed."""
 
 
-def cronfield(s: Any) -> Any:
+#: A crontab field: ``'*/15'``-style text, a number, or the numbers themselves.
+CronField: TypeAlias = 'str | int | Iterable[int]'
+
+
+def cronfield(s: CronField | None) -> CronField:
     """Return ``'*'`` for an unset crontab field."""
     return '*' if s is None else s
 

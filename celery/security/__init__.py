@@ -48,7 +48,8 @@ AUTH_NAMES = frozenset({'auth', 'application/data'})
 def disable_untrusted_serializers(whitelist: Iterable[str] | None = None) -> None:
     """Disable every kombu decoder except those named in ``whitelist``."""
     from kombu.serialization import registry
-    for content_type in list(registry._decoders):
+    # Every registered content type (disabling one that only encodes is harmless).
+    for content_type in list(registry.type_to_name):
         registry.disable(content_type)
     for name in whitelist or ():
         registry.enable(name)
@@ -83,6 +84,8 @@ def setup_security(allowed_serializers: Iterable[str] | None = None, key: str | 
     decoding unless named in ``allowed_serializers``.
     """
     from kombu.serialization import registry
+
+    from celery.transport.serialization import set_default_serializer
     if app is None:
         from celery._state import get_current_app
         app = get_current_app()
@@ -102,4 +105,4 @@ def setup_security(allowed_serializers: Iterable[str] | None = None, key: str | 
                   store, digest, serializer)
     disable_untrusted_serializers(allowed_serializers)
     registry.enable('auth')
-    registry._set_default_serializer('auth')
+    set_default_serializer('auth')

@@ -59,7 +59,7 @@ class Certificate:
         """Length in bytes of the signatures this certificate's key verifies."""
         return self._pubkey.key_size // 8
 
-    def verify(self, data: Any, signature: bytes, digest: hashes.HashAlgorithm) -> None:
+    def verify(self, data: str | bytes, signature: bytes, digest: hashes.HashAlgorithm) -> None:
         """Raise :exc:`~celery.exceptions.SecurityError` unless ``signature`` signs ``data``."""
         pad = self._paddings.get(digest.name)
         if pad is None:

@@ -1,8 +1,6 @@
 """Private keys used to sign messages."""
 from __future__ import annotations
 
-from typing import Any
-
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -31,7 +29,7 @@ class PrivateKey:
                 'the auth serializer signs with RSA keys only.')
         self._paddings: dict[str, padding.PSS] = {}
 
-    def sign(self, data: Any, digest: hashes.HashAlgorithm) -> bytes:
+    def sign(self, data: str | bytes, digest: hashes.HashAlgorithm) -> bytes:
         """Return the RSA-PSS signature of ``data`` made with ``digest``."""
         pad = self._paddings.get(digest.name)
         if pad is None:

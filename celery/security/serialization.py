@@ -40,7 +40,7 @@ class SecureSerializer:
         self._serializer = serializer
         self._signer = cert.get_id().encode('utf-8') if cert is not None else None
 
-    def serialize(self, data: Any) -> bytes:
+    def serialize(self, data: object) -> bytes:
         """Serialize ``data`` with the inner serializer and sign the result."""
         if self._key is None or self._signer is None:
             raise SecurityError(
@@ -52,7 +52,7 @@ class SecureSerializer:
             signature = self._key.sign(body, self._digest)
             return self._pack(body, content_type, content_encoding, self._signer, signature)
 
-    def deserialize(self, data: Any) -> Any:
+    def deserialize(self, data: str | bytes) -> object:
         """Verify the signature of ``data`` and return the decoded content."""
         if self._cert_store is None:
             raise SecurityError(

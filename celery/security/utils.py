@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 
@@ -38,7 +37,7 @@ def reraise_errors(msg: str = '{0!r}', errors: tuple[type[BaseException], ...] |
         raise SecurityError(msg.format(exc)) from exc
 
 
-def ensure_bytes(value: Any) -> bytes:
+def ensure_bytes(value: str | bytes | bytearray | memoryview) -> bytes:
     """Return ``value`` as bytes (``str`` is encoded as UTF-8)."""
     if isinstance(value, str):
         return value.encode('utf-8')

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import select
 import socket
+import threading
 from typing import Any
 
 from amqp.method_framing import frame_writer
@@ -21,7 +22,7 @@ from kombu.transport import pyamqp
 
 from celery.transport.amqp_properties import PropertiesMessage
 
-__all__ = ('Transport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch')
+__all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch')
 
 #: Bytes collected before a batch writes them out on its own.
 FLUSH_BYTES = 1 << 18
@@ -34,12 +35,17 @@ class FrameSink:
         self.transport = transport
         self.pending: list[bytes] | None = None
         self.size = 0
+        # py-amqp's frame writer serializes its own writes; frames written
+        # around it (a consumer channel's batched acks) take this lock too,
+        # so two threads never interleave bytes on the socket.
+        self.lock = threading.Lock()
 
     def write(self, data: Any) -> None:
         """Write ``data`` now, or keep a copy of it while collecting."""
         pending = self.pending
         if pending is None:
-            self.transport.write(data)
+            with self.lock:
+                self.transport.write(data)
             return
         # The frame writer reuses one buffer for every frame: copy it.
         frame = bytes(data)
@@ -58,7 +64,12 @@ class FrameSink:
         pending = self.pending
         if pending:
             self.pending, self.size = [], 0
-            self.transport.write(b''.join(pending))
+            self.write_now(b''.join(pending))
+
+    def write_now(self, data: bytes) -> None:
+        """Write whole frames to the socket now, collecting or not."""
+        with self.lock:
+            self.transport.write(data)
 
     def stop(self, discard: bool = False) -> None:
         """Stop collecting: write what is kept (or drop it) and write through again."""
@@ -103,6 +114,7 @@ class Connection(pyamqp.Connection):
     frame_sink: FrameSink | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop('fast_path', None)   # our transport option, not py-amqp's
         kwargs.setdefault('frame_writer', sink_frame_writer)
         super().__init__(*args, **kwargs)
 
@@ -198,3 +210,7 @@ class Transport(pyamqp.Transport):
 
     Connection = Connection
     implements = pyamqp.Transport.implements.extend(batch_publish=True)
+
+
+class SSLTransport(Transport, pyamqp.SSLTransport):
+    """``amqps://``: kombu's TLS py-amqp transport (it turns TLS on), with :class:`Transport`'s."""

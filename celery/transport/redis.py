@@ -22,7 +22,8 @@ workers share the queues, the unacked hash/index and fanout channels.
 Channels without an event loop, with ``global_keyprefix``, without
 ``ack_emulation``, with a ``no_ack`` consumer or no prefetch limit, or on a
 server without ``BLMOVE`` (Redis < 6.2) consume the stock way.  Switch the
-whole transport off with ``CELERY_STOCK_TRANSPORTS=1``.
+whole transport off with ``broker_transport_options={'fast_path': False}``
+or ``CELERY_STOCK_TRANSPORTS=1``.  Guide: ``docs/userguide/redis-transport.rst``.
 """
 from __future__ import annotations
 

@@ -241,13 +241,13 @@ def get_multiprocessing_logger() -> logging.Logger | None:
 
 
 def reset_multiprocessing_logger() -> None:
-    """Make billiard create its multiprocessing logger afresh (after fork)."""
+    """Put billiard's multiprocessing logger back as billiard sets it up: not propagating."""
     try:
         from billiard import util
     except ImportError:
         return
-    if hasattr(util, '_logger'):
-        util._logger = None
+    # (Through billiard's public get_logger(): its module globals are its own.)
+    util.get_logger().propagate = False
 
 
 def current_process() -> Any:

@@ -135,7 +135,12 @@ def bound_open_broker_sockets(connection: Any, timeout: float | None) -> Iterato
 
 
 def _open_sockets(connection: Any) -> list[Any]:
-    client = getattr(connection, '_connection', None) or connection
+    from kombu import Connection
+    client = connection
+    if isinstance(connection, Connection):
+        # Its transport's connection, if connected (``connection.connection``
+        # alone would connect).
+        client = connection.connection if connection.connected else None
     candidates = [getattr(client, 'sock', None),
                   getattr(getattr(client, 'transport', None), 'sock', None)]
     found = []

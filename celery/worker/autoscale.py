@@ -4,12 +4,19 @@ from __future__ import annotations
 import os
 import threading
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 from celery.utils.log import get_logger
 from celery.worker import state
+from celery.worker._parents import worker_of
 from celery.worker.components import Pool
+
+if TYPE_CHECKING:
+    from celery.concurrency.base import BasePool
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.request import Request
+    from celery.worker.worker import WorkController
 
 __all__ = ('Autoscaler', 'WorkerComponent')
 
@@ -26,27 +33,29 @@ class WorkerComponent(bootsteps.StartStopStep):
     conditional = True
     requires = (Pool,)
 
-    def __init__(self, w: Any, **kwargs: Any) -> None:
+    def __init__(self, w: WorkController, **kwargs: Any) -> None:
         self.enabled = bool(w.autoscale)
         w.autoscaler = None
         super().__init__(w, **kwargs)
 
-    def create(self, w: Any) -> Any:
-        scaler = w.autoscaler = self.instantiate(
+    def create(self, parent: WorkController | Consumer) -> Autoscaler:
+        w = worker_of(self, parent)
+        scaler: Autoscaler = self.instantiate(
             w.autoscaler_cls, w.pool, w.max_concurrency, w.min_concurrency,
             worker=w, mutex=threading.Lock())
+        w.autoscaler = scaler
         return scaler
 
-    def info(self, w: Any) -> dict[str, Any]:
+    def info(self, w: WorkController) -> dict[str, Any]:
         return {'autoscaler': w.autoscaler.info()} if w.autoscaler else {}
 
 
 class Autoscaler:
     """Background thread resizing the pool once a second."""
 
-    def __init__(self, pool: Any, max_concurrency: int, min_concurrency: int = 0,
-                 worker: Any = None, keepalive: float = AUTOSCALE_KEEPALIVE,
-                 mutex: Any = None) -> None:
+    def __init__(self, pool: BasePool, max_concurrency: int, min_concurrency: int = 0,
+                 worker: WorkController | None = None, keepalive: float = AUTOSCALE_KEEPALIVE,
+                 mutex: threading.Lock | None = None) -> None:
         self.pool = pool
         self.mutex = mutex or threading.Lock()
         self.max_concurrency = max_concurrency
@@ -90,20 +99,20 @@ class Autoscaler:
         with self.mutex:
             self.maybe_scale()
 
-    def on_task_received(self, req: Any) -> None:
+    def on_task_received(self, req: Request) -> None:
         """A task was reserved: wake the thread if the backlog outgrows a pool that may grow."""
         processes = self.processes
         if processes < self.max_concurrency and self.qty > processes:
             self._wakeup.set()
 
-    def maybe_scale(self, req: Any = None) -> bool:
+    def maybe_scale(self, req: Request | None = None) -> bool:
         """Resize the pool toward the number of reserved requests."""
         if self._maybe_scale(req):
             self.pool.maintain_pool()
             return True
         return False
 
-    def _maybe_scale(self, req: Any = None) -> bool:
+    def _maybe_scale(self, req: Request | None = None) -> bool:
         change = self._size_change()
         if change > 0:
             self.scale_up(change)
@@ -193,5 +202,5 @@ class Autoscaler:
 
     @property
     def processes(self) -> int:
-        """The pool's current number of processes."""
-        return self.pool.num_processes
+        """The pool's current number of processes (0 for a pool without a size)."""
+        return self.pool.num_processes or 0

@@ -11,9 +11,16 @@ from celery._state import _set_task_join_will_block
 from celery.exceptions import ImproperlyConfigured
 from celery.platforms import IS_WINDOWS
 from celery.utils.log import get_logger
+from celery.worker._parents import worker_of
 
 if TYPE_CHECKING:
+    from kombu.asynchronous import Hub as KombuHub
+
     from celery.app.base import Celery
+    from celery.concurrency.base import BasePool
+    from celery.worker._types import Service
+    from celery.worker.consumer.consumer import Consumer as WorkerConsumer
+    from celery.worker.worker import WorkController
 
 __all__ = ('Timer', 'Hub', 'Pool', 'Beat', 'StateDB', 'Consumer')
 
@@ -35,7 +42,8 @@ GREEN_POOLS = {'eventlet', 'gevent'}
 class Timer(bootsteps.Step):
     """The timer for ETA tasks, retries of rate-limited tasks and heartbeats."""
 
-    def create(self, w: Any) -> None:
+    def create(self, parent: WorkController | WorkerConsumer) -> None:
+        w = worker_of(self, parent)
         if w.use_eventloop:
             # The hub runs the timer itself: no thread needed.
             from kombu.asynchronous.timer import Timer as _Timer
@@ -59,14 +67,16 @@ class Hub(bootsteps.StartStopStep):
 
     requires = (Timer,)
 
-    def __init__(self, w: Any, **kwargs: Any) -> None:
+    def __init__(self, w: WorkController, **kwargs: Any) -> None:
         w.hub = None
         super().__init__(w, **kwargs)
 
-    def include_if(self, w: Any) -> bool:
-        return w.use_eventloop
+    def include_if(self, parent: WorkController | WorkerConsumer) -> bool:
+        w = worker_of(self, parent)
+        return bool(w.use_eventloop)
 
-    def create(self, w: Any) -> Hub:
+    def create(self, parent: WorkController | WorkerConsumer) -> Hub:
+        w = worker_of(self, parent)
         from kombu.asynchronous import get_event_loop, set_event_loop
         from kombu.asynchronous import Hub as _Hub
         w.hub = get_event_loop()
@@ -76,19 +86,22 @@ class Hub(bootsteps.StartStopStep):
         self._patch_thread_primitives(w)
         return self
 
-    def start(self, w: Any) -> None:
+    def start(self, w: WorkController) -> None:
         """The consumer's loop drives the hub."""
 
-    def stop(self, w: Any) -> None:
-        w.hub.close()
+    def stop(self, w: WorkController) -> None:
+        if w.hub is not None:
+            w.hub.close()
 
-    def terminate(self, w: Any) -> None:
-        w.hub.close()
+    def terminate(self, w: WorkController) -> None:
+        if w.hub is not None:
+            w.hub.close()
 
-    def _patch_thread_primitives(self, w: Any) -> None:
+    def _patch_thread_primitives(self, w: WorkController) -> None:
         # Only the hub thread touches the clock: locking it is wasted work.
         from kombu.asynchronous.semaphore import DummyLock
-        w.app.clock.mutex = DummyLock()
+        # kombu types the mutex as a threading lock; its DummyLock works the same.
+        setattr(w.app.clock, 'mutex', DummyLock())  # noqa: B010
 
 
 class Pool(bootsteps.StartStopStep):
@@ -96,7 +109,8 @@ class Pool(bootsteps.StartStopStep):
 
     requires = (Hub,)
 
-    def __init__(self, w: Any, autoscale: Any = None, **kwargs: Any) -> None:
+    def __init__(self, w: WorkController, autoscale: str | list[int] | None = None,
+                 **kwargs: Any) -> None:
         w.pool = None
         w.max_concurrency = None
         w.min_concurrency = w.concurrency
@@ -109,13 +123,13 @@ class Pool(bootsteps.StartStopStep):
             w.max_concurrency, w.min_concurrency = w.autoscale
         super().__init__(w, **kwargs)
 
-    def close(self, w: Any) -> None:
+    def close(self, w: WorkController) -> None:
         if w.dispatcher is not None:
             w.dispatcher.release()
         if w.pool:
             w.pool.close()
 
-    def terminate(self, w: Any) -> None:
+    def terminate(self, w: WorkController) -> None:
         if w.pool:
             # Killed children fail their jobs: acks_late messages must be requeued
             # for another worker, not acked as failed.
@@ -123,14 +137,16 @@ class Pool(bootsteps.StartStopStep):
                 request.requeue_on_termination()
             w.pool.terminate()
 
-    def create(self, w: Any) -> Any:
+    def create(self, parent: WorkController | WorkerConsumer) -> BasePool:
+        w = worker_of(self, parent)
         if w.app.conf.worker_pool in GREEN_POOLS:  # pragma: no cover
             logger.warning(W_POOL_SETTING)
         threaded = not w.use_eventloop
         w.process_task = w._process_task
         w.dispatcher = None
-        pool = w.pool = self.instantiate(w.pool_cls, w.min_concurrency,
-                                         **self.pool_options(w, threaded))
+        pool: BasePool = self.instantiate(w.pool_cls, w.min_concurrency,
+                                          **self.pool_options(w, threaded))
+        w.pool = pool
         _set_task_join_will_block(pool.task_join_will_block)
         if not threaded and w.pool_putlocks and getattr(w.pool_cls, 'uses_semaphore', False):
             from celery.worker.dispatch import FairDispatcher
@@ -140,7 +156,7 @@ class Pool(bootsteps.StartStopStep):
             w.process_task = w.dispatcher
         return pool
 
-    def pool_options(self, w: Any, threaded: bool) -> dict[str, Any]:
+    def pool_options(self, w: WorkController, threaded: bool) -> dict[str, object]:
         """The pool class's keyword arguments, from the worker's options."""
         return {
             'app': w.app,
@@ -165,7 +181,7 @@ class Pool(bootsteps.StartStopStep):
             'max_restarts': None if threaded else 100,
         }
 
-    def start(self, w: Any) -> None:
+    def start(self, w: WorkController) -> None:
         # A forking pool starts when the consumer is about to loop (see
         # start_pool): every page the parent writes after the fork is copied,
         # and connecting, declaring and syncing with peers write plenty.
@@ -174,11 +190,12 @@ class Pool(bootsteps.StartStopStep):
             return
         start_pool(w)
 
-    def info(self, w: Any) -> dict[str, Any]:
+    def info(self, w: WorkController) -> dict[str, Any]:
         return {'pool': w.pool.info if w.pool else 'N/A'}
 
-    def register_with_event_loop(self, w: Any, hub: Any) -> None:
-        w.pool.register_with_event_loop(hub)
+    def register_with_event_loop(self, w: WorkController, hub: KombuHub) -> None:
+        if w.pool is not None:
+            w.pool.register_with_event_loop(hub)
         if w.dispatcher is not None:
             hub.on_tick.add(w.dispatcher.fill)
 
@@ -192,7 +209,7 @@ CHILD_FIRST_TASK_MODULES = (
 )
 
 
-def start_pool(w: Any) -> None:
+def start_pool(w: WorkController) -> None:
     """Start ``w``'s pool if it waits to be started (forking pools start late)."""
     w.pool_start_pending = False
     if w.pool is None or w.pool.active:
@@ -221,31 +238,34 @@ class Beat(bootsteps.StartStopStep):
     label = 'Beat'
     conditional = True
 
-    def __init__(self, w: Any, beat: bool = False, **kwargs: Any) -> None:
+    def __init__(self, w: WorkController, beat: bool = False, **kwargs: Any) -> None:
         self.enabled = beat
         w.beat = None
         super().__init__(w, beat=beat, **kwargs)
 
-    def create(self, w: Any) -> Any:
+    def create(self, parent: WorkController | WorkerConsumer) -> Service:
+        w = worker_of(self, parent)
         from celery.beat import EmbeddedService
         if w.pool_cls.__module__.endswith(('gevent', 'eventlet')):
             raise ImproperlyConfigured(ERR_B_GREEN)
         # Forking beat from a threaded pool's process is unsafe: run it as a thread.
         threaded = w.pool_cls.__module__.endswith(('thread', 'solo'))
-        w.beat = EmbeddedService(w.app, schedule_filename=w.schedule_filename,
-                                 scheduler_cls=w.scheduler, thread=threaded)
-        return w.beat
+        beat: Service = EmbeddedService(w.app, schedule_filename=w.schedule_filename,
+                                        scheduler_cls=w.scheduler, thread=threaded)
+        w.beat = beat
+        return beat
 
 
 class StateDB(bootsteps.Step):
     """Persist revoked ids and the clock across restarts (``--statedb``)."""
 
-    def __init__(self, w: Any, **kwargs: Any) -> None:
-        self.enabled = w.statedb
+    def __init__(self, w: WorkController, **kwargs: Any) -> None:
+        self.enabled = bool(w.statedb)
         w._persistence = None
         super().__init__(w, **kwargs)
 
-    def create(self, w: Any) -> None:
+    def create(self, parent: WorkController | WorkerConsumer) -> None:
+        w = worker_of(self, parent)
         w._persistence = w.state.Persistent(w.state, w.statedb, w.app.clock)
         atexit.register(w._persistence.save)
 
@@ -255,12 +275,14 @@ class Consumer(bootsteps.StartStopStep):
 
     last = True
 
-    def create(self, w: Any) -> Any:
-        w.consumer = self.instantiate(w.consumer_cls, w.process_task,
-                                      **self.consumer_options(w))
-        return w.consumer
+    def create(self, parent: WorkController | WorkerConsumer) -> WorkerConsumer:
+        w = worker_of(self, parent)
+        consumer: WorkerConsumer = self.instantiate(w.consumer_cls, w.process_task,
+                                                    **self.consumer_options(w))
+        w.consumer = consumer
+        return consumer
 
-    def consumer_options(self, w: Any) -> dict[str, Any]:
+    def consumer_options(self, w: WorkController) -> dict[str, object]:
         """The consumer class's keyword arguments, from the worker and its other steps."""
         # Prefetch for the most processes the pool may have (autoscale's max).
         processes = max(w.max_concurrency or w.concurrency, 1)

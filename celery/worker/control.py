@@ -1,16 +1,17 @@
-"""Remote control commands run by the worker, and the registry user commands join.
+"""Remote control commands run by the worker.
 
 A command is a function ``fun(state, **arguments)``; ``state`` carries
 ``app``, ``hostname`` and ``consumer``.  Register your own with
-:func:`control_command` or :func:`inspect_command`.
+:func:`control_command` or :func:`inspect_command` (the registry lives in
+:mod:`celery.worker.control_panel`; its names are importable from here).
 """
 from __future__ import annotations
 
 import io
 import tempfile
-from collections import UserDict, defaultdict
+from collections import defaultdict
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from celery.exceptions import WorkerShutdown
 from celery.platforms import EX_OK, signals as _signals
@@ -20,6 +21,36 @@ from celery.utils.saferepr import saferepr
 from celery.utils.serialization import jsonify
 from celery.utils.time import rate
 from celery.worker import revoke_store, state as worker_state
+from celery.worker.control_panel import (
+    Panel,
+    control_command,
+    controller_info_t,
+    inspect_command,
+    nok,
+    ok,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import ModuleType
+    from typing import Protocol
+
+    from kombu.asynchronous.timer import Entry
+
+    from celery.app.task import Task
+    from celery.concurrency.base import BasePool
+    from celery.events.dispatcher import EventDispatcher
+    from celery.worker._types import ControlState
+    from celery.worker.autoscale import Autoscaler
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.request import Request
+    from celery.worker.worker import WorkController
+
+    class _Waiting(Protocol):
+        """An item of the timer's queue."""
+
+        priority: int
+        entry: Entry
 
 __all__ = ('Panel', 'control_command', 'inspect_command', 'controller_info_t', 'ok', 'nok')
 
@@ -31,75 +62,10 @@ DEFAULT_TASK_INFO_ITEMS = ('exchange', 'routing_key', 'rate_limit')
 TERM_SIGNAME = 'SIGTERM'
 
 
-class controller_info_t(NamedTuple):
-    """What the CLI and clients know about a command."""
-
-    alias: str | None
-    type: str
-    visible: bool
-    default_timeout: float
-    help: str
-    signature: str | None
-    args: list[tuple[str, Callable[[str], Any] | None]] | None
-    variadic: str | None
-
-
-def ok(value: Any) -> dict[str, Any]:
-    """A successful reply."""
-    return {'ok': value}
-
-
-def nok(value: Any) -> dict[str, Any]:
-    """An error reply."""
-    return {'error': value}
-
-
-class Panel(UserDict):
-    """Global registry of remote control commands: ``data`` (handlers) and ``meta``."""
-
-    data: dict[str, Callable[..., Any]] = {}
-    meta: dict[str, controller_info_t] = {}
-
-    @classmethod
-    def register(cls, *args: Any, **kwargs: Any) -> Any:
-        """Register a command (usable bare or with options)."""
-        if args:
-            return cls._register(**kwargs)(*args)
-        return cls._register(**kwargs)
-
-    @classmethod
-    def _register(cls, name: str | None = None, alias: str | None = None,
-                  type: str = 'control', visible: bool = True,
-                  default_timeout: float = 1.0, help: str | None = None,
-                  signature: str | None = None,
-                  args: list[tuple[str, Any]] | None = None,
-                  variadic: str | None = None) -> Callable[[Callable], Callable]:
-        def _inner(fun: Callable[..., Any]) -> Callable[..., Any]:
-            control_name = name or fun.__name__
-            _help = help or (fun.__doc__ or '').strip().split('\n')[0]
-            cls.data[control_name] = fun
-            cls.meta[control_name] = controller_info_t(
-                alias, type, visible, default_timeout, _help, signature, args, variadic)
-            if alias:
-                cls.data[alias] = fun
-            return fun
-        return _inner
-
-
-def control_command(**kwargs: Any) -> Callable[[Callable], Callable]:
-    """Register a control command (acts on the worker)."""
-    return Panel.register(type='control', **kwargs)
-
-
-def inspect_command(**kwargs: Any) -> Callable[[Callable], Callable]:
-    """Register an inspect command (reads the worker's state)."""
-    return Panel.register(type='inspect', **kwargs)
-
-
 # -- helpers ------------------------------------------------------------------------
 
 
-def _find_requests_by_id(ids: Iterable[str]) -> Iterator[Any]:
+def _find_requests_by_id(ids: Iterable[str]) -> Iterator[Request]:
     requests = worker_state.requests
     for task_id in ids:
         request = requests.get(task_id)
@@ -107,7 +73,7 @@ def _find_requests_by_id(ids: Iterable[str]) -> Iterator[Any]:
             yield request
 
 
-def _scheduled(state: Any) -> Iterator[tuple[Any, Any]]:
+def _scheduled(state: ControlState) -> Iterator[tuple[_Waiting, Request]]:
     """``(timer_entry, request)`` for each ETA/countdown request held in the timer."""
     from celery.worker.request import Request
     for waiting in list(getattr(state.consumer.timer, 'queue', ())):
@@ -120,7 +86,24 @@ def _scheduled(state: Any) -> Iterator[tuple[Any, Any]]:
             yield waiting, request
 
 
-def _state_of_task(request: Any) -> str:
+def _controller(state: ControlState) -> WorkController:
+    controller = state.consumer.controller
+    assert controller is not None, 'a worker consumer runs under its WorkController'
+    return controller
+
+
+def _pool(state: ControlState) -> BasePool:
+    pool = state.consumer.pool
+    assert pool is not None, 'the Pool step gives the consumer its pool'
+    return pool
+
+
+def _autoscaler(state: ControlState) -> Autoscaler | None:
+    controller = state.consumer.controller
+    return controller.autoscaler if controller is not None else None
+
+
+def _state_of_task(request: Request) -> str:
     if request in worker_state.active_requests:
         return 'active'
     if request in worker_state.reserved_requests:
@@ -128,11 +111,11 @@ def _state_of_task(request: Any) -> str:
     return 'ready'
 
 
-def _dispatcher(state: Any) -> Any:
+def _dispatcher(state: ControlState) -> EventDispatcher | None:
     return state.consumer.event_dispatcher
 
 
-def _update_prefetch_count(consumer: Any, delta: int) -> None:
+def _update_prefetch_count(consumer: Consumer, delta: int) -> None:
     """Follow a pool resize with the prefetch count."""
     if consumer.qos is None:
         return
@@ -145,13 +128,14 @@ def _update_prefetch_count(consumer: Any, delta: int) -> None:
         consumer.qos.decrement_eventually(-change)
 
 
-def _terminate(state: Any, requests: Iterable[Any], signal: Any) -> list[str]:
+def _terminate(state: ControlState, requests: Iterable[Request],
+               signal: str | int | None) -> list[str]:
     signum = _signals.signum(signal or TERM_SIGNAME)
     terminated = []
     for request in requests:
         if request.id not in terminated:
             logger.info('Terminating %s (%s)', request.id, signum)
-            request.terminate(state.consumer.pool, signal=signum)
+            request.terminate(_pool(state), signal=signum)
             terminated.append(request.id)
     return terminated
 
@@ -160,8 +144,8 @@ def _terminate(state: Any, requests: Iterable[Any], signal: Any) -> list[str]:
 
 
 @control_command(variadic='task_id', signature='[id1 [id2 [... [idN]]]]')
-def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None,
-           **kwargs: Any) -> dict[str, Any]:
+def revoke(state: ControlState, task_id: str | list[str], terminate: bool = False,
+           signal: str | int | None = None, **kwargs: object) -> dict[str, object]:
     """Revoke task by task id (or list of ids)."""
     task_ids = [str(t) for t in maybe_list(task_id) or []]
     worker_state.revoked.update(task_ids)
@@ -177,7 +161,7 @@ def revoke(state: Any, task_id: Any, terminate: bool = False, signal: Any = None
     return ok(f'tasks {set(task_ids)} flagged as revoked')
 
 
-def _withdraw_revoked(state: Any) -> None:
+def _withdraw_revoked(state: ControlState) -> None:
     # Jobs handed to the pool but not started would run despite the revoke.
     dispatcher = getattr(getattr(state.consumer, 'controller', None), 'dispatcher', None)
     if dispatcher is not None:
@@ -185,7 +169,7 @@ def _withdraw_revoked(state: Any) -> None:
     _revoke_scheduled(state)
 
 
-def _revoke_scheduled(state: Any) -> None:
+def _revoke_scheduled(state: ControlState) -> None:
     # ETA/countdown tasks wait in the timer: report them REVOKED now, as
     # Celery does, rather than when their time comes, and drop their entry.
     for waiting, request in list(_scheduled(state)):
@@ -193,24 +177,26 @@ def _revoke_scheduled(state: Any) -> None:
             entry = waiting.entry
             entry.cancel()
             # The strategy passes, last, whether it raised the prefetch for this task.
-            if entry.args[-1] is True:
+            if entry.args[-1] is True and state.consumer.qos is not None:
                 state.consumer.qos.decrement_eventually()
 
 
 @control_command(variadic='headers', signature='[key1=value1 [key2=value2 [... [keyN=valueN]]]]')
-def revoke_by_stamped_headers(state: Any, headers: Any, terminate: bool = False,
-                              signal: Any = None, **kwargs: Any) -> dict[str, Any]:
+def revoke_by_stamped_headers(state: ControlState,
+                              headers: Mapping[str, object] | list[str] | tuple[str, ...],
+                              terminate: bool = False, signal: str | int | None = None,
+                              **kwargs: object) -> dict[str, object]:
     """Revoke tasks by header (or list of headers)."""
     if isinstance(headers, (list, tuple)):
         headers = dict(item.split('=', 1) for item in headers)
     for header, values in headers.items():
-        current = set(maybe_list(worker_state.revoked_stamps.get(header)) or ())
+        current: set[object] = set(worker_state.revoked_stamps.get(header) or ())
         current.update(maybe_list(values) or ())
         worker_state.revoked_stamps[header] = list(current)
     _withdraw_revoked(state)
     if not terminate:
         return ok(f'headers {headers} flagged as revoked')
-    matched: defaultdict[str, set] = defaultdict(set)
+    matched: defaultdict[str, set[object]] = defaultdict(set)
     to_terminate = []
     for request in list(worker_state.active_requests):
         stamps = request.stamps or {}
@@ -227,7 +213,8 @@ def revoke_by_stamped_headers(state: Any, headers: Any, terminate: bool = False,
 
 @control_command(args=[('signal', str)], signature='<signal> [id1 [id2 [... [idN]]]]',
                  variadic='task_id')
-def terminate(state: Any, signal: Any, task_id: Any, **kwargs: Any) -> dict[str, Any]:
+def terminate(state: ControlState, signal: str | int | None, task_id: str | list[str],
+              **kwargs: object) -> dict[str, object]:
     """Terminate task by task id (or list of ids)."""
     return revoke(state, task_id, terminate=True, signal=signal)
 
@@ -237,7 +224,8 @@ def terminate(state: Any, signal: Any, task_id: Any, **kwargs: Any) -> dict[str,
 
 @control_command(args=[('task_name', str), ('rate_limit', str)],
                  signature='<task_name> <rate_limit (e.g., 5/s | 5/m | 5/h)>')
-def rate_limit(state: Any, task_name: str, rate_limit: Any, **kwargs: Any) -> dict[str, Any]:
+def rate_limit(state: ControlState, task_name: str, rate_limit: str | None,
+               **kwargs: object) -> dict[str, object]:
     """Tell worker(s) to modify the rate limit for a task by type."""
     try:
         rate(rate_limit)
@@ -258,12 +246,11 @@ def rate_limit(state: Any, task_name: str, rate_limit: Any, **kwargs: Any) -> di
 
 @control_command(args=[('task_name', str), ('soft', float), ('hard', float)],
                  signature='<task_name> <soft_secs> [hard_secs]')
-def time_limit(state: Any, task_name: str | None = None, hard: float | None = None,
-               soft: float | None = None, **kwargs: Any) -> dict[str, Any]:
+def time_limit(state: ControlState, task_name: str | None = None, hard: float | None = None,
+               soft: float | None = None, **kwargs: object) -> dict[str, object]:
     """Tell worker(s) to modify the time limit for task by type."""
-    try:
-        task = state.app.tasks[task_name]
-    except KeyError:
+    task = state.app.tasks.get(task_name) if task_name is not None else None
+    if task is None:
         logger.error('Change time limit attempt for unknown task %s', task_name)
         return nok('unknown task')
     task.soft_time_limit = soft
@@ -278,8 +265,8 @@ def time_limit(state: Any, task_name: str | None = None, hard: float | None = No
 
 @control_command(args=[('id', str), ('topic', str), ('action', str)],
                  signature='<id> <topic> [action]')
-def election(state: Any, id: str, topic: str, action: str | None = None,
-             **kwargs: Any) -> None:
+def election(state: ControlState, id: str, topic: str, action: str | None = None,
+             **kwargs: object) -> None:
     """Hold election."""
     gossip = getattr(state.consumer, 'gossip', None)
     if gossip is not None:
@@ -287,7 +274,7 @@ def election(state: Any, id: str, topic: str, action: str | None = None,
 
 
 @control_command()
-def enable_events(state: Any) -> dict[str, Any]:
+def enable_events(state: ControlState) -> dict[str, object]:
     """Tell worker(s) to send task-related events."""
     dispatcher = _dispatcher(state)
     if dispatcher is None:
@@ -300,7 +287,7 @@ def enable_events(state: Any) -> dict[str, Any]:
 
 
 @control_command()
-def disable_events(state: Any) -> dict[str, Any]:
+def disable_events(state: ControlState) -> dict[str, object]:
     """Tell worker(s) to stop sending task-related events."""
     dispatcher = _dispatcher(state)
     if dispatcher is None:
@@ -317,7 +304,7 @@ def disable_events(state: Any) -> dict[str, Any]:
 
 
 @control_command()
-def heartbeat(state: Any) -> None:
+def heartbeat(state: ControlState) -> None:
     """Tell worker(s) to send event heartbeat immediately."""
     logger.debug('Heartbeat requested by remote.')
     dispatcher = _dispatcher(state)
@@ -329,7 +316,8 @@ def heartbeat(state: Any) -> None:
 
 
 @inspect_command(visible=False)
-def hello(state: Any, from_node: str, revoked: Any = None, **kwargs: Any) -> Any:
+def hello(state: ControlState, from_node: str, revoked: Iterable[str] | None = None,
+          **kwargs: object) -> dict[str, object] | None:
     """Request mingle sync-data."""
     if from_node == state.hostname:
         return None
@@ -344,19 +332,19 @@ def hello(state: Any, from_node: str, revoked: Any = None, **kwargs: Any) -> Any
 
 
 @inspect_command(default_timeout=0.2)
-def ping(state: Any, **kwargs: Any) -> dict[str, Any]:
+def ping(state: ControlState, **kwargs: object) -> dict[str, object]:
     """Ping worker(s)."""
     return ok('pong')
 
 
 @inspect_command()
-def clock(state: Any, **kwargs: Any) -> dict[str, Any]:
+def clock(state: ControlState, **kwargs: object) -> dict[str, int]:
     """Get current logical clock value."""
     return {'clock': state.app.clock.value}
 
 
 @inspect_command()
-def report(state: Any) -> dict[str, Any]:
+def report(state: ControlState) -> dict[str, object]:
     """Information about Celery installation for bug reports."""
     return ok(state.app.bugreport())
 
@@ -364,21 +352,25 @@ def report(state: Any) -> dict[str, Any]:
 @inspect_command(alias='dump_conf', signature='[include_defaults=False]',
                  args=[('with_defaults', lambda value: str(value).lower() in
                         ('1', 'true', 'yes', 'on', 'y'))])
-def conf(state: Any, with_defaults: bool = False, **kwargs: Any) -> Any:
+def conf(state: ControlState, with_defaults: bool = False,
+         **kwargs: object) -> dict[str, object]:
     """List configuration."""
-    return jsonify(state.app.conf.table(with_defaults=with_defaults),
-                   keyfilter=lambda key: isinstance(key, str) and not key.startswith('__'),
-                   unknown_type_filter=saferepr)
+    table = jsonify(state.app.conf.table(with_defaults=with_defaults),
+                    keyfilter=lambda key: isinstance(key, str) and not key.startswith('__'),
+                    unknown_type_filter=saferepr)
+    # jsonify of a mapping is a dict.
+    return table if isinstance(table, dict) else {}
 
 
 @inspect_command()
-def stats(state: Any, **kwargs: Any) -> dict[str, Any]:
+def stats(state: ControlState, **kwargs: object) -> dict[str, Any]:
     """Request worker statistics/information."""
-    return state.consumer.controller.stats()
+    return _controller(state).stats()
 
 
 @inspect_command(variadic='ids', signature='[id1 [id2 [... [idN]]]]')
-def query_task(state: Any, ids: Any, **kwargs: Any) -> dict[str, Any]:
+def query_task(state: ControlState, ids: str | list[str],
+               **kwargs: object) -> dict[str, tuple[str, dict[str, Any]]]:
     """Query for task information by id."""
     wanted = set(maybe_list(ids) or ())
     found = {request.id: (_state_of_task(request), request.info())
@@ -390,7 +382,7 @@ def query_task(state: Any, ids: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 @inspect_command(alias='dump_schedule')
-def scheduled(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def scheduled(state: ControlState, **kwargs: object) -> list[dict[str, object]]:
     """List of currently scheduled ETA/countdown tasks."""
     return [{'eta': request.eta.isoformat() if request.eta else None,
              'priority': waiting.priority, 'request': request.info()}
@@ -398,7 +390,7 @@ def scheduled(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @inspect_command(alias='dump_reserved')
-def reserved(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def reserved(state: ControlState, **kwargs: object) -> list[dict[str, Any]]:
     """List of currently reserved tasks, not including scheduled/active."""
     active = set(worker_state.active_requests)
     return [request.info() for request in list(worker_state.reserved_requests)
@@ -406,27 +398,32 @@ def reserved(state: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @inspect_command(alias='dump_active', args=[('safe', bool)])
-def active(state: Any, safe: bool = False, **kwargs: Any) -> list[dict[str, Any]]:
+def active(state: ControlState, safe: bool = False,
+           **kwargs: object) -> list[dict[str, Any]]:
     """List of tasks currently being executed."""
     return [request.info(safe=safe) for request in list(worker_state.active_requests)]
 
 
 @inspect_command(alias='dump_revoked')
-def revoked(state: Any, **kwargs: Any) -> list[str]:
-    """List of revoked task-ids."""
+def revoked(state: ControlState, **kwargs: object) -> list[str] | dict[str, str]:
+    """List of revoked task-ids; with ``sources=True``, each with where this worker learnt it."""
+    if kwargs.get('sources'):
+        # Asked for by ``celery inspect revoked``; Celery's workers ignore the
+        # argument and reply with the list, which the command prints as it is.
+        return revoke_store.sources(list(worker_state.revoked))
     return list(worker_state.revoked)
 
 
 @inspect_command()
-def revoked_sources(state: Any, **kwargs: Any) -> dict[str, str]:
+def revoked_sources(state: ControlState, **kwargs: object) -> dict[str, str]:
     """Revoked task-ids with where this worker learnt them (revokes_backend or live)."""
     return revoke_store.sources(list(worker_state.revoked))
 
 
 @inspect_command(alias='dump_tasks', variadic='taskinfoitems',
                  signature='[attr1 [attr2 [... [attrN]]]]')
-def registered(state: Any, taskinfoitems: Any = None, builtins: bool = False,
-               **kwargs: Any) -> list[str]:
+def registered(state: ControlState, taskinfoitems: Iterable[str] | None = None,
+               builtins: bool = False, **kwargs: object) -> list[str]:
     """List of registered tasks."""
     registry = state.app.tasks
     fields = taskinfoitems or DEFAULT_TASK_INFO_ITEMS
@@ -434,16 +431,16 @@ def registered(state: Any, taskinfoitems: Any = None, builtins: bool = False,
     return [_task_line(registry[name], fields) for name in names]
 
 
-def _task_line(task: Any, fields: Iterable[str]) -> str:
+def _task_line(task: Task, fields: Iterable[str]) -> str:
     values = [(field, getattr(task, field, None)) for field in fields]
     shown = ' '.join(f'{field}={value}' for field, value in values if value is not None)
-    return f'{task.name} [{shown}]' if shown else task.name
+    return f'{task.name} [{shown}]' if shown else str(task.name)
 
 
 @inspect_command(default_timeout=60.0, args=[('type', str), ('num', int), ('max_depth', int)],
                  signature='[object_type=Request] [num=200 [max_depth=10]]')
-def objgraph(state: Any, num: int = 200, max_depth: int = 10,
-             type: str = 'Request') -> dict[str, Any]:
+def objgraph(state: ControlState, num: int = 200, max_depth: int = 10,
+             type: str = 'Request') -> dict[str, object]:
     """Create graph of uncollected objects (memory-leak debugging)."""
     try:
         import objgraph as _objgraph
@@ -458,14 +455,14 @@ def objgraph(state: Any, num: int = 200, max_depth: int = 10,
 
 
 @inspect_command()
-def memsample(state: Any, **kwargs: Any) -> Any:
+def memsample(state: ControlState, **kwargs: object) -> str:
     """Sample current RSS memory usage."""
     from celery.utils.debug import sample_mem
     return sample_mem()
 
 
 @inspect_command(args=[('samples', int)], signature='[n_samples=10]')
-def memdump(state: Any, samples: int = 10, **kwargs: Any) -> str:
+def memdump(state: ControlState, samples: int = 10, **kwargs: object) -> str:
     """Dump statistics of previous memsample requests."""
     from celery.utils import debug
     out = io.StringIO()
@@ -474,52 +471,54 @@ def memdump(state: Any, samples: int = 10, **kwargs: Any) -> str:
 
 
 @inspect_command()
-def active_queues(state: Any) -> list[dict[str, Any]]:
+def active_queues(state: ControlState) -> list[dict[str, object]]:
     """List the task queues a worker is currently consuming from."""
     consumer = state.consumer.task_consumer
     if not consumer:
         return []
-    return [dict(queue.as_dict(recurse=True)) for queue in consumer.queues]
+    return [dict(queue.as_dict(recurse=True)) for queue in consumer.queues or ()]
 
 
 # -- pool and consumers -------------------------------------------------------------
 
 
 @control_command(args=[('n', int)], signature='[N=1]')
-def pool_grow(state: Any, n: int = 1, **kwargs: Any) -> dict[str, Any]:
+def pool_grow(state: ControlState, n: int = 1, **kwargs: object) -> dict[str, object]:
     """Grow pool by n processes/threads."""
-    if state.consumer.controller.autoscaler:
+    if _autoscaler(state):
         return nok('pool_grow is not supported with autoscale. Adjust autoscale range instead.')
-    state.consumer.pool.grow(n)
+    _pool(state).grow(n)
     _update_prefetch_count(state.consumer, n)
     return ok('pool will grow')
 
 
 @control_command(args=[('n', int)], signature='[N=1]')
-def pool_shrink(state: Any, n: int = 1, **kwargs: Any) -> dict[str, Any]:
+def pool_shrink(state: ControlState, n: int = 1, **kwargs: object) -> dict[str, object]:
     """Shrink pool by n processes/threads."""
-    if state.consumer.controller.autoscaler:
+    if _autoscaler(state):
         return nok('pool_shrink is not supported with autoscale. Adjust autoscale range instead.')
-    state.consumer.pool.shrink(n)
+    _pool(state).shrink(n)
     _update_prefetch_count(state.consumer, -n)
     return ok('pool will shrink')
 
 
 @control_command()
-def pool_restart(state: Any, modules: Any = None, reload: bool = False,
-                 reloader: Any = None, **kwargs: Any) -> dict[str, Any]:
+def pool_restart(state: ControlState, modules: Iterable[str] | None = None,
+                 reload: bool = False, reloader: Callable[[ModuleType], object] | None = None,
+                 **kwargs: object) -> dict[str, object]:
     """Restart execution pool."""
     if not state.app.conf.worker_pool_restarts:
         return nok('Pool restarts not enabled: start the worker with '
                    'worker_pool_restarts=True to allow pool_restart.')
-    state.consumer.controller.reload(modules, reload, reloader=reloader)
+    _controller(state).reload(modules, reload, reloader=reloader)
     return ok('reload started')
 
 
 @control_command(args=[('max', int), ('min', int)], signature='[max [min]]')
-def autoscale(state: Any, max: int | None = None, min: int | None = None) -> dict[str, Any]:
+def autoscale(state: ControlState, max: int | None = None,
+              min: int | None = None) -> dict[str, object]:
     """Modify autoscale settings."""
-    autoscaler = state.consumer.controller.autoscaler
+    autoscaler = _autoscaler(state)
     if not autoscaler:
         return nok('Autoscale not enabled: start the worker with --autoscale=MAX,MIN.')
     max_, min_ = autoscaler.update(max, min)
@@ -527,7 +526,8 @@ def autoscale(state: Any, max: int | None = None, min: int | None = None) -> dic
 
 
 @control_command()
-def shutdown(state: Any, msg: str = 'Got shutdown from remote', **kwargs: Any) -> None:
+def shutdown(state: ControlState, msg: str = 'Got shutdown from remote',
+             **kwargs: object) -> None:
     """Shutdown worker(s)."""
     logger.warning(msg)
     raise WorkerShutdown(EX_OK)
@@ -536,9 +536,9 @@ def shutdown(state: Any, msg: str = 'Got shutdown from remote', **kwargs: Any) -
 @control_command(args=[('queue', str), ('exchange', str), ('exchange_type', str),
                        ('routing_key', str)],
                  signature='<queue> [exchange [type [routing_key]]]')
-def add_consumer(state: Any, queue: str, exchange: str | None = None,
+def add_consumer(state: ControlState, queue: str, exchange: str | None = None,
                  exchange_type: str | None = None, routing_key: str | None = None,
-                 **options: Any) -> dict[str, Any]:
+                 **options: object) -> dict[str, object]:
     """Tell worker(s) to consume from task queue by name."""
     state.consumer.call_soon(partial(state.consumer.add_task_queue, queue, exchange,
                                      exchange_type or 'direct', routing_key, **options))
@@ -546,7 +546,7 @@ def add_consumer(state: Any, queue: str, exchange: str | None = None,
 
 
 @control_command(args=[('queue', str)], signature='<queue>')
-def cancel_consumer(state: Any, queue: str, **_: Any) -> dict[str, Any]:
+def cancel_consumer(state: ControlState, queue: str, **_: object) -> dict[str, object]:
     """Tell worker(s) to stop consuming from task queue by name."""
     state.consumer.call_soon(state.consumer.cancel_task_queue, queue)
     return ok(f'no longer consuming from {queue}')

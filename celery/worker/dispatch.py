@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery.utils.log import get_logger
 from celery.worker import state
+
+if TYPE_CHECKING:
+    from weakref import WeakSet
+
+    from celery.worker.request import Request
 
 __all__ = ('FairDispatcher',)
 
@@ -26,16 +31,16 @@ logger = get_logger(__name__)
 class FairDispatcher:
     """Apply requests to the pool while fewer than ``limit()`` are in flight."""
 
-    def __init__(self, apply: Callable[[Any], Any], limit: Callable[[], int],
-                 reserved: Any = state.reserved_requests,
-                 take_back: Callable[[list[Any]], list[Any]] | None = None) -> None:
+    def __init__(self, apply: Callable[[Request], object], limit: Callable[[], int],
+                 reserved: WeakSet[Request] = state.reserved_requests,
+                 take_back: Callable[[list[Request]], list[Request]] | None = None) -> None:
         self.apply = apply
         self.limit = limit
         self.reserved = reserved
         self.take_back = take_back or _nothing_taken_back
-        self.waiting: deque[Any] = deque()
+        self.waiting: deque[Request] = deque()
 
-    def __call__(self, request: Any) -> None:
+    def __call__(self, request: Request) -> None:
         """Dispatch a reserved request now, or hold it until a process is free."""
         waiting = self.waiting
         # ``reserved`` counts this request, those in flight and those waiting.
@@ -53,7 +58,7 @@ class FairDispatcher:
         while waiting and len(reserved) - len(waiting) < limit:
             self.apply(waiting.popleft())
 
-    def handed_over_unstarted(self) -> list[Any]:
+    def handed_over_unstarted(self) -> list[Request]:
         """Requests given to the pool that no process has started."""
         waiting, active = set(self.waiting), state.active_requests
         return [r for r in tuple(self.reserved) if r not in waiting and r not in active]
@@ -95,5 +100,5 @@ class FairDispatcher:
         self.waiting.clear()
 
 
-def _nothing_taken_back(requests: list[Any]) -> list[Any]:
+def _nothing_taken_back(requests: list[Request]) -> list[Request]:
     return []

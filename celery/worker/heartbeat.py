@@ -1,11 +1,17 @@
 """Periodic ``worker-heartbeat`` events, plus ``worker-online``/``worker-offline``."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery.signals import heartbeat_sent
 from celery.utils.sysinfo import load_average
 from celery.worker.state import SOFTWARE_INFO, active_requests, all_total_count
+
+if TYPE_CHECKING:
+    from kombu.asynchronous.timer import Entry
+
+    from celery.events.dispatcher import EventDispatcher
+    from celery.worker._types import WorkerTimer
 
 __all__ = ('Heart',)
 
@@ -19,13 +25,16 @@ class Heart:
         interval: seconds between heartbeats (default 2.0).
     """
 
-    def __init__(self, timer: Any, eventer: Any, interval: float | None = None) -> None:
+    def __init__(self, timer: WorkerTimer, eventer: EventDispatcher,
+                 interval: float | None = None) -> None:
         self.timer = timer
         self.eventer = eventer
         self.interval = float(interval or 2.0)
-        self.tref: Any = None
-        self.eventer.on_enabled.add(self.start)
-        self.eventer.on_disabled.add(self.stop)
+        self.tref: Entry | None = None
+        # Set by the dispatcher's __init__ (None only on the class).
+        assert eventer.on_enabled is not None and eventer.on_disabled is not None
+        eventer.on_enabled.add(self.start)
+        eventer.on_disabled.add(self.stop)
 
     def _send(self, event: str, retry: bool = True) -> None:
         if heartbeat_sent.receivers:

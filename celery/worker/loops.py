@@ -3,19 +3,32 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery import bootsteps
 from celery.exceptions import WorkerLostError, WorkerTerminate
 from celery.utils.log import get_logger
 from celery.worker import soft_shutdown, state
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from kombu import Connection, Consumer as KombuConsumer
+    from kombu.asynchronous import Hub
+    from kombu.clocks import LamportClock
+    from kombu.common import QoS
+
+    from celery.bootsteps import Blueprint
+    from celery.concurrency.base import BasePool
+    from celery.worker._types import WorkerTimer
+    from celery.worker.consumer.consumer import Consumer
+
 __all__ = ('asynloop', 'synloop')
 
 logger = get_logger(__name__)
 
 
-def _quick_drain(connection: Any, timeout: float = 0.1) -> None:
+def _quick_drain(connection: Connection, timeout: float = 0.1) -> None:
     try:
         connection.drain_events(timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - only a timeout is expected here
@@ -24,8 +37,9 @@ def _quick_drain(connection: Any, timeout: float = 0.1) -> None:
             raise
 
 
-def _enable_amqheartbeats(timer: Any, connection: Any, rate: float = 2.0) -> list[Any]:
-    heartbeat_error: list[Any] = [None]
+def _enable_amqheartbeats(timer: WorkerTimer | Hub, connection: Connection | None,
+                          rate: float = 2.0) -> list[BaseException | None]:
+    heartbeat_error: list[BaseException | None] = [None]
     if not connection:
         return heartbeat_error
     heartbeat = connection.get_heartbeat_interval()
@@ -42,16 +56,19 @@ def _enable_amqheartbeats(timer: Any, connection: Any, rate: float = 2.0) -> lis
     return heartbeat_error
 
 
-def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
-             qos: Any, heartbeat: Any, clock: Any, hbrate: float = 2.0) -> None:
+def asynloop(obj: Consumer, connection: Connection, consumer: KombuConsumer,
+             blueprint: Blueprint, hub: Hub | None, qos: QoS, heartbeat: float | None,
+             clock: LamportClock, hbrate: float = 2.0) -> None:
     """Consume through the kombu Hub until the blueprint stops."""
+    assert hub is not None  # the consumer picks this loop only when it has a hub
     RUN = bootsteps.RUN
-    update_qos = qos.update
+    update_qos: Callable[[], object] = qos.update
     errors = connection.connection_errors
     on_task_received = obj.create_task_handler()
     heartbeat_error = _enable_amqheartbeats(hub.timer, connection, rate=hbrate)
     consumer.on_message = on_task_received
-    obj.controller.register_with_event_loop(hub)
+    if obj.controller is not None:
+        obj.controller.register_with_event_loop(hub)
     obj.register_with_event_loop(hub)
     consumer.consume()
     obj.on_ready()
@@ -98,7 +115,8 @@ def asynloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
             logger.exception('Error cleaning up after event loop: %r', exc)
 
 
-def _wait_for_soft_shutdown(obj: Any, hub: Any = None, loop: Any = None) -> None:
+def _wait_for_soft_shutdown(obj: Consumer, hub: Hub | None = None,
+                            loop: Iterator[None] | None = None) -> None:
     """Before a cold shutdown: the worker's soft shutdown, if it has one configured."""
     wait = getattr(obj.controller, 'wait_for_soft_shutdown', None)
     if wait is not None:
@@ -107,15 +125,16 @@ def _wait_for_soft_shutdown(obj: Any, hub: Any = None, loop: Any = None) -> None
         soft_shutdown.wait_for_running_tasks(obj, hub, loop)
 
 
-def synloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
-            qos: Any, heartbeat: Any, clock: Any, hbrate: float = 2.0, **kwargs: Any) -> None:
+def synloop(obj: Consumer, connection: Connection, consumer: KombuConsumer,
+            blueprint: Blueprint, hub: Hub | None, qos: QoS, heartbeat: float | None,
+            clock: LamportClock, hbrate: float = 2.0, **kwargs: object) -> None:
     """Consume with blocking ``drain_events`` (transports without async I/O)."""
     RUN = bootsteps.RUN
     on_task_received = obj.create_task_handler()
     perform_pending_operations = obj.perform_pending_operations
     flush_pool = getattr(obj.pool, 'flush_callbacks', None)
-    heartbeat_error: list[Any] = [None]
-    if getattr(obj.pool, 'is_green', False):
+    heartbeat_error: list[BaseException | None] = [None]
+    if getattr(obj.pool, 'is_green', False) and obj.timer is not None:
         heartbeat_error = _enable_amqheartbeats(obj.timer, connection, rate=hbrate)
     consumer.on_message = on_task_received
     consumer.consume()
@@ -144,6 +163,6 @@ def synloop(obj: Any, connection: Any, consumer: Any, blueprint: Any, hub: Any,
                     raise
 
 
-def _pool_started_ok(pool: Any) -> bool:
+def _pool_started_ok(pool: BasePool | None) -> bool:
     did_start_ok = getattr(pool, 'did_start_ok', None)
     return did_start_ok() if did_start_ok else True

@@ -1,7 +1,10 @@
 """What the worker logs about a message it cannot run, and a short dump of its body."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kombu.message import Message
 
 __all__ = (
     'INVALID_TASK_ERROR',
@@ -41,8 +44,8 @@ Headers: %s  Delivery info: %s
 """
 
 
-def dump_body(m: Any, body: Any) -> str:
+def dump_body(m: Message, body: object) -> str:
     """A short printable form of message ``m``'s body for error reports."""
-    body = m.body if body is None else body
-    text = repr(body)
-    return text if len(text) <= 1024 else text[:1024] + f'... ({len(body)}b)'
+    text = repr(m.body if body is None else body)
+    # The size is the raw body's: a decoded body (a tuple, a dict) has no size in bytes.
+    return text if len(text) <= 1024 else text[:1024] + f'... ({len(m.body)}b)'

@@ -3,15 +3,22 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kombu.utils.encoding import safe_str
 
+from celery.exceptions import ImproperlyConfigured
 from celery.utils.collections import AttributeDict
 from celery.utils.functional import pass1
 from celery.utils.log import get_logger
 from celery.worker import control
 from celery.worker.duplicate_node import is_resource_locked, node_answers, refuse_duplicate
+
+if TYPE_CHECKING:
+    from kombu import Connection, Consumer as KombuConsumer
+    from kombu.message import Message
+
+    from celery.worker.consumer.consumer import Consumer
 
 __all__ = ('Pidbox', 'gPidbox')
 
@@ -21,9 +28,9 @@ logger = get_logger(__name__)
 class Pidbox:
     """Consume control commands on the worker's own connection."""
 
-    consumer: Any = None
+    consumer: KombuConsumer | None = None
 
-    def __init__(self, c: Any) -> None:
+    def __init__(self, c: Consumer) -> None:
         self.c = c
         self.hostname = c.hostname
         self.node = c.app.control.mailbox.Node(
@@ -33,7 +40,7 @@ class Pidbox:
         )
         self._forward_clock = c.app.clock.forward
 
-    def on_message(self, body: Any, message: Any) -> None:
+    def on_message(self, body: object, message: Message) -> None:
         """Run one command; a failing command is logged and the worker goes on."""
         # Clients usually hold no valid clock to adjust with: just tick.
         self._forward_clock()
@@ -51,8 +58,9 @@ class Pidbox:
         except Exception as exc:  # noqa: BLE001 - a bad command must not stop the worker
             logger.error('Control command error: %r', exc, exc_info=True)
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
         """Open a channel on the consumer's connection and listen."""
+        assert c.connection is not None  # the Connection step connected it
         self.node.channel = c.connection.channel()
         try:
             self.consumer = self.node.listen(callback=self.on_message)
@@ -68,24 +76,25 @@ class Pidbox:
     def on_stop(self) -> None:
         """Hook for subclasses."""
 
-    def stop(self, c: Any) -> None:
+    def stop(self, c: Consumer) -> None:
         """Stop listening."""
         self.on_stop()
-        self.consumer = self._close_channel(c)
+        self._close_channel(c)
+        self.consumer = None
 
     def reset(self) -> None:
         """Re-open the channel (after a channel error)."""
         self.stop(self.c)
         self.start(self.c)
 
-    def _close_channel(self, c: Any) -> None:
+    def _close_channel(self, c: Consumer) -> None:
         if self.node and self.node.channel:
             try:
                 self.node.channel.close()
             except c.connection_errors + c.channel_errors + (OSError,):
                 pass
 
-    def shutdown(self, c: Any) -> None:
+    def shutdown(self, c: Consumer) -> None:
         """Cancel the consumer and close the channel."""
         self.on_stop()
         if self.consumer:
@@ -100,15 +109,18 @@ class Pidbox:
 class gPidbox(Pidbox):
     """Pidbox for green pools: its own connection, drained in a green thread."""
 
-    _node_shutdown: Any = None
-    _node_stopped: Any = None
+    _node_shutdown: threading.Event | None = None
+    _node_stopped: threading.Event | None = None
     _resets = 0
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
+        from celery.concurrency.green import GreenTaskPool
+        if not isinstance(c.pool, GreenTaskPool):
+            raise ImproperlyConfigured(f'The green pidbox needs a green pool, not {c.pool!r}')
         c.pool.spawn_n(self.loop, c)
 
     def on_stop(self) -> None:
-        if self._node_stopped:
+        if self._node_stopped and self._node_shutdown is not None:
             self._node_shutdown.set()
             logger.debug('Waiting for broadcast thread to shutdown...')
             self._node_stopped.wait()
@@ -117,13 +129,13 @@ class gPidbox(Pidbox):
     def reset(self) -> None:
         self._resets += 1
 
-    def _do_reset(self, c: Any, connection: Any) -> None:
+    def _do_reset(self, c: Consumer, connection: Connection) -> None:
         self._close_channel(c)
         self.node.channel = connection.channel()
         self.consumer = self.node.listen(callback=self.on_message)
         self.consumer.consume()
 
-    def loop(self, c: Any) -> None:
+    def loop(self, c: Consumer) -> None:
         """Drain control messages until the worker stops."""
         shutdown = self._node_shutdown = threading.Event()
         stopped = self._node_stopped = threading.Event()
@@ -134,7 +146,8 @@ class gPidbox(Pidbox):
         finally:
             stopped.set()
 
-    def _listen_until(self, shutdown: threading.Event, c: Any, connection: Any) -> None:
+    def _listen_until(self, shutdown: threading.Event, c: Consumer,
+                      connection: Connection) -> None:
         # reset() only counts requests: the channel is replaced here, in the
         # green thread that owns this connection.
         resets_done = self._resets

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from weakref import ref
 
 from billiard.einfo import ExceptionWithTraceback
@@ -29,9 +29,30 @@ from celery.worker.dead_letter import (
     MALFORMED, dead_letter_if_retries_exhausted, dead_letter_message,
 )
 from celery.worker.request_events import request_event as _request_event
-from celery.worker.request_headers import RequestHeaderFields
+from celery.worker.request_revoke import RequestRevocation
 # Defined in its own module, still importable from here as before.
 from celery.worker.task_request import create_request_cls
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import tzinfo
+
+    from billiard.einfo import ExceptionInfo
+    from kombu.message import Message
+
+    from celery._protocol import TaskEmbed
+    from celery.app.base import Celery
+    from celery.app.context import Context
+    from celery.app.task import Task
+    from celery.concurrency.base import BasePool
+    from celery.events.dispatcher import EventDispatcher
+
+    #: A body decoded by the parent: ``(args, kwargs, embed)``.
+    Payload = tuple[Sequence[Any], Mapping[str, Any], TaskEmbed | None]
+    #: Exception classes of a connection (the property ``type`` hides the builtin in the class).
+    ErrorTypes = tuple[type[BaseException], ...]
+    #: The body as received (the pool child decodes it), or already decoded.
+    Body = bytes | str | memoryview | Payload
 
 __all__ = ('Request', 'create_request_cls')
 
@@ -46,52 +67,71 @@ revoked_tasks = state.revoked
 revoked_stamps = state.revoked_stamps
 
 
-def _noop(*args: Any, **kwargs: Any) -> None:
+def _noop(*args: object, **kwargs: object) -> None:
     return None
 
 
-def _parse_time(value: Any, field: str, tz: Any, make_aware: Callable[..., Any],
-                parse_iso8601: Callable[..., Any]) -> datetime | None:
+def _parse_time(value: str | datetime | None, field: str, tz: tzinfo,
+                make_aware: Callable[[datetime, tzinfo], datetime],
+                parse_iso8601: Callable[[str | datetime | None], datetime | None]
+                ) -> datetime | None:
     if value is None:
         return None
     try:
-        return make_aware(parse_iso8601(value), tz)
+        parsed = parse_iso8601(value)
+        if parsed is None:
+            raise ValueError('no time given')
+        return make_aware(parsed, tz)
     except (AttributeError, ValueError, TypeError) as exc:
         raise InvalidTaskError(f'invalid {field} value {value!r}: {exc}') from exc
 
 
-class Request(RequestHeaderFields):
+class Request(RequestRevocation):
     """A task message with everything needed to execute, ack and report it."""
 
     # id and name are read for every message: slots are the fastest attributes.
-    # __dict__ stays for everything else (subclasses and plugins add attributes).
-    __slots__ = ('id', 'name', '__dict__', '__weakref__')
+    # RequestRevocation gives the __dict__ for everything else.
+    __slots__ = ('id', 'name')
+    #: The task's id (checked to be a string).
+    id: str
+    #: The task's name (its ``shadow`` name when the message has one).
+    name: str
+    _type: str
 
     acknowledged = False
     time_start: float | None = None
     worker_pid: int | None = None
-    time_limits: tuple[Any, Any] = (None, None)
-    _already_revoked = False
-    _already_cancelled = False
-    _terminate_on_ack: tuple[Any, Any] | None = None
-    _apply_result: Any = None
-    _decoded_args: tuple[Any, Any, Any] | None = None
+    time_limits: tuple[float | None, float | None] = (None, None)
+    _apply_result: Callable[[], object] | None = None
+    _decoded_args: Payload | None = None
 
-    def __init__(self, message: Any, on_ack: Callable[..., Any] = _noop,
-                 hostname: str | None = None, eventer: Any = None, app: Any = None,
-                 connection_errors: tuple = (), request_dict: dict | None = None,
-                 task: Any = None, on_reject: Callable[..., Any] = _noop, body: Any = None,
-                 headers: dict | None = None, decoded: bool = False, utc: bool = True,
-                 maybe_make_aware: Callable[..., Any] = maybe_make_aware,
-                 maybe_iso8601: Callable[..., Any] = maybe_iso8601,
-                 **opts: Any) -> None:
+    def __init__(self, message: Message, on_ack: Callable[..., object] = _noop,
+                 hostname: str | None = None, eventer: EventDispatcher | None = None,
+                 app: Celery | None = None,
+                 connection_errors: ErrorTypes = (),
+                 request_dict: dict[str, Any] | None = None,
+                 task: Task | None = None, on_reject: Callable[..., object] = _noop,
+                 body: Body | None = None, headers: dict[str, Any] | None = None,
+                 decoded: bool = False, utc: bool = True,
+                 maybe_make_aware: Callable[[datetime, tzinfo], datetime] = maybe_make_aware,
+                 maybe_iso8601: Callable[[str | datetime | None], datetime | None] = (
+                     maybe_iso8601),
+                 **opts: object) -> None:
+        if app is None:
+            if task is None:
+                raise TypeError('Request() needs the app or the task')
+            app = task.app
         self._message = message
         rd = self._request_dict = (message.headers if headers is None else headers).copy()
-        self._body = message.body if body is None else body
+        self._body: Body = message.body if body is None else body
         self._app = app
         self._utc = utc
         self._decoded = decoded
+        self._content_type: str | None
+        self._content_encoding: str | None
         if decoded:
+            if not isinstance(self._body, tuple):
+                raise InvalidTaskError('A decoded task body is (args, kwargs, embed)')
             self._content_type = self._content_encoding = None
             self._decoded_args = self._body
         else:
@@ -108,7 +148,7 @@ class Request(RequestHeaderFields):
         self.name = rd.get('shadow') or self.name
         timelimit = rd.get('timelimit')
         if timelimit:
-            self.time_limits = tuple(timelimit)
+            self.time_limits = (timelimit[0], timelimit[1])
         self._on_ack = on_ack
         self._on_reject = on_reject
         self._hostname = hostname or gethostname()
@@ -135,28 +175,29 @@ class Request(RequestHeaderFields):
         rd['correlation_id'] = properties.get('correlation_id')
         rd['hostname'] = self._hostname
         rd['delivery_info'] = self._delivery_info
-        if decoded:
-            rd['args'], rd['kwargs'] = self._body[0], self._body[1]
+        if self._decoded_args is not None:
+            rd['args'], rd['kwargs'] = self._decoded_args[0], self._decoded_args[1]
 
     # -- decoded lazily: the pool child decodes the body itself ----------------
 
-    def _payload(self) -> tuple[Any, Any, Any]:
+    def _payload(self) -> Payload:
         if self._decoded_args is None:
-            self._decoded_args = tuple(self._message.decode())
+            args, kwargs, embed = self._message.decode()
+            self._decoded_args = (args, kwargs, embed)
         return self._decoded_args
 
     @property
-    def args(self) -> Any:
+    def args(self) -> Sequence[Any]:
         """Positional arguments (decoded on first access)."""
         return self._payload()[0]
 
     @property
-    def kwargs(self) -> Any:
+    def kwargs(self) -> Mapping[str, Any]:
         """Keyword arguments (decoded on first access)."""
         return self._payload()[1]
 
     @property
-    def _context(self) -> Any:
+    def _context(self) -> Context:
         """A task ``Context`` for backend calls made from the parent."""
         from celery.app.task import Context
         request = dict(self._request_dict)
@@ -174,23 +215,23 @@ class Request(RequestHeaderFields):
     # -- read-only views ---------------------------------------------------------
 
     @property
-    def task(self) -> Any:
+    def task(self) -> Task:
         return self._task
 
     @property
-    def app(self) -> Any:
+    def app(self) -> Celery:
         return self._app
 
     @property
-    def message(self) -> Any:
+    def message(self) -> Message:
         return self._message
 
     @property
-    def request_dict(self) -> dict:
+    def request_dict(self) -> dict[str, Any]:
         return self._request_dict
 
     @property
-    def body(self) -> Any:
+    def body(self) -> Body:
         return self._body
 
     @property
@@ -210,19 +251,19 @@ class Request(RequestHeaderFields):
         return self._hostname
 
     @property
-    def eventer(self) -> Any:
+    def eventer(self) -> EventDispatcher | None:
         return self._eventer
 
     @eventer.setter
-    def eventer(self, eventer: Any) -> None:
+    def eventer(self, eventer: EventDispatcher | None) -> None:
         self._eventer = eventer
 
     @property
-    def connection_errors(self) -> tuple:
+    def connection_errors(self) -> ErrorTypes:
         return self._connection_errors
 
     @property
-    def delivery_info(self) -> dict:
+    def delivery_info(self) -> dict[str, object]:
         return self._delivery_info
 
     @property
@@ -238,16 +279,17 @@ class Request(RequestHeaderFields):
         return self._utc
 
     @property
-    def on_ack(self) -> Callable[..., Any]:
+    def on_ack(self) -> Callable[..., object]:
         return self._on_ack
 
     @property
-    def on_reject(self) -> Callable[..., Any]:
+    def on_reject(self) -> Callable[..., object]:
         return self._on_reject
 
     @property
-    def tzlocal(self) -> Any:
-        return self._app.timezone
+    def tzlocal(self) -> tzinfo:
+        tz: tzinfo = self._app.timezone
+        return tz
 
     @property
     def store_errors(self) -> bool:
@@ -263,7 +305,7 @@ class Request(RequestHeaderFields):
 
     # -- execution -------------------------------------------------------------------
 
-    def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
+    def execute_using_pool(self, pool: BasePool, **kwargs: object) -> object:
         """Send the request to ``pool``; the child decodes and traces it."""
         if self.revoked():
             raise TaskRevokedError(self.id)
@@ -285,7 +327,7 @@ class Request(RequestHeaderFields):
         self._apply_result = ref(result) if result is not None else None
         return result
 
-    def execute(self, loglevel: int | None = None, logfile: str | None = None) -> Any:
+    def execute(self, loglevel: int | None = None, logfile: str | None = None) -> object:
         """Execute the task in this process (no pool)."""
         if self.revoked():
             return None
@@ -300,100 +342,6 @@ class Request(RequestHeaderFields):
         if self._task.acks_late:
             self.acknowledge()
         return retval
-
-    def maybe_expire(self) -> bool:
-        """Revoke the request when its expiry time has passed."""
-        if self._expires and datetime.now(timezone.utc) > self._expires:
-            state.revoked.add(self.id)
-            return True
-        return False
-
-    def terminate(self, pool: Any, signal: Any = None) -> None:
-        """Terminate the process running this task (or mark it to be on start)."""
-        from celery.platforms import signals as _signals
-        signum = _signals.signum(signal or 'TERM')
-        if self.time_start:
-            pool.terminate_job(self.worker_pid, signum)
-            self._announce_revoked('terminated', True, signum, False)
-        else:
-            self._terminate_on_ack = pool, signum
-        if self._apply_result is not None:
-            obj = self._apply_result()
-            if obj is not None and hasattr(obj, 'terminate'):
-                obj.terminate(signum)
-
-    def cancel(self, pool: Any, signal: Any = None, emit_retry: bool = True) -> None:
-        """Terminate a running task because the connection was lost; it is redelivered.
-
-        With ``emit_retry`` the task is reported as to be retried (RETRY state,
-        ``task-retried``): the redelivered message runs it again.
-        """
-        from celery.platforms import signals as _signals
-        signum = _signals.signum(signal or 'TERM')
-        self._already_cancelled = True
-        if self.time_start:
-            pool.terminate_job(self.worker_pid, signum)
-        if emit_retry:
-            self._report_cancel_as_retry()
-
-    def _report_cancel_as_retry(self) -> None:
-        from celery.exceptions import WorkerLostError
-        exc = WorkerLostError(f'Task {self.humaninfo()} cancelled: the connection to the '
-                              'broker was lost; the message will be redelivered.')
-        if self.store_errors:
-            try:
-                self._task.backend.mark_as_retry(self.id, exc, request=self._context)
-            except Exception as store_exc:  # noqa: BLE001 - reconnecting matters more
-                logger.warning('Could not store RETRY for %s: %r', self.humaninfo(), store_exc)
-        self.send_event('task-retried', exception=safe_repr(exc), traceback=None)
-
-    def requeue_on_termination(self) -> None:
-        """Cold shutdown: an unacked ``acks_late`` message goes back to the queue, not FAILURE."""
-        if self._task.acks_late and not self.acknowledged:
-            self._already_cancelled = True
-
-    def _announce_revoked(self, reason: str, terminated: bool, signum: Any,
-                          expired: bool) -> None:
-        state.task_ready(self)
-        self.send_event('task-revoked', terminated=terminated, signum=signum, expired=expired)
-        self._task.backend.mark_as_revoked(self.id, reason, request=self._context,
-                                           store_result=self.store_errors)
-        self.acknowledge()
-        self._already_revoked = True
-        signals.task_revoked.send(sender=self._task, request=self._context,
-                                  terminated=terminated, signum=signum, expired=expired)
-
-    def revoked(self) -> bool:
-        """Return True (and report it once) if the task was revoked or expired."""
-        if self._already_revoked:
-            return True
-        expired = bool(self._expires) and self.maybe_expire()
-        revoked_by_id = self.id in state.revoked
-        revoked_by_header = not revoked_by_id and self._revoked_by_stamp()
-        if expired or revoked_by_id or revoked_by_header:
-            logger.info('Discarding revoked task: %s[%s]%s', self.name, self.id,
-                        ' (expired)' if expired else '')
-            self._announce_revoked('expired' if expired else 'revoked', False, None, expired)
-            return True
-        return False
-
-    def is_revoked(self) -> bool:
-        """Whether the task's id or a stamp of it was revoked (nothing is reported)."""
-        return self._already_revoked or self.id in state.revoked or self._revoked_by_stamp()
-
-    def _revoked_by_stamp(self) -> bool:
-        if not state.revoked_stamps or not self.stamped_headers:
-            return False
-        for header, value in self.stamps.items():
-            revoked_values = state.revoked_stamps.get(header)
-            if revoked_values is None:
-                continue
-            values = value if isinstance(value, list) else [value]
-            wanted = revoked_values if isinstance(revoked_values, (list, set, tuple)) \
-                else [revoked_values]
-            if any(v in wanted for v in values):
-                return True
-        return False
 
     def send_event(self, type: str, **fields: Any) -> None:
         """Send a task event when events are enabled for this worker and task."""
@@ -428,7 +376,8 @@ class Request(RequestHeaderFields):
         # stored the state and settled the message.
         logger.error('Hard time limit (%ss) exceeded for %s[%s]', timeout, self.name, self.id)
 
-    def on_success(self, failed__retval__runtime: tuple[int, Any, Any], **kwargs: Any) -> None:
+    def on_success(self, failed__retval__runtime: tuple[int, Any, float],
+                   **kwargs: object) -> None:
         """The pool returned: ``(failed, retval, runtime)`` from the tracer."""
         failed, retval, runtime = failed__retval__runtime
         if failed:
@@ -443,12 +392,12 @@ class Request(RequestHeaderFields):
         self.send_event('task-succeeded', result=retval, runtime=runtime)
         return None
 
-    def on_retry(self, exc_info: Any) -> None:
+    def on_retry(self, exc_info: ExceptionInfo) -> None:
         """The task raised Retry: send ``task-retried``."""
         self.send_event('task-retried', exception=safe_repr(exc_info.exception.exc),
                         traceback=safe_str(exc_info.traceback))
 
-    def on_failure(self, exc_info: Any, send_failed_event: bool = True,
+    def on_failure(self, exc_info: ExceptionInfo, send_failed_event: bool = True,
                    return_ok: bool = False) -> None:
         """The task failed (``return_ok``) or the pool reported an error."""
         from billiard.exceptions import Terminated, TimeLimitExceeded, WorkerLostError
@@ -506,7 +455,7 @@ class Request(RequestHeaderFields):
         elif not return_ok and not is_timeout:  # on_timeout logs time limits
             logger.error('Task handler raised error: %r', exc, exc_info=exc_info.exc_info)
 
-    def _retry_lost(self, exc: BaseException, exc_info: Any) -> bool:
+    def _retry_lost(self, exc: BaseException, exc_info: ExceptionInfo) -> bool:
         """Send the next attempt when :setting:`task_retry_on_worker_lost` allows it."""
         if not self._task.retry_on_worker_lost:
             return False
@@ -575,7 +524,7 @@ def _original_exception(exc: BaseException) -> BaseException:
     return exc.exc if isinstance(exc, ExceptionWithTraceback) else exc
 
 
-def _acks_on(task: Any, attr: str) -> bool:
+def _acks_on(task: Task, attr: str) -> bool:
     """Resolve ``acks_on_failure``/``acks_on_timeout`` with the older combined switch."""
     value = getattr(task, attr, None)
     if value is None:

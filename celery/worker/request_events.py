@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.utils.dispatch import Signal
 from celery.utils.dispatch.signal import NONE_ID
+
+if TYPE_CHECKING:
+    from celery.utils.dispatch.signal import LookupKey, Receiver, _Kept
 from celery.utils.log import get_logger
 
 __all__ = ('request_event', 'DirectSignal')
@@ -23,10 +26,10 @@ class DirectSignal(Signal):
     :attr:`receivers`); otherwise :meth:`Signal.send` does the work.
     """
 
-    _direct_for: Any = None
-    _direct: tuple[Any, ...] | None = None
+    _direct_for: list[tuple[LookupKey, _Kept]] | None = None
+    _direct: tuple[Receiver, ...] | None = None
 
-    def send(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    def send(self, sender: object, **named: Any) -> list[tuple[Receiver, object]]:
         """Call every receiver; return ``[(receiver, response), ...]``."""
         receivers = self.receivers
         if receivers is not self._direct_for:
@@ -34,7 +37,7 @@ class DirectSignal(Signal):
         direct = self._direct
         if direct is None:
             return super().send(sender, **named)
-        responses = []
+        responses: list[tuple[Receiver, object]] = []
         for receiver in direct:
             try:
                 responses.append((receiver, receiver(signal=self, sender=sender, **named)))
@@ -44,9 +47,9 @@ class DirectSignal(Signal):
         return responses
 
 
-def _direct_callables(receivers: list[tuple[Any, Any]]) -> tuple[Any, ...] | None:
+def _direct_callables(receivers: list[tuple[LookupKey, _Kept]]) -> tuple[Receiver, ...] | None:
     """The receivers themselves, or None if one is weak or listens to one sender only."""
-    direct = []
+    direct: list[Receiver] = []
     for (_, sender_key), ref in receivers:
         if sender_key != NONE_ID or isinstance(ref, weakref.ref):
             return None

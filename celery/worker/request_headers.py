@@ -5,7 +5,10 @@ worker builds a request per message and most of these are never looked at.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from celery.worker.request import Payload
 
 __all__ = ('RequestHeaderFields',)
 
@@ -16,13 +19,13 @@ class RequestHeaderFields:
     # Empty: the Request subclass decides its own slots.
     __slots__ = ()
 
-    _request_dict: dict
+    _request_dict: dict[str, Any]
 
-    def _payload(self) -> tuple[Any, Any, Any]:
+    def _payload(self) -> Payload:
         raise NotImplementedError
 
     def _embedded(self, key: str) -> Any:
-        """``key`` from the headers (protocol 1, converted) or the body's embed."""
+        """``key`` from the headers (protocol 1, converted) or the body's embed (decoded data)."""
         value = self._request_dict.get(key)
         if value is not None:
             return value
@@ -35,12 +38,14 @@ class RequestHeaderFields:
     @property
     def reply_to(self) -> str | None:
         """Where an RPC result goes (message property)."""
-        return self._request_dict['reply_to']
+        reply_to: str | None = self._request_dict['reply_to']
+        return reply_to
 
     @property
     def correlation_id(self) -> str | None:
         """The message's correlation id (the task id for Celery clients)."""
-        return self._request_dict['correlation_id']
+        correlation_id: str | None = self._request_dict['correlation_id']
+        return correlation_id
 
     @property
     def root_id(self) -> str | None:
@@ -99,11 +104,13 @@ class RequestHeaderFields:
         return self._request_dict.get('replaced_task_nesting') or 0
 
     @property
-    def chord(self) -> Any:
+    def chord(self) -> dict[str, Any] | None:
         """The chord this task is a header part of (decodes the body on first use)."""
-        return self._embedded('chord')
+        chord: dict[str, Any] | None = self._embedded('chord')
+        return chord
 
     @property
     def errbacks(self) -> list[Any] | None:
         """Signatures called if the task fails (decodes the body on first use)."""
-        return self._embedded('errbacks')
+        errbacks: list[Any] | None = self._embedded('errbacks')
+        return errbacks

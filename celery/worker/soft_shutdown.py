@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import socket
 from time import monotonic, sleep
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery.utils.log import get_logger
 from celery.worker import state
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from kombu.asynchronous import Hub
+
+    from celery.worker.consumer.consumer import Consumer
 
 __all__ = ('running_tasks', 'wait_for_running_tasks')
 
@@ -23,14 +30,15 @@ logger = get_logger(__name__)
 SYNC_POLL_INTERVAL = 0.1
 
 
-def running_tasks(consumer: Any) -> int:
+def running_tasks(consumer: Consumer) -> int:
     """Tasks of this worker that a pool process holds (reserved minus waiting to start)."""
     dispatcher = getattr(consumer.controller, 'dispatcher', None)
     reserved = state.reserved_for(consumer.hostname)
     return len(reserved) - (len(dispatcher.waiting) if dispatcher else 0)
 
 
-def wait_for_running_tasks(consumer: Any, hub: Any = None, loop: Any = None) -> None:
+def wait_for_running_tasks(consumer: Consumer, hub: Hub | None = None,
+                           loop: Iterator[None] | None = None) -> None:
     """Soft shutdown of ``consumer``'s worker, if configured (see the module docstring)."""
     conf = consumer.app.conf
     timeout = conf.worker_soft_shutdown_timeout
@@ -48,7 +56,7 @@ def wait_for_running_tasks(consumer: Any, hub: Any = None, loop: Any = None) -> 
         logger.warning('Soft shutdown timed out: terminating the tasks still running.')
 
 
-def _stop_taking_tasks(consumer: Any) -> None:
+def _stop_taking_tasks(consumer: Consumer) -> None:
     task_consumer = getattr(consumer, 'task_consumer', None)
     if task_consumer is not None:
         try:
@@ -61,7 +69,8 @@ def _stop_taking_tasks(consumer: Any) -> None:
         dispatcher.release()
 
 
-def _serve_hub(consumer: Any, hub: Any, loop: Any, timeout: float, deadline: float) -> None:
+def _serve_hub(consumer: Consumer, hub: Hub, loop: Iterator[None], timeout: float,
+               deadline: float) -> None:
     hub.call_later(timeout, _noop)  # wakes the poller at the deadline
     while running_tasks(consumer) and monotonic() < deadline:
         try:
@@ -70,7 +79,7 @@ def _serve_hub(consumer: Any, hub: Any, loop: Any, timeout: float, deadline: flo
             loop = hub.create_loop()
 
 
-def _serve_blocking(consumer: Any, deadline: float) -> None:
+def _serve_blocking(consumer: Consumer, deadline: float) -> None:
     # No hub (solo, threads, green pools): results arrive through the pool's
     # callbacks and the connection's blocking reads, as in the blocking loop.
     flush_pool = getattr(consumer.pool, 'flush_callbacks', None)

@@ -12,11 +12,22 @@ import zlib
 from collections import Counter
 from functools import cached_property, wraps
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 from celery import __version__
 from celery.exceptions import WorkerShutdown, WorkerTerminate
 from celery.utils.collections import LimitedSet
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from kombu.clocks import LamportClock
+
+    from celery.worker._types import RevokedState, SoftwareInfo
+    from celery.worker.request import Request
+
+    #: What is done with a request as it moves through the worker.
+    RequestHook = Callable[..., None]
 
 __all__ = (
     'forget_requests', 'reserved_for',
@@ -28,7 +39,7 @@ __all__ = (
 )
 
 #: Worker software details, sent in worker events.
-SOFTWARE_INFO = {
+SOFTWARE_INFO: SoftwareInfo = {
     'sw_ident': 'py-celery',
     'sw_ver': __version__,
     'sw_sys': platform.system(),
@@ -52,31 +63,31 @@ SUCCESSFUL_MAX = int(os.environ.get('CELERY_WORKER_SUCCESSFUL_MAX', 1000))
 SUCCESSFUL_EXPIRES = float(os.environ.get('CELERY_WORKER_SUCCESSFUL_EXPIRES', 10800))
 
 #: Every request known to the worker, by id.
-requests: dict[str, Any] = {}
+requests: dict[str, Request] = {}
 #: Requests received and waiting for (or running in) the pool.
-reserved_requests: weakref.WeakSet = weakref.WeakSet()
+reserved_requests: weakref.WeakSet[Request] = weakref.WeakSet()
 #: Reserved requests by worker node name: several embedded workers may share
 #: a process, and each one's dispatching must count only its own.
-reserved_by_hostname: dict[str, weakref.WeakSet] = {}
+reserved_by_hostname: dict[str | None, weakref.WeakSet[Request]] = {}
 #: Requests currently executing.
-active_requests: weakref.WeakSet = weakref.WeakSet()
+active_requests: weakref.WeakSet[Request] = weakref.WeakSet()
 #: Requests waiting in the timer for their ETA/countdown.
-scheduled_requests: weakref.WeakSet = weakref.WeakSet()
+scheduled_requests: weakref.WeakSet[Request] = weakref.WeakSet()
 #: Ids of tasks that succeeded recently.
 successful_requests = LimitedSet(maxlen=SUCCESSFUL_MAX, expires=SUCCESSFUL_EXPIRES)
 #: Executed tasks by name.
-total_count: Counter = Counter()
+total_count: Counter[str] = Counter()
 #: Executed tasks of any name (a list so it can be bumped without ``global``).
 all_total_count = [0]
 #: Ids of revoked tasks.
 revoked = LimitedSet(maxlen=REVOKES_MAX, expires=REVOKE_EXPIRES)
 #: Stamped-header revokes: header name -> revoked values.
-revoked_stamps: dict[str, Any] = {}
+revoked_stamps: dict[str, list[object]] = {}
 
 #: Set to an exit code (or True) to request a warm shutdown from the loop.
-should_stop: Any = None
+should_stop: int | bool | None = None
 #: Set to an exit code (or True) to request a cold shutdown from the loop.
-should_terminate: Any = None
+should_terminate: int | bool | None = None
 
 
 def reset_state() -> None:
@@ -118,13 +129,13 @@ def maybe_shutdown() -> None:
         raise WorkerTerminate(should_terminate)
 
 
-def merge_revoked(task_ids: Any) -> None:
+def merge_revoked(task_ids: Iterable[str]) -> None:
     """Add revoked ids learnt from another worker (mingle, statedb)."""
     revoked.update(task_ids)
     revoked.purge()
 
 
-def reserved_for(hostname: str | None) -> weakref.WeakSet:
+def reserved_for(hostname: str | None) -> weakref.WeakSet[Request]:
     """The reserved requests of the worker named ``hostname`` (a live set)."""
     try:
         return reserved_by_hostname[hostname]
@@ -132,10 +143,11 @@ def reserved_for(hostname: str | None) -> weakref.WeakSet:
         return reserved_by_hostname.setdefault(hostname, weakref.WeakSet())
 
 
-def task_scheduled(request: Any, add_request: Any = requests.__setitem__,
-                   add_scheduled_request: Any = scheduled_requests.add,
-                   all_reserved_requests: Any = reserved_requests,
-                   all_active_requests: Any = active_requests) -> None:
+def task_scheduled(request: Request,
+                   add_request: Callable[[str, Request], None] = requests.__setitem__,
+                   add_scheduled_request: Callable[[Request], None] = scheduled_requests.add,
+                   all_reserved_requests: weakref.WeakSet[Request] = reserved_requests,
+                   all_active_requests: weakref.WeakSet[Request] = active_requests) -> None:
     """Record that ``request`` waits for its ETA/countdown in the timer.
 
     A request waiting in the timer neither holds a pool slot nor runs: it
@@ -148,9 +160,11 @@ def task_scheduled(request: Any, add_request: Any = requests.__setitem__,
     all_active_requests.discard(request)
 
 
-def task_reserved(request: Any, add_request: Any = requests.__setitem__,
-                  add_reserved_request: Any = reserved_requests.add,
-                  discard_scheduled_request: Any = scheduled_requests.discard) -> None:
+def task_reserved(request: Request,
+                  add_request: Callable[[str, Request], None] = requests.__setitem__,
+                  add_reserved_request: Callable[[Request], None] = reserved_requests.add,
+                  discard_scheduled_request: Callable[[Request], None] = (
+                      scheduled_requests.discard)) -> None:
     """Record that ``request`` was received and is waiting for the pool."""
     add_request(request.id, request)
     add_reserved_request(request)
@@ -158,10 +172,10 @@ def task_reserved(request: Any, add_request: Any = requests.__setitem__,
     reserved_for(getattr(request, 'hostname', None)).add(request)
 
 
-def task_accepted(request: Any, _all_total_count: list[int] = all_total_count,
-                  add_request: Any = requests.__setitem__,
-                  add_active_request: Any = active_requests.add,
-                  add_to_total_count: Any = None) -> None:
+def task_accepted(request: Request, _all_total_count: list[int] = all_total_count,
+                  add_request: Callable[[str, Request], None] = requests.__setitem__,
+                  add_active_request: Callable[[Request], None] = active_requests.add,
+                  add_to_total_count: Callable[[dict[str, int]], None] | None = None) -> None:
     """Record that ``request`` started executing."""
     add_request(request.id, request)
     add_active_request(request)
@@ -172,10 +186,12 @@ def task_accepted(request: Any, _all_total_count: list[int] = all_total_count,
     _all_total_count[0] += 1
 
 
-def task_ready(request: Any, successful: bool = False, remove_request: Any = requests.pop,
-               discard_active_request: Any = active_requests.discard,
-               discard_reserved_request: Any = reserved_requests.discard,
-               discard_scheduled_request: Any = scheduled_requests.discard) -> None:
+def task_ready(request: Request, successful: bool = False,
+               remove_request: Callable[[str, None], Request | None] = requests.pop,
+               discard_active_request: Callable[[Request], None] = active_requests.discard,
+               discard_reserved_request: Callable[[Request], None] = reserved_requests.discard,
+               discard_scheduled_request: Callable[[Request], None] = (
+                   scheduled_requests.discard)) -> None:
     """Record that ``request`` finished (or will never run)."""
     if successful:
         successful_requests.add(request.id)
@@ -191,7 +207,7 @@ def task_ready(request: Any, successful: bool = False, remove_request: Any = req
 class TaskBench:
     """``C_BENCH``: print how long the worker takes per ``C_BENCH_EVERY`` finished tasks."""
 
-    def __init__(self, every: int = C_BENCH_EVERY, out: Any = None) -> None:
+    def __init__(self, every: int = C_BENCH_EVERY, out: TextIO | None = None) -> None:
         self.every = every
         self.out = out
         self.first_received: float | None = None
@@ -224,15 +240,15 @@ class TaskBench:
     def _print(self, line: str) -> None:
         print(line, file=self.out or sys.stdout, flush=True)
 
-    def wrap(self, reserved: Any, ready: Any) -> tuple[Any, Any]:
+    def wrap(self, reserved: RequestHook, ready: RequestHook) -> tuple[RequestHook, RequestHook]:
         """``task_reserved``/``task_ready`` that also feed this benchmark."""
         @wraps(reserved)
-        def bench_reserved(request: Any, *args: Any, **kwargs: Any) -> None:
+        def bench_reserved(request: Request, *args: object, **kwargs: object) -> None:
             self.on_reserved()
             reserved(request, *args, **kwargs)
 
         @wraps(ready)
-        def bench_ready(request: Any, *args: Any, **kwargs: Any) -> None:
+        def bench_ready(request: Request, *args: object, **kwargs: object) -> None:
             ready(request, *args, **kwargs)
             self.on_ready()
         return bench_reserved, bench_ready
@@ -251,17 +267,18 @@ class Persistent:
     protocol = pickle_protocol
     #: Module opening the file (:mod:`shelve` API).
     storage = shelve
-    compress = zlib.compress
-    decompress = zlib.decompress
+    compress = staticmethod(zlib.compress)
+    decompress = staticmethod(zlib.decompress)
     _is_open = False
 
-    def __init__(self, state: Any, filename: str, clock: Any = None) -> None:
+    def __init__(self, state: RevokedState, filename: str,
+                 clock: LamportClock | None = None) -> None:
         self.state = state
         self.filename = filename
         self.clock = clock
         self.merge()
 
-    def open(self) -> shelve.Shelf:
+    def open(self) -> shelve.Shelf[bytes | int]:
         """Open the shelve file."""
         return self.storage.open(self.filename, protocol=self.protocol, writeback=True)
 
@@ -269,11 +286,12 @@ class Persistent:
         """Load revoked ids and the clock from the file into memory."""
         db = self.db
         zrevoked = db.get('zrevoked')
-        if zrevoked:
+        if isinstance(zrevoked, bytes) and zrevoked:
             self.state.revoked.update(pickle.loads(self.decompress(zrevoked)))
         self.state.revoked.purge()
         if self.clock:
-            db['clock'] = self.clock.adjust(db.get('clock') or 0)
+            stored = db.get('clock')
+            db['clock'] = self.clock.adjust(stored if isinstance(stored, int) else 0)
 
     def sync(self) -> None:
         """Write revoked ids and the clock to the file."""
@@ -298,7 +316,7 @@ class Persistent:
         self.close()
 
     @cached_property
-    def db(self) -> shelve.Shelf:
+    def db(self) -> shelve.Shelf[bytes | int]:
         """The open shelve."""
         self._is_open = True
         return self.open()

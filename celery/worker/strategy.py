@@ -19,7 +19,20 @@ from celery.worker.state import task_reserved, task_scheduled
 from celery.worker.task_request import create_request_cls
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from kombu.message import Message
+
+    from celery._protocol import TaskEmbed
     from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.request import Body, Request
+
+    #: What a protocol 1 body becomes: ``((args, kwargs, embed), headers, decoded, utc)``.
+    Converted = tuple[tuple[Sequence[Any], Mapping[str, Any], TaskEmbed], dict[str, Any],
+                      bool, bool]
 
 __all__ = ('default', 'hybrid_to_proto2', 'proto1_to_proto2')
 
@@ -32,7 +45,7 @@ _PROTO1_HEADER_KEYS = ('id', 'task', 'retries', 'eta', 'expires', 'timelimit',
                        'group', 'group_index', 'root_id', 'parent_id', 'shadow')
 
 
-def hybrid_to_proto2(message: Any, body: dict) -> tuple[tuple, dict, bool, bool]:
+def hybrid_to_proto2(message: Message, body: Mapping[str, Any]) -> Converted:
     """Convert a protocol 1 body (or a protocol 2 message with a v1 body)."""
     try:
         args, kwargs = body.get('args', ()), body.get('kwargs', {})
@@ -51,7 +64,7 @@ def hybrid_to_proto2(message: Any, body: dict) -> tuple[tuple, dict, bool, bool]
     headers['kwargsrepr'] = repr(kwargs)
     headers.update(message.headers or {})
     headers['id'], headers['task'] = body['id'], body['task']
-    embed = {
+    embed: TaskEmbed = {
         'callbacks': body.get('callbacks'),
         'errbacks': body.get('errbacks'),
         'chord': body.get('chord'),
@@ -63,10 +76,13 @@ def hybrid_to_proto2(message: Any, body: dict) -> tuple[tuple, dict, bool, bool]
 proto1_to_proto2 = hybrid_to_proto2
 
 
-def _eta_timestamp(req: Any, to_system_tz: Callable[..., Any],
-                   error: Callable[..., Any]) -> float | None:
+def _eta_timestamp(req: Request, to_system_tz: Callable[[datetime], datetime],
+                   error: Callable[..., object]) -> float | None:
+    if req.eta is None:
+        return None
     try:
-        return to_timestamp(to_system_tz(req.eta))
+        timestamp: float = to_timestamp(to_system_tz(req.eta))
+        return timestamp
     except (OverflowError, ValueError, OSError) as exc:
         error("Couldn't convert ETA %r to timestamp: %r. Task: %r",
                      req.eta, exc, req.info(safe=True), exc_info=True)
@@ -74,11 +90,14 @@ def _eta_timestamp(req: Any, to_system_tz: Callable[..., Any],
         return None
 
 
-def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = logger.info,
-            error: Callable[..., Any] = logger.error,
-            task_reserved: Callable[..., Any] = task_reserved,
-            to_system_tz: Callable[..., Any] = timezone.to_system, bytes: type = bytes,
-            proto1_to_proto2: Callable[..., Any] = proto1_to_proto2) -> Callable[..., Any]:
+def default(task: Task, app: Celery, consumer: Consumer,
+            info: Callable[..., object] = logger.info,
+            error: Callable[..., object] = logger.error,
+            task_reserved: Callable[[Request], None] = task_reserved,
+            to_system_tz: Callable[[datetime], datetime] = timezone.to_system,
+            bytes: type[bytes] = bytes,
+            proto1_to_proto2: Callable[[Message, Mapping[str, Any]], Converted] = (
+                proto1_to_proto2)) -> Callable[..., object]:
     """Build the message handler for ``task``: reserve, schedule or rate-limit.
 
     ``error`` logs an unusable ETA, ``to_system_tz`` turns an ETA into the
@@ -89,6 +108,9 @@ def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = lo
     # here and read from the closure, the cheapest place to read it from.
     hostname = consumer.hostname
     connection_errors = consumer.connection_errors
+    # A consumer runs under its worker, which gave it its pool and timer.
+    assert consumer.controller is not None and consumer.pool is not None
+    assert consumer.timer is not None and task.name is not None
     revoked_tasks = consumer.controller.state.revoked
     does_info = logger.isEnabledFor(logging.INFO)
     received = signals.task_received
@@ -97,7 +119,7 @@ def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = lo
     # Events: the dispatcher, and whether this task reports its own.
     eventer = consumer.event_dispatcher
     events = bool(eventer and eventer.enabled)
-    send_event = eventer.send if events else None
+    send_event = eventer.send if eventer is not None and events else None
     task_sends_events = events and task.send_events
     Req = create_request_cls(symbol_by_name(task.Request), task, consumer.pool, hostname,
                              eventer, app=app)
@@ -110,21 +132,24 @@ def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = lo
     eta_task_limit = app.conf.worker_eta_task_limit
     rate_limits_enabled = not consumer.disable_rate_limits
     get_bucket = consumer.task_buckets.__getitem__
+    task_name = task.name
     limit_task = consumer._limit_task
     limit_post_eta = consumer._limit_post_eta
 
-    def task_message_handler(message: Any, body: Any, ack: Callable[..., Any],
-                             reject: Callable[..., Any], callbacks: Any) -> Any:
+    def task_message_handler(message: Message, body: Mapping[str, Any] | None,
+                             ack: Callable[..., object], reject: Callable[..., object],
+                             callbacks: Iterable[Callable[[Request], object]] | None) -> object:
+        raw: Body
         if body is None:
-            body, headers, decoded, is_utc = message.body, message.headers, False, utc
-            if type(body) is memoryview:
+            raw, headers, decoded, is_utc = message.body, message.headers, False, utc
+            if type(raw) is memoryview:
                 # A view into a receive buffer the transport reuses: keep a copy.
-                body = bytes(body)
+                raw = bytes(raw)
         else:
-            body, headers, decoded, is_utc = proto1_to_proto2(message, body)
+            raw, headers, decoded, is_utc = proto1_to_proto2(message, body)
         req = Req(message, on_ack=ack, on_reject=reject, app=app, hostname=hostname,
                   eventer=eventer, task=task, connection_errors=connection_errors,
-                  body=body, headers=headers, decoded=decoded, utc=is_utc)
+                  body=raw, headers=headers, decoded=decoded, utc=is_utc)
         if does_info:
             context = {'id': req.id, 'name': req.name, 'args': req.argsrepr,
                        'kwargs': req.kwargsrepr, 'eta': req.eta}
@@ -133,13 +158,13 @@ def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = lo
             return None
         if received.receivers:
             received.send(sender=consumer, request=req)
-        if task_sends_events:
+        if task_sends_events and send_event is not None:
             send_event('task-received', uuid=req.id, name=req.name, args=req.argsrepr,
                        kwargs=req.kwargsrepr, root_id=req.root_id, parent_id=req.parent_id,
                        retries=req.request_dict.get('retries', 0),
                        eta=req.eta and req.eta.isoformat(),
                        expires=req.expires and req.expires.isoformat())
-        bucket = get_bucket(task.name) if rate_limits_enabled else None
+        bucket = get_bucket(task_name) if rate_limits_enabled else None
         if req.eta:
             eta = _eta_timestamp(req, to_system_tz, error)
             if eta is None:
@@ -147,10 +172,12 @@ def default(task: Any, app: Celery, consumer: Any, info: Callable[..., Any] = lo
             # A waiting ETA task would block a prefetch slot: take one more
             # message for it, unless worker_eta_task_limit is reached, in which
             # case the worker stops fetching until ETA tasks run.
+            qos = consumer.qos
+            assert qos is not None  # set by the Tasks step before messages arrive
             raised = eta_task_limit is None or \
-                consumer.qos.value < consumer.initial_prefetch_count + eta_task_limit
+                qos.value < consumer.initial_prefetch_count + eta_task_limit
             if raised:
-                consumer.qos.increment_eventually()
+                qos.increment_eventually()
             task_scheduled(req)  # listed by inspect scheduled until it is reserved
             if bucket:
                 return call_at(eta, limit_post_eta, (req, bucket, 1, raised), priority=6)

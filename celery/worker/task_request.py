@@ -16,15 +16,22 @@ from celery.worker.request_events import request_event as _request_event
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.concurrency.base import BasePool
+    from celery.events.dispatcher import EventDispatcher
+    from celery.utils.collections import LimitedSet
+    from celery.worker.request import Request
 
 __all__ = ('create_request_cls',)
 
 
-def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer: Any,
-                       ref: Callable[..., Any] = ref, revoked_tasks: Any = state.revoked,
-                       task_ready: Callable[..., Any] = state.task_ready,
-                       trace: Callable[..., Any] | None = None,
-                       app: Celery | None = None) -> type:
+def create_request_cls(base: type[Request], task: Task, pool: BasePool, hostname: str,
+                       eventer: EventDispatcher | None,
+                       ref: Callable[[object], Callable[[], object]] = ref,
+                       revoked_tasks: LimitedSet = state.revoked,
+                       task_ready: Callable[..., None] = state.task_ready,
+                       trace: Callable[..., object] | None = None,
+                       app: Celery | None = None) -> type[Request]:
     """Return a ``Request`` subclass specialised for one task type (the hot path)."""
     default_time_limit = task.time_limit
     default_soft_time_limit = task.soft_time_limit
@@ -35,7 +42,7 @@ def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer:
         trace = fast_trace_task if getattr(app, "use_fast_trace_task", False) else trace_task_ret
 
     class TaskRequest(base):
-        def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
+        def execute_using_pool(self, pool: BasePool, **kwargs: object) -> object:
             task_id = self.id
             if self.id in revoked_tasks or self._expires or self._already_revoked:
                 if self.revoked():
@@ -58,8 +65,8 @@ def create_request_cls(base: type, task: Any, pool: Any, hostname: str, eventer:
             self._apply_result = ref(result) if result is not None else None
             return result
 
-        def on_success(self, failed__retval__runtime: tuple[int, Any, Any],
-                       **kwargs: Any) -> None:
+        def on_success(self, failed__retval__runtime: tuple[int, Any, float],
+                       **kwargs: object) -> None:
             failed, retval, runtime = failed__retval__runtime
             if failed:
                 return base.on_success(self, failed__retval__runtime, **kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps, signals
 from celery.exceptions import (
@@ -19,6 +19,23 @@ from celery.utils.nodenames import default_nodename, worker_direct
 from celery.utils.text import str_to_list
 from celery.utils.threads import default_socket_timeout
 from celery.worker import state
+from celery.worker._parents import app_steps
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import ModuleType
+
+    from kombu.asynchronous import Hub
+
+    from celery.app.base import Celery
+    from celery.concurrency.base import BasePool
+    from celery.platforms.pidfile import Pidfile
+    from celery.worker._types import Service, WorkerTimer
+    from celery.worker.autoscale import Autoscaler
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.dispatch import FairDispatcher
+    from celery.worker.request import Request
+    from celery.worker.state import Persistent
 
 __all__ = ('WorkController',)
 
@@ -48,20 +65,64 @@ SHUTDOWN_SOCKET_TIMEOUT = 5.0
 class WorkController:
     """Unmanaged worker instance: the pool, the consumer and their steps."""
 
-    app: Any = None
-    pidlock: Any = None
-    blueprint: Any = None
-    pool: Any = None
-    semaphore: Any = None
+    if TYPE_CHECKING:
+        #: The app: given, or set on the class by ``app.WorkController``.
+        app: Celery
+    else:
+        # Celery's class attribute; every instance has its app (see __init__).
+        app = None
+    pidlock: Pidfile | None = None
+    blueprint: bootsteps.Blueprint | None = None
+    pool: BasePool | None = None
+    semaphore: object = None
     #: Holds requests until a pool process is free (prefork with an event loop).
-    dispatcher: Any = None
-    consumer: Any = None
+    dispatcher: FairDispatcher | None = None
+    consumer: Consumer | None = None
     #: Set while a forking pool waits for the consumer to start it.
     pool_start_pending = False
-    hub: Any = None
-    timer: Any = None
-    #: The exit code when a :exc:`SystemExit` stopped the worker.
-    exitcode: int | None = None
+    hub: Hub | None = None
+    timer: WorkerTimer | None = None
+    #: Sends a request to the pool (the Pool step may route it through ``dispatcher``).
+    process_task: Callable[[Request], None]
+    #: Set by the Pool step: ``-c``, or the autoscaler's bounds.
+    max_concurrency: int | None
+    min_concurrency: int
+    autoscale: list[int] | None
+    #: Set by the Autoscaler and Beat steps (None when they are off).
+    autoscaler: Autoscaler | None
+    beat: Service | None
+    #: The ``--statedb`` file (set by the StateDB step; None without one).
+    _persistence: Persistent | None
+
+    # Resolved by setup_defaults: the option given, else its setting.
+    #: A name or number; a number (or None) once setup_instance converted it.
+    loglevel: int | str | None
+    logfile: str | None
+    optimization: str | None
+    pool_cls: str | type[BasePool]
+    concurrency: int
+    autoscaler_cls: str | type[Autoscaler]
+    pool_putlocks: bool
+    pool_restarts: bool
+    max_tasks_per_child: int | None
+    max_memory_per_child: int | None
+    worker_lost_wait: float
+    pool_start_method: str | None
+    proc_alive_timeout: float
+    time_limit: float | None
+    soft_time_limit: float | None
+    consumer_cls: str | type[Consumer]
+    disable_prefetch: bool
+    prefetch_multiplier: int
+    disable_rate_limits: bool
+    task_events: bool
+    timer_cls: str | type[WorkerTimer] | None
+    timer_precision: float
+    scheduler: str | type
+    schedule_filename: str
+    statedb: str | None
+    #: The exit code when a :exc:`SystemExit` stopped the worker (a message if a string).
+    exitcode: int | str | None = None
 
     class Blueprint(bootsteps.Blueprint):
         """The worker's steps."""
@@ -81,8 +142,11 @@ class WorkController:
             'celery.worker.dead_letter:DeadLetterExchange',
         }
 
-    def __init__(self, app: Any = None, hostname: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, app: Celery | None = None, hostname: str | None = None,
+                 **kwargs: Any) -> None:
         self.app = app or self.app
+        # The Pool step may route requests through its dispatcher instead.
+        self.process_task = self._process_task
         self.hostname = default_nodename(hostname)
         self.startup_time = datetime.now(timezone.utc)
         # Task modules are imported first: hooks and options see every task.
@@ -96,9 +160,11 @@ class WorkController:
         self.on_after_init(**options)
         self.setup_instance(**self.prepare_args(**options))
 
-    def setup_instance(self, queues: Any = None, ready_callback: Any = None,
-                       pidfile: str | None = None, include: Any = None,
-                       use_eventloop: bool | None = None, exclude_queues: Any = None,
+    def setup_instance(self, queues: str | list[str] | None = None,
+                       ready_callback: Callable[[Consumer], object] | None = None,
+                       pidfile: str | None = None, include: str | list[str] | None = None,
+                       use_eventloop: bool | None = None,
+                       exclude_queues: str | list[str] | None = None,
                        **kwargs: Any) -> None:
         """Select queues, import modules and build the blueprint."""
         from celery import concurrency
@@ -118,10 +184,11 @@ class WorkController:
         signals.worker_init.send(sender=self)
         setup_worker_optimizations(self.app, self.hostname)
         self.pool_cls = concurrency.get_implementation(self.pool_cls)
+        # Started steps, any with a start method (bootsteps' _HasSteps).
         self.steps: list[Any] = []
         self.on_init_blueprint()
         self.blueprint = self.Blueprint(
-            steps=self.app.steps['worker'], on_start=self.on_start,
+            steps=app_steps(self.app, 'worker'), on_start=self.on_start,
             on_close=self.on_close, on_stopped=self.on_stopped,
         )
         self.blueprint.apply(self, **kwargs)
@@ -143,7 +210,7 @@ class WorkController:
             from celery.platforms import create_pidlock
             self.pidlock = create_pidlock(self.pidfile)
 
-    def on_consumer_ready(self, consumer: Any) -> None:
+    def on_consumer_ready(self, consumer: Consumer) -> None:
         """Hook: the consumer is consuming."""
 
     def on_close(self) -> None:
@@ -152,14 +219,17 @@ class WorkController:
 
     def on_stopped(self) -> None:
         """Hook: every step stopped: stop the timer, close the consumer."""
-        self.timer.stop()
-        self.consumer.shutdown()
+        if self.timer is not None:
+            self.timer.stop()
+        if self.consumer is not None:
+            self.consumer.shutdown()
         if self.pidlock:
             self.pidlock.release()
 
     # -- setup ------------------------------------------------------------------------
 
-    def setup_queues(self, include: Any, exclude: Any = None) -> None:
+    def setup_queues(self, include: str | list[str] | None,
+                     exclude: str | list[str] | None = None) -> None:
         """Consume only from ``include`` (``-Q``) minus ``exclude`` (``-X``)."""
         include = str_to_list(include) if include else []
         exclude = str_to_list(exclude) if exclude else []
@@ -192,17 +262,21 @@ class WorkController:
         """Hook: adjust the keyword arguments passed to :meth:`setup_instance`."""
         return kwargs
 
-    def setup_defaults(self, concurrency: int | None = None, loglevel: Any = 'WARN',
+    def setup_defaults(self, concurrency: int | None = None, loglevel: str | int | None = 'WARN',
                        logfile: str | None = None, task_events: bool | None = None,
-                       pool: Any = None, consumer_cls: Any = None, timer_cls: Any = None,
-                       timer_precision: float | None = None, autoscaler_cls: Any = None,
+                       pool: str | type[BasePool] | None = None,
+                       consumer_cls: str | type[Consumer] | None = None,
+                       timer_cls: str | type[WorkerTimer] | None = None,
+                       timer_precision: float | None = None,
+                       autoscaler_cls: str | type[Autoscaler] | None = None,
                        pool_putlocks: bool | None = None, pool_restarts: bool | None = None,
                        optimization: str | None = None, O: str | None = None,
                        statedb: str | None = None, time_limit: float | None = None,
-                       soft_time_limit: float | None = None, scheduler: Any = None,
-                       pool_cls: Any = None, state_db: str | None = None,
+                       soft_time_limit: float | None = None, scheduler: str | type | None = None,
+                       pool_cls: str | type[BasePool] | None = None, state_db: str | None = None,
                        task_time_limit: float | None = None,
-                       task_soft_time_limit: float | None = None, scheduler_cls: Any = None,
+                       task_soft_time_limit: float | None = None,
+                       scheduler_cls: str | type | None = None,
                        schedule_filename: str | None = None,
                        max_tasks_per_child: int | None = None,
                        prefetch_multiplier: int | None = None,
@@ -210,7 +284,7 @@ class WorkController:
                        worker_lost_wait: float | None = None,
                        max_memory_per_child: int | None = None,
                        pool_start_method: str | None = None,
-                       disable_prefetch: bool | None = None, **_kw: Any) -> None:
+                       disable_prefetch: bool | None = None, **_kw: object) -> None:
         """Resolve each option: the first alias given (not None), else its setting."""
         option_or_setting = self.app.either
         self.loglevel = loglevel
@@ -257,6 +331,7 @@ class WorkController:
 
     def start(self) -> None:
         """Start the worker and block until it stops."""
+        assert self.blueprint is not None  # built by __init__
         try:
             self.blueprint.start(self)
         except WorkerTerminate as exc:
@@ -271,27 +346,26 @@ class WorkController:
                 logger.critical('Unrecoverable error: %r', exc, exc_info=True)
             self.stop(exitcode=EX_FAILURE)
 
-    def register_with_event_loop(self, hub: Any) -> None:
+    def register_with_event_loop(self, hub: Hub) -> None:
         """Let every step register with the hub."""
+        assert self.blueprint is not None  # built by __init__
         self.blueprint.send_all(self, 'register_with_event_loop', args=(hub,),
                                 description='hub.register')
 
-    def _process_task(self, req: Any) -> None:
+    def _process_task(self, req: Request) -> None:
         """Send a request to the pool."""
+        assert self.pool is not None  # the Pool step sets process_task to this
         try:
             req.execute_using_pool(self.pool)
         except TaskRevokedError:
             pass  # already reported by the request
 
-    def process_task(self, req: Any) -> None:
-        """Send a request to the pool (replaced by the Pool step)."""
-        self._process_task(req)
 
     def signal_consumer_close(self) -> None:
         """Ask the consumer to stop taking messages."""
-        consumer = self.consumer
-        if consumer is not None and hasattr(consumer, 'close'):
-            consumer.close()
+        close = getattr(self.consumer, 'close', None)
+        if close is not None:
+            close()
 
     def should_use_eventloop(self) -> bool:
         """Use the hub when the transport supports async I/O (amqp, redis)."""
@@ -300,11 +374,11 @@ class WorkController:
                 and self._conninfo.transport.implements.asynchronous
                 and not self.app.IS_WINDOWS)
 
-    def _stop_from_loop_thread(self, warm: bool, exitcode: int | None) -> bool:
+    def _stop_from_loop_thread(self, warm: bool, exitcode: int | str | None) -> bool:
         # kombu connections are not thread-safe: a stop requested from another
         # thread is carried out by the loop thread itself.
         consumer = self.consumer
-        if consumer is None or consumer.in_loop_thread() or self.blueprint.state != RUN:
+        if consumer is None or consumer.in_loop_thread() or self._state() != RUN:
             return False
         exc_class = WorkerShutdown if warm else WorkerTerminate
 
@@ -313,15 +387,15 @@ class WorkController:
         consumer.call_soon(raise_in_loop)
         return True
 
-    def stop(self, in_sighandler: bool = False, exitcode: int | None = None) -> None:
+    def stop(self, in_sighandler: bool = False, exitcode: int | str | None = None) -> None:
         """Warm shutdown: stop consuming, let running tasks finish."""
         if self._stop_from_loop_thread(True, exitcode):
             return
         if exitcode is not None:
             self.exitcode = exitcode
-        if self.blueprint.state == RUN:
+        if self._state() == RUN:
             self.signal_consumer_close()
-            if not in_sighandler or self.pool.signal_safe:
+            if not in_sighandler or self._signal_safe():
                 self._shutdown(warm=True)
         self._send_worker_shutdown()
 
@@ -329,10 +403,16 @@ class WorkController:
         """Cold shutdown: terminate running tasks."""
         if self._stop_from_loop_thread(False, None):
             return
-        if self.blueprint.state != TERMINATE:
+        if self._state() != TERMINATE:
             self.signal_consumer_close()
-            if not in_sighandler or self.pool.signal_safe:
+            if not in_sighandler or self._signal_safe():
                 self._shutdown(warm=False)
+
+    def _state(self) -> int | None:
+        return self.blueprint.state if self.blueprint is not None else None
+
+    def _signal_safe(self) -> bool:
+        return self.pool is None or self.pool.signal_safe
 
     def wait_for_soft_shutdown(self) -> None:
         """Soft shutdown: running tasks get ``worker_soft_shutdown_timeout`` s to finish.
@@ -354,8 +434,8 @@ class WorkController:
     def _send_worker_shutdown(self) -> None:
         signals.worker_shutdown.send(sender=self)
 
-    def reload(self, modules: list[str] | None = None, reload: bool = False,
-               reloader: Any = None) -> None:
+    def reload(self, modules: Iterable[str] | None = None, reload: bool = False,
+               reloader: Callable[[ModuleType], object] | None = None) -> None:
         """Import (or re-import) task modules and rebuild the strategies."""
         import importlib
         names = self.app.loader.task_modules if modules is None else modules
@@ -366,10 +446,12 @@ class WorkController:
             elif reload:
                 logger.debug('reloading module %s', module)
                 (reloader or importlib.reload)(sys.modules[module])
-        self.consumer.update_strategies()
-        self.consumer.reset_rate_limits()
+        if self.consumer is not None:
+            self.consumer.update_strategies()
+            self.consumer.reset_rate_limits()
         try:
-            self.pool.restart()
+            if self.pool is not None:
+                self.pool.restart()
         except NotImplementedError:
             pass
 
@@ -397,13 +479,15 @@ class WorkController:
     def stats(self) -> dict[str, Any]:
         """Everything ``inspect stats`` reports."""
         info = self.info()
-        info.update(self.blueprint.info(self))
-        info.update(self.consumer.blueprint.info(self.consumer))
+        if self.blueprint is not None:
+            info.update(self.blueprint.info(self))
+        if self.consumer is not None:
+            info.update(self.consumer.blueprint.info(self.consumer))
         info.update(self.rusage())
         return info
 
     @property
-    def state(self) -> Any:
+    def state(self) -> ModuleType:
         """The worker-global :mod:`celery.worker.state` module."""
         return state
 

@@ -35,8 +35,6 @@ from celery import Celery
 unique = os.environ['REDELIVERY_UNIQUE']
 app = Celery('redelivery', broker=os.environ['REDELIVERY_BROKER'], set_as_current=False)
 app.conf.broker_transport_options = json.loads(os.environ['REDELIVERY_OPTIONS'])
-# Named outright: what is tested here is the transport, not how apps pick it.
-app.conf.broker_transport = 'celery.transport.redis:Transport'
 app.conf.task_default_queue = f'q.{unique}'
 app.conf.task_ignore_result = True
 app.conf.worker_hijack_root_logger = False
@@ -75,7 +73,9 @@ class Env:
         self.env = dict(os.environ, REDELIVERY_UNIQUE=unique, REDELIVERY_BROKER=REDIS_URL,
                         REDELIVERY_RECORDS=REDIS_BACKEND_URL,
                         REDELIVERY_OPTIONS=json.dumps(self.options),
-                        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+                        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+                        # The owned transport, whichever way the suite runs.
+                        CELERY_STOCK_TRANSPORTS='0')
         self.dir = tmp_path
         self.broker = redis.Redis.from_url(REDIS_URL)
         self.records = redis.Redis.from_url(REDIS_BACKEND_URL)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import sqlalchemy as sa
@@ -33,6 +33,11 @@ from celery.backends.database.session import SessionManager, session_cleanup
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
 from celery.utils.log import get_logger
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from celery.backends._types import BackendReduce
+
 __all__ = ('DatabaseBackend', 'RETRYABLE_DB_ERRORS', 'Task', 'TaskExtended', 'TaskSet',
            'session_cleanup')
 
@@ -56,10 +61,10 @@ class DatabaseBackend(BaseBackend):
                  url: str | None = None, **kwargs: Any) -> None:
         super().__init__(url=url, **kwargs)
         conf = self.app.conf
-        self.url = url or dburi or conf.database_url
-        if not self.url:
+        url = url or dburi or conf.database_url
+        if not url:
             raise ImproperlyConfigured(E_NO_URL)
-        self.url = self.url.removeprefix('db+')
+        self.url: str = url.removeprefix('db+')
         extended_result = bool(conf.result_extended)
         self.engine_options = dict(conf.database_engine_options or {}, **(engine_options or {}))
         self.short_lived_sessions = bool(conf.database_short_lived_sessions)
@@ -94,11 +99,12 @@ class DatabaseBackend(BaseBackend):
         """Whether the task table has the ``result_extended`` columns."""
         return self.tables.extended
 
-    def ResultSession(self, session_manager: SessionManager | None = None) -> Any:  # noqa: N802
+    def ResultSession(self, session_manager: SessionManager | None = None,  # noqa: N802
+                      ) -> Session:
         """A new ORM session on the result database (close it, e.g. with ``session_cleanup``)."""
-        from sqlalchemy.orm import Session
+        from sqlalchemy import orm
         if session_manager is None or session_manager is _sessions:
-            return Session(bind=self.engine)
+            return orm.Session(bind=self.engine)
         return session_manager.session_factory(
             self.url, short_lived_sessions=self.short_lived_sessions, **self.engine_options)()
 
@@ -140,7 +146,8 @@ class DatabaseBackend(BaseBackend):
         except Exception as exc:
             if not is_unstorable(exc):
                 raise
-            raise BackendStoreError(f'cannot store the result: {exc.orig!r}', state=state,
+            cause = getattr(exc, 'orig', exc)
+            raise BackendStoreError(f'cannot store the result: {cause!r}', state=state,
                                     task_id=task_id) from exc
         return result
 
@@ -200,10 +207,10 @@ class DatabaseBackend(BaseBackend):
             row = conn.execute(sa.select(table).where(table.c.taskset_id == group_id)).first()
         if row is None:
             return None
-        from celery.result import ResultBase, result_from_tuple
+        from celery.result import AsyncResult, GroupResult, result_from_tuple
         stored = row.result
         # Unpickling binds results to the current app: rebind them to ours.
-        if isinstance(stored, ResultBase):
+        if isinstance(stored, (AsyncResult, GroupResult)):
             stored = stored.as_tuple()
         return {'task_id': row.taskset_id, 'result': result_from_tuple(stored, self.app),
                 'date_done': _aware(row.date_done)}
@@ -226,7 +233,8 @@ class DatabaseBackend(BaseBackend):
             conn.execute(task.delete().where(task.c.date_done < cutoff))
             conn.execute(group.delete().where(group.c.date_done < cutoff))
 
-    def __reduce__(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> Any:
+    def __reduce__(self, args: tuple[Any, ...] = (),
+                   kwargs: dict[str, Any] | None = None) -> BackendReduce:
         kwargs = dict(kwargs or {}, dburi=self.url, expires=self.expires,
                       engine_options=self.engine_options)
         return super().__reduce__(args, kwargs)

@@ -5,11 +5,14 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from copy import deepcopy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import _state
 from celery.app.base import Celery
 from celery.app.log import Logging
+
+if TYPE_CHECKING:
+    from celery.backends.base import Backend
 
 __all__ = (
     'DEFAULT_TEST_CONFIG',
@@ -69,7 +72,8 @@ class UnitLogging(Logging):
 
 def TestApp(name: str | None = None, config: dict[str, Any] | None = None,
             enable_logging: bool = False, set_as_current: bool = False,
-            log: Any = UnitLogging, backend: Any = None, broker: Any = None,
+            log: str | type[Logging] = UnitLogging, backend: str | type[Backend] | None = None,
+            broker: str | None = None,
             **kwargs: Any) -> Celery:
     """Create an app configured for tests (``DEFAULT_TEST_CONFIG`` plus ``config``)."""
     from celery.contrib.testing import tasks  # noqa: F401 - registers celery.ping

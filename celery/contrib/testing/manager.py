@@ -6,18 +6,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import count
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from kombu.exceptions import ContentDisallowed
 from kombu.utils.functional import retry_over_time
 
 from celery import exceptions, states
-from celery.result import AsyncResult, ResultSet
+from celery.result import AsyncResult, GroupResult, ResultSet
 from celery.utils.text import truncate
 from celery.utils.time import humanize_seconds as _humanize_seconds
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.app.control import Inspect
+
+#: What the function a helper waits on returns.
+T = TypeVar('T')
 
 __all__ = ('Manager', 'ManagerMixin', 'Sentinel')
 
@@ -56,16 +60,16 @@ class ManagerMixin:
         """Print a warning to ``stderr``."""
         print(s, file=self.stderr)
 
-    def missing_results(self, r: Iterable[AsyncResult]) -> list[str]:
+    def missing_results(self, r: Iterable[AsyncResult | GroupResult]) -> list[str]:
         """Ids of the results in ``r`` that have not arrived yet."""
-        return [res.id for res in r if not res.ready()]
+        return [res.id for res in r if res.id is not None and not res.ready()]
 
-    def wait_for(self, fun: Callable[..., Any], catch: tuple[type[BaseException], ...],
+    def wait_for(self, fun: Callable[..., T], catch: tuple[type[BaseException], ...],
                  desc: str = 'thing', args: tuple[Any, ...] = (),
                  kwargs: dict[str, Any] | None = None, errback: Callable[..., Any] | None = None,
-                 max_retries: int = 10, interval_start: float = 0.1,
+                 max_retries: int | None = 10, interval_start: float = 0.1,
                  interval_step: float = 0.5, interval_max: float = 5.0,
-                 emit_warning: bool = False, **options: Any) -> Any:
+                 emit_warning: bool = False, **options: Any) -> T:
         """Call ``fun`` until it stops raising one of ``catch``; return its value."""
         def on_error(exc: BaseException, intervals: Iterator[float], retries: int) -> float:
             interval = next(intervals)
@@ -76,10 +80,11 @@ class ManagerMixin:
                 errback(exc, interval, retries)
             return interval
 
-        return self.retry_over_time(
+        value: T = self.retry_over_time(
             fun, catch, args=args, kwargs=kwargs or {}, errback=on_error,
             max_retries=max_retries, interval_start=interval_start,
             interval_step=interval_step, interval_max=interval_max, **options)
+        return value
 
     def ensure_not_for_a_while(self, fun: Callable[..., Any],
                                catch: tuple[type[BaseException], ...], desc: str = 'thing',
@@ -95,38 +100,41 @@ class ManagerMixin:
             return
         raise AssertionError(f'Should not have happened: {desc}')
 
+    # Celery's signature: the function is the first of ``args``; its result is returned.
     def retry_over_time(self, *args: Any, **kwargs: Any) -> Any:
         """:func:`kombu.utils.functional.retry_over_time`."""
         return retry_over_time(*args, **kwargs)
 
-    def join(self, r: Any, propagate: bool = False, max_retries: int = 10,
-             **kwargs: Any) -> Any:
+    def join(self, r: AsyncResult | ResultSet, propagate: bool = False, max_retries: int = 10,
+             **kwargs: Any) -> list[Any] | None:
         """Wait for result (or result set) ``r``, remarking on what is still missing."""
         if self.no_join:
             return None
-        if not isinstance(r, ResultSet):
-            r = self.app.ResultSet([r])
-        received: list[str] = []
+        results: ResultSet = r if isinstance(r, ResultSet) else self.app.ResultSet([r])
+        received: list[str | None] = []
 
-        def on_result(task_id: str, value: Any) -> None:
+        def on_result(task_id: str | None, value: object) -> None:
             received.append(task_id)
 
         for _ in range(max_retries) if max_retries else count(0):
             received[:] = []
             try:
-                return r.get(callback=on_result, propagate=propagate, **kwargs)
+                values: list[Any] | None = results.get(callback=on_result,
+                                                       propagate=propagate, **kwargs)
+                return values
             except (TimeoutError, exceptions.TimeoutError) as exc:
-                waiting_for = self.missing_results(r)
+                waiting_for = self.missing_results(results.results or ())
                 self.remark('Still waiting for {}/{}: [{}]: {!r}'.format(
-                    len(r) - len(received), len(r),
+                    len(results) - len(received), len(results),
                     truncate(', '.join(waiting_for)), exc), '!')
             except self.connerrors as exc:
                 self.remark(f'join: connection lost: {exc!r}', '!')
         raise AssertionError('Test failed: Missing task results')
 
-    def inspect(self, timeout: float = 3.0) -> Any:
+    def inspect(self, timeout: float = 3.0) -> Inspect:
         """An ``app.control.inspect`` instance with ``timeout``."""
-        return self.app.control.inspect(timeout=timeout)
+        inspect: Inspect = self.app.control.inspect(timeout=timeout)
+        return inspect
 
     def query_tasks(self, ids: Iterable[str], timeout: float = 0.5) -> Iterator[tuple[str, Any]]:
         """``(hostname, {task_id: (state, info)})`` for every worker that replied."""
@@ -142,27 +150,28 @@ class ManagerMixin:
         return found
 
     def assert_accepted(self, ids: Iterable[str], interval: float = 0.5,
-                        desc: str = 'waiting for tasks to be accepted', **policy: Any) -> Any:
+                        desc: str = 'waiting for tasks to be accepted', **policy: Any) -> bool:
         """Wait until a worker started executing every task in ``ids``."""
         return self.assert_task_worker_state(self.is_accepted, ids, interval=interval,
                                              desc=desc, **policy)
 
     def assert_received(self, ids: Iterable[str], interval: float = 0.5,
-                        desc: str = 'waiting for tasks to be received', **policy: Any) -> Any:
+                        desc: str = 'waiting for tasks to be received', **policy: Any) -> bool:
         """Wait until a worker received every task in ``ids``."""
         return self.assert_task_worker_state(self.is_received, ids, interval=interval,
                                              desc=desc, **policy)
 
     def assert_result_tasks_in_progress_or_completed(
             self, async_results: list[AsyncResult], interval: float = 0.5,
-            desc: str = 'waiting for tasks to be started or completed', **policy: Any) -> Any:
+            desc: str = 'waiting for tasks to be started or completed', **policy: Any) -> bool:
         """Wait until every result's state is STARTED or SUCCESS."""
         return self.assert_task_state_from_result(
             self.is_result_task_in_progress, async_results, interval=interval, desc=desc,
             **policy)
 
-    def assert_task_state_from_result(self, fun: Callable[..., Any], results: Any,
-                                      interval: float = 0.5, **policy: Any) -> Any:
+    def assert_task_state_from_result(self, fun: Callable[..., T],
+                                      results: Iterable[AsyncResult],
+                                      interval: float = 0.5, **policy: Any) -> T:
         """Wait until ``fun(results)`` is true (polling the result backend)."""
         return self.wait_for(partial(self.true_or_raise, fun, results, timeout=interval),
                              (Sentinel,), **policy)
@@ -172,8 +181,8 @@ class ManagerMixin:
         """Whether every result is STARTED or SUCCESS."""
         return all(result.state in (states.STARTED, states.SUCCESS) for result in results)
 
-    def assert_task_worker_state(self, fun: Callable[..., Any], ids: Iterable[str],
-                                 interval: float = 0.5, **policy: Any) -> Any:
+    def assert_task_worker_state(self, fun: Callable[..., T], ids: Iterable[str],
+                                 interval: float = 0.5, **policy: Any) -> T:
         """Wait until ``fun(ids)`` is true (asking the workers)."""
         return self.wait_for(partial(self.true_or_raise, fun, ids, timeout=interval),
                              (Sentinel,), **policy)
@@ -193,7 +202,7 @@ class ManagerMixin:
         seen = set().union(*(found[state] for state in expected))
         return all(task_id in seen for task_id in ids)
 
-    def true_or_raise(self, fun: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def true_or_raise(self, fun: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Return ``fun(*args, **kwargs)``, raising :exc:`Sentinel` when falsy."""
         res = fun(*args, **kwargs)
         if not res:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from unittest.mock import Mock
@@ -12,13 +12,16 @@ from kombu.utils.uuid import uuid
 
 if TYPE_CHECKING:
     from celery.app.base import Celery
+    from celery.canvas import Signature
 
 __all__ = ('ContextMock', 'TaskMessage', 'TaskMessage1', 'task_message_from_sig')
 
 
-def TaskMessage(name: str, id: str | None = None, args: Any = (),
-                kwargs: dict[str, Any] | None = None, callbacks: Any = None,
-                errbacks: Any = None, chain: Any = None, shadow: str | None = None,
+def TaskMessage(name: str, id: str | None = None, args: Sequence[Any] = (),
+                kwargs: dict[str, Any] | None = None,
+                callbacks: list[dict[str, Any]] | None = None,
+                errbacks: list[dict[str, Any]] | None = None,
+                chain: list[dict[str, Any]] | None = None, shadow: str | None = None,
                 utc: bool | None = None, **options: Any) -> Mock:
     """A mock of a received protocol-2 task message (headers + json body)."""
     id = id or uuid()
@@ -32,9 +35,11 @@ def TaskMessage(name: str, id: str | None = None, args: Any = (),
     return message
 
 
-def TaskMessage1(name: str, id: str | None = None, args: Any = (),
-                 kwargs: dict[str, Any] | None = None, callbacks: Any = None,
-                 errbacks: Any = None, chain: Any = None, **options: Any) -> Mock:
+def TaskMessage1(name: str, id: str | None = None, args: Sequence[Any] = (),
+                 kwargs: dict[str, Any] | None = None,
+                 callbacks: list[dict[str, Any]] | None = None,
+                 errbacks: list[dict[str, Any]] | None = None,
+                 chain: list[dict[str, Any]] | None = None, **options: Any) -> Mock:
     """A mock of a received protocol-1 task message (everything in the body)."""
     id = id or uuid()
     message = Mock(name=f'TaskMessage-{id}')
@@ -50,7 +55,7 @@ def _as_iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def task_message_from_sig(app: Celery, sig: Any, utc: bool = True,
+def task_message_from_sig(app: Celery, sig: Signature, utc: bool = True,
                           TaskMessage: Callable[..., Mock] = TaskMessage) -> Mock:
     """A mock message for signature ``sig``, as the worker would receive it."""
     sig.freeze()

@@ -31,6 +31,8 @@ from celery.worker.consumer.consumer import Consumer
 from celery.worker.worker import WorkController
 
 if TYPE_CHECKING:
+    from billiard.queues import Queue
+
     from celery.app.base import Celery
 
 __all__ = (
@@ -205,7 +207,7 @@ class TestWorkController(WorkController):
     QueueHandler = _ChildLogQueueHandler
     #: Queue carrying the log records of prefork children to this process
     #: (set when the worker uses the prefork pool).
-    logger_queue: Any = None
+    logger_queue: Queue | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._on_started = threading.Event()
@@ -213,13 +215,14 @@ class TestWorkController(WorkController):
         if self.pool_cls.__module__.endswith('.prefork'):
             self.logger_queue = _ChildLogForwarder.install().queue
 
-    def setup_defaults(self, consumer_cls: Any = None, **kwargs: Any) -> None:
+    def setup_defaults(self, consumer_cls: str | type[Consumer] | None = None,
+                       **kwargs: Any) -> None:
         """Use :class:`TestConsumer` unless a consumer class was chosen."""
         super().setup_defaults(consumer_cls=consumer_cls, **kwargs)
         if consumer_cls is None and self.consumer_cls == DEFAULT_CONSUMER:
             self.consumer_cls = TestConsumer
 
-    def on_consumer_ready(self, consumer: Any) -> None:
+    def on_consumer_ready(self, consumer: Consumer) -> None:
         """Send :data:`test_worker_started` and wake up :meth:`ensure_started`."""
         test_worker_started.send(sender=self.app, worker=self, consumer=consumer)
         self._on_started.set()
@@ -239,7 +242,7 @@ def _raise_shutdown() -> None:
     raise WorkerShutdown(0)
 
 
-def setup_app_for_worker(app: Celery, loglevel: Any, logfile: str | None) -> None:
+def setup_app_for_worker(app: Celery, loglevel: int | str, logfile: str | None) -> None:
     """Finalize ``app``, make it the default and current app, set up its logging."""
     app.finalize()
     app.set_current()
@@ -290,7 +293,7 @@ def _wait_until_consuming(worker: TestWorkController, thread: threading.Thread,
 
 @contextmanager
 def _start_worker_thread(app: Celery, concurrency: int = 1, pool: str = 'solo',
-                         loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
+                         loglevel: int | str = WORKER_LOGLEVEL, logfile: str | None = None,
                          WorkController: type[TestWorkController] = TestWorkController,
                          perform_ping_check: bool = True, shutdown_timeout: float = 10.0,
                          **kwargs: Any) -> Iterator[TestWorkController]:
@@ -345,7 +348,7 @@ def _ping(app: Celery, worker: TestWorkController, timeout: float) -> None:
 
 @contextmanager
 def start_worker(app: Celery, concurrency: int = 1, pool: str = 'solo',
-                 loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
+                 loglevel: int | str = WORKER_LOGLEVEL, logfile: str | None = None,
                  perform_ping_check: bool = True, ping_task_timeout: float = 10.0,
                  shutdown_timeout: float = 10.0, **kwargs: Any) -> Iterator[TestWorkController]:
     """Run a worker for ``app`` in a thread while the block runs; yield it once consuming.
@@ -426,7 +429,7 @@ def _worker_options(app_path: str, workdir: str, pool: str, concurrency: int,
 
 @contextmanager
 def _start_worker_process(app: Celery, concurrency: int = 1, pool: str = 'solo',
-                          loglevel: Any = WORKER_LOGLEVEL, logfile: str | None = None,
+                          loglevel: int | str = WORKER_LOGLEVEL, logfile: str | None = None,
                           hostname: str | None = None, app_path: str | None = None,
                           startup_timeout: float = STARTUP_TIMEOUT,
                           shutdown_timeout: float = 10.0, **kwargs: Any) -> Iterator[Any]:

@@ -1,13 +1,17 @@
-"""The worker's consumer: receives task messages and hands them to the pool."""
+"""The worker's consumer: receives task messages and hands them to the pool.
+
+Connecting to the broker and recovering from a lost connection is
+:mod:`celery.worker.consumer.broker_connection`; answering messages no task
+can take is :mod:`celery.worker.consumer.bad_messages`.
+"""
 from __future__ import annotations
 
-import errno
 import os
 import threading
 from collections import defaultdict
 from functools import partial
 from time import sleep
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from kombu.exceptions import ContentDisallowed, DecodeError
 
@@ -18,13 +22,26 @@ from celery.exceptions import (  # noqa: F401 (NotRegistered: Celery's name here
 from celery.utils.log import get_logger
 from celery.utils.nodenames import gethostname
 from celery.utils.objects import Bunch  # noqa: F401 (Celery's name here)
-from celery.utils.time import humanize_seconds, rate
+from celery.utils.time import (  # noqa: F401 (humanize_seconds: Celery's name here)
+    humanize_seconds, rate,
+)
 from celery.worker import loops
+from celery.worker._parents import app_steps
 from celery.worker.consumer.bad_messages import (  # noqa: F401 (MESSAGE_REPORT: Celery's name here)
     MESSAGE_REPORT,
     BadMessageHandlers,
 )
-from celery.worker.consumer.connection import forget_in_children
+from celery.worker.consumer.broker_connection import (  # noqa: F401 (Celery's names here)
+    CANCEL_TASKS_BY_DEFAULT,
+    COLLECT_SOCKET_TIMEOUT,
+    CONNECTION_ERROR,
+    CONNECTION_FAILOVER,
+    CONNECTION_RETRY,
+    CONNECTION_RETRY_STEP,
+    STOP_CONDITIONS,
+    TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS,
+    BrokerConnectionHandling,
+)
 from celery.worker.message_errors import (  # noqa: F401 (Celery's names for them)
     INVALID_TASK_ERROR, MESSAGE_DECODE_ERROR, UNKNOWN_FORMAT, UNKNOWN_TASK_ERROR, dump_body,
 )
@@ -33,35 +50,44 @@ from celery.worker.state import (  # noqa: F401 (successful_requests: Celery's n
     task_reserved,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kombu import Connection, Consumer as KombuConsumer
+    from kombu.asynchronous import Hub
+    from kombu.asynchronous.timer import Entry
+    from kombu.clocks import LamportClock
+    from kombu.common import QoS
+    from kombu.message import Message
+
+    from celery.app.base import Celery
+    from celery.app.task import Task
+    from celery.concurrency.base import BasePool
+    from celery.events.dispatcher import EventDispatcher
+    from celery.worker._types import TokenBucket, WorkerTimer
+    from celery.worker.consumer.gossip import Gossip
+    from celery.worker.heartbeat import Heart
+    from celery.worker.request import Request
+    from celery.worker.worker import WorkController
+
+    #: What the consumer does with a request ready for the pool.
+    RequestHandler = Callable[[Request], object]
+    #: A task's message handler (see :mod:`celery.worker.strategy`).
+    Strategy = Callable[..., object]
+    #: Settles a message from the consumer's thread (``ack``/``reject``).
+    Settle = Callable[..., None]
+
 __all__ = ('Consumer', 'Evloop', 'dump_body')
 
 logger = get_logger(__name__)
 
 CLOSE = bootsteps.CLOSE
 TERMINATE = bootsteps.TERMINATE
-STOP_CONDITIONS = {CLOSE, TERMINATE}
 #: AMQP reply code for an exclusive queue still owned by a dying connection.
 RESOURCE_LOCKED = 405
 
 #: Most seconds a task event waits in the worker before it is published.
 EVENT_FLUSH_INTERVAL = 0.1
-
-CONNECTION_RETRY_STEP = 'Trying again {when}... ({retries}/{max_retries})'
-CONNECTION_ERROR = 'consumer: Cannot connect to %s: %s.\n%s\n'
-CONNECTION_RETRY = 'consumer: Connection to broker lost. Trying to re-establish the connection...'
-CONNECTION_FAILOVER = 'Will retry using next failover.'
-
-#: Seconds to wait for the broker sockets of a lost connection to close.
-COLLECT_SOCKET_TIMEOUT = 5.0
-
-CANCEL_TASKS_BY_DEFAULT = (
-    'In Celery 5.1 we introduced an optional breaking change which on connection '
-    'loss cancels all currently executed tasks with late acknowledgement enabled. '
-    'Enable worker_cancel_long_running_tasks_on_connection_loss to get this behaviour.')
-
-TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS = (
-    'Task %s cancelled because the connection to the broker was lost: '
-    'it will be redelivered to a worker.')
 
 
 class Evloop(bootsteps.StartStopStep):
@@ -71,7 +97,7 @@ class Evloop(bootsteps.StartStopStep):
     last = True
 
     def start(self, c: Consumer) -> None:
-        if getattr(c.controller, 'pool_start_pending', False):
+        if c.controller is not None and getattr(c.controller, 'pool_start_pending', False):
             from celery.worker.components import start_pool
             start_pool(c.controller)
         c.loop(*c.loop_args())
@@ -80,23 +106,27 @@ class Evloop(bootsteps.StartStopStep):
         """Nothing to stop: the loop exits when the blueprint leaves RUN."""
 
 
-class Consumer(BadMessageHandlers):
+class Consumer(BadMessageHandlers, BrokerConnectionHandling):
     """Consume task messages from the broker and dispatch them to strategies."""
 
     Strategies = dict
-    connection: Any = None
-    task_consumer: Any = None
-    qos: Any = None
-    event_dispatcher: Any = None
-    _event_flush: Any = None
+    connection: Connection | None = None
+    task_consumer: KombuConsumer | None = None
+    qos: QoS | None = None
+    event_dispatcher: EventDispatcher | None = None
+    _event_flush: Entry | None = None
+    #: Set by the Heart, Gossip and Agent steps (None when they are off).
+    heart: Heart | None
+    gossip: Gossip
+    agent: object
     restart_count = -1  # the first start counts as a restart
     first_connection_attempt = True
     #: How many times in a row connecting to the broker failed.
     broker_connection_retry_attempt = 0
     #: Called with the consumer once it is consuming (then cleared).
-    init_callback: Callable[[Any], Any] | None = None
-    pool: Any = None
-    timer: Any = None
+    init_callback: Callable[[Consumer], object] | None = None
+    pool: BasePool | None = None
+    timer: WorkerTimer | None = None
 
     class Blueprint(bootsteps.Blueprint):
         """The consumer's steps."""
@@ -116,18 +146,22 @@ class Consumer(BadMessageHandlers):
             'celery.worker.consumer.agent:Agent',
         ]
 
-        def shutdown(self, parent: Any) -> None:
+        def shutdown(self, parent: Consumer) -> None:
             """Send ``shutdown`` to every step."""
             self.send_all(parent, 'shutdown')
 
-    def __init__(self, on_task_request: Callable[[Any], Any],
-                 init_callback: Callable[[Any], Any] = lambda c: None,
-                 hostname: str | None = None, pool: Any = None, app: Any = None,
-                 timer: Any = None, controller: Any = None, hub: Any = None,
-                 amqheartbeat: float | None = None, worker_options: dict | None = None,
+    def __init__(self, on_task_request: RequestHandler,
+                 init_callback: Callable[[Consumer], object] = lambda c: None,
+                 hostname: str | None = None, pool: BasePool | None = None,
+                 app: Celery | None = None, timer: WorkerTimer | None = None,
+                 controller: WorkController | None = None, hub: Hub | None = None,
+                 amqheartbeat: float | None = None,
+                 worker_options: dict[str, Any] | None = None,
                  disable_rate_limits: bool = False, initial_prefetch_count: int = 2,
                  prefetch_multiplier: int = 1, **kwargs: Any) -> None:
-        self.app = app
+        if app is None:
+            raise TypeError('Consumer() needs the app')
+        self.app: Celery = app
         self.hostname = hostname or gethostname()
         self.pid = os.getpid()
         self.controller = controller
@@ -135,8 +169,8 @@ class Consumer(BadMessageHandlers):
         # What the worker's other steps built: where requests go and what runs them.
         self.pool, self.timer, self.hub = pool, timer, hub
         self.on_task_request = on_task_request
-        self.on_task_message: set[Callable[[Any], Any]] = set()
-        self.strategies = self.Strategies()
+        self.on_task_message: set[Callable[[Request], object]] = set()
+        self.strategies: dict[str, Strategy] = self.Strategies()
         self.conninfo = self.app.connection_for_read()
         self.connection_errors = self.conninfo.connection_errors
         self.channel_errors = self.conninfo.channel_errors
@@ -151,14 +185,15 @@ class Consumer(BadMessageHandlers):
         self._thread_id: int | None = None
         self._wake_r: int | None = None
         self._wake_w: int | None = None
-        self.task_buckets: defaultdict[str, Any] = defaultdict(lambda: None)
+        self.task_buckets: defaultdict[str, TokenBucket | None] = defaultdict(lambda: None)
         self.reset_rate_limits()
         self.loop = loops.asynloop if hub else loops.synloop
-        self._pending_operations: list[Callable[[], Any]] = []
-        self._pending_ack_operations: list[Callable[[], Any]] = []
+        self._pending_operations: list[Callable[[], object]] = []
+        self._pending_ack_operations: list[Callable[[], object]] = []
+        # Started steps, any with a start method (bootsteps' _HasSteps).
         self.steps: list[Any] = []
-        self.blueprint = self.Blueprint(steps=self.app.steps['consumer'],
-                                        on_close=self.on_close)
+        self.blueprint: Consumer.Blueprint = self.Blueprint(
+            steps=app_steps(self.app, 'consumer'), on_close=self.on_close)
         self.blueprint.apply(self, **dict(worker_options or {}, **kwargs))
 
     @property
@@ -201,79 +236,6 @@ class Consumer(BadMessageHandlers):
                 logger.warning('consumer: %s; retrying with a new connection.', exc)
                 self._reconnect_after_channel_error()
 
-    def _on_recoverable_error(self, exc: BaseException) -> None:
-        on_startup = self.first_connection_attempt
-        self.first_connection_attempt = False
-        setting = ('broker_connection_retry_on_startup' if on_startup
-                   else 'broker_connection_retry')
-        if not self.app.conf.get(setting, True):
-            logger.critical(
-                'Retrying to %s a connection to the message broker is disabled '
-                '(app.conf.%s=False). Shutting down...',
-                'establish' if on_startup else 're-establish', setting)
-            raise WorkerShutdown(1) from exc
-        if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
-            logger.critical('Too many open files. Aborting...')
-            raise WorkerTerminate(1) from exc
-        maybe_shutdown()
-        if self.blueprint.state in STOP_CONDITIONS:
-            return
-        if self.connection:
-            self.on_connection_error_after_connected(exc)
-        else:
-            self.on_connection_error_before_connected(exc)
-        self.on_close()
-        self.blueprint.restart(self)
-
-    def _reconnect_after_channel_error(self) -> None:
-        # The connection still works, so it is closed for real (collect() would
-        # leave it open on the broker, holding its exclusive queues).
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except self.connection_errors + self.channel_errors + (OSError,):
-                pass
-        maybe_shutdown()
-        if self.blueprint.state in STOP_CONDITIONS:
-            return
-        self.on_close()
-        self.blueprint.restart(self)
-
-    def on_connection_error_before_connected(self, exc: BaseException) -> None:
-        """Log a failed connection attempt; the next one follows."""
-        self.broker_connection_retry_attempt += 1
-        logger.error('consumer: Cannot connect to %s: %s.', self.conninfo.as_uri(), exc)
-        logger.info('Trying to reconnect...')
-
-    def on_connection_error_after_connected(self, exc: BaseException) -> None:
-        """Log the loss, cancel long-running acks_late tasks, reduce prefetch."""
-        logger.warning(CONNECTION_RETRY, exc_info=True)
-        try:
-            self.connection.collect(socket_timeout=COLLECT_SOCKET_TIMEOUT)
-        except Exception:  # noqa: BLE001 - the connection is already broken
-            pass
-        if self.app.conf.worker_cancel_long_running_tasks_on_connection_loss:
-            self.cancel_active_requests()
-        if self.app.conf.worker_enable_prefetch_count_reduction:
-            active = len(active_requests)
-            self.initial_prefetch_count = max(
-                self.prefetch_multiplier,
-                self.max_prefetch_count - active * self.prefetch_multiplier)
-            self._maximum_prefetch_restored = (
-                self.initial_prefetch_count == self.max_prefetch_count)
-            if not self._maximum_prefetch_restored:
-                logger.info('Temporarily reducing the prefetch count to %s while %s '
-                            'tasks are still running.', self.initial_prefetch_count, active)
-
-    def cancel_active_requests(self) -> None:
-        """Cancel the running acks_late tasks not yet acknowledged: the broker redelivers them."""
-        for request in tuple(active_requests):
-            if request.task.acks_late and not request.acknowledged:
-                logger.warning(TERMINATING_TASK_ON_RESTART_AFTER_A_CONNECTION_LOSS,
-                               request.humaninfo())
-                request.cancel(self.pool)
-
     def on_close(self) -> None:
         """Forget in-memory messages: their delivery tags die with the channel."""
         if self.timer:
@@ -305,7 +267,7 @@ class Consumer(BadMessageHandlers):
         """Close every step."""
         self.blueprint.shutdown(self)
 
-    def register_with_event_loop(self, hub: Any) -> None:
+    def register_with_event_loop(self, hub: Hub) -> None:
         """Give each step a chance to add readers/timers to ``hub``."""
         if self._wake_r is None:
             # Lets other threads (e.g. a stop request) interrupt the poller.
@@ -317,63 +279,26 @@ class Consumer(BadMessageHandlers):
         self.blueprint.send_all(self, 'register_with_event_loop', args=(hub,),
                                 description='Hub.register')
 
-    def loop_args(self) -> tuple[Any, ...]:
+    def loop_args(self) -> tuple[Consumer, Connection, KombuConsumer, bootsteps.Blueprint,
+                                 Hub | None, QoS, float, LamportClock, float]:
         """Arguments for :func:`~celery.worker.loops.asynloop`/``synloop``."""
+        # The Connection and Tasks steps, which run before the loop, set them.
+        assert self.connection is not None and self.task_consumer is not None
+        assert self.qos is not None
         return (self, self.connection, self.task_consumer, self.blueprint, self.hub,
                 self.qos, self.amqheartbeat, self.app.clock, self.amqheartbeat_rate)
 
-    # -- connections ------------------------------------------------------------
-
-    def connect(self) -> Any:
-        """Connect to the broker (with retry) and hook it into the hub."""
-        conn = self.connection_for_read(heartbeat=self.amqheartbeat)
-        forget_in_children(conn)
-        if self.hub:
-            conn.transport.register_with_event_loop(conn.connection, self.hub)
-        return conn
-
-    def connection_for_read(self, heartbeat: float | None = None) -> Any:
-        """A connected connection for consuming."""
-        return self.ensure_connected(self.app.connection_for_read(heartbeat=heartbeat))
-
-    def connection_for_write(self, url: str | None = None,
-                             heartbeat: float | None = None) -> Any:
-        """A connected connection for publishing."""
-        return self.ensure_connected(self.app.connection_for_write(url=url, heartbeat=heartbeat))
-
-    def ensure_connected(self, conn: Any) -> Any:
-        """Block until ``conn`` is connected, logging each failed attempt."""
-        max_retries = self.app.conf.broker_connection_max_retries
-
-        def _error_handler(exc: BaseException, interval: float) -> None:
-            next_step = CONNECTION_RETRY_STEP.format(
-                when=humanize_seconds(interval, 'in', ' '), retries=int(interval / 2),
-                max_retries=max_retries)
-            logger.error(CONNECTION_ERROR, conn.as_uri(), exc, next_step)
-
-        retry = self.app.conf.broker_connection_retry_on_startup \
-            if self.first_connection_attempt else self.app.conf.broker_connection_retry
-        if retry is None:
-            retry = self.app.conf.broker_connection_retry
-        if not retry:
-            conn.connect()
-        else:
-            conn.ensure_connection(_error_handler, max_retries, callback=maybe_shutdown)
-        self.first_connection_attempt = False
-        self.broker_connection_retry_attempt = 0
-        return conn
-
     # -- scheduling helpers -------------------------------------------------------------
 
-    def call_soon(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def call_soon(self, p: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Run ``p(*args, **kwargs)`` in the consumer thread (now, if already there)."""
         self._call_in_loop(self._pending_operations, p, *args, **kwargs)
 
-    def call_soon_ack(self, p: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def call_soon_ack(self, p: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         """Like :meth:`call_soon`, but run before other pending operations (acks free slots)."""
         self._call_in_loop(self._pending_ack_operations, p, *args, **kwargs)
 
-    def _call_in_loop(self, pending: list[Callable[[], Any]], fun: Callable[..., Any],
+    def _call_in_loop(self, pending: list[Callable[[], object]], fun: Callable[..., object],
                       *args: Any, **kwargs: Any) -> None:
         if threading.get_ident() == self._thread_id:
             fun(*args, **kwargs)
@@ -392,7 +317,8 @@ class Consumer(BadMessageHandlers):
         # notice it at the next broker or pool event, seconds later.
         import signal
         try:
-            signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+            signal.set_wakeup_fd(self._wake_w if self._wake_w is not None else -1,
+                                 warn_on_full_buffer=False)
         except ValueError:
             pass  # not the main thread (an embedded worker): stop() wakes the loop
 
@@ -403,7 +329,9 @@ class Consumer(BadMessageHandlers):
             except (BlockingIOError, OSError):
                 pass  # a wake-up is already pending, or the loop is gone
 
-    def _on_wakeup(self, *args: Any) -> None:
+    def _on_wakeup(self, *args: object) -> None:
+        if self._wake_r is None:
+            return
         try:
             os.read(self._wake_r, 4096)
         except (BlockingIOError, OSError):
@@ -423,7 +351,7 @@ class Consumer(BadMessageHandlers):
         self.task_buckets.update(
             (name, self.bucket_for_task(task)) for name, task in self.app.tasks.items())
 
-    def bucket_for_task(self, type: Any) -> Any:
+    def bucket_for_task(self, type: Task | type[Task]) -> TokenBucket | None:
         """A token bucket for a task's ``rate_limit`` (None: unlimited)."""
         limit = rate(getattr(type, 'rate_limit', None))
         if not limit:
@@ -431,11 +359,11 @@ class Consumer(BadMessageHandlers):
         from kombu.utils.limits import TokenBucket
         return TokenBucket(limit, capacity=1)
 
-    def _limit_move_to_pool(self, request: Any) -> None:
+    def _limit_move_to_pool(self, request: Request) -> None:
         task_reserved(request)
         self.on_task_request(request)
 
-    def _schedule_bucket_request(self, bucket: Any) -> None:
+    def _schedule_bucket_request(self, bucket: TokenBucket) -> None:
         while True:
             try:
                 request, tokens = bucket.pop()
@@ -447,33 +375,34 @@ class Consumer(BadMessageHandlers):
             # Keep the order: back to the head, wake up when a token is due.
             bucket.contents.appendleft((request, tokens))
             pri = self._limit_order = (self._limit_order + 1) % 10
+            assert self.timer is not None  # rate limits are only applied while running
             self.timer.call_after(bucket.expected_time(tokens),
                                   self._schedule_bucket_request, (bucket,), priority=pri)
             return
 
-    def _limit_task(self, request: Any, bucket: Any, tokens: int) -> None:
+    def _limit_task(self, request: Request, bucket: TokenBucket, tokens: int) -> None:
         bucket.add((request, tokens))
         return self._schedule_bucket_request(bucket)
 
-    def _limit_post_eta(self, request: Any, bucket: Any, tokens: int,
+    def _limit_post_eta(self, request: Request, bucket: TokenBucket, tokens: int,
                         raised: bool = True) -> None:
-        if raised:
+        if raised and self.qos is not None:
             self.qos.decrement_eventually()
         bucket.add((request, tokens))
         return self._schedule_bucket_request(bucket)
 
-    def apply_eta_task(self, request: Any, raised: bool = True) -> None:
+    def apply_eta_task(self, request: Request, raised: bool = True) -> None:
         """Timer callback: an ETA task is due (lower the prefetch it had raised)."""
         task_reserved(request)
         self.on_task_request(request)
-        if raised:
+        if raised and self.qos is not None:
             self.qos.decrement_eventually()
 
     # -- queues ---------------------------------------------------------------------
 
     def add_task_queue(self, queue: str, exchange: str | None = None,
                        exchange_type: str | None = None, routing_key: str | None = None,
-                       **options: Any) -> None:
+                       **options: object) -> None:
         """Start consuming from ``queue`` (remote control ``add_consumer``)."""
         cset = self.task_consumer
         queues = self.app.amqp.queues
@@ -484,7 +413,8 @@ class Consumer(BadMessageHandlers):
             exchange_type = 'direct' if exchange_type is None else exchange_type
             q = queues.select_add(queue, exchange=exchange, exchange_type=exchange_type,
                                   routing_key=routing_key, **options)
-        if not cset.consuming_from(queue):
+        # Not connected (reconnecting): the Tasks step consumes every selected queue.
+        if cset is not None and not cset.consuming_from(queue):
             cset.add_queue(q)
             cset.consume()
             logger.info('Started consuming from %s', queue)
@@ -493,7 +423,8 @@ class Consumer(BadMessageHandlers):
         """Stop consuming from ``queue`` (remote control ``cancel_consumer``)."""
         logger.info('Canceling queue %s', queue)
         self.app.amqp.queues.deselect(queue)
-        self.task_consumer.cancel_by_queue(queue)
+        if self.task_consumer is not None:
+            self.task_consumer.cancel_by_queue(queue)
 
     def update_strategies(self) -> None:
         """Build the message handler of every registered task."""
@@ -505,7 +436,7 @@ class Consumer(BadMessageHandlers):
 
     # -- message intake --------------------------------------------------------------
 
-    def create_task_handler(self) -> Callable[[Any], None]:
+    def create_task_handler(self) -> Callable[[Message], None]:
         """Return the callback run for every message on the task queues."""
         from celery.utils.serialization import prepare_accept_content
         strategies = self.strategies
@@ -515,7 +446,7 @@ class Consumer(BadMessageHandlers):
         ack = self._make_settle('ack_log_error')
         reject = self._make_settle('reject_log_error')
 
-        def on_task_received(message: Any) -> None:
+        def on_task_received(message: Message) -> None:
             payload = None
             try:
                 type_ = message.headers['task']                 # protocol 2
@@ -531,7 +462,8 @@ class Consumer(BadMessageHandlers):
                 except (TypeError, KeyError):
                     return self.on_unknown_message(payload, message)
             else:
-                if message.content_type not in accept:
+                # No accept list (accept_content=None): any content type is accepted.
+                if accept is not None and message.content_type not in accept:
                     return self.on_decode_error(message, ContentDisallowed(
                         f'Refusing to deserialize untrusted content of type '
                         f'{message.content_type} (not in accept_content)'))
@@ -557,14 +489,14 @@ class Consumer(BadMessageHandlers):
         from celery.worker.redelivery_limit import guard_redeliveries
         return guard_redeliveries(self, on_task_received)
 
-    def _make_settle(self, method: str) -> Callable[[Any], Callable[..., None]]:
+    def _make_settle(self, method: str) -> Callable[[Message], Settle]:
         call_soon = self.call_soon_ack
         consumer = self
 
-        def bind(message: Any) -> Callable[..., None]:
+        def bind(message: Message) -> Settle:
             settle = getattr(message, method)
 
-            def settle_in_consumer_thread(*args: Any) -> None:
+            def settle_in_consumer_thread(*args: object) -> None:
                 if threading.get_ident() == consumer._thread_id:
                     settle(*args)
                 else:

@@ -1,11 +1,14 @@
 """Consumer step: the remote control mailbox (``<nodename>.celery.pidbox``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 from celery.worker import pidbox
 from celery.worker.consumer.tasks import Tasks
+
+if TYPE_CHECKING:
+    from celery.worker.consumer.consumer import Consumer
 
 __all__ = ('Control',)
 
@@ -15,20 +18,20 @@ class Control(bootsteps.StartStopStep):
 
     requires = (Tasks,)
 
-    def __init__(self, c: Any, **kwargs: Any) -> None:
+    def __init__(self, c: Consumer, **kwargs: Any) -> None:
         self.enabled = bool(c.app.conf.worker_enable_remote_control)
         self.is_green = getattr(c.pool, 'is_green', False)
         self.box = (pidbox.gPidbox if self.is_green else pidbox.Pidbox)(c)
         super().__init__(c, **kwargs)
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
         self.box.start(c)
 
-    def stop(self, c: Any) -> None:
+    def stop(self, c: Consumer) -> None:
         self.box.stop(c)
 
-    def shutdown(self, c: Any) -> None:
+    def shutdown(self, c: Consumer) -> None:
         self.box.shutdown(c)
 
-    def info(self, c: Any) -> dict[str, Any]:
+    def info(self, c: Consumer) -> dict[str, object]:
         return {}

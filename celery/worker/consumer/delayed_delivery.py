@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery import bootsteps
 from celery.utils.log import get_logger
+from celery.worker._parents import consumer_of
 from celery.worker.consumer.tasks import Tasks
+
+if TYPE_CHECKING:
+    from celery.worker.consumer.consumer import Consumer
+    from celery.worker.worker import WorkController
 
 __all__ = ('DelayedDelivery',)
 
@@ -27,7 +32,8 @@ class DelayedDelivery(bootsteps.StartStopStep):
 
     requires = (Tasks,)
 
-    def include_if(self, c: Any) -> bool:
+    def include_if(self, parent: WorkController | Consumer) -> bool:
+        c = consumer_of(self, parent)
         if not c.app.conf.worker_detect_quorum_queues:
             return False
         try:
@@ -36,7 +42,7 @@ class DelayedDelivery(bootsteps.StartStopStep):
             return False
         return bool(detect_quorum_queues(c.app, c.conninfo.transport.driver_type)[0])
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
         queue_type = c.app.conf.get('broker_native_delayed_delivery_queue_type', 'quorum')
         if queue_type not in VALID_QUEUE_TYPES:
             raise ValueError(f'Invalid broker_native_delayed_delivery_queue_type '
@@ -53,15 +59,17 @@ class DelayedDelivery(bootsteps.StartStopStep):
                 time.sleep(RETRY_INTERVAL)
         return None
 
-    def _declare(self, c: Any, queue_type: str) -> None:
+    def _declare(self, c: Consumer, queue_type: str) -> None:
         from kombu.transport.native_delayed_delivery import (
             bind_queue_to_native_delayed_delivery_exchange,
             declare_native_delayed_delivery_exchanges_and_queues,
         )
-        declare_native_delayed_delivery_exchanges_and_queues(c.connection, queue_type)
+        connection = c.connection
+        assert connection is not None  # the Connection step (required) connected it
+        declare_native_delayed_delivery_exchanges_and_queues(connection, queue_type)
         for queue in c.app.amqp.queues.consume_from.values():
             if queue.exchange.type == 'topic':
-                bind_queue_to_native_delayed_delivery_exchange(c.connection, queue)
+                bind_queue_to_native_delayed_delivery_exchange(connection, queue)
 
-    def stop(self, c: Any) -> None:
+    def stop(self, c: Consumer) -> None:
         """Nothing to release: the topology stays on the broker."""

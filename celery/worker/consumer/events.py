@@ -1,11 +1,17 @@
 """Consumer step: the event dispatcher used for task and worker events."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import bootsteps
 from celery.utils.log import get_logger
 from celery.worker.consumer.connection import Connection
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from celery.events.dispatcher import EventDispatcher
+    from celery.worker.consumer.consumer import Consumer
 
 __all__ = ('Events',)
 
@@ -23,7 +29,7 @@ class Events(bootsteps.StartStopStep):
 
     requires = (Connection,)
 
-    def __init__(self, c: Any, task_events: bool = True, without_heartbeat: bool = False,
+    def __init__(self, c: Consumer, task_events: bool = True, without_heartbeat: bool = False,
                  without_gossip: bool = False, **kwargs: Any) -> None:
         self.groups = None if task_events else ['worker']
         self.send_events = task_events or not without_gossip or not without_heartbeat
@@ -31,7 +37,7 @@ class Events(bootsteps.StartStopStep):
         c.event_dispatcher = None
         super().__init__(c, **kwargs)
 
-    def start(self, c: Any) -> None:
+    def start(self, c: Consumer) -> None:
         # A reconnect makes a new dispatcher: keep events the old one could not send.
         previous = self._close(c)
         dispatcher = c.event_dispatcher = c.app.events.Dispatcher(
@@ -46,27 +52,29 @@ class Events(bootsteps.StartStopStep):
             dispatcher.extend_buffer(previous)
             dispatcher.flush()
 
-    def stop(self, c: Any) -> None:
+    def stop(self, c: Consumer) -> None:
         pass
 
-    def _close(self, c: Any) -> Any:
+    def _close(self, c: Consumer) -> EventDispatcher | None:
         dispatcher = c.event_dispatcher
         if dispatcher is None:
             return None
         # Remember groups changed by enable_events/disable_events.
         self.groups = list(dispatcher.groups) or None
-        for action in (dispatcher.close, dispatcher.connection.close):
-            _ignore_errors(action)
+        connection = dispatcher.connection
+        _ignore_errors(dispatcher.close)
+        if connection is not None:
+            _ignore_errors(connection.close)
         return dispatcher
 
-    def shutdown(self, c: Any) -> None:
+    def shutdown(self, c: Consumer) -> None:
         if c.event_dispatcher is not None:
             _ignore_errors(c.event_dispatcher.flush)
         self._close(c)
         c.event_dispatcher = None
 
 
-def _ignore_errors(action: Any) -> None:
+def _ignore_errors(action: Callable[[], object]) -> None:
     try:
         action()
     except Exception:  # noqa: BLE001 - the connection may already be gone

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu import Consumer, Producer
 from kombu.utils.uuid import uuid
@@ -12,6 +12,18 @@ from celery.utils.log import get_logger
 from celery.worker.duplicate_node import stop_for_duplicate
 from celery.worker.consumer.events import Events
 from celery.worker.state import revoked
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kombu.message import Message
+    from kombu.transport.virtual import Channel
+
+    from celery.app.base import Celery
+    from celery.worker.consumer.consumer import Consumer as WorkerConsumer
+
+    #: The other nodes' ``hello`` replies, by node name.
+    Replies = dict[str, Any]
 
 __all__ = ('Mingle',)
 
@@ -37,16 +49,16 @@ class Mingle(bootsteps.StartStopStep):
     label = 'Mingle'
     requires = (Events,)
 
-    def __init__(self, c: Any, without_mingle: bool = False, **kwargs: Any) -> None:
+    def __init__(self, c: WorkerConsumer, without_mingle: bool = False, **kwargs: Any) -> None:
         self.enabled = not without_mingle and self.compatible_transport(c.app)
         super().__init__(c, without_mingle=without_mingle, **kwargs)
 
-    def compatible_transport(self, app: Any) -> bool:
+    def compatible_transport(self, app: Celery) -> bool:
         """Whether the broker transport supports broadcast."""
         with app.connection_for_read() as conn:
-            return conn.transport.driver_type in COMPATIBLE_TRANSPORTS
+            return bool(conn.transport.driver_type in COMPATIBLE_TRANSPORTS)
 
-    def start(self, c: Any) -> None:
+    def start(self, c: WorkerConsumer) -> None:
         if c.restart_count > 0:
             # Reconnected before the replies came: be ready without them.
             self._release_ready(c)
@@ -58,13 +70,13 @@ class Mingle(bootsteps.StartStopStep):
         else:
             threading.Thread(target=self.sync, args=(c,), name='mingle', daemon=True).start()
 
-    def hello_in_loop(self, c: Any) -> None:
+    def hello_in_loop(self, c: WorkerConsumer) -> None:
         """Broadcast ``hello`` on the consumer's connection; merge the replies after the window."""
         mailbox = c.app.control.mailbox(c.connection)
         ticket = uuid()
-        replies: dict[str, Any] = {}
+        replies: Replies = {}
 
-        def on_reply(body: Any, message: Any) -> None:
+        def on_reply(body: object, message: Message) -> None:
             if message.headers.get('ticket') != ticket:
                 return  # a reply to another request of this process
             if isinstance(body, dict):
@@ -73,8 +85,10 @@ class Mingle(bootsteps.StartStopStep):
                 logger.warning('mingle: ignored a reply that is not a mapping of node '
                                'names to replies: %r', body)
 
-        channel = consumer = None
+        channel: Channel | None = None
+        consumer: Consumer | None = None
         try:
+            assert c.connection is not None  # the Connection step runs first
             channel = c.connection.channel()
             consumer = Consumer(channel, [mailbox.reply_queue], accept=mailbox.accept,
                                 no_ack=True, callbacks=[on_reply])
@@ -95,20 +109,22 @@ class Mingle(bootsteps.StartStopStep):
                 stop_for_duplicate(c.hostname)
                 return
             self.on_replies(c, replies)
-        c.hub.call_later(REPLY_WINDOW, collect)
+        if c.hub is not None:
+            c.hub.call_later(REPLY_WINDOW, collect)
 
-    def _hold_ready(self, c: Any) -> None:
+    def _hold_ready(self, c: WorkerConsumer) -> None:
         """Keep the worker's ready callback ("ready.") until mingle is done, as Celery logs it."""
         self._ready_callback, c.init_callback = c.init_callback, None
 
-    def _release_ready(self, c: Any) -> None:
+    def _release_ready(self, c: WorkerConsumer) -> None:
         callback, self._ready_callback = self._ready_callback, None
         if callback:
             callback(c)
 
-    _ready_callback: Any = None
+    _ready_callback: Callable[[WorkerConsumer], object] | None = None
 
-    def _close(self, c: Any, consumer: Any, channel: Any) -> None:
+    def _close(self, c: WorkerConsumer, consumer: Consumer | None,
+               channel: Channel | None) -> None:
         try:
             if consumer is not None:
                 consumer.cancel()
@@ -117,7 +133,7 @@ class Mingle(bootsteps.StartStopStep):
         except c.connection_errors + c.channel_errors + (OSError,):
             pass  # the connection went away: the channel went with it
 
-    def sync(self, c: Any) -> None:
+    def sync(self, c: WorkerConsumer) -> None:
         """Send ``hello`` over a connection of its own and merge every reply (thread)."""
         try:
             replies = self.send_hello(c)
@@ -128,30 +144,31 @@ class Mingle(bootsteps.StartStopStep):
         if replies is not None:
             c.call_soon(self.on_replies, c, replies)
 
-    def send_hello(self, c: Any) -> dict[str, Any] | None:
+    def send_hello(self, c: WorkerConsumer) -> Replies | None:
         """Broadcast ``hello``; the replies by node name (None: our name is taken)."""
         # A connection of its own, closed after: a pooled one would go back
         # to the pool with a reply poll still pending on Redis, and a pool
         # child forked later would hang closing it.
         with c.app.connection_for_write() as connection:
             inspect = c.app.control.inspect(timeout=REPLY_WINDOW, connection=connection)
-            replies = inspect.hello(**self._hello_arguments(c)) or {}
+            replies: Replies = inspect.hello(**self._hello_arguments(c)) or {}
         if self._drop_own_reply(c, replies):
             stop_for_duplicate(c.hostname)
             return None
         return replies
 
     @staticmethod
-    def _drop_own_reply(c: Any, replies: dict[str, Any]) -> bool:
+    def _drop_own_reply(c: WorkerConsumer, replies: Replies) -> bool:
         """Remove a reply under our own name; True if there was one."""
         # Our own mailbox does not listen yet: a reply under our name comes
         # from another running worker with the same node name.
         return replies.pop(c.hostname, _NO_REPLY) is not _NO_REPLY
 
-    def _hello_arguments(self, c: Any) -> dict[str, Any]:
+    def _hello_arguments(self, c: WorkerConsumer) -> dict[str, Any]:
+        # The revoked ids go with their timestamps (LimitedSet's data), as Celery sends them.
         return {'from_node': c.hostname, 'revoked': getattr(revoked, '_data', revoked)}
 
-    def on_replies(self, c: Any, replies: dict[str, Any]) -> None:
+    def on_replies(self, c: WorkerConsumer, replies: Replies) -> None:
         """Log the outcome, merge what the other nodes sent, then let the worker be ready."""
         if not replies:
             logger.info('mingle: all alone')
@@ -160,7 +177,7 @@ class Mingle(bootsteps.StartStopStep):
             self.on_node_replies(c, replies)
         self._release_ready(c)
 
-    def on_node_replies(self, c: Any, replies: dict[str, Any]) -> None:
+    def on_node_replies(self, c: WorkerConsumer, replies: Replies) -> None:
         """Merge the clock and revoked ids of each node."""
         for nodename, reply in replies.items():
             try:

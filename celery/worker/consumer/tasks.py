@@ -33,15 +33,12 @@ class Tasks(bootsteps.StartStopStep):
         c.task_consumer = c.app.amqp.TaskConsumer(c.connection,
                                                   on_decode_error=c.on_decode_error)
         self.batched_acks = None
-        # Redis: the owned transport's channels fetch and batch by themselves
-        # (celery.transport.redis).
-        if c.hub is not None and c.connection.transport.driver_type == 'amqp':
-            from celery.worker.consumer import amqp_decode
-            from celery.worker.consumer.amqp_acks import install as batch_acks
-            from celery.worker.consumer.amqp_reader import install as read_frames
-            amqp_decode.install()
-            self.batched_acks = batch_acks(c.task_consumer.channel, c.hub)
-            read_frames(c.connection, c.hub)
+        if c.hub is not None:
+            # The owned AMQP consumer transport's channels can batch acks
+            # (celery.transport.pyamqp_consumer); stock ones cannot.
+            batch_acks = getattr(c.task_consumer.channel, 'batch_acks', None)
+            if batch_acks is not None:
+                self.batched_acks = batch_acks(c.hub)
 
         def set_prefetch_count(prefetch_count: int) -> Any:
             return c.task_consumer.qos(prefetch_count=prefetch_count, apply_global=qos_global)
@@ -59,13 +56,23 @@ class Tasks(bootsteps.StartStopStep):
         qos = getattr(c.task_consumer.channel, 'qos', None)
         if qos is None or not hasattr(qos, 'can_consume'):
             return
-        broker_can_consume = qos.can_consume
         reserved = state.reserved_for(c.hostname)
         controller = c.controller
 
+        def has_free_process() -> bool:
+            return len(reserved) < (controller.max_concurrency or c.pool.num_processes or 1)
+
+        set_gate = getattr(qos, 'set_gate', None)
+        if set_gate is not None:
+            # The owned Redis transport's QoS takes the gate (celery.transport.redis_qos).
+            set_gate(has_free_process)
+            return
+        # kombu's stock QoS (fast path switched off) has no such seam: its
+        # can_consume is wrapped on this channel's instance only.
+        broker_can_consume = qos.can_consume
+
         def can_consume() -> bool:
-            limit = controller.max_concurrency or c.pool.num_processes or 1
-            return len(reserved) < limit and broker_can_consume()
+            return has_free_process() and broker_can_consume()
         qos.can_consume = can_consume
 
     def stop(self, c: Any) -> None:

@@ -190,3 +190,18 @@ def test_add_to_a_filled_set_fires_on_ready_again(redis_app, unique) -> None:
     app.backend.mark_as_done(unique + '2', 2)
     assert results.join(timeout=5) == [1, 2]
     assert fired == [2]
+
+
+def test_expire_without_a_time_to_live_keeps_the_key(redis_app, unique) -> None:
+    # With result_expires=None chord counters get no TTL: the key stays
+    # (redis-py refuses None, and EXPIRE 0 would delete it).
+    backend = redis_app().backend
+    key = backend.get_key_for_chord(unique)
+    backend.client.set(key, b'1')
+    try:
+        assert backend.expire(key, None) is False
+        assert backend.client.get(key) == b'1' and backend.client.ttl(key) == -1
+        assert backend.expire(key, 60) is True
+        assert 0 < backend.client.ttl(key) <= 60
+    finally:
+        backend.client.delete(key)

@@ -1,6 +1,7 @@
 """Durable revokes: a worker that was down during ``revoke()`` still skips the task."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,11 @@ def test_revoke_while_no_worker_is_up_still_skips_the_task(broker_url: str,
         assert {by_client, by_worker} <= set(next(iter(inspect.revoked().values())))
         sources = next(iter(inspect._request('revoked_sources').values()))
         assert sources[by_client] == sources[by_worker] == 'revokes_backend'
+        # The command line shows the source of each revoke.
+        shown = _cli(broker_url, unique, 'inspect', 'revoked', '-t', '5', '--json')
+        assert shown.returncode == 0, shown.stderr
+        by_node = json.loads(shown.stdout)
+        assert next(iter(by_node.values()))[by_client] == 'revokes_backend'
     finally:
         second.stop()
         app.close()

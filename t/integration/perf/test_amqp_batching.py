@@ -12,11 +12,28 @@ from kombu import Connection, Exchange, Producer, Queue
 from kombu.asynchronous import Hub
 
 from celery import Celery
-from celery.worker.consumer.amqp_acks import install as batch_acks
-from celery.worker.consumer.amqp_reader import install as read_frames
+from celery.transport.amqp_frames import FrameReadingTransport
+from celery.transport.pyamqp_consumer import Transport as ConsumerTransport
 from t.integration.worker.conftest import RunningWorker, wait_for
 from t.servers import AMQP_URL, REDIS_URL
 
+
+def consumer_connection() -> Connection:
+    """A connection on the owned consumer transport."""
+    return Connection(AMQP_URL, transport=ConsumerTransport)
+
+
+class FrameReader:
+    """What the event loop does when the connection's socket is readable."""
+
+    def __init__(self, conn: Connection, hub: Hub) -> None:
+        self.conn, self.hub = conn, hub
+        self.transport = conn.connection.transport
+        assert isinstance(self.transport, FrameReadingTransport)
+        self.sock = self.transport.sock
+
+    def on_readable(self) -> None:
+        self.conn.transport.on_readable(self.conn.connection, self.hub)
 
 
 def _ready_count(queue: str) -> int:
@@ -80,9 +97,9 @@ def _fetch_all(channel, queue: str, n: int) -> list:
 
 def test_acks_of_a_turn_are_written_on_flush(filled_queue: str):
     hub = Hub()
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         channel = conn.connection.channel()
-        batched = batch_acks(channel, hub)
+        batched = channel.batch_acks(hub)
         assert batched is not None
         for message in _fetch_all(channel, filled_queue, 5):
             channel.basic_ack(message.delivery_tag)
@@ -93,9 +110,9 @@ def test_acks_of_a_turn_are_written_on_flush(filled_queue: str):
 
 def test_unflushed_acks_leave_messages_unacked(filled_queue: str):
     hub = Hub()
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         channel = conn.connection.channel()
-        batch_acks(channel, hub)
+        channel.batch_acks(hub)
         for message in _fetch_all(channel, filled_queue, 5):
             channel.basic_ack(message.delivery_tag)
         channel.close()   # nothing flushed: the broker requeues all five
@@ -104,9 +121,9 @@ def test_unflushed_acks_leave_messages_unacked(filled_queue: str):
 
 def test_acks_from_another_thread_are_written_at_once(filled_queue: str):
     hub = Hub()
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         channel = conn.connection.channel()
-        batch_acks(channel, hub)
+        channel.batch_acks(hub)
         messages = _fetch_all(channel, filled_queue, 5)
         channel.basic_ack(messages[0].delivery_tag)   # buffered in this thread
 
@@ -121,10 +138,12 @@ def test_acks_from_another_thread_are_written_at_once(filled_queue: str):
     assert _ready_count(filled_queue) == 0
 
 
-def test_non_amqp_channel_is_left_alone():
-    hub = Hub()
-    with Connection('memory://') as conn:
-        assert batch_acks(conn.default_channel, hub) is None
+def test_the_worker_consumes_through_the_owned_transport(
+        amqp_app: Celery, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr('celery.transport.ENABLED', True)   # whatever the environment says
+    assert type(amqp_app.connection_for_read().transport) is ConsumerTransport
+    amqp_app.conf.broker_transport_options = {'fast_path': False}
+    assert type(amqp_app.connection_for_read().transport) is not ConsumerTransport
 
 
 def _wait_for_all_frames(conn: Connection, n: int) -> None:
@@ -143,11 +162,10 @@ def _wait_for_all_frames(conn: Connection, n: int) -> None:
 def reading_frames(queue: str, on_message: Callable[[Any], None]) -> Iterator[Any]:
     """Consume ``queue`` with a FrameReader; yield it once five deliveries arrived."""
     from kombu import Consumer
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         conn.ensure_connection()
         hub = Hub()
-        reader = read_frames(conn, hub)
-        assert reader is not None
+        reader = FrameReader(conn, hub)
         with Consumer(conn, [Queue(queue)], prefetch_count=10, on_message=on_message):
             _wait_for_all_frames(conn, 5)
             yield reader
@@ -204,10 +222,10 @@ def _readable(sock: Any) -> bool:
 
 def test_frame_reader_reports_a_closed_connection():
     import socket
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         conn.ensure_connection()
         hub = Hub()
-        reader = read_frames(conn, hub)
+        reader = FrameReader(conn, hub)
         transport = conn.connection.transport
         # The broker end going away looks like an orderly EOF on the socket.
         transport.sock.shutdown(socket.SHUT_RD)
@@ -217,16 +235,18 @@ def test_frame_reader_reports_a_closed_connection():
         hub.close()
 
 
-def test_frame_reader_leaves_other_transports_alone():
-    with Connection('memory://') as conn:
-        assert read_frames(conn, Hub()) is None
+def test_tls_connections_read_the_stock_way():
+    from amqp.transport import SSLTransport
+    conn = ConsumerTransport.Connection(host='127.0.0.1:5672')
+    transport = conn.Transport('127.0.0.1:5671', 1, ssl=True)
+    assert type(transport) is SSLTransport
 
 
 def test_acks_after_close_are_written_at_once(filled_queue: str):
     hub = Hub()
-    with Connection(AMQP_URL) as conn:
+    with consumer_connection() as conn:
         channel = conn.connection.channel()
-        batched = batch_acks(channel, hub)
+        batched = channel.batch_acks(hub)
         messages = _fetch_all(channel, filled_queue, 5)
         channel.basic_ack(messages[0].delivery_tag)
         batched.close()   # writes the first; the loop is gone

@@ -28,11 +28,10 @@ def client() -> redis.Redis:
 
 
 @pytest.fixture
-def redis_app(unique: str):
+def redis_app(unique: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr('celery.transport.ENABLED', True)   # whatever the environment says
     app = Celery(f'pipe{unique}', set_as_current=False, broker=REDIS_URL)
     app.conf.task_default_queue = f'q.pipe.{unique}'
-    # Named outright: these test the transport, not how apps pick it.
-    app.conf.broker_transport = 'celery.transport.redis:Transport'
     yield app
     with Connection(REDIS_URL) as conn:
         Queue(app.conf.task_default_queue, channel=conn.default_channel).delete()

@@ -201,3 +201,15 @@ def test_move_direct_by_id_targets_the_worker_queue(mem_app, unique):
         direct.declare()
         message = direct.get(no_ack=True)
         assert message is not None and message.headers['id'] == task_id
+
+
+@pytest.mark.parametrize(('answer', 'expected'), [
+    (('ex', 'rk'), ('ex', 'rk')),
+    (['ex', 'rk'], ('ex', 'rk')),
+    (True, ('default-ex', 'default-rk')),
+    # A two-letter name is a truthy answer, not an (exchange, routing_key) pair.
+    ('q1', ('default-ex', 'default-rk')),
+    (('a', 'b', 'c'), ('default-ex', 'default-rk')),
+])
+def test_expand_dest_only_unpacks_real_pairs(answer, expected):
+    assert mig.expand_dest(answer, 'default-ex', 'default-rk') == expected

@@ -133,7 +133,7 @@ def test_bound_open_broker_sockets_sets_and_restores_timeouts():
     from celery.utils.threads import bound_open_broker_sockets
     a, b = socket.socketpair()
     try:
-        conn = SimpleNamespace(_connection=SimpleNamespace(transport=SimpleNamespace(sock=a)))
+        conn = SimpleNamespace(transport=SimpleNamespace(sock=a))
         with bound_open_broker_sockets(conn, 2.5) as bound:
             assert bound is conn and a.gettimeout() == 2.5
         assert a.gettimeout() is None

@@ -6,7 +6,7 @@ from amqp import spec
 from amqp.method_framing import frame_writer
 from amqp.serialization import dumps
 
-from celery.worker.consumer.amqp_acks import ACK_FRAME
+from celery.transport.pyamqp_consumer import ACK_FRAME
 
 
 class _RecordingTransport:

@@ -11,7 +11,8 @@ from amqp import serialization
 from amqp.basic_message import Message
 
 from celery import Celery
-from celery.worker.consumer import amqp_decode
+from celery.transport import amqp_decode
+from celery.transport.amqp_frames import DecodingMessage
 
 PY_AMQP = amqp_decode._py_amqp_decoder
 
@@ -84,12 +85,18 @@ def test_unknown_table_type_raises_like_py_amqp():
         amqp_decode.decode_properties_basic(buf, 0)
 
 
-def test_install_registers_the_decoder():
-    try:
-        amqp_decode.install()
-        assert serialization.PROPERTY_CLASSES[60] is amqp_decode.decode_properties_basic
-        message = Message()
-        message._load_properties(60, encode(content_type='a/b', priority=1), 0)
-        assert message.properties == {'content_type': 'a/b', 'priority': 1}
-    finally:
-        serialization.PROPERTY_CLASSES[60] = PY_AMQP
+def test_decoding_message_leaves_py_amqp_tables_alone():
+    properties = encode(content_type='a/b', priority=1, application_headers={'id': 'x'})
+    header = struct.pack('>HxxQ', 60, 3) + properties
+    message = DecodingMessage()
+    assert message.inbound_header(header) == 12
+    assert message.properties == {'content_type': 'a/b', 'priority': 1,
+                                  'application_headers': {'id': 'x'}}
+    assert message.body_size == 3 and not message.ready
+    assert serialization.PROPERTY_CLASSES[60] is PY_AMQP
+
+
+def test_decoding_message_without_body_is_ready():
+    message = DecodingMessage()
+    message.inbound_header(struct.pack('>HxxQ', 60, 0) + encode(content_type='a/b'))
+    assert message.ready

@@ -113,6 +113,14 @@ def test_dump_body_falls_back_to_the_message_body():
     assert dump_body(m=None, body={'a': 1}) == "{'a': 1}"
 
 
+def test_dump_body_of_a_long_decoded_body_gives_the_size_of_the_raw_body():
+    # A decoded body (args, kwargs, embed) has items, not bytes: the size shown is the message's.
+    raw = b'x' * 3000
+    text = dump_body(SimpleNamespace(body=raw), (['x' * 2000], {}, {}))
+    assert text.endswith('... (3000b)')
+    assert len(text) == 1024 + len('... (3000b)')
+
+
 def test_delayed_delivery_rejects_an_unknown_queue_type():
     # Settings validation refuses it too; a bare mapping reaches the step's own check.
     conf = {'broker_native_delayed_delivery_queue_type': 'stream'}
@@ -134,3 +142,27 @@ def test_delayed_delivery_retries_then_gives_up(app, monkeypatch):
         DelayedDelivery(SimpleNamespace()).start(SimpleNamespace(app=app))
     assert attempts == ['quorum'] * delayed_delivery.MAX_RETRIES == ['quorum'] * 3
     assert ConnectionRefusedError in delayed_delivery.RETRIED_EXCEPTIONS
+
+
+def _task_message(content_type):
+    return SimpleNamespace(headers={'task': 'accepted.task'}, content_type=content_type,
+                           ack_log_error=lambda *a: None, reject_log_error=lambda *a: None)
+
+
+def test_without_an_accept_list_every_content_type_is_accepted(app):
+    # accept_content=None is kombu's "accept anything": the handler must not test `in None`.
+    app.conf.accept_content = None
+    consumer = make(app)
+    handled = []
+    consumer.strategies['accepted.task'] = lambda message, *rest: handled.append(message)
+    message = _task_message('application/x-python-serialize')
+    consumer.create_task_handler()(message)
+    assert handled == [message]
+
+
+def test_a_queue_added_while_not_connected_is_consumed_once_connected(app):
+    consumer = make(app)
+    assert consumer.task_consumer is None
+    consumer.add_task_queue('added.while.reconnecting')
+    # Selected: the Tasks step consumes from every selected queue when it starts.
+    assert 'added.while.reconnecting' in app.amqp.queues.consume_from

@@ -113,6 +113,9 @@ def test_worker_records_received_revokes(store_app: Celery) -> None:
     record.assert_called_once_with(store_app, ['r1'])
     assert 'r1' in worker_state.revoked
     assert Panel.data['revoked_sources'](State()) == {'r1': 'live'}
+    # inspect revoked: the list of ids as in Celery, with sources when asked.
+    assert 'r1' in Panel.data['revoked'](State())
+    assert Panel.data['revoked'](State(), sources=True)['r1'] == 'live'
 
 
 def test_step_disabled_by_default() -> None:

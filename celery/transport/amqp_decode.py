@@ -10,8 +10,12 @@ reader.  One difference: a short-string property (``content_type``...) that
 is not UTF-8 is given as bytes, where py-amqp raises and the connection
 fails on every redelivery; the consumer then rejects the message (its
 content type is not an accepted one).
-:func:`install` registers it in py-amqp's decoder registry for basic
-properties.
+:class:`celery.transport.amqp_frames.DecodingMessage` (a subclass of
+py-amqp's message) calls it for the messages the owned consumer transport
+receives; py-amqp's process-wide decoder table is only read, never changed.
+Extends no upstream class; the rare value types go to py-amqp's private
+``serialization._read_item``, so this module is checked against py-amqp's
+decoder for every type (``t/unit/worker/test_amqp_decode.py``).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from typing import Any
 
 from amqp import serialization
 
-__all__ = ('decode_properties_basic', 'decode_table', 'install')
+__all__ = ('decode_properties_basic', 'decode_table')
 
 _UINT16_AT = Struct('>H').unpack_from
 _UINT32_AT = Struct('>I').unpack_from
@@ -60,6 +64,7 @@ def decode_table(buf: bytes, offset: int) -> tuple[dict[Any, Any], int]:
     # than decoding it.
     while offset < end:
         key_end = offset + 1 + buf[offset]
+        key: str | bytes
         try:
             key = buf[offset + 1:key_end].decode('utf-8', 'surrogatepass')
         except UnicodeDecodeError:
@@ -114,7 +119,8 @@ def _decode_value(buf: bytes, offset: int) -> tuple[Any, int]:
         return _DOUBLE_AT(buf, start)[0], start + 8
     # Everything else (bytes, small and unsigned ints, floats, decimals,
     # timestamps) is rare in task headers: py-amqp decodes it.
-    return serialization._read_item(buf, offset)
+    item: tuple[Any, int] = serialization._read_item(buf, offset)
+    return item
 
 
 def _shortstr(buf: bytes, offset: int) -> tuple[Any, int]:
@@ -155,7 +161,3 @@ def decode_properties_basic(buf: bytes, offset: int) -> tuple[dict[str, Any], in
 
 _py_amqp_decoder = serialization.PROPERTY_CLASSES[serialization.Basic.CLASS_ID]
 
-
-def install() -> None:
-    """Have py-amqp decode basic properties with :func:`decode_properties_basic`."""
-    serialization.PROPERTY_CLASSES[serialization.Basic.CLASS_ID] = decode_properties_basic
