@@ -8,7 +8,6 @@ with :meth:`AMQP.create_task_message` (task protocol 2 by default, 1 when
 from __future__ import annotations
 
 import numbers
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
@@ -20,7 +19,7 @@ from kombu.exceptions import SerializerNotInstalled
 
 from celery import signals
 from celery.app import routes as _routes
-from celery.app.publish import publish, undeclared
+from celery.app.publish import forks as _forks, publish, undeclared
 from celery.app.queues import QUEUE_FORMAT, Queues  # noqa: F401 -- QUEUE_FORMAT lives here in Celery
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
@@ -67,12 +66,6 @@ class task_message(NamedTuple):
     properties: dict[str, Any]
     body: AnyTaskBody
     sent_event: dict[str, Any] | None
-
-
-#: Forks of this process so far (``[count]``): names with the pid in them are made again after one.
-_forks = [0]
-if hasattr(os, 'register_at_fork'):
-    os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 
 
 def _is_plain(obj: object) -> bool:
