@@ -12,7 +12,7 @@ VENV_DEP := .venv/bin/python
 endif
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-test install-lint lint typing test test-unit test-integration test-ecosystem services demo bench docs clean
+.PHONY: install install-test install-lint lint typing test test-unit test-integration test-ecosystem test-lowest test-stock services demo bench docs clean
 
 .venv/bin/python:
 	python3 -m venv .venv
@@ -50,6 +50,27 @@ test-unit: install-test
 
 test-integration: install-test services
 	$(PYTHON) -m pytest -q t/integration
+
+# The broker and worker integration tests: what test-lowest and test-stock run
+# (publishing and the wire format, the worker program, the prefork pool, Redis
+# redelivery; not the minute-long pool SIGKILL chaos), about two minutes on
+# two cores.
+BROKER_WORKER_TESTS = t/integration/messages t/integration/worker \
+	t/integration/concurrency/test_prefork.py t/integration/test_redis_redelivery.py \
+	--ignore=t/integration/worker/test_pool_sigkill_chaos.py
+
+# Those tests on the lowest supported kombu, amqp, billiard, vine and redis-py
+# (requirements/lowest.txt, as constraints), in a virtual environment of its own.
+LOWEST_PYTHON = .venv-lowest/bin/python
+test-lowest: services
+	test -x $(LOWEST_PYTHON) || python3 -m venv .venv-lowest
+	$(LOWEST_PYTHON) -m pip install -q -e . -r requirements/test.txt -c requirements/lowest.txt
+	$(LOWEST_PYTHON) -m pytest -q -n 2 --dist loadfile $(BROKER_WORKER_TESTS)
+
+# Those tests on kombu's stock transports: the path a user switches back to
+# (CELERY_STOCK_TRANSPORTS=1, or untested dependency versions).
+test-stock: install-test services
+	CELERY_STOCK_TRANSPORTS=1 $(PYTHON) -m pytest -q -n 2 --dist loadfile $(BROKER_WORKER_TESTS)
 
 # The test suites of packages built on Celery (django-celery-results,
 # django-celery-beat, celery-redbeat; pytest-celery's plugin) run against

@@ -44,9 +44,12 @@ def fast_path_enabled(app: Celery | None = None,
     The single place deciding "owned or stock": ``CELERY_STOCK_TRANSPORTS=1``
     switches them off for the process, the transport option ``fast_path=False``
     (the app's ``broker_transport_options`` or a connection's own
-    ``transport_options``) for one app or connection.
+    ``transport_options``) for one app or connection, and installed
+    dependency versions outside the tested ranges
+    (:mod:`celery.transport.versions`, one warning) for the process.
     """
-    if not ENABLED:
+    from celery.transport.versions import supported
+    if not ENABLED or not supported():   # untested dependency versions: stock path
         return False
     for options in (app.conf.broker_transport_options if app is not None else None,
                     transport_options):

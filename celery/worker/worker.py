@@ -14,6 +14,7 @@ from celery import bootsteps, signals
 from celery.exceptions import (
     ImproperlyConfigured, TaskRevokedError, WorkerShutdown, WorkerTerminate,
 )
+from celery.transport.versions import check_installed_versions
 from celery.utils.log import get_logger, mlevel
 from celery.utils.nodenames import default_nodename, worker_direct
 from celery.utils.text import str_to_list
@@ -176,6 +177,9 @@ class WorkController:
             self.concurrency = os.cpu_count() or 2
         self.loglevel = mlevel(self.loglevel)
         self.ready_callback = ready_callback or self.on_consumer_ready
+        # Before the first connection: untested dependency versions warn once
+        # here and turn the fast path off (celery.transport.versions).
+        check_installed_versions()
         # Never connected: only used to read the transport's capabilities.
         self._conninfo = self.app.connection_for_read()
         self.use_eventloop = (self.should_use_eventloop() if use_eventloop is None
