@@ -8,7 +8,6 @@ with :meth:`AMQP.create_task_message` (task protocol 2 by default, 1 when
 from __future__ import annotations
 
 import numbers
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from functools import cached_property
@@ -20,7 +19,7 @@ from kombu.exceptions import SerializerNotInstalled
 
 from celery import signals
 from celery.app import routes as _routes
-from celery.app.publish import publish, undeclared
+from celery.app.publish import forks as _forks, publish, undeclared
 from celery.app.queues import QUEUE_FORMAT, Queues  # noqa: F401 -- QUEUE_FORMAT lives here in Celery
 from celery.exceptions import ImproperlyConfigured
 from celery.utils.log import get_logger
@@ -152,7 +151,7 @@ class AMQP:
         self._producer_pool: StickyProducerPool | None = None
         self._rtable: list[object] | None = None
         self._queues: Queues | None = None
-        self._origin_pid = 0
+        self._origin_pid = -1  # the fork count the origin name was made in
         self._origin_name = ''
 
     # -- queues and routing ---------------------------------------------------
@@ -460,10 +459,11 @@ class AMQP:
 
     @property
     def _origin(self) -> str:
-        # The pid is part of the name, so recompute it in a forked child.
-        pid = os.getpid()
-        if self._origin_pid != pid:
-            self._origin_pid, self._origin_name = pid, anon_nodename()
+        # The pid is part of the name, so recompute it in a forked child
+        # (noticed through a counter bumped at fork: cheaper than getpid()).
+        forks = _forks[0]
+        if self._origin_pid != forks:
+            self._origin_pid, self._origin_name = forks, anon_nodename()
         return self._origin_name
 
     # -- publishing -----------------------------------------------------------

@@ -1,15 +1,22 @@
-"""Publishing helpers for task messages: retry-on-error publish, declares."""
+"""Publishing helpers for task messages: retry-on-error publish, declares, a fork count."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from kombu import Producer, Queue
 
 from celery.utils.log import get_logger
 
-__all__ = ('publish', 'undeclared')
+__all__ = ('forks', 'publish', 'undeclared')
 
 logger = get_logger('celery.app.amqp')
+
+#: ``[n]``: forks of this process so far.  What embeds the pid (the ``origin``
+#: header) is made again when it changed; reading it is cheaper than getpid().
+forks = [0]
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=lambda: forks.__setitem__(0, forks[0] + 1))
 
 
 def publish(producer: Producer, body: object, retry: bool,

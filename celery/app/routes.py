@@ -97,6 +97,14 @@ class Router:
               kwargs: Mapping[str, object] | None = None,
               task_type: Task[..., Any] | None = None) -> Route:
         """Return ``options`` completed with ``queue`` (a kombu Queue) and routing."""
+        if not self.routes and 'queue' not in options:
+            # The common case -- no task_routes, no queue chosen by the caller
+            # -- needs neither the router chain nor a destination to expand.
+            merged = self._task_route(task_type) if task_type is not None else {}
+            if 'queue' not in merged:
+                _merge_set_values(merged, options)
+                merged['queue'] = self._default_queue()
+                return merged
         kwargs = kwargs or {}
         options = self.expand_destination(dict(options))
         merged = self._task_route(task_type) if task_type is not None else {}
@@ -106,9 +114,7 @@ class Router:
                 _merge_set_values(merged, self.expand_destination(found))
         _merge_set_values(merged, options)
         if 'queue' not in merged:
-            default_queue = self._default_queue_name()
-            merged['queue'] = (self._lookup_queue(default_queue) if default_queue
-                               else self.expand_destination(default_queue)['queue'])
+            merged['queue'] = self._default_queue()
         return merged
 
     def expand_destination(self, route: RouteValue) -> Route:
@@ -166,6 +172,11 @@ class Router:
             if value is not None:
                 route[attr] = value
         return self.expand_destination(route) if route else route
+
+    def _default_queue(self) -> Queue:
+        default_queue = self._default_queue_name()
+        return (self._lookup_queue(default_queue) if default_queue
+                else self.expand_destination(default_queue)['queue'])
 
     def _default_queue_name(self) -> str:
         app = self.app

@@ -4,6 +4,7 @@ Kept cheap to import: nothing here loads kombu, billiard or click.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cached_property
 from uuid import UUID, uuid4
@@ -50,7 +51,18 @@ __all__ = (
 
 def uuid(_uuid: Callable[[], UUID] = uuid4) -> str:
     """Return a new random UUID as a string (the format of task ids)."""
-    return str(_uuid())
+    if _uuid is not uuid4:
+        return str(_uuid())
+    # Every task sent makes one: formatting 16 random bytes directly is 2x
+    # cheaper than building a UUID object.  The same bits as ``uuid4()``:
+    # version nibble 4, variant bits 10.
+    text = os.urandom(16).hex()
+    return (f'{text[:8]}-{text[8:12]}-4{text[13:16]}-'
+            f'{_VARIANT[text[16]]}{text[17:20]}-{text[20:]}')
+
+
+#: Hex digit of byte 8's high nibble -> the same nibble with the RFC 4122 variant bits (10xx).
+_VARIANT = {digit: '89ab'[int(digit, 16) & 3] for digit in '0123456789abcdef'}
 
 
 gen_unique_id = uuid
