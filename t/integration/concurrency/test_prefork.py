@@ -5,7 +5,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -74,32 +74,6 @@ def run_until(hub: Hub, predicate: Callable[[], bool], timeout: float = 10.0) ->
     while not predicate():
         assert time.monotonic() < deadline, 'timed out waiting for the pool'
         hub.run_once()
-
-
-@pytest.fixture
-def hub() -> Iterator[Hub]:
-    loop = Hub()
-    # run_once() blocks in poll(); keep the loop responsive to the test.
-    loop.call_repeatedly(0.05, lambda: None)
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def make_pool(hub: Hub) -> Iterator[Callable[..., TaskPool]]:
-    pools: list[TaskPool] = []
-
-    def make(limit: int = 2, register: bool = True, **options: Any) -> TaskPool:
-        pool = TaskPool(limit, **options)
-        pool.start()
-        if register:
-            pool.register_with_event_loop(hub)
-        pools.append(pool)
-        return pool
-    yield make
-    for pool in pools:
-        if pool._pool is not None:
-            pool.terminate()
 
 
 def apply(pool: TaskPool, rec: Recorder, target: Callable[..., Any], *args: Any, **options: Any) -> None:

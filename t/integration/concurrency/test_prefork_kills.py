@@ -10,11 +10,6 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
-from kombu.asynchronous import Hub
 
 from celery.concurrency.prefork import TaskPool
 from celery.exceptions import WorkerLostError
@@ -29,30 +24,6 @@ def big_result(megabytes: int) -> bytes:
 def sleep_then_value(seconds: float, value: int) -> int:
     time.sleep(seconds)
     return value
-
-
-@pytest.fixture
-def hub() -> Iterator[Hub]:
-    loop = Hub()
-    loop.call_repeatedly(0.05, lambda: None)
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def make_pool(hub: Hub) -> Iterator[Callable[..., TaskPool]]:
-    pools: list[TaskPool] = []
-
-    def make(limit: int = 2, **options: Any) -> TaskPool:
-        pool = TaskPool(limit, **options)
-        pool.start()
-        pool.register_with_event_loop(hub)
-        pools.append(pool)
-        return pool
-    yield make
-    for pool in pools:
-        if pool._pool is not None:
-            pool.terminate()
 
 
 def outcomes(rec: Recorder) -> int:

@@ -1,0 +1,38 @@
+"""Fixtures of the prefork pool tests: a kombu hub and pools on it, terminated after."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kombu.asynchronous import Hub
+
+from celery.concurrency.prefork import TaskPool
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    """A kombu hub the test turns itself."""
+    loop = Hub()
+    # run_once() blocks in poll(); keep the loop responsive to the test.
+    loop.call_repeatedly(0.05, lambda: None)
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def make_pool(hub: Hub) -> Iterator[Callable[..., TaskPool]]:
+    """Make started prefork pools (on the hub unless register=False); terminated after."""
+    pools: list[TaskPool] = []
+
+    def make(limit: int = 2, register: bool = True, **options: Any) -> TaskPool:
+        pool = TaskPool(limit, **options)
+        pool.start()
+        if register:
+            pool.register_with_event_loop(hub)
+        pools.append(pool)
+        return pool
+    yield make
+    for pool in pools:
+        if pool._pool is not None:
+            pool.terminate()
