@@ -29,8 +29,10 @@ install-test: $(VENV_DEP)
 services:
 	t/services.sh
 
+# The test requirements include lint.txt, and mypy must see the optional
+# libraries the package imports (redis, SQLAlchemy, cryptography, Sphinx...).
 install-lint: $(VENV_DEP)
-	$(PIP) install -q -e . -r requirements/lint.txt
+	$(PIP) install -q -e . -r requirements/test.txt
 
 # Ruff and mypy (strict, with the per-module exceptions in pyproject.toml),
 # then the typing suite: typed tasks as a user's checker sees them.
