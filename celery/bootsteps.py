@@ -395,15 +395,21 @@ class Blueprint:
                 logger.exception('Error on %s %s: %r', description, step.alias, exc)
 
     def stop(self, parent: _Parent, close: bool = True, terminate: bool = False) -> None:
-        """Stop (or terminate) every started step in reverse boot order."""
-        if self.state in (CLOSE, TERMINATE):
+        """Stop (or terminate) every started step in reverse boot order.
+
+        A terminate asked for while a stop is under way (state CLOSE: a cold
+        shutdown interrupting a warm one that waits for running tasks) goes on
+        to terminate the steps; otherwise a second stop does nothing.
+        """
+        escalating = terminate and self.state == CLOSE
+        if self.state == TERMINATE or (self.state == CLOSE and not escalating):
             return
-        if self.state != RUN or self.started != len(parent.steps):
+        if not escalating and (self.state != RUN or self.started != len(parent.steps)):
             # Never fully started: there is nothing running to wind down.
             self.state = TERMINATE
             self.shutdown_complete.set()
             return
-        if close:
+        if close and not escalating:
             self.close(parent)
         self.state = CLOSE
         what = 'terminating' if terminate else 'stopping'

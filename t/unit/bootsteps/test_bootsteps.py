@@ -6,7 +6,7 @@ import io
 import pytest
 
 from celery import bootsteps
-from celery.exceptions import ImproperlyConfigured
+from celery.exceptions import ImproperlyConfigured, WorkerTerminate
 from celery.utils.graph import CycleError
 
 calls: list[str] = []
@@ -150,6 +150,29 @@ def test_terminate_uses_obj_terminate():
     blueprint.start(worker)
     blueprint.stop(worker, terminate=True)
     assert worker.pool_obj.state == 'terminated'
+
+
+def test_terminate_during_a_stop_terminates_the_steps():
+    # A cold shutdown (WorkerTerminate from the signal handler) interrupting
+    # a warm one that waits for the pool: the terminate that follows must
+    # terminate the pool and complete, not return because a stop began.
+    class WaitingPool(PoolObj):
+        def stop(self):
+            raise WorkerTerminate(1)
+
+    worker = Worker()
+    worker.pool_obj = WaitingPool()
+    blueprint = WorkerBlueprint().apply(worker)
+    blueprint.start(worker)
+    with pytest.raises(WorkerTerminate):
+        blueprint.stop(worker)
+    assert blueprint.state == bootsteps.CLOSE
+    blueprint.stop(worker, terminate=True)
+    assert worker.pool_obj.state == 'terminated'
+    assert blueprint.state == bootsteps.TERMINATE
+    assert blueprint.join(0)
+    # A second warm stop after that does nothing.
+    blueprint.stop(worker)
 
 
 def test_stop_before_start_completes_at_once():
