@@ -11,6 +11,7 @@ from celery._typing import P, R
 from celery.app.context import Context
 from celery.app.lazy_attribute import imported_attribute
 from celery.app.publish_settings import publish_settings
+from celery.app.task_binding import FROM_CONFIG, TaskBinding  # noqa: F401
 from celery.app.task_signatures import X_DEATH_HEADERS, TaskSignatures  # noqa: F401
 from celery.exceptions import MaxRetriesExceededError, Reject, Retry
 from celery.utils import uuid
@@ -39,25 +40,6 @@ _Result = TypeVar('_Result', bound='ResultBase')
 extract_exec_options = mattrgetter(
     'expires', 'serializer', 'delivery_mode', 'compression', 'time_limit',
     'soft_time_limit', 'immediate', 'mandatory',
-)
-
-#: Task attributes that take their default from the configuration on bind.
-FROM_CONFIG = (
-    ('serializer', 'task_serializer'),
-    ('rate_limit', 'task_default_rate_limit'),
-    ('priority', 'task_default_priority'),
-    ('track_started', 'task_track_started'),
-    ('acks_late', 'task_acks_late'),
-    ('acks_on_failure_or_timeout', 'task_acks_on_failure_or_timeout'),
-    ('acks_on_failure', 'task_acks_on_failure'),
-    ('acks_on_timeout', 'task_acks_on_timeout'),
-    ('reject_on_worker_lost', 'task_reject_on_worker_lost'),
-    ('ignore_result', 'task_ignore_result'),
-    ('store_eager_result', 'task_store_eager_result'),
-    ('store_errors_even_if_ignored', 'task_store_errors_even_if_ignored'),
-    ('time_limit', 'task_time_limit'),
-    ('soft_time_limit', 'task_soft_time_limit'),
-    ('retry_on_worker_lost', 'task_retry_on_worker_lost'),
 )
 
 # Celery's repr formats, kept verbatim.
@@ -89,7 +71,7 @@ class TaskType(type):
         return _reprtask(cls)
 
 
-class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
+class Task(TaskBinding, TaskSignatures, Generic[P, R], metaclass=TaskType):
     """Base class of every task: its options, calling API and handlers.
 
     ``Task[[int, int], int]`` is a task whose function takes two ints and
@@ -113,17 +95,11 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
     OperationalError: imported_attribute[type[KombuOperationalError]] = imported_attribute(
         'kombu.exceptions', 'OperationalError')
 
-    #: (attribute, setting) pairs: unset attributes take the setting's value on :meth:`bind`.
-    from_config: tuple[tuple[str, str], ...] = FROM_CONFIG
-
     #: Builds the worker's handler of this task's messages (a callable or its ``module:name``).
     Strategy = 'celery.worker.strategy:default'
 
     #: Class of the worker's request objects for this task (or its ``module:name``).
     Request = 'celery.worker.request:Request'
-
-    #: The app this task class is bound to (see :meth:`bind`).
-    _app: Celery | None = None
 
     #: Registered name; messages carry it to find the task.
     name: str | None = None
@@ -215,75 +191,6 @@ class Task(TaskSignatures, Generic[P, R], metaclass=TaskType):
         # Classes made by the @app.task decorator take these as options.
         if not cls.__dict__.get('_decorated'):
             _warn_routing_attributes(cls)
-
-    # -- binding -------------------------------------------------------------
-
-    @classmethod
-    def bind(cls, app: Celery) -> Celery:
-        """Bind this task class to ``app``, filling unset attributes from its configuration."""
-        first_binding = not cls.__bound__
-        cls.__bound__, cls._app = True, app
-        cls._exec_options = None  # they are read from the attributes set below
-        if cls.typing is None:
-            cls.typing = app.strict_typing
-        unset = [(attr, setting) for attr, setting in cls.from_config
-                 if getattr(cls, attr, None) is None]
-        for attr, setting in unset:
-            setattr(cls, attr, app.conf[setting])
-        if first_binding:
-            # Annotations wrap methods: applying them twice would wrap twice.
-            cls.annotate()
-            from celery.utils.threads import LocalStack as ThreadLocalStack
-            cls.request_stack = ThreadLocalStack()
-        cls.on_bound(app)
-        return app
-
-    __bound__ = False
-
-    @classmethod
-    def on_bound(cls, app: Celery) -> None:
-        """Hook for subclasses: runs at the end of every :meth:`bind`."""
-
-    @classmethod
-    def _get_app(cls) -> Celery:
-        if cls._app is None:
-            cls._app = get_current_app()
-        if not cls.__bound__:
-            # Tasks defined with a class-level `app` are bound on first use.
-            cls.bind(cls._app)
-        return cls._app
-
-    @classmethod
-    def _set_app(cls, app: Celery) -> None:
-        cls.bind(app)
-
-    @property
-    def app(self) -> Celery:
-        """The app this task belongs to."""
-        return self._get_app()
-
-    @classmethod
-    def annotate(cls) -> None:
-        """Apply :setting:`task_annotations` matching this task."""
-        from celery.app.annotations import resolve_all
-        for annotation in resolve_all(cls._get_app().annotations, cls):
-            for name, value in annotation.items():
-                # ``'@method'`` wraps that method; any other key sets an attribute.
-                if name.startswith('@'):
-                    if not callable(value):
-                        raise TypeError(f'Task annotation {name!r} must be callable: {value!r}')
-                    cls.add_around(name[1:], value)
-                else:
-                    setattr(cls, name, value)
-
-    @classmethod
-    def add_around(cls, attr: str, around: Callable[..., Any]) -> None:
-        """Replace method ``attr`` by ``around(method)``; rebinding wraps the original again."""
-        method = getattr(cls, attr)
-        original = getattr(method, '__wrapped__', None) or method
-        wrapped = around(original)
-        wrapped.__wrapped__ = original
-        setattr(cls, attr, wrapped)
 
     # -- calling -------------------------------------------------------------
 
