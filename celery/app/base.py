@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any
 
 from celery import _state, signals
 from celery._state import (
@@ -16,7 +16,7 @@ from celery._state import (
     _deregister_app,
     _register_app,
     _set_current_app,
-    get_current_app,
+    get_current_app,  # noqa: F401 - Celery has it in this module
     get_current_worker_task,
     set_default_app,
 )
@@ -24,8 +24,10 @@ from celery.app import builtins  # noqa: F401 - registers the built-in tasks
 from celery.app.components import AppComponents
 from celery.app.config import ERR_ENVVAR_NOT_SET, AppConfiguration  # noqa: F401
 from celery.app.connections import AppConnections
-from celery.app.pickling import AppPickler, _unpickle_app_v2
+from celery.app.pickling import AppPickler  # noqa: F401
 from celery.app.publish_settings import publish_settings
+# _unpickle_appattr: pickles name it in this module (Celery's path).
+from celery.app.reduction import AppReduction, _unpickle_appattr  # noqa: F401
 from celery.app.registry import TaskRegistry
 # Several of these are imported only because Celery has them in this module.
 from celery.app.task_factory import (  # noqa: F401
@@ -64,7 +66,6 @@ if TYPE_CHECKING:
 
 __all__ = ('Celery',)
 
-_C = TypeVar('_C')
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -99,19 +100,6 @@ def app_has_custom(app: Celery, attr: str) -> bool:
                       monkey_patched=[__name__]) is not None
 
 
-def _unpickle_appattr(reverse_name: str, args: tuple[object, ...]) -> object:
-    """Rebuild an object made by :meth:`Celery.subclass_with_self` on the current app."""
-    return get_current_app()._rgetattr(reverse_name)(*args)
-
-
-def _reduce_through_app(path: str) -> Callable[[Any], tuple[object, ...]]:
-    """A ``__reduce__`` rebuilding the object from the current app's ``path`` attribute."""
-    # Any: the instance of whatever class was subclassed (it has __reduce_args__).
-    def __reduce__(obj: Any) -> tuple[object, ...]:
-        return _unpickle_appattr, (path, obj.__reduce_args__())
-    return __reduce__
-
-
 def _after_fork_cleanup_apps() -> None:
     for app in list(_state._get_active_apps()):
         app._after_fork()
@@ -128,7 +116,7 @@ class _ThreadLocal(threading.local):
     thread_oid: str | None = None
 
 
-class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
+class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppReduction, AppComponents):
     """Celery application.
 
     Arguments:
@@ -147,9 +135,6 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
     SYSTEM = os.name
     IS_macOS = SYSTEM == 'darwin'
     IS_WINDOWS = SYSTEM == 'nt'
-
-    #: Rebuilds apps pickled in the older, positional format.
-    Pickler = AppPickler
 
     #: Name of the main module; prefix of task names defined in ``__main__``.
     main: str | None = None
@@ -576,67 +561,8 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppComponents):
             key, entry = self._pending_periodic_tasks.popleft()
             self.conf.beat_schedule[key] = entry
 
-    def create_task_cls(self) -> type[Task]:
-        """Create a base task class bound to this app."""
-        return self.subclass_with_self(
-            self.task_cls, name='Task', attribute='_app',
-            keep_reduce=True, abstract=True,
-        )
-
-    @overload
-    def subclass_with_self(self, Class: type[_C], name: str | None = None,
-                           attribute: str = 'app', reverse: str | None = None,
-                           keep_reduce: bool = False, **kw: object) -> type[_C]: ...
-
-    @overload
-    def subclass_with_self(self, Class: str, name: str | None = None,
-                           attribute: str = 'app', reverse: str | None = None,
-                           keep_reduce: bool = False, **kw: object) -> type: ...
-
-    def subclass_with_self(self, Class: type | str, name: str | None = None,
-                           attribute: str = 'app', reverse: str | None = None,
-                           keep_reduce: bool = False, **kw: object) -> type:
-        """Subclass ``Class`` (a class or ``'module:Class'``) with its ``attribute`` set to this app.
-
-        Instances pickle as "``reverse`` of the current app" (by default the
-        class name: ``app.Worker``, ``app.AsyncResult``...) unless
-        ``keep_reduce`` is set; ``kw`` are more class attributes.
-        """
-        base = symbol_by_name(Class)
-        attrs = {attribute: self, '__module__': base.__module__, '__doc__': base.__doc__, **kw}
-        if not keep_reduce:
-            attrs['__reduce__'] = _reduce_through_app(reverse or base.__name__)
-        return type(name or base.__name__, (base,), attrs)
-
-    def _rgetattr(self, path: str) -> Any:
-        # Any: whatever attribute the dotted path names.
-        obj: Any = self
-        for part in path.split('.'):
-            obj = getattr(obj, part)
-        return obj
-
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.main or "__main__"} at {id(self):#x}>'
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return _unpickle_app_v2, (self.__class__, self.__reduce_keys__())
-
-    def __reduce_keys__(self) -> dict[str, object]:
-        """Keyword arguments used to reconstruct the object when unpickling."""
-        keys = {arg: getattr(self, attr) for arg, attr in _REDUCED_ATTRIBUTES}
-        # Only what was changed in code: the rest is read again from its source.
-        keys['changes'] = self.conf.changes if self.configured else self._preconf
-        return keys
-
-
-# Constructor argument -> attribute that keeps it, for pickling (Celery's argument names).
-_REDUCED_ATTRIBUTES = (
-    ('main', 'main'), ('loader', 'loader_cls'), ('backend', 'backend_cls'),
-    ('amqp', 'amqp_cls'), ('events', 'events_cls'), ('log', 'log_cls'),
-    ('control', 'control_cls'), ('fixups', 'fixups'), ('config_source', '_config_source'),
-    ('config_source_silent', '_config_source_silent'), ('task_cls', 'task_cls'),
-    ('namespace', 'namespace'),
-)
 
 #: Celery's other name for the application class.
 App = Celery
