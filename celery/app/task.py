@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, cast
 
 from celery import states
 from celery._state import LocalStack, _task_stack, current_app, get_current_app  # noqa: F401
@@ -12,6 +12,7 @@ from celery.app.context import Context
 from celery.app.lazy_attribute import imported_attribute
 from celery.app.publish_settings import publish_settings
 from celery.app.task_binding import FROM_CONFIG, TaskBinding  # noqa: F401
+from celery.app.task_requests import TaskRequests
 from celery.app.task_signatures import X_DEATH_HEADERS, TaskSignatures  # noqa: F401
 from celery.exceptions import MaxRetriesExceededError, Reject, Retry
 from celery.utils import uuid
@@ -26,13 +27,10 @@ if TYPE_CHECKING:
     from celery.app.trace import trace_ok_t
     from celery.backends.base import Backend
     from celery.canvas import Signature
-    from celery.result import AsyncResult, EagerResult, ResultBase
-    from celery.utils.threads import LocalStack as ThreadLocalStack
+    from celery.result import AsyncResult, EagerResult
     from celery.worker.consumer import Consumer
 
 __all__ = ('Context', 'Task', 'BaseTask')
-
-_Result = TypeVar('_Result', bound='ResultBase')
 
 #: Publishing options taken from task attributes.  The routing attributes
 #: (queue, exchange, routing_key, priority) are left to the router, which
@@ -71,7 +69,7 @@ class TaskType(type):
         return _reprtask(cls)
 
 
-class Task(TaskBinding, TaskSignatures, Generic[P, R], metaclass=TaskType):
+class Task(TaskBinding, TaskRequests, TaskSignatures, Generic[P, R], metaclass=TaskType):
     """Base class of every task: its options, calling API and handlers.
 
     ``Task[[int, int], int]`` is a task whose function takes two ints and
@@ -176,13 +174,9 @@ class Task(TaskBinding, TaskSignatures, Generic[P, R], metaclass=TaskType):
     #: Longest ``repr`` of a return value put in logs and events.
     resultrepr_maxsize = 1024
 
-    #: Per-thread stack of requests being executed; :attr:`request` is its top.
-    request_stack: ThreadLocalStack | None = None
-
     #: Base classes set this so that they are not registered as tasks.
     abstract = True
 
-    _default_request: Context | None = None
     _exec_options: dict[str, object] | None = None
     _backend: Backend | None = None
 
@@ -448,42 +442,8 @@ class Task(TaskBinding, TaskSignatures, Generic[P, R], metaclass=TaskType):
         from celery.app.replace import stamp_replacement
         return stamp_replacement(self, sig)
 
-    def add_trail(self, result: _Result) -> _Result:
-        """Remember ``result`` as a child of the current request (when ``trail`` is set)."""
-        if self.trail:
-            self.request.children.append(result)
-        return result
-
-    def push_request(self, *args: Any, **kwargs: Any) -> None:
-        """Make a new request (built from the arguments) the current one."""
-        self._requests().push(Context(*args, **kwargs))
-
-    def pop_request(self) -> None:
-        """Drop the current request; the previous one is current again."""
-        self._requests().pop()
-
-    def _requests(self) -> ThreadLocalStack:
-        stack = self.request_stack
-        if stack is None:
-            # Not bound yet: binding (to the current app) makes the stack.
-            self._get_app()
-            stack = self.request_stack
-            if stack is None:
-                raise RuntimeError(f'{self!r}: binding made no request stack')
-        return stack
-
     def __repr__(self) -> str:
         return _reprtask(self, R_INSTANCE)
-
-    @property
-    def request(self) -> Context:
-        """The request this thread is executing; an empty one outside execution."""
-        current: Context | None = self._requests().top
-        if current is not None:
-            return current
-        if self._default_request is None:
-            self._default_request = Context()
-        return self._default_request
 
     @property
     def backend(self) -> Backend:
