@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from celery import _state, signals
 from celery._state import (
-    _announce_app_finalized,
     _deregister_app,
     _register_app,
     _set_current_app,
@@ -24,6 +23,7 @@ from celery.app import builtins  # noqa: F401 - registers the built-in tasks
 from celery.app.components import AppComponents
 from celery.app.config import ERR_ENVVAR_NOT_SET, AppConfiguration  # noqa: F401
 from celery.app.connections import AppConnections
+from celery.app.finalize import AppFinalization
 from celery.app.pickling import AppPickler  # noqa: F401
 from celery.app.publish_settings import publish_settings
 # _unpickle_appattr: pickles name it in this module (Celery's path).
@@ -40,7 +40,7 @@ from celery.app.task_factory import (  # noqa: F401
     task_callable_qualname,
 )
 from celery.exceptions import AlwaysEagerIgnored
-from celery.local import maybe_evaluate
+from celery.local import maybe_evaluate  # noqa: F401 - Celery has it in this module
 from celery.utils import uuid
 from celery.utils.dispatch import Signal
 from celery.utils.functional import maybe_list
@@ -67,10 +67,7 @@ if TYPE_CHECKING:
 __all__ = ('Celery',)
 
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    #: Packages to autodiscover tasks in, or a function returning them.
-    _Packages: TypeAlias = 'Iterable[str] | Callable[[], Iterable[str] | None] | None'
+    from celery.app.finalize import _Packages
 
 #: Digest used to sign messages when :meth:`Celery.setup_security` is given none.
 DEFAULT_SECURITY_DIGEST = 'sha256'
@@ -116,7 +113,8 @@ class _ThreadLocal(threading.local):
     thread_oid: str | None = None
 
 
-class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppReduction, AppComponents):
+class Celery(AppTaskFactory, AppFinalization, AppConfiguration, AppConnections, AppReduction,
+             AppComponents):
     """Celery application.
 
     Arguments:
@@ -329,72 +327,6 @@ class Celery(AppTaskFactory, AppConfiguration, AppConnections, AppReduction, App
                 'The worker sub-command must be specified in argv.\n'
                 'Use app.start() to programmatically start other commands.')
         self.start(argv=argv)
-
-    # -- tasks -------------------------------------------------------------
-
-    def finalize(self, auto: bool = False) -> None:
-        """Finalize the app: evaluate pending tasks and bind every task."""
-        with self._finalize_mutex:
-            if not self.finalized:
-                if auto and not self.autofinalize:
-                    raise RuntimeError(ERR_NOT_FINALIZED)
-                self.finalized = True
-                self._building_shared_tasks = True
-                try:
-                    _announce_app_finalized(self)
-                finally:
-                    self._building_shared_tasks = False
-
-                pending = self._pending
-                while pending:
-                    maybe_evaluate(pending.popleft())
-
-                for task in self._tasks.values():
-                    task.bind(self)
-
-                self._autodiscover_pending()
-                self.on_after_finalize.send(sender=self)
-
-    @property
-    def tasks(self) -> TaskRegistry:
-        """Task registry (finalizes the app on first access)."""
-        self.finalize(auto=True)
-        return self._tasks
-
-    def autodiscover_tasks(self, packages: _Packages = None,
-                           related_name: str = 'tasks', force: bool = False) -> None:
-        """Import ``<package>.<related_name>`` for each package, lazily.
-
-        Discovery runs when the worker imports its modules or the app is
-        finalized, unless ``force`` is set.  With no packages, the fixups
-        name them (Django: the ``INSTALLED_APPS``, once Django is set up).
-        """
-        self._pending_autodiscovery.append((packages, related_name))
-        if force or self.finalized:
-            self._autodiscover_pending()
-
-    def _autodiscover_pending(self, *args: object, **kwargs: object) -> None:
-        not_ready = []
-        while self._pending_autodiscovery:
-            packages, related_name = self._pending_autodiscovery.popleft()
-            names = packages() if callable(packages) else packages
-            if not names:
-                names = self._packages_from_fixups()
-                if names is None:
-                    # A fixup cannot list them yet (Django not set up): retry later.
-                    not_ready.append((packages, related_name))
-                    continue
-            self.loader.autodiscover_tasks(names, related_name)
-        self._pending_autodiscovery.extend(not_ready)
-
-    def _packages_from_fixups(self) -> list[str] | None:
-        packages: list[str] = []
-        for fixup in self._fixups:
-            listed: Iterable[str] | None = getattr(fixup, 'autodiscover_tasks', lambda: [])()
-            if listed is None:
-                return None
-            packages.extend(listed)
-        return packages
 
     # -- sending tasks -----------------------------------------------------
 
