@@ -6,6 +6,7 @@ from typing import Any
 
 from kombu import Producer, Queue
 
+from celery.app.publish_direct import can_publish_direct, publish_direct
 from celery.utils.log import get_logger
 
 __all__ = ('forks', 'publish', 'undeclared')
@@ -26,8 +27,12 @@ def publish(producer: Producer, body: object, retry: bool,
     # ``publish(retry=True)``; the first attempt almost always succeeds, so
     # make it plain and hand the retrying over to kombu only when it fails.
     if not retry:
+        if can_publish_direct(producer, publish_args):
+            return publish_direct(producer, body, publish_args)
         return producer.publish(body, retry=False, **publish_args)
     try:
+        if can_publish_direct(producer, publish_args):
+            return publish_direct(producer, body, publish_args)
         return producer.publish(body, retry=False, **publish_args)
     except Exception as exc:
         connection = producer.connection

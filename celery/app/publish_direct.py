@@ -1,0 +1,111 @@
+"""Publishing a task message straight to the channel, skipping ``Producer.publish``.
+
+kombu's :meth:`~kombu.Producer.publish` spends about as much CPU around the
+transport as the transport itself (argument defaults, delivery details, a
+keyword dict, ``_publish``).  On the owned transports (:mod:`celery.transport`)
+:func:`publish_direct` builds the same message with the channel's public
+``prepare_message`` and hands it to ``basic_publish`` with the same arguments,
+following kombu's rules: the same body, headers, properties (in the same
+order) and delivery info on the wire.  Anything unusual (entities still to
+declare, an auto-declared producer exchange, a ``content_type`` given by the
+caller, a ``Queue`` as ``reply_to``, an open ``Producer.batch()``) goes
+through kombu's own publish instead (:func:`can_publish_direct`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Exchange, Producer
+from kombu.compression import compress
+from kombu.entity import maybe_delivery_mode
+from kombu.serialization import dumps
+
+__all__ = ('can_publish_direct', 'publish_direct')
+
+#: ``Producer.publish`` arguments that are not message properties.
+_ARGUMENTS = frozenset({
+    'routing_key', 'delivery_mode', 'mandatory', 'immediate', 'priority',
+    'content_type', 'content_encoding', 'serializer', 'headers', 'compression',
+    'exchange', 'retry', 'retry_policy', 'declare', 'expiration', 'timeout',
+    'confirm_timeout',
+})
+
+#: Channel classes that take the direct path (the owned transports' channels).
+_CHANNELS: tuple[type, ...] | None = None
+
+#: Producer classes seen, and whether they publish as kombu's own Producer.
+_PLAIN: dict[type, bool] = {}
+
+
+def _owned_channels() -> tuple[type, ...]:
+    global _CHANNELS
+    if _CHANNELS is None:
+        from celery.transport import pyamqp, redis
+        _CHANNELS = (pyamqp.Channel, redis.Channel)
+    return _CHANNELS
+
+
+def _plain_producer(cls: type) -> bool:
+    plain = _PLAIN.get(cls)
+    if plain is None:
+        plain = _PLAIN[cls] = (issubclass(cls, Producer)
+                               and cls.publish is Producer.publish
+                               and cls._publish is Producer._publish)
+    return plain
+
+
+def can_publish_direct(producer: Producer, publish_args: dict[str, Any]) -> bool:
+    """Whether :func:`publish_direct` gives exactly what ``producer.publish`` would."""
+    if not _plain_producer(type(producer)):
+        return False   # a stand-in, or a subclass that publishes its own way
+    if publish_args.get('declare') or publish_args.get('content_type'):
+        return False
+    if producer.auto_declare and producer.exchange.name:
+        return False   # kombu would declare the producer's exchange first
+    if not isinstance(publish_args.get('reply_to', ''), str):
+        return False   # kombu turns a reply_to Queue into its name
+    # An open Producer.batch() collects through kombu's batch state.
+    batch_local = getattr(producer, '_batch_local', None)
+    if batch_local is None or getattr(batch_local, 'current', None) is not None:
+        return False
+    return isinstance(producer.channel, _owned_channels())
+
+
+def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
+    """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
+    properties = {key: value for key, value in publish_args.items() if key not in _ARGUMENTS}
+    exchange = publish_args.get('exchange') or producer.exchange
+    delivery_mode = publish_args.get('delivery_mode')
+    if isinstance(exchange, Exchange):
+        exchange_name = exchange.name
+        delivery_mode = maybe_delivery_mode(delivery_mode or exchange.delivery_mode)
+    else:
+        exchange_name = exchange
+        delivery_mode = maybe_delivery_mode(delivery_mode or producer.exchange.delivery_mode)
+    properties['delivery_mode'] = delivery_mode
+    expiration = publish_args.get('expiration')
+    if expiration is not None:
+        properties['expiration'] = str(int(expiration * 1000))
+    routing_key = publish_args.get('routing_key')
+    if routing_key is None:
+        routing_key = producer.routing_key
+    compression = publish_args.get('compression')
+    if compression is None:
+        compression = producer.compression
+    headers = publish_args.get('headers')
+    if headers is None:
+        headers = {}
+    content_type, content_encoding, data = dumps(
+        body, serializer=publish_args.get('serializer') or producer.serializer)
+    if compression:
+        data, headers['compression'] = compress(data, compression)
+    channel = producer.channel
+    message = channel.prepare_message(
+        data, publish_args.get('priority', 0), content_type, content_encoding,
+        headers, properties)
+    return channel.basic_publish(
+        message, exchange=exchange_name, routing_key=routing_key,
+        mandatory=publish_args.get('mandatory', False),
+        immediate=publish_args.get('immediate', False),
+        timeout=publish_args.get('timeout'),
+        confirm_timeout=publish_args.get('confirm_timeout'))
