@@ -90,22 +90,38 @@ def _key(key: Any) -> bytes:
     return encoded
 
 
+#: The last encoded ``name value`` pair of each table key, with its value:
+#: most task headers (task name, lang, origin, retries, None fields) repeat
+#: the same object from one message to the next.  Only immutable values are
+#: kept, and the entry holds the value, so an ``is`` match means same bytes.
+_PAIRS: dict[Any, tuple[Any, bytes]] = {}
+_IMMUTABLE = frozenset({str, bytes, int, bool, float, type(None)})
+
+
 def _table(table: dict[Any, Any]) -> bytes:
     """A field table: its length, then ``name value`` pairs."""
     out: list[bytes] = []
     append = out.append
+    pairs = _PAIRS
     for key, value in table.items():
-        append(_KEYS.get(key) or _key(key))
+        last = pairs.get(key)
+        if last is not None and last[0] is value:
+            append(last[1])
+            continue
         kind = type(value)
         # The common header values inline; the rest through _item.
         if kind is str:
             data = value.encode('utf-8', 'surrogatepass')
-            append(_STR_ITEM(b'S', len(data)))
-            append(data)
+            pair = b''.join((_KEYS.get(key) or _key(key), _STR_ITEM(b'S', len(data)), data))
         elif value is None:
-            append(_NONE_ITEM)
+            pair = (_KEYS.get(key) or _key(key)) + _NONE_ITEM
         else:
-            _item(value, out)
+            pieces = [_KEYS.get(key) or _key(key)]
+            _item(value, pieces)
+            pair = b''.join(pieces)
+        if kind in _IMMUTABLE and (last is not None or len(pairs) < _KEYS_MAX):
+            pairs[key] = (value, pair)
+        append(pair)
     data = b''.join(out)
     return _U32(len(data)) + data
 

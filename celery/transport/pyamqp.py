@@ -15,6 +15,8 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections.abc import Callable
+from struct import Struct
 from typing import Any
 
 from amqp.method_framing import frame_writer
@@ -22,7 +24,8 @@ from kombu.transport import pyamqp
 
 from celery.transport.amqp_properties import PropertiesMessage
 
-__all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch')
+__all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch',
+           'content_frame_writer')
 
 #: Bytes collected before a batch writes them out on its own.
 FLUSH_BYTES = 1 << 18
@@ -79,9 +82,56 @@ class FrameSink:
 
 
 def sink_frame_writer(connection: Connection, transport: Any) -> Any:
-    """py-amqp's frame writer, writing through the connection's :class:`FrameSink`."""
-    connection.frame_sink = FrameSink(transport)
-    return frame_writer(connection, connection.frame_sink)
+    """A frame writer writing through the connection's :class:`FrameSink`."""
+    sink = connection.frame_sink = FrameSink(transport)
+    return content_frame_writer(connection, sink.write, frame_writer(connection, sink))
+
+
+_METHOD_HEAD = Struct('>BHIHH').pack    # frame type, channel, size, class id, method id
+_HEADER_HEAD = Struct('>BHIHHQ').pack   # ..., class id, weight, body size
+_BODY_HEAD = Struct('>BHI').pack
+_FRAME_END = b'\xce'
+#: Frame bytes besides the payloads (py-amqp's bound for "fits one frame").
+_OVERHEAD = 40
+
+
+def content_frame_writer(connection: Any, write: Callable[[bytes], None],
+                         stock: Callable[..., None]) -> Callable[..., None]:
+    """py-amqp's ``frame_writer(...)`` signature; a published message's frames in one join.
+
+    py-amqp packs every frame into a shared buffer under a lock, one
+    ``pack_into`` with a format string built per frame.  A method with a
+    body that fits one frame (every task message) is built here as one
+    ``bytes``: method, content header and body frames, the same bytes.
+    Everything else (no content, chunked bodies) goes to ``stock``.
+    """
+    def write_frame(type_: int, channel: int, method_sig: tuple[int, int],
+                    args: bytes | str, content: Any) -> None:
+        if content is None or type_ != 1:
+            return stock(type_, channel, method_sig, args, content)
+        body = content.body
+        kind = type(body)
+        if kind is str:
+            # As py-amqp does: a text body (kombu's JSON) in its content encoding.
+            body = body.encode(content.properties.setdefault('content_encoding', 'utf-8'))
+        elif kind is not bytes:
+            return stock(type_, channel, method_sig, args, content)
+        if type(args) is str:
+            args = args.encode('utf-8', 'surrogatepass')
+        properties = content._serialize_properties()
+        size = len(body)
+        if len(args) + len(properties) + size + _OVERHEAD > connection.frame_max - 8:
+            return stock(type_, channel, method_sig, args, content)
+        class_id = method_sig[0]
+        frames = [_METHOD_HEAD(1, channel, len(args) + 4, class_id, method_sig[1]), args,
+                  _FRAME_END, _HEADER_HEAD(2, channel, len(properties) + 12, class_id, 0, size),
+                  properties, _FRAME_END]
+        if size:
+            frames += (_BODY_HEAD(3, channel, size), body, _FRAME_END)
+        write(b''.join(frames))
+        connection.bytes_sent += 1
+        return None
+    return write_frame
 
 
 class Channel(pyamqp.Channel):
