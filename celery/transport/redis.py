@@ -6,7 +6,8 @@ handed to kombu as ``Connection(transport=Transport)`` for ``redis://`` and
 ``rediss://`` URLs (:mod:`celery.transport`).  Why each:
 
 * ``Channel``: the stock channel builds a new ``redis.Redis`` client (over
-  the same pool) for every command; this one keeps one per pool.  In an
+  the same pool) for every command; this one keeps one per pool, and
+  publishes with one ``LPUSH`` on a pooled connection.  In an
   event loop it fetches through :class:`~celery.transport.redis_fetch.Fetcher`
   (pop and register as unacked in one script, then wait with a ``BLMOVE``
   that moves nothing) instead of ``BRPOP``, which loses a message when the
@@ -31,7 +32,12 @@ from time import monotonic
 from typing import Any
 
 from kombu.transport import redis
+from kombu.utils.json import dumps
 from redis import ConnectionPool
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+    TimeoutError as RedisTimeoutError,
+)
 
 from celery.transport.redis_fetch import Fetcher
 from celery.transport.redis_qos import QoS
@@ -73,6 +79,34 @@ class Channel(redis.Channel):
             self._pool_client = super()._create_client()
             self._client_pool = pool
         return self._pool_client
+
+    def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
+        """Deliver ``message``: one ``LPUSH`` on a pooled connection (kombu's way otherwise)."""
+        if (kwargs.get('_publish_batch') is not None or self.global_keyprefix
+                or (self._expires and queue in self._expires)):
+            super()._put(queue, message, **kwargs)
+            return
+        key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
+        payload = dumps(message)
+        # The client's command path (retry wrapper, observability, response
+        # callbacks) costs more than the command; the pool still checks the
+        # connection out and in.  A lost connection is dropped and the push
+        # retried once through the client, which reconnects as it would have.
+        pool = self.pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command('LPUSH', key, payload)
+            connection.read_response()
+        except (RedisConnectionError, RedisTimeoutError):
+            connection.disconnect()
+            pool.release(connection)
+            self._create_client().lpush(key, payload)
+            return
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        pool.release(connection)
 
     # -- hooks for the fetcher and the QoS ---------------------------------
 
