@@ -152,20 +152,35 @@ _ENCODERS: dict[str, Callable[[Any], bytes]] = {
 }
 
 
+#: ``(name, kind, flag bit)`` of each basic property, in wire order.
+_PROPERTIES = tuple((name, kind, 1 << (15 - index))
+                    for index, (name, kind) in enumerate(Message.PROPERTIES))
+#: The last encoded value of each property (as :data:`_PAIRS`): content type,
+#: encoding, delivery mode and reply_to repeat from one message to the next.
+_LAST_PROPERTIES: dict[str, tuple[Any, bytes]] = {}
+
+
 def encode_properties(properties: dict[str, Any]) -> bytes:
     """The property flags and list py-amqp writes for ``properties`` (basic class)."""
     flag_bits = 0
-    shift = 15
     out: list[bytes] = []
-    for name, kind in Message.PROPERTIES:
+    last_properties = _LAST_PROPERTIES
+    for name, kind, bit in _PROPERTIES:
         value = properties.get(name)
-        if value is not None:
-            flag_bits |= 1 << shift
-            encoder = _ENCODERS.get(kind)
-            if encoder is None:
-                raise UnsupportedValue(kind)
-            out.append(encoder(value))
-        shift -= 1
+        if value is None:
+            continue
+        flag_bits |= bit
+        last = last_properties.get(name)
+        if last is not None and last[0] is value:
+            out.append(last[1])
+            continue
+        encoder = _ENCODERS.get(kind)
+        if encoder is None:
+            raise UnsupportedValue(kind)
+        encoded = encoder(value)
+        if type(value) in _IMMUTABLE:
+            last_properties[name] = (value, encoded)
+        out.append(encoded)
     return _U16(flag_bits) + b''.join(out)
 
 

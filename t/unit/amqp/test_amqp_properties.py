@@ -88,3 +88,23 @@ def test_owned_channel_prepares_properties_messages():
     assert message.properties == amqp.Message(
         'body', priority=3, content_type='application/json', content_encoding='utf-8',
         application_headers={'task': 'x'}, delivery_mode=2).properties
+
+
+def test_values_repeated_or_changed_between_messages_encode_afresh():
+    # Encoded pairs are reused only for the very same immutable value object.
+    name, origin, timelimit = 'proj.add', 'gen1@host', [None, None]
+    sequence = [
+        {'task': name, 'origin': origin, 'retries': 0, 'timelimit': timelimit, 'flag': True},
+        {'task': name, 'origin': origin, 'retries': 0, 'timelimit': timelimit, 'flag': True},
+        {'task': 'proj.mul', 'origin': origin, 'retries': 1, 'timelimit': timelimit,
+         'flag': 1},
+        {'task': name, 'origin': None, 'retries': True, 'timelimit': timelimit, 'flag': 1.0},
+    ]
+    timelimit_changes = iter([None, 30, 'x', None])
+    for headers, reply_to in zip(sequence, ['r1', 'r1', 'r2', ''], strict=True):
+        timelimit[1] = next(timelimit_changes)   # the same list object, changed in place
+        properties = {'application_headers': headers, 'reply_to': reply_to,
+                      'content_type': 'application/json', 'delivery_mode': 2,
+                      'priority': headers['retries']}
+        assert encode_properties(properties) == amqp.Message(
+            '', **properties)._serialize_properties()
