@@ -6,7 +6,7 @@ from typing import Any
 
 from kombu import Producer, Queue
 
-from celery.app.publish_direct import can_publish_direct, publish_direct
+from celery.transport.publish_direct import can_publish_direct, publish_direct
 from celery.utils.log import get_logger
 
 __all__ = ('forks', 'publish', 'undeclared')

@@ -10,6 +10,13 @@ order) and delivery info on the wire.  Anything unusual (entities still to
 declare, an auto-declared producer exchange, a ``content_type`` given by the
 caller, a ``Queue`` as ``reply_to``, an open ``Producer.batch()``) goes
 through kombu's own publish instead (:func:`can_publish_direct`).
+
+Extends: kombu's :class:`~kombu.Producer` (its ``publish``, for the common
+case).  It reads two of the producer's private attributes, read-only: the
+class's ``_publish`` (to tell a producer subclass that publishes its own way)
+and ``_batch_local`` (to leave an open ``Producer.batch()`` to kombu); which is
+why it lives with the owned transports.  ``CELERY_STOCK_TRANSPORTS=1`` or
+``broker_transport_options={'fast_path': False}`` (stock channels) turn it off.
 """
 from __future__ import annotations
 
@@ -60,6 +67,8 @@ def can_publish_direct(producer: Producer, publish_args: dict[str, Any]) -> bool
         return False   # a stand-in, or a subclass that publishes its own way
     if publish_args.get('declare') or publish_args.get('content_type'):
         return False
+    if producer.exchange is None:
+        return False
     if producer.auto_declare and producer.exchange.name:
         return False   # kombu would declare the producer's exchange first
     if not isinstance(publish_args.get('reply_to', ''), str):
@@ -74,14 +83,17 @@ def can_publish_direct(producer: Producer, publish_args: dict[str, Any]) -> bool
 def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
     """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
     properties = {key: value for key, value in publish_args.items() if key not in _ARGUMENTS}
-    exchange = publish_args.get('exchange') or producer.exchange
+    default_exchange = producer.exchange
+    assert default_exchange is not None  # can_publish_direct() checked it
+    exchange = publish_args.get('exchange') or default_exchange
     delivery_mode = publish_args.get('delivery_mode')
+    exchange_name: str
     if isinstance(exchange, Exchange):
         exchange_name = exchange.name
         delivery_mode = maybe_delivery_mode(delivery_mode or exchange.delivery_mode)
     else:
         exchange_name = exchange
-        delivery_mode = maybe_delivery_mode(delivery_mode or producer.exchange.delivery_mode)
+        delivery_mode = maybe_delivery_mode(delivery_mode or default_exchange.delivery_mode)
     properties['delivery_mode'] = delivery_mode
     expiration = publish_args.get('expiration')
     if expiration is not None:
