@@ -20,6 +20,7 @@ why it lives with the owned transports.  ``CELERY_STOCK_TRANSPORTS=1`` or
 """
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from kombu import Exchange, Producer
@@ -47,8 +48,17 @@ _PLAIN: dict[type, bool] = {}
 def _owned_channels() -> tuple[type, ...]:
     global _CHANNELS
     if _CHANNELS is None:
-        from celery.transport import pyamqp, redis
-        _CHANNELS = (pyamqp.Channel, redis.Channel)
+        channels = []
+        # Imported when first needed: each needs its broker's library (redis-py,
+        # py-amqp), which an install without that extra does not have; a
+        # channel of a transport whose library is missing is never ours.
+        for name in ('pyamqp', 'redis'):
+            try:
+                module = importlib.import_module(f'celery.transport.{name}')
+            except ImportError:
+                continue
+            channels.append(module.Channel)
+        _CHANNELS = tuple(channels)
     return _CHANNELS
 
 
