@@ -64,3 +64,25 @@ def reader(broker_url):
     reader = RawReader(broker_url)
     yield reader
     reader.close()
+
+
+def queue_named(name: str) -> Queue:
+    """Queue ``name`` on a direct exchange of the same name, as task queues are declared."""
+    return Queue(name, Exchange(name), name)
+
+
+def take(reader: RawReader, queue_name: str, count: int) -> list:
+    """The next ``count`` raw messages on ``queue_name``, through one consumer."""
+    queue = queue_named(queue_name)
+    reader.queues.append(queue)
+    consumer = reader.connection.SimpleQueue(queue, accept=ACCEPT_ALL)
+    reader.consumers.append(consumer)
+    messages = [consumer.get(timeout=5.0) for _ in range(count)]
+    for message in messages:
+        message.ack()
+    return messages
+
+
+def is_amqp(app) -> bool:
+    """Whether ``app`` publishes to RabbitMQ."""
+    return app.conf.broker_url.startswith('amqp')

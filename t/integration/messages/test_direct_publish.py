@@ -17,7 +17,7 @@ import redis
 
 import celery.app.publish as publish_module
 from celery import transport
-from t.integration.messages.conftest import ACCEPT_ALL
+from t.integration.messages.conftest import is_amqp, queue_named, take
 
 pytestmark = pytest.mark.skipif(not transport.ENABLED,
                                 reason='the direct path is the owned transports\'')
@@ -106,7 +106,7 @@ def test_direct_and_kombu_publish_the_same_message(broker_app, add, reader, uniq
     queue = f'direct-{case}-{unique}'
     options = dict(CASES[case], queue=queue, task_id=f'id-{unique}', ignore_result=True)
     if is_amqp(broker_app):
-        reader.declare(reader_queue(queue))
+        reader.declare(queue_named(queue))
     # kombu's first (it declares the queue: a declare always goes through kombu).
     for direct in (False, True):
         paths(direct)
@@ -119,26 +119,7 @@ def test_direct_and_kombu_publish_the_same_message(broker_app, add, reader, uniq
         first, second = raw_redis_payloads(broker_app, queue)
         assert first == second
         assert json.loads(first)['headers']['id'] == f'id-{unique}'
-        reader.queues.append(reader_queue(queue))
-
-
-def take(reader, queue_name: str, count: int) -> list:
-    """The next ``count`` raw messages on ``queue_name``, through one consumer."""
-    consumer = reader.connection.SimpleQueue(reader_queue(queue_name), accept=ACCEPT_ALL)
-    reader.consumers.append(consumer)
-    messages = [consumer.get(timeout=5.0) for _ in range(count)]
-    for message in messages:
-        message.ack()
-    return messages
-
-
-def is_amqp(app) -> bool:
-    return app.conf.broker_url.startswith('amqp')
-
-
-def reader_queue(name: str):
-    from kombu import Exchange, Queue
-    return Queue(name, Exchange(name), name)
+        reader.queues.append(queue_named(queue))
 
 
 def test_confirm_publish_on_amqp(broker_url, unique, reader, paths):
@@ -148,7 +129,7 @@ def test_confirm_publish_on_amqp(broker_url, unique, reader, paths):
     app = Celery(f'confirm-{unique}', broker=broker_url, set_as_current=False)
     app.conf.broker_transport_options = {'confirm_publish': True}
     queue = f'confirm-{unique}'
-    reader.declare(reader_queue(queue))
+    reader.declare(queue_named(queue))
     try:
         for direct in (False, True):
             paths(direct)

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from kombu import Exchange, Queue
 
 from celery import chord
 from celery.exceptions import Retry
-from t.integration.messages.conftest import ACCEPT_ALL
+from t.integration.messages.conftest import is_amqp, take
 from t.servers import REDIS_BACKEND_URL
 
 
@@ -16,22 +15,6 @@ def add(broker_app):
     def add(x, y=0):
         return x + y
     return add
-
-
-def take(reader, queue_name: str, count: int) -> list:
-    """The next ``count`` raw messages on ``queue_name``, through one consumer."""
-    queue = Queue(queue_name, Exchange(queue_name), queue_name)
-    reader.queues.append(queue)
-    consumer = reader.connection.SimpleQueue(queue, accept=ACCEPT_ALL)
-    reader.consumers.append(consumer)
-    messages = [consumer.get(timeout=5.0) for _ in range(count)]
-    for message in messages:
-        message.ack()
-    return messages
-
-
-def is_amqp(app) -> bool:
-    return app.conf.broker_url.startswith('amqp')
 
 
 def no_priority(app) -> int | None:
