@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast, overload
 
 from celery._canvas.stamping import StampingVisitor, combine_stamps, existing_stamps
 from celery._state import current_app
@@ -536,8 +536,12 @@ def maybe_signature(d: _Kwargs | list[Any] | None, app: Celery | None = None,
     sig: Signature[Any]
     if isinstance(d, Signature):
         sig = d.clone() if clone else d
-    else:
+    elif isinstance(d, dict):
         sig = Signature.from_dict(dict(d) if clone else d, app=app)
+    else:
+        # Anything else that acts as a signature passes through as it is, as in
+        # Celery (django-celery-results hands a mock request.chord here).
+        sig = cast('Signature[Any]', d)
     if app is not None:
         sig._app = app
     return sig

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 from weakref import ref
 
 from billiard.einfo import ExceptionWithTraceback
@@ -118,9 +118,10 @@ class Request(RequestRevocation):
                      maybe_iso8601),
                  **opts: object) -> None:
         if app is None:
-            if task is None:
-                raise TypeError('Request() needs the app or the task')
-            app = task.app
+            # The task's app; a Request made by hand may have neither (as in
+            # Celery: django-celery-results builds one with task='name' only,
+            # then reads its fields).
+            app = cast('Celery', getattr(task, 'app', None))
         self._message = message
         rd = self._request_dict = (message.headers if headers is None else headers).copy()
         self._body: Body = message.body if body is None else body

@@ -258,3 +258,15 @@ def test_stamp_append_and_links(add):
     assert sig.options['link'][0].options['tag'] in ('a', ['b', 'a'])
     sig.stamp(tag='c')
     assert sig.options['tag'] == 'c'
+
+
+def test_maybe_signature_passes_other_objects_through(app):
+    # Only dicts become signatures; anything else acting as one is kept
+    # (django-celery-results' chord tests hand a mock request.chord here).
+    from unittest.mock import MagicMock
+
+    from celery.canvas import maybe_signature
+    stand_in = MagicMock()
+    assert maybe_signature(stand_in, app=app) is stand_in
+    assert isinstance(maybe_signature({'task': 'x', 'args': (), 'kwargs': {}, 'options': {}},
+                                      app=app), Signature)

@@ -81,6 +81,13 @@ def test_requests_still_take_any_attribute(app, add):
     assert req.id == 'r1' and req.name == 'proj.shadowed' and req.custom == 1
 
 
+def test_a_request_made_by_hand_needs_no_app():
+    # As django-celery-results' tests build one: a decoded message and a task name.
+    req = Request(Message({'argsrepr': '(1, 2)'}), decoded=True, task='proj.add',
+                  body=((1, 2), {}, {}))
+    assert (req.id, req.name, req.argsrepr) == ('r1', 'proj.add', '(1, 2)')
+
+
 def test_time_parsers_can_be_replaced(app, add):
     seen = []
 
