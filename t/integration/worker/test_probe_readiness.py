@@ -79,6 +79,8 @@ def test_not_ready_while_consuming_no_queue(make_app: Any, run_worker: Any) -> N
     queue = app.conf.task_default_queue
     assert status(port, '/readyz') == 200
     node = [running.worker.hostname]
+    # Redis broadcasts reach only workers already subscribed: wait for a pong first.
+    assert wait_for(lambda: app.control.ping(destination=node, timeout=0.5), timeout=10)
     assert app.control.cancel_consumer(queue, destination=node, reply=True, timeout=5)
     assert wait_for(lambda: status(port, '/readyz') == 503, timeout=10)
     assert get(port, '/readyz')[1] == 'not consuming any queue\n'
