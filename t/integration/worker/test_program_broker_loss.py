@@ -122,7 +122,8 @@ def test_long_running_acks_late_task_cancelled_on_connection_loss(scenario, amqp
     worker = scenario.start(
         '-c', '1', broker_url=url,
         conf={'worker_cancel_long_running_tasks_on_connection_loss': True})
-    result = scenario.send('slow_late', (2.0, 'cut'))
+    # Long enough to still run after the inspect round trips of a loaded machine.
+    result = scenario.send('slow_late', (6.0, 'cut'))
     scenario.wait_events('start', marker='cut')
     # The child runs the task before the worker has read its "accepted" note;
     # cut the connection once the worker counts the task as active.
