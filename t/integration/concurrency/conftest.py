@@ -1,4 +1,4 @@
-"""Fixtures of the prefork pool tests: a kombu hub and pools on it, terminated after."""
+"""Fixtures of the prefork pool tests: started pools, terminated after (hub: t/integration)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -8,16 +8,6 @@ import pytest
 from kombu.asynchronous import Hub
 
 from celery.concurrency.prefork import TaskPool
-
-
-@pytest.fixture
-def hub() -> Iterator[Hub]:
-    """A kombu hub the test turns itself."""
-    loop = Hub()
-    # run_once() blocks in poll(); keep the loop responsive to the test.
-    loop.call_repeatedly(0.05, lambda: None)
-    yield loop
-    loop.close()
 
 
 @pytest.fixture

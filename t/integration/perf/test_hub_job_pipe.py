@@ -21,14 +21,6 @@ def sized(n: int) -> bytes:
 
 
 @pytest.fixture
-def hub() -> Iterator[Hub]:
-    loop = Hub()
-    loop.call_repeatedly(0.05, lambda: None)
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
 def pool(hub: Hub) -> Iterator[TaskPool]:
     task_pool = TaskPool(2)
     task_pool.start()
