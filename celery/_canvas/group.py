@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from celery._canvas.members import CompositeSignature
 from celery._canvas.signature import Signature, maybe_signature, place_in_workflow, signature
 from celery._state import get_current_worker_task
-from celery.app.bulk import pipelined
+from celery.app.bulk import BulkSender, pipelined
 from celery.utils import uuid
 from celery.utils.functional import lookahead
 from celery.utils.text import truncate
@@ -186,6 +186,7 @@ class group(CompositeSignature):
         app = app or self.app
         # One write per batch of members, not one per member.
         with app.producer_or_acquire(producer) as producer, pipelined(producer):
+            sender = BulkSender(app, producer)
             chord_size = 0
             for (sig, res, group_id), next_task in lookahead(tasks):
                 chord_obj = chord if chord is not None else sig.options.get('chord')
@@ -195,8 +196,7 @@ class group(CompositeSignature):
                 if chord_obj is not None and next_task is None and \
                         sig.options.get('group_id', group_id) == group_id:
                     app.backend.set_chord_size(group_id, chord_size)
-                sig.apply_async(producer=producer, add_to_parent=False, chord=chord_obj,
-                                kwargs=kwargs, **options)
+                sender.send(sig, kwargs, add_to_parent=False, chord=chord_obj, **options)
                 if ready is not None and not ready.cancelled and not ready.ready:
                     ready.size += 1
                     res.then(ready, weak=True)

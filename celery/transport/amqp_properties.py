@@ -19,7 +19,7 @@ from typing import Any
 
 from amqp.basic_message import Message
 
-__all__ = ('PropertiesMessage', 'encode_properties')
+__all__ = ('PropertiesMessage', 'PropertiesTemplate', 'encode_properties')
 
 _U8 = Struct('B').pack
 _U16 = Struct('>H').pack
@@ -182,6 +182,91 @@ def encode_properties(properties: dict[str, Any]) -> bytes:
             last_properties[name] = (value, encoded)
         out.append(encoded)
     return _U16(flag_bits) + b''.join(out)
+
+
+class PropertiesTemplate:
+    """The encoded properties of messages that differ only in a few values.
+
+    Built from one message's properties (as :func:`encode_properties` takes
+    them), naming the header keys (``open_headers``) and basic properties
+    (``open_properties``) that change from message to message; everything
+    else is encoded once.  :meth:`render` gives the bytes
+    :func:`encode_properties` would give for the message with the new values.
+    Raises :exc:`UnsupportedValue` for properties it cannot encode (the caller
+    then publishes the generic way).
+    """
+
+    def __init__(self, properties: dict[str, Any], open_headers: tuple[str, ...],
+                 open_properties: tuple[str, ...]) -> None:
+        headers = properties.get('application_headers') or {}
+        if type(headers) is not dict or not set(open_headers) <= headers.keys():
+            raise UnsupportedValue(headers)
+        #: Table pieces: encoded constant pairs, or the index of an open header.
+        self.table: list[bytes | int] = []
+        for key, value in headers.items():
+            if key in open_headers:
+                self.table.append(open_headers.index(key))
+            else:
+                pieces = [_key(key)]
+                _item(value, pieces)
+                self._add(self.table, b''.join(pieces))
+        #: Property pieces: constant bytes, the table (None), or an open property's index.
+        self.properties: list[bytes | int | None] = []
+        flag_bits = 0
+        for name, kind, bit in _PROPERTIES:
+            value = properties.get(name)
+            if value is None:
+                continue
+            flag_bits |= bit
+            if name == 'application_headers':
+                self.properties.append(None)
+            elif name in open_properties:
+                if kind != 's':
+                    raise UnsupportedValue(name)
+                self.properties.append(open_properties.index(name))
+            else:
+                encoder = _ENCODERS.get(kind)
+                if encoder is None:
+                    raise UnsupportedValue(kind)
+                self._add(self.properties, encoder(value))
+        if None not in self.properties or len(open_properties) != sum(
+                type(piece) is int for piece in self.properties):
+            raise UnsupportedValue(open_properties)   # no headers, or an open property unset
+        self.properties.insert(0, _U16(flag_bits))
+        self.keys = [_key(key) for key in open_headers]
+
+    @staticmethod
+    def _add(pieces: list[Any], data: bytes) -> None:
+        # Neighbouring constant pieces are joined: fewer pieces per render.
+        if pieces and type(pieces[-1]) is bytes:
+            pieces[-1] += data
+        else:
+            pieces.append(data)
+
+    def render(self, header_values: tuple[Any, ...], property_values: tuple[Any, ...]) -> bytes:
+        """The encoded properties with these open header and property values."""
+        keys = self.keys
+        table: list[bytes] = []
+        for piece in self.table:
+            if type(piece) is bytes:
+                table.append(piece)
+            else:
+                table.append(keys[piece])
+                _item(header_values[piece], table)
+        data = b''.join(table)
+        out: list[bytes] = []
+        for part in self.properties:
+            if type(part) is bytes:
+                out.append(part)
+            elif part is None:
+                out.append(_U32(len(data)))
+                out.append(data)
+            else:
+                value = property_values[part]
+                if value is None:
+                    raise UnsupportedValue(value)   # unset: the flags would differ
+                out.append(_short_text(value))
+        return b''.join(out)
 
 
 class PropertiesMessage(Message):  # type: ignore[misc]  # py-amqp ships no types

@@ -8,27 +8,30 @@ keyword dict, ``_publish``).  On the owned transports (:mod:`celery.transport`)
 following kombu's rules: the same body, headers, properties (in the same
 order) and delivery info on the wire.  Anything unusual (entities still to
 declare, an auto-declared producer exchange, a ``content_type`` given by the
-caller, a ``Queue`` as ``reply_to``, an open ``Producer.batch()``) goes
-through kombu's own publish instead (:func:`can_publish_direct`).
+caller, a ``Queue`` as ``reply_to``, a ``Producer.batch()`` kombu has not
+yet opened on the channel) goes through kombu's own publish instead
+(:func:`can_publish_direct`).  Inside an open batch the message goes to the
+channel's batch (``open_batch.publish_message``), as kombu would send it.
 
 Extends: kombu's :class:`~kombu.Producer` (its ``publish``, for the common
 case).  It reads two of the producer's private attributes, read-only: the
 class's ``_publish`` (to tell a producer subclass that publishes its own way)
-and ``_batch_local`` (to leave an open ``Producer.batch()`` to kombu); which is
+and ``_batch_local`` (to know whether a ``Producer.batch()`` is open); which is
 why it lives with the owned transports.  ``CELERY_STOCK_TRANSPORTS=1`` or
 ``broker_transport_options={'fast_path': False}`` (stock channels) turn it off.
 """
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from kombu import Exchange, Producer
 from kombu.compression import compress
 from kombu.entity import maybe_delivery_mode
 from kombu.serialization import dumps
 
-__all__ = ('can_publish_direct', 'publish_direct')
+__all__ = ('can_publish_direct', 'publish_direct', 'template_publisher', 'TemplatePublish')
 
 #: ``Producer.publish`` arguments that are not message properties.
 _ARGUMENTS = frozenset({
@@ -83,15 +86,30 @@ def can_publish_direct(producer: Producer, publish_args: dict[str, Any]) -> bool
         return False   # kombu would declare the producer's exchange first
     if not isinstance(publish_args.get('reply_to', ''), str):
         return False   # kombu turns a reply_to Queue into its name
-    # An open Producer.batch() collects through kombu's batch state.
     batch_local = getattr(producer, '_batch_local', None)
-    if batch_local is None or getattr(batch_local, 'current', None) is not None:
+    if batch_local is None:
         return False
-    return isinstance(producer.channel, _owned_channels())
+    channel = producer.channel
+    if getattr(batch_local, 'current', None) is not None:
+        # An open Producer.batch(): taken here once kombu has opened the
+        # channel's batch (at its first publish), which is then ours.
+        return getattr(channel, 'open_batch', None) is not None
+    return isinstance(channel, _owned_channels())
 
 
-def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
-    """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
+class _Plan(NamedTuple):
+    """What ``Producer.publish`` would send for some arguments, before the body is encoded."""
+
+    exchange: str
+    routing_key: str
+    properties: dict[str, Any]
+    headers: dict[str, Any]
+    serializer: str | None
+    compression: str | None
+
+
+def _plan(producer: Producer, publish_args: dict[str, Any]) -> _Plan:
+    """kombu's rules for the exchange, routing key, properties and headers of a publish."""
     properties = {key: value for key, value in publish_args.items() if key not in _ARGUMENTS}
     default_exchange = producer.exchange
     assert default_exchange is not None  # can_publish_direct() checked it
@@ -117,17 +135,88 @@ def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any
     headers = publish_args.get('headers')
     if headers is None:
         headers = {}
-    content_type, content_encoding, data = dumps(
-        body, serializer=publish_args.get('serializer') or producer.serializer)
-    if compression:
-        data, headers['compression'] = compress(data, compression)
+    return _Plan(exchange_name, routing_key, properties, headers,
+                 publish_args.get('serializer') or producer.serializer, compression)
+
+
+def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
+    """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
+    plan = _plan(producer, publish_args)
+    headers = plan.headers
+    content_type, content_encoding, data = dumps(body, serializer=plan.serializer)
+    if plan.compression:
+        data, headers['compression'] = compress(data, plan.compression)
     channel = producer.channel
     message = channel.prepare_message(
         data, publish_args.get('priority', 0), content_type, content_encoding,
-        headers, properties)
+        headers, plan.properties)
+    batch = getattr(channel, 'open_batch', None)
+    if batch is not None and getattr(producer._batch_local, 'current', None) is not None:
+        return batch.publish_message(
+            message, plan.exchange, plan.routing_key,
+            publish_args.get('mandatory', False), publish_args.get('immediate', False))
     return channel.basic_publish(
-        message, exchange=exchange_name, routing_key=routing_key,
+        message, exchange=plan.exchange, routing_key=plan.routing_key,
         mandatory=publish_args.get('mandatory', False),
         immediate=publish_args.get('immediate', False),
         timeout=publish_args.get('timeout'),
         confirm_timeout=publish_args.get('confirm_timeout'))
+
+
+#: ``publish(header_values, property_values, body)``: True once published.
+TemplatePublish = Callable[[tuple[Any, ...], tuple[Any, ...], object], bool]
+
+
+def template_publisher(producer: Producer, body: object, publish_args: dict[str, Any],
+                       open_headers: tuple[str, ...],
+                       open_properties: tuple[str, ...]) -> TemplatePublish | None:
+    """A publisher of messages like this one but for some header and property values.
+
+    For an open ``Producer.batch()`` on an owned channel that can take
+    encoded messages (py-amqp): the properties are encoded once
+    (:class:`~celery.transport.amqp_properties.PropertiesTemplate`) and only
+    the open values and the body are encoded per message; the bytes are
+    those of :func:`publish_direct`.  None when that does not apply; the
+    returned function returns False for a message it cannot take (the caller
+    then publishes it the generic way).
+    """
+    channel = producer.channel
+    batch = getattr(channel, 'open_batch', None)
+    if batch is None or not hasattr(batch, 'publish_encoded') \
+            or not can_publish_direct(producer, publish_args):
+        return None
+    plan = _plan(producer, publish_args)
+    if plan.compression:
+        return None
+    serializer = plan.serializer
+    content_type, content_encoding, _ = dumps(body, serializer=serializer)
+    properties = {'priority': publish_args.get('priority', 0), 'content_type': content_type,
+                  'content_encoding': content_encoding, 'application_headers': plan.headers,
+                  **plan.properties}
+    # Imported here: only the py-amqp channels (which need py-amqp) get this far.
+    from celery.transport.amqp_properties import PropertiesTemplate, UnsupportedValue
+    try:
+        template = PropertiesTemplate(properties, open_headers, open_properties)
+    except UnsupportedValue:
+        return None
+    exchange, routing_key = plan.exchange, plan.routing_key
+    mandatory = publish_args.get('mandatory', False)
+    immediate = publish_args.get('immediate', False)
+    batch_local = producer._batch_local
+
+    def publish(header_values: tuple[Any, ...], property_values: tuple[Any, ...],
+                body: object) -> bool:
+        if channel.open_batch is not batch or getattr(batch_local, 'current', None) is None:
+            return False   # the batch is over
+        kind, encoding, data = dumps(body, serializer=serializer)
+        if kind != content_type or encoding != content_encoding:
+            return False
+        if type(data) is str:
+            data = data.encode(encoding or 'utf-8')   # as py-amqp writes a text body
+        try:
+            encoded = template.render(header_values, property_values)
+        except UnsupportedValue:
+            return False
+        return bool(batch.publish_encoded(encoded, data, exchange, routing_key,
+                                          mandatory, immediate))
+    return publish

@@ -43,7 +43,7 @@ from celery.transport.redis_fetch import Fetcher
 from celery.transport.redis_qos import QoS
 from celery.utils.log import get_logger
 
-__all__ = ('RESTORE_INTERVAL', 'Channel', 'Poller', 'QoS', 'Transport')
+__all__ = ('RESTORE_INTERVAL', 'Channel', 'Poller', 'PublishBatch', 'QoS', 'Transport')
 
 logger = get_logger(__name__)
 
@@ -52,6 +52,23 @@ RESTORE_INTERVAL = 2.0
 
 #: Fetch at least this often even without a wake-up (a lost reply, a stale wait).
 SAFETY_FETCH_INTERVAL = 5.0
+
+
+class PublishBatch(redis.PublishBatch):  # type: ignore[misc]  # kombu ships no types
+    """kombu's pipelined Redis publish batch, known to its channel while it is open."""
+
+    def publish_message(self, message: dict[str, Any], exchange: str, routing_key: str,
+                        mandatory: bool = False, immediate: bool = False) -> object:
+        """Publish a prepared message into the batch, as kombu's producer would."""
+        return self.publish(message, exchange=exchange, routing_key=routing_key,
+                            mandatory=mandatory, immediate=immediate,
+                            timeout=None, confirm_timeout=None)
+
+    def close(self) -> None:
+        """Release the pipeline; the channel publishes on its own again."""
+        if self.channel.open_batch is self:
+            self.channel.open_batch = None
+        super().close()
 
 
 class Channel(redis.Channel):
@@ -79,6 +96,14 @@ class Channel(redis.Channel):
             self._pool_client = super()._create_client()
             self._client_pool = pool
         return self._pool_client
+
+    #: The ``Producer.batch()`` collecting this channel's publishes, if one is open.
+    open_batch: PublishBatch | None = None
+
+    def create_publish_batch(self, max_size: int) -> PublishBatch:
+        """kombu's hook for ``Producer.batch()``: its pipelined batch, remembered while open."""
+        batch = self.open_batch = PublishBatch(self, max_size)
+        return batch
 
     def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
         """Deliver ``message``: one ``LPUSH`` on a pooled connection (kombu's way otherwise)."""
