@@ -5,7 +5,7 @@ import pytest
 from kombu.exceptions import EncodeError
 
 from celery import Celery, signals
-from celery.app import amqp as amqp_module
+from celery.app import task_sender
 from celery.app.amqp import retry_policy_of
 from celery.app.publish import publish
 from celery.app.publish_retry import WORKER_PUBLISH_MAX_RETRIES
@@ -28,7 +28,7 @@ def publishes(monkeypatch):
 
     def record(producer, body, retry, publish_args):
         calls.append((publish_args['headers']['task'], retry, publish_args['retry_policy']))
-    monkeypatch.setattr(amqp_module, 'publish', record)
+    monkeypatch.setattr(task_sender, 'publish', record)
     return calls
 
 
