@@ -106,8 +106,9 @@ class _Template:
         #: an owned AMQP channel), else None.
         self.fast: TemplatePublish | None = None
         if set(_OPEN_HEADERS) <= headers.keys():
-            self.fast = template_publisher(producer, body, publish_args, _OPEN_HEADERS,
-                                           ('correlation_id',))
+            # (Used only for members with nothing left to declare.)
+            self.fast = template_publisher(producer, body, dict(publish_args, declare=None),
+                                           _OPEN_HEADERS, ('correlation_id',))
 
 
 class BulkSender:

@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 from kombu import Exchange, Producer
 from kombu.compression import compress
 from kombu.entity import maybe_delivery_mode
-from kombu.serialization import dumps
+from kombu.serialization import dumps, registry
+from kombu.utils import json as kombu_json
 
 __all__ = ('can_publish_direct', 'publish_direct', 'template_publisher', 'TemplatePublish')
 
@@ -172,51 +173,58 @@ def template_publisher(producer: Producer, body: object, publish_args: dict[str,
                        open_properties: tuple[str, ...]) -> TemplatePublish | None:
     """A publisher of messages like this one but for some header and property values.
 
-    For an open ``Producer.batch()`` on an owned channel that can take
-    encoded messages (py-amqp): the properties are encoded once
-    (:class:`~celery.transport.amqp_properties.PropertiesTemplate`) and only
-    the open values and the body are encoded per message; the bytes are
-    those of :func:`publish_direct`.  None when that does not apply; the
-    returned function returns False for a message it cannot take (the caller
-    then publishes it the generic way).
+    For an open ``Producer.batch()`` on an owned channel whose batch makes
+    message templates (``message_template``): the message is encoded once
+    and only the open values and the body are encoded per message; the
+    bytes are those of :func:`publish_direct`.  None when that does not
+    apply; the returned function returns False for a message it cannot take
+    (the caller then publishes it the generic way).
     """
     channel = producer.channel
     batch = getattr(channel, 'open_batch', None)
-    if batch is None or not hasattr(batch, 'publish_encoded') \
-            or not can_publish_direct(producer, publish_args):
+    if batch is None or not can_publish_direct(producer, publish_args):
         return None
     plan = _plan(producer, publish_args)
     if plan.compression:
         return None
     serializer = plan.serializer
-    content_type, content_encoding, _ = dumps(body, serializer=serializer)
-    properties = {'priority': publish_args.get('priority', 0), 'content_type': content_type,
-                  'content_encoding': content_encoding, 'application_headers': plan.headers,
-                  **plan.properties}
-    # Imported here: only the py-amqp channels (which need py-amqp) get this far.
-    from celery.transport.amqp_properties import PropertiesTemplate, UnsupportedValue
-    try:
-        template = PropertiesTemplate(properties, open_headers, open_properties)
-    except UnsupportedValue:
+    content_type, content_encoding, data = dumps(body, serializer=serializer)
+    sample = channel.prepare_message(
+        data, publish_args.get('priority', 0), content_type, content_encoding,
+        dict(plan.headers), dict(plan.properties))
+    publish_sample = batch.message_template(
+        sample, plan.exchange, plan.routing_key, publish_args.get('mandatory', False),
+        publish_args.get('immediate', False), open_headers, open_properties)
+    if publish_sample is None:
         return None
-    exchange, routing_key = plan.exchange, plan.routing_key
-    mandatory = publish_args.get('mandatory', False)
-    immediate = publish_args.get('immediate', False)
     batch_local = producer._batch_local
+    encode = _json_encoder(serializer)
 
     def publish(header_values: tuple[Any, ...], property_values: tuple[Any, ...],
                 body: object) -> bool:
         if channel.open_batch is not batch or getattr(batch_local, 'current', None) is None:
             return False   # the batch is over
-        kind, encoding, data = dumps(body, serializer=serializer)
-        if kind != content_type or encoding != content_encoding:
-            return False
-        if type(data) is str:
-            data = data.encode(encoding or 'utf-8')   # as py-amqp writes a text body
-        try:
-            encoded = template.render(header_values, property_values)
-        except UnsupportedValue:
-            return False
-        return bool(batch.publish_encoded(encoded, data, exchange, routing_key,
-                                          mandatory, immediate))
+        if encode is not None:
+            data: Any = encode(body)
+        else:
+            kind, encoding, data = dumps(body, serializer=serializer)
+            if kind != content_type or encoding != content_encoding:
+                return False
+        return bool(publish_sample(header_values, property_values, data))
     return publish
+
+
+def _json_encoder(serializer: str | None) -> Callable[[object], str] | None:
+    """One kombu JSON encoder for a batch's bodies, while ``json`` is kombu's own.
+
+    kombu's ``dumps`` makes a new encoder for every message; one kept for
+    the batch writes the same text.  Read-only look at the registry's
+    private table, to be sure ``json`` was not registered again.
+    """
+    if serializer != 'json':
+        return None
+    entry = getattr(registry, '_encoders', {}).get('json')
+    if entry is None or entry[2] is not kombu_json.dumps:
+        return None
+    encoder: Callable[[object], str] = kombu_json.JSONEncoder().encode
+    return encoder

@@ -25,7 +25,7 @@ from amqp.method_framing import frame_writer
 from amqp.serialization import dumps
 from kombu.transport import pyamqp
 
-from celery.transport.amqp_properties import PropertiesMessage
+from celery.transport.amqp_properties import PropertiesMessage, PropertiesTemplate, UnsupportedValue
 
 __all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch',
            'content_frame_writer', 'content_frames')
@@ -295,6 +295,34 @@ class PublishBatch:
         connection.bytes_sent += 1
         self.counted()
         return True
+
+    def message_template(self, message: Any, exchange: str, routing_key: str,
+                         mandatory: bool, immediate: bool, open_headers: tuple[str, ...],
+                         open_properties: tuple[str, ...]) -> Callable[..., bool] | None:
+        """A publisher of messages like ``message`` but for the open values; None if it cannot be.
+
+        The properties are encoded once (:class:`PropertiesTemplate`); each
+        message encodes only its open values and its body.
+        """
+        try:
+            template = PropertiesTemplate(message.properties, open_headers, open_properties)
+        except UnsupportedValue:
+            return None
+        encoding = message.properties.get('content_encoding') or 'utf-8'
+
+        def publish(header_values: tuple[Any, ...], property_values: tuple[Any, ...],
+                    body: str | bytes) -> bool:
+            if type(body) is str:
+                body = body.encode(encoding)   # as py-amqp writes a text body
+            elif type(body) is not bytes:
+                return False
+            try:
+                encoded = template.render(header_values, property_values)
+            except UnsupportedValue:
+                return False
+            return self.publish_encoded(encoded, body, exchange, routing_key, mandatory,
+                                        immediate)
+        return publish
 
     def counted(self) -> None:
         """One more message in the batch: written out once there are ``max_size``."""

@@ -28,6 +28,8 @@ or ``CELERY_STOCK_TRANSPORTS=1``.  Guide: ``docs/userguide/redis-transport.rst``
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from time import monotonic
 from typing import Any
 
@@ -54,6 +56,73 @@ RESTORE_INTERVAL = 2.0
 SAFETY_FETCH_INTERVAL = 5.0
 
 
+#: ``publish(header_values, property_values, body)``: True once published.
+MessagePublisher = Callable[[tuple[Any, ...], tuple[Any, ...], 'str | bytes'], bool]
+
+#: JSON of the open values: what ``json.dumps`` writes for each plain type.
+_JSON_VALUES: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    type(None): lambda value: 'null',
+}
+
+
+class EnvelopeTemplate:
+    """kombu's stored JSON envelope of a message, with a few values left open.
+
+    The sample message is augmented as kombu's ``basic_publish`` does
+    (body encoding, delivery info and tag) and dumped with kombu's JSON with
+    markers in the open places; :meth:`render` puts each message's values
+    (JSON-encoded as ``json.dumps`` would) between the fixed pieces.
+    """
+
+    def __init__(self, channel: Channel, message: dict[str, Any], exchange: str,
+                 routing_key: str, open_headers: tuple[str, ...],
+                 open_properties: tuple[str, ...]) -> None:
+        self.channel = channel
+        sample = dict(message, headers=dict(message['headers']),
+                      properties=dict(message['properties'],
+                                      delivery_info=dict(message['properties']['delivery_info'])))
+        channel._inplace_augment_message(sample, exchange, routing_key)
+        places = [(sample, 'body')]
+        places += [(sample['headers'], key) for key in open_headers]
+        places += [(sample['properties'], key) for key in open_properties + ('delivery_tag',)]
+        markers = [f'\x00open{index}\x00' for index in range(len(places))]
+        for (holder, key), marker in zip(places, markers):
+            if key not in holder:
+                raise ValueError(key)
+            holder[key] = marker
+        text = dumps(sample)
+        quoted = [encode_basestring_ascii(marker) for marker in markers]
+        if any(text.count(each) != 1 for each in quoted):
+            raise ValueError(text)   # a marker's text occurs elsewhere too
+        #: The open values' indices in the order they appear in the text.
+        self.order = sorted(range(len(markers)), key=lambda index: text.index(quoted[index]))
+        self.pieces: list[str] = []
+        for index in self.order:
+            before, text = text.split(quoted[index])
+            self.pieces.append(before)
+        self.pieces.append(text)
+        self.body_encoding = channel.body_encoding
+
+    def render(self, header_values: tuple[Any, ...], property_values: tuple[Any, ...],
+               body: str | bytes) -> str | None:
+        """The stored JSON of the message with these values; None for a value it cannot encode."""
+        channel = self.channel
+        encoded, _ = channel.encode_body(body, self.body_encoding)
+        values = (encoded, *header_values, *property_values, channel.next_delivery_tag())
+        pieces = self.pieces
+        out = [pieces[0]]
+        for index, piece in zip(self.order, pieces[1:]):
+            value = values[index]
+            to_json = _JSON_VALUES.get(type(value))
+            if to_json is None:
+                return None
+            out.append(to_json(value))
+            out.append(piece)
+        return ''.join(out)
+
+
 class PublishBatch(redis.PublishBatch):  # type: ignore[misc]  # kombu ships no types
     """kombu's pipelined Redis publish batch, known to its channel while it is open."""
 
@@ -63,6 +132,49 @@ class PublishBatch(redis.PublishBatch):  # type: ignore[misc]  # kombu ships no 
         return self.publish(message, exchange=exchange, routing_key=routing_key,
                             mandatory=mandatory, immediate=immediate,
                             timeout=None, confirm_timeout=None)
+
+    def message_template(self, message: dict[str, Any], exchange: str, routing_key: str,
+                         mandatory: bool, immediate: bool, open_headers: tuple[str, ...],
+                         open_properties: tuple[str, ...]) -> MessagePublisher | None:
+        """A publisher of messages like ``message`` but for the open values (see
+        :class:`EnvelopeTemplate`); None where kombu's own path must run.
+        """
+        channel = self.channel
+        expires = channel._expires
+        if exchange or channel.global_keyprefix or (expires and routing_key in expires):
+            return None   # exchange routing, prefixed keys, queue expiry: kombu's path
+        try:
+            template = EnvelopeTemplate(channel, message, exchange, routing_key,
+                                        open_headers, open_properties)
+        except ValueError:
+            return None
+        key = channel.key_for(routing_key, channel.message_priority(message))
+
+        def publish(header_values: tuple[Any, ...], property_values: tuple[Any, ...],
+                    body: str | bytes) -> bool:
+            payload = template.render(header_values, property_values, body)
+            if payload is None:
+                return False
+            self.publish_payload(key, payload)
+            return True
+        return publish
+
+    def publish_payload(self, key: str, payload: str) -> None:
+        """``LPUSH key payload`` in the pipeline, counted as kombu's batch counts commands."""
+        # (kombu's batch state: our subclass keeps its accounting as publish() does.)
+        self._check_usable()
+        if self._buffered and self._buffered + 1 > self.max_size:
+            self.flush()
+        try:
+            self.pipeline.lpush(key, payload)
+        except BaseException as exc:
+            self._failed = exc
+            self._buffered = 0
+            self.pipeline.reset()
+            raise
+        self._buffered += 1
+        if self._buffered >= self.max_size:
+            self.flush()
 
     def close(self) -> None:
         """Release the pipeline; the channel publishes on its own again."""
@@ -145,6 +257,11 @@ class Channel(redis.Channel):
         # One connection per waited key: not bound by the channel's pool size.
         params.pop('max_connections', None)
         return ConnectionPool(**params)
+
+    def next_delivery_tag(self) -> str:
+        """A new delivery tag, as kombu gives each published message."""
+        tag: str = self._next_delivery_tag()
+        return tag
 
     def key_for(self, queue: str, priority: int) -> str:
         """The Redis list holding ``queue``'s messages of ``priority``."""

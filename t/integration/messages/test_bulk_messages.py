@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pytest
 from kombu import Queue
 
-from celery import chord, group, signals
+from celery import chord, group, signals, transport
 from celery.app import bulk
 from t.integration.messages.conftest import is_amqp, take
 from t.integration.messages.test_direct_publish import comparable, raw_redis_payloads
@@ -52,6 +52,21 @@ def templated(monkeypatch):
         return real(self, template, args, kwargs, options)
     monkeypatch.setattr(bulk.BulkSender, '_send_like', counting)
 
+    encoded: list[int] = []
+    real_template = bulk.template_publisher
+
+    def counting_template(*args, **kwargs):
+        fast = real_template(*args, **kwargs)
+        if fast is None:
+            return None
+
+        def publish(*values):
+            done = fast(*values)
+            encoded.append(done)
+            return done
+        return publish
+    monkeypatch.setattr(bulk, 'template_publisher', counting_template)
+
     def off() -> None:
         monkeypatch.setattr(bulk.BulkSender, '_plain_task', lambda self, sig: None)
 
@@ -59,6 +74,7 @@ def templated(monkeypatch):
         monkeypatch.setattr(bulk.BulkSender, '_plain_task', real_plain)
     real_plain = bulk.BulkSender._plain_task
     counting.sent = sent
+    counting.encoded = encoded
     counting.off, counting.on = off, on
     return counting
 
@@ -142,6 +158,9 @@ def test_templated_members_are_the_single_messages(broker_app, tasks, reader, un
         assert templated.sent == []
     else:
         assert len(templated.sent) >= SIZE - 2, 'the template was not used'
+    if case not in ('expires', 'mixed', 'compression', 'links'):
+        # Encoded once for the batch, on the owned transports (not for compressed bodies).
+        assert (templated.encoded and all(templated.encoded)) == transport.ENABLED
 
 
 def test_chord_header_members_from_template(broker_app, tasks, reader, unique, templated):
