@@ -159,22 +159,54 @@ class PublishBatch(redis.PublishBatch):  # type: ignore[misc]  # kombu ships no 
             return True
         return publish
 
+    #: ``(key, payloads)``: pushes to one list not yet in the pipeline.
+    _run: tuple[str, list[str]] | None = None
+
     def publish_payload(self, key: str, payload: str) -> None:
-        """``LPUSH key payload`` in the pipeline, counted as kombu's batch counts commands."""
-        # (kombu's batch state: our subclass keeps its accounting as publish() does.)
+        """Push ``payload`` to the list ``key``, with the pushes to the same list before it.
+
+        Consecutive pushes to one list become one ``LPUSH key p1 p2 ...``:
+        the list ends up as separate pushes leave it (same order), for one
+        command and one reply instead of one each.  Counted as kombu's batch
+        counts commands (our subclass keeps its accounting as publish() does).
+        """
         self._check_usable()
-        if self._buffered and self._buffered + 1 > self.max_size:
+        run = self._run
+        if run is None or run[0] != key:
+            self._push_run()
+            run = self._run = (key, [])
+        run[1].append(payload)
+        self._buffered += 1
+        if self._buffered >= self.max_size:
             self.flush()
+
+    def _push_run(self) -> None:
+        """Put the pending pushes into the pipeline (before any later command)."""
+        run, self._run = self._run, None
+        if run is None:
+            return
         try:
-            self.pipeline.lpush(key, payload)
+            self.pipeline.lpush(run[0], *run[1])
         except BaseException as exc:
             self._failed = exc
             self._buffered = 0
             self.pipeline.reset()
             raise
-        self._buffered += 1
-        if self._buffered >= self.max_size:
-            self.flush()
+
+    def publish(self, message: Any, **kwargs: Any) -> Any:
+        """kombu's publish, after the pending pushes (the commands keep their order)."""
+        self._push_run()
+        return super().publish(message, **kwargs)
+
+    def flush(self) -> None:
+        """Run the pipeline, pending pushes included."""
+        self._push_run()
+        super().flush()
+
+    def discard(self) -> None:
+        """Drop what was not written yet, pending pushes included."""
+        self._run = None
+        super().discard()
 
     def close(self) -> None:
         """Release the pipeline; the channel publishes on its own again."""
