@@ -1,20 +1,25 @@
-"""Publish rate: Celery ``apply_async`` vs. a bare kombu producer, same message size.
+"""Publish rate: Celery ``apply_async`` vs. a bare kombu producer (same message) and Dramatiq.
 
 Usage::
 
-    python t/benchmarks/bench_publish.py [-n 20000] [--broker amqp|redis|both]
+    python t/benchmarks/bench_publish.py [-n 20000] [--broker amqp|redis|both] [--rounds 3]
 
 For each broker it prints tasks/s and CPU microseconds per task for
 
 * ``kombu``: ``Producer.publish`` of the same body and headers (the floor),
 * ``amqp``: ``app.amqp.create_task_message`` + ``send_task_message``,
 * ``apply_async``: the whole client path (``Task.apply_async``),
+* ``dramatiq``: a Dramatiq actor's ``send()`` (``RabbitmqBroker`` or
+  ``RedisBroker`` on the same server, its defaults; its own message, a JSON
+  body of about 200 bytes and no headers, where ours is about 500 bytes),
+  where Dramatiq is installed (``requirements/bench.txt``; skipped with a
+  note otherwise),
 
-and the ratio of each to bare kombu; then a group of 1,000 tasks (published
-pipelined) against 1,000 ``delay()`` calls, wall time ratio.  The three run in turn for ``--rounds``
-rounds (the machine's noise hits all three alike) and the median round is
-printed.  Queues are unique per run, purged between rounds and deleted
-afterwards.
+and the rate of each as a share of bare kombu's and of Dramatiq's; then a
+group of 1,000 tasks (published pipelined) against 1,000 ``delay()`` calls,
+wall time ratio.  The publishers run in turn for ``--rounds`` rounds (the
+machine's noise hits all of them alike) and the median round is printed.
+Queues are unique per run, purged between rounds and deleted afterwards.
 """
 from __future__ import annotations
 
@@ -31,7 +36,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 from kombu import Connection, Exchange, Queue  # noqa: E402
 
 from celery import Celery, group  # noqa: E402
+from t.benchmarks.live_run import live_run  # noqa: E402
 from t.servers import AMQP_URL, REDIS_URL  # noqa: E402
+
+try:
+    from t.benchmarks import dramatiq_peer
+except ModuleNotFoundError as exc:   # requirements/bench.txt not installed
+    dramatiq_peer = None  # type: ignore[assignment]
+    DRAMATIQ_SKIPPED = f'dramatiq skipped: {exc.name} is not installed (pip install -r requirements/bench.txt)'
 
 BROKERS = {'amqp': AMQP_URL, 'redis': REDIS_URL}
 
@@ -52,7 +64,7 @@ def median_round(figures: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 def bench_broker(label: str, url: str, n: int, rounds_count: int) -> None:
-    """Run the three publishers against one broker and print the figures."""
+    """Run the publishers against one broker and print the figures."""
     tag = uuid.uuid4().hex[:8]
     qname = f'bench-publish-{tag}'
     app = Celery(f'bench-{tag}', broker=url, set_as_current=False)
@@ -90,24 +102,66 @@ def bench_broker(label: str, url: str, n: int, rounds_count: int) -> None:
         def apply_async(i: int) -> None:
             add.apply_async((i, i))
 
-        for _ in range(rounds_count):
-            rounds['kombu'].append(measure(n, kombu_publish))
-            # One pooled connection: the message layer holds it only while it runs.
-            with app.producer_or_acquire() as celery_producer:
-                rounds['amqp'].append(measure(n, amqp_publisher(celery_producer)))
-            rounds['apply_async'].append(measure(n, apply_async))
-            queue(conn.default_channel).purge()
+        peer = DramatiqPublisher(url, tag) if dramatiq_peer is not None else None
+        if peer is not None:
+            rounds['dramatiq'] = []
+        try:
+            for _ in range(rounds_count):
+                rounds['kombu'].append(measure(n, kombu_publish))
+                # One pooled connection: the message layer holds it only while it runs.
+                with app.producer_or_acquire() as celery_producer:
+                    rounds['amqp'].append(measure(n, amqp_publisher(celery_producer)))
+                rounds['apply_async'].append(measure(n, apply_async))
+                if peer is not None:
+                    rounds['dramatiq'].append(measure(n, peer.send))
+                    peer.purge()
+                queue(conn.default_channel).purge()
+        finally:
+            if peer is not None:
+                peer.close()
     results = {name: median_round(figures) for name, figures in rounds.items()}
 
     floor = results['kombu'][0]
+    # Dramatiq's share is an added column: the first ones read as before it.
+    peer_rate = results['dramatiq'][0] if 'dramatiq' in results else None
     for name, (rate, cpu_us) in results.items():
+        versus_peer = f' {rate / peer_rate:>7.0%} of dramatiq' if peer_rate else ''
         print(f'{label:<6} {name:<12} {rate:>10,.0f} tasks/s {cpu_us:>8.1f} CPU µs/task '
-              f'{rate / floor:>7.0%} of kombu')
+              f'{rate / floor:>7.0%} of kombu{versus_peer}')
+    if peer is None:
+        print(f'{label:<6} {DRAMATIQ_SKIPPED}')
 
     bench_group(label, add, rounds_count)
     with Connection(url) as conn:
-        Queue(qname, Exchange(qname), qname)(conn.default_channel).delete()
+        bound = Queue(qname, Exchange(qname), qname)(conn.default_channel)
+        # Redis deletes only the bindings its channel knows of: declare them first.
+        bound.declare()
+        bound.delete()
     app.close()
+
+
+class DramatiqPublisher:
+    """A Dramatiq actor's ``send()`` on its own queue of the broker at ``url``."""
+
+    def __init__(self, url: str, tag: str) -> None:
+        # Dramatiq declares its queues with arguments of its own: it cannot share ours.
+        self.queue = self.namespace = f'bench-dramatiq-{tag}'
+        self.broker = dramatiq_peer.make_broker(url, self.namespace)
+        self.actor = dramatiq_peer.make_actor(self.broker, self.queue)
+        self.actor.send(0, 0)   # connect and declare outside the timed rounds
+        self.purge()
+
+    def send(self, i: int) -> None:
+        """Publish one ``bench.add`` message."""
+        self.actor.send(i, i)
+
+    def purge(self) -> None:
+        """Drop the messages published so far."""
+        self.broker.flush(self.queue)
+
+    def close(self) -> None:
+        """Delete the queue and close the broker's connections."""
+        dramatiq_peer.clean_up(self.broker, self.queue, self.namespace)
 
 
 def bench_group(label: str, task: object, rounds_count: int, size: int = 1000) -> None:
@@ -127,11 +181,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('-n', type=int, default=20_000, help='messages per publisher')
     parser.add_argument('--broker', choices=['amqp', 'redis', 'both'], default='both')
-    parser.add_argument('--rounds', type=int, default=3, help='rounds of the three publishers')
+    parser.add_argument('--rounds', type=int, default=3, help='rounds of the publishers')
     options = parser.parse_args()
     labels = ['amqp', 'redis'] if options.broker == 'both' else [options.broker]
-    for label in labels:
-        bench_broker(label, BROKERS[label], options.n, options.rounds)
+    with live_run():
+        for label in labels:
+            bench_broker(label, BROKERS[label], options.n, options.rounds)
 
 
 if __name__ == '__main__':
