@@ -404,6 +404,8 @@ class Celery(AppTaskFactory, AppFinalization, AppConfiguration, AppConnections, 
         # Connections must not be shared with the parent process: let go of
         # our copies without closing theirs.
         pool, self._pool = self._pool, None
+        # A producer being used by the forking thread belongs to the parent.
+        self.__dict__.pop('_producer_local_', None)
         amqp: AMQP | None = self.__dict__.get('amqp')
         producers = None
         if amqp is not None:

@@ -1,6 +1,7 @@
 """How an app reaches the broker: connections, connection and producer pools."""
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -8,6 +9,26 @@ if TYPE_CHECKING:
     from kombu import Connection
 
 __all__ = ('AppConnections',)
+
+
+class _AcquiredProducer:
+    """A producer from the pool, the thread's current one until the block ends."""
+
+    __slots__ = ('pool', 'local', 'producer')
+
+    def __init__(self, pool: Any, local: threading.local) -> None:
+        self.pool = pool
+        self.local = local
+        self.producer: Any = None
+
+    def __enter__(self) -> Any:
+        self.producer = self.pool.acquire(block=True)
+        self.local.producer = self.producer
+        return self.producer
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.local.producer = None
+        self.producer.release()
 
 
 class AppConnections:
@@ -89,10 +110,25 @@ class AppConnections:
     default_connection = connection_or_acquire
 
     def producer_or_acquire(self, producer: Any = None) -> AbstractContextManager:
-        """Context used to acquire a producer from the pool (or use ``producer``)."""
+        """Context used to acquire a producer from the pool (or use ``producer``).
+
+        Inside such a block in the same thread, sending without a producer
+        (``delay()``, ``send_task()``) uses the block's producer instead of
+        taking another one from the pool.
+        """
         if producer is not None:
             return nullcontext(producer)
-        return self.producer_pool.acquire(block=True)
+        local = self._producer_local
+        current = getattr(local, 'producer', None)
+        if current is not None:
+            return nullcontext(current)
+        return _AcquiredProducer(self.producer_pool, local)
+
+    @property
+    def _producer_local(self) -> threading.local:
+        # Per app and thread: the producer of the innermost acquiring block.
+        local: threading.local = self.__dict__.setdefault('_producer_local_', threading.local())
+        return local
 
     default_producer = producer_or_acquire
 

@@ -247,12 +247,21 @@ class PropertiesTemplate:
         """The encoded properties with these open header and property values."""
         keys = self.keys
         table: list[bytes] = []
+        append = table.append
         for piece in self.table:
             if type(piece) is bytes:
-                table.append(piece)
+                append(piece)
+                continue
+            append(keys[piece])
+            value = header_values[piece]
+            if type(value) is str:   # the usual open values inline: ids and reprs
+                data = value.encode('utf-8', 'surrogatepass')
+                append(_STR_ITEM(b'S', len(data)))
+                append(data)
+            elif value is None:
+                append(_NONE_ITEM)
             else:
-                table.append(keys[piece])
-                _item(header_values[piece], table)
+                _item(value, table)
         data = b''.join(table)
         out: list[bytes] = []
         for part in self.properties:

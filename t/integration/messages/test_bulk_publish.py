@@ -133,3 +133,46 @@ def test_error_inside_pipelined_drops_unsent(broker_app, add, reader, unique):
             raise KeyError('stop')
     add.apply_async((5, 1), queue=queue)
     assert reader.get(queue).decode()[0] == [5, 1]
+
+
+def test_delay_inside_producer_block_uses_its_producer(broker_app, add, reader, unique):
+    # With one pooled connection, a second producer would block for good.
+    broker_app.conf.broker_pool_limit = 1
+    broker_app.conf.broker_pool_acquire_timeout = 2
+    queue = f'nested-{unique}'
+    reader.declare(Queue(queue))
+    with broker_app.producer_or_acquire() as producer:
+        with broker_app.producer_or_acquire() as inner:
+            assert inner is producer
+        sent = add.apply_async((1, 1), queue=queue)
+        sent_by_name = broker_app.send_task('proj.add', (2, 1), queue=queue)
+    raws = _read(reader, queue, 2)
+    assert [raw.headers['id'] for raw in raws] == [sent.id, sent_by_name.id]
+
+
+@fast_path_only
+def test_delay_loop_inside_pipelined_block_is_pipelined(broker_app, add, reader, unique):
+    queue = f'loop-delay-{unique}'
+    reader.declare(Queue(queue))
+    with broker_app.producer_or_acquire() as producer, pipelined(producer):
+        sent = [add.apply_async((index, 1), queue=queue) for index in range(50)]
+        if is_amqp(broker_app):
+            # Not written yet: the batch goes out when the block ends.
+            with broker_app.connection_for_write() as connection:
+                declared = Queue(queue)(connection.default_channel).queue_declare(passive=True)
+            assert declared.message_count == 0
+    raws = _read(reader, queue, 50)
+    assert [raw.headers['id'] for raw in raws] == [result.id for result in sent]
+
+
+def test_each_thread_acquires_its_own_producer(broker_app):
+    import threading
+    seen = {}
+    with broker_app.producer_or_acquire() as mine:
+        def other() -> None:
+            with broker_app.producer_or_acquire() as theirs:
+                seen['theirs'] = theirs
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(10)
+    assert seen['theirs'] is not mine
