@@ -127,7 +127,8 @@ class BulkSender:
                         and not conf.task_send_sent_event
                         and not signals.before_task_publish.receivers
                         and not signals.after_task_publish.receivers
-                        and not conf.task_protocol == 1)
+                        # (protocol 1 keeps its fields in the body, not in headers)
+                        and app.amqp.create_task_message == app.amqp.as_task_v2)
 
     def send(self, sig: Signature[Any], kwargs: Any = None, **options: Any) -> None:
         """``sig.apply_async(kwargs=kwargs, producer=..., **options)``, the same message."""

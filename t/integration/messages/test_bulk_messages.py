@@ -209,3 +209,16 @@ def test_bad_member_arguments_fail_before_the_batch_is_written(broker_app, tasks
     # The batch was dropped with the error: nothing reached the broker.
     add.apply_async((9, 9), queue=queue)
     assert reader.get(queue).decode()[0] == [9, 9]
+
+
+def test_protocol_1_members_go_the_whole_way(broker_app, tasks, reader, unique, templated):
+    broker_app.conf.task_protocol = 1
+    add = tasks[0]
+    queue = f'tpl-v1-{unique}'
+    reader.declare(Queue(queue))
+    result = group(add.s(index, 1).set(queue=queue) for index in range(3)).apply_async()
+    assert templated.sent == []
+    bodies = [raw.decode() for raw in take(reader, queue, 3)] if is_amqp(broker_app) else [
+        reader.get(queue).decode() for _ in range(3)]
+    assert sorted(body['id'] for body in bodies) == sorted(r.id for r in result.results)
+    assert all(body['task'] == 'bulk.add' for body in bodies)

@@ -342,7 +342,10 @@ def test_pool_acquire_timeout_bounds_the_wait_for_a_producer(app):
     from kombu.exceptions import LimitExceeded
     app.conf.broker_pool_limit = 1
     app.conf.broker_pool_acquire_timeout = 0.05
-    with app.producer_or_acquire():
+    held = app.producer_pool.acquire(block=True)   # (a nested block would reuse its producer)
+    try:
         with pytest.raises(LimitExceeded):
             with app.producer_or_acquire():
                 pass
+    finally:
+        held.release()
