@@ -26,3 +26,4 @@ def running_w1(tmp_path, monkeypatch):
     if proc.poll() is None:
         proc.kill()
     reaper.join(5)
+    proc.stdout.close()
