@@ -177,8 +177,9 @@ class BulkSender:
                    options: dict[str, Any]) -> None:
         """Publish the template's message with this member's id, position and arguments."""
         task = template.task
-        if task.typing:
-            task.__header__(*(args or ()), **(kwargs or {}))
+        check_arguments = task.__header__ if task.typing else None
+        if check_arguments is not None:   # as Task.apply_async checks them
+            check_arguments(*(args or ()), **(kwargs or {}))
         args, kwargs = args or (), kwargs or {}   # as the message builder does
         task_id = options['task_id']
         headers = template.headers
@@ -201,7 +202,7 @@ class BulkSender:
                 and template.fast(values, (task_id,), body):
             return
         headers = dict(headers)
-        headers.update(zip(_OPEN_HEADERS, values))
+        headers.update(zip(_OPEN_HEADERS, values, strict=True))
         publish_args = dict(template.publish_args)
         publish_args['headers'] = headers
         publish_args['correlation_id'] = task_id

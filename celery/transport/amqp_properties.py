@@ -249,7 +249,7 @@ class PropertiesTemplate:
         table: list[bytes] = []
         append = table.append
         for piece in self.table:
-            if type(piece) is bytes:
+            if isinstance(piece, bytes):
                 append(piece)
                 continue
             append(keys[piece])
@@ -265,7 +265,7 @@ class PropertiesTemplate:
         data = b''.join(table)
         out: list[bytes] = []
         for part in self.properties:
-            if type(part) is bytes:
+            if isinstance(part, bytes):
                 out.append(part)
             elif part is None:
                 out.append(_U32(len(data)))

@@ -278,7 +278,7 @@ class PublishBatch:
 
     def publish_encoded(self, properties: bytes, body: bytes, exchange: str, routing_key: str,
                         mandatory: bool = False, immediate: bool = False) -> bool:
-        """Publish a message given its encoded properties and body; False if it needs more frames."""
+        """Publish encoded properties and body; False if they need more than one frame each."""
         channel = self.channel
         connection = channel.connection
         if connection is None:

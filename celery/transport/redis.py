@@ -29,7 +29,7 @@ or ``CELERY_STOCK_TRANSPORTS=1``.  Guide: ``docs/userguide/redis-transport.rst``
 from __future__ import annotations
 
 from collections.abc import Callable
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from time import monotonic
 from typing import Any
 
@@ -88,7 +88,7 @@ class EnvelopeTemplate:
         places += [(sample['headers'], key) for key in open_headers]
         places += [(sample['properties'], key) for key in open_properties + ('delivery_tag',)]
         markers = [f'\x00open{index}\x00' for index in range(len(places))]
-        for (holder, key), marker in zip(places, markers):
+        for (holder, key), marker in zip(places, markers, strict=True):
             if key not in holder:
                 raise ValueError(key)
             holder[key] = marker
@@ -113,7 +113,7 @@ class EnvelopeTemplate:
         values = (encoded, *header_values, *property_values, channel.next_delivery_tag())
         pieces = self.pieces
         out = [pieces[0]]
-        for index, piece in zip(self.order, pieces[1:]):
+        for index, piece in zip(self.order, pieces[1:], strict=True):
             value = values[index]
             to_json = _JSON_VALUES.get(type(value))
             if to_json is None:
@@ -123,7 +123,7 @@ class EnvelopeTemplate:
         return ''.join(out)
 
 
-class PublishBatch(redis.PublishBatch):  # type: ignore[misc]  # kombu ships no types
+class PublishBatch(redis.PublishBatch):
     """kombu's pipelined Redis publish batch, known to its channel while it is open."""
 
     def publish_message(self, message: dict[str, Any], exchange: str, routing_key: str,
