@@ -5,7 +5,12 @@ Channel) because the stock transport does not implement kombu's publish
 batches: py-amqp writes every message with its own ``sendall`` and polls the
 socket before each publish, which costs more than building the message.
 Inside a batch the frames py-amqp builds (byte for byte the same) are
-collected and written with one ``sendall``.  Messages are
+collected and written with one ``sendall``.  With publisher confirms
+(``confirm_publish``) py-amqp waits for the broker's ack after every
+publish; a batch's channel (:class:`ConfirmChannel`, py-amqp's channel
+counting its publishes through the public ``send_method``, ``open`` and
+``confirm_select``) writes the messages and then waits once for all their
+acks (:mod:`celery.transport.amqp_confirms`).  Messages are
 :class:`~celery.transport.amqp_properties.PropertiesMessage`: the same
 bytes, with the properties encoded faster.  Switch back to the stock
 transport with ``CELERY_STOCK_TRANSPORTS=1`` (see :mod:`celery.transport`).
@@ -25,13 +30,16 @@ from amqp.method_framing import frame_writer
 from amqp.serialization import dumps
 from kombu.transport import pyamqp
 
+from celery.transport.amqp_confirms import ConfirmTracker
 from celery.transport.amqp_properties import PropertiesMessage, PropertiesTemplate, UnsupportedValue
 
-__all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'FrameSink', 'PublishBatch',
-           'content_frame_writer', 'content_frames')
+__all__ = ('Transport', 'SSLTransport', 'Connection', 'Channel', 'ConfirmChannel', 'FrameSink',
+           'PublishBatch', 'ConfirmPublishBatch', 'content_frame_writer', 'content_frames')
 
 #: Bytes collected before a batch writes them out on its own.
 FLUSH_BYTES = 1 << 18
+
+_PUBLISH = spec.Basic.Publish
 
 
 class FrameSink:
@@ -41,6 +49,8 @@ class FrameSink:
         self.transport = transport
         self.pending: list[bytes] | None = None
         self.size = 0
+        #: Writes of kept frames so far (a batch tells from it what reached the socket).
+        self.flushes = 0
         # py-amqp's frame writer serializes its own writes; frames written
         # around it (a consumer channel's batched acks) take this lock too,
         # so two threads never interleave bytes on the socket.
@@ -57,8 +67,6 @@ class FrameSink:
         frame = bytes(data)
         pending.append(frame)
         self.size += len(frame)
-        if self.size >= FLUSH_BYTES:
-            self.flush()
 
     def collect(self) -> None:
         """Start keeping frames instead of writing them."""
@@ -70,6 +78,7 @@ class FrameSink:
         pending = self.pending
         if pending:
             self.pending, self.size = [], 0
+            self.flushes += 1
             self.write_now(b''.join(pending))
 
     def write_now(self, data: bytes) -> None:
@@ -147,7 +156,7 @@ def content_frames(connection: Any, channel: int, method_sig: tuple[int, int], a
 
 
 class Channel(pyamqp.Channel):
-    """py-amqp channel that can batch publishes (not in publisher-confirm mode)."""
+    """py-amqp channel that can batch publishes (with confirms: :class:`ConfirmChannel`)."""
 
     def prepare_message(self, body: Any, priority: int | None = None,
                         content_type: str | None = None,
@@ -161,7 +170,8 @@ class Channel(pyamqp.Channel):
 
     @property
     def supports_batch_publish(self) -> bool:
-        """Batches need no per-message confirm wait; with confirms, publish one by one."""
+        """Batches without confirms (with them, :class:`ConfirmChannel` batches)."""
+        # A subclass's channel in confirm mode (the consumer's) publishes one by one.
         return not self.connection.confirm_publish
 
     #: The ``Producer.batch()`` collecting this channel's publishes, if one is open.
@@ -173,16 +183,73 @@ class Channel(pyamqp.Channel):
         return batch
 
 
+class ConfirmChannel(Channel):
+    """The channel of a ``confirm_publish`` connection: batches wait once for their confirms.
+
+    Publishing one by one is py-amqp's ``basic_publish_confirm`` (a wait for
+    each message's ack).  The channel counts its publishes since
+    ``confirm.select``: RabbitMQ's delivery tag of the last one, which a
+    :class:`ConfirmPublishBatch` waits for.
+    """
+
+    #: Publishes written since ``confirm.select``: the last one's delivery tag.
+    published = 0
+    #: Whether ``confirm.select`` was sent since the channel (re)opened.
+    confirming = False
+
+    @property
+    def supports_batch_publish(self) -> bool:
+        """Batches write their messages together and wait once for all the confirms."""
+        return True
+
+    def create_publish_batch(self, max_size: int) -> ConfirmPublishBatch:
+        """kombu's hook for ``Producer.batch()``: a batch with one confirm wait per flush."""
+        # Not an ``open_batch``: every publish goes through the batch's
+        # publish(), which counts it for the confirm wait.
+        return ConfirmPublishBatch(self, max_size)
+
+    def open(self) -> Any:
+        """Open the channel (py-amqp reopens it after a channel error): a new confirm count."""
+        if not self.is_open:
+            self.published, self.confirming = 0, False
+        return super().open()
+
+    def confirm_select(self, nowait: bool = False) -> Any:
+        """Enter confirm mode: RabbitMQ numbers the publishes from here, 1, 2, 3..."""
+        # A second select changes nothing on the broker: the numbering goes on.
+        if not self.confirming:
+            self.published, self.confirming = 0, True
+        return super().confirm_select(nowait)
+
+    def send_method(self, sig: Any, format: str | None = None, args: Any = None,  # noqa: A002
+                    content: Any = None, wait: Any = None, callback: Any = None,
+                    returns_tuple: bool = False) -> Any:
+        """py-amqp's ``send_method``, counting the publishes (whichever path sends them)."""
+        result = super().send_method(sig, format, args, content, wait, callback, returns_tuple)
+        if sig == _PUBLISH:
+            self.published += 1
+        return result
+
+    def publish_unconfirmed(self, message: Any, **kwargs: Any) -> Any:
+        """py-amqp's ``basic_publish`` without the confirm wait (a batch waits for all)."""
+        return super().basic_publish(message, **kwargs)
+
+
 class Connection(pyamqp.Connection):
     """py-amqp connection whose frames go through a :class:`FrameSink`."""
 
     Channel = Channel
+    #: The channel class when ``confirm_publish`` is on, if it extends :attr:`Channel`.
+    ConfirmChannel = ConfirmChannel
     frame_sink: FrameSink | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.pop('fast_path', None)   # our transport option, not py-amqp's
         kwargs.setdefault('frame_writer', sink_frame_writer)
         super().__init__(*args, **kwargs)
+        # A subclass with a channel class of its own (the consumer's) keeps it.
+        if self.confirm_publish and issubclass(self.ConfirmChannel, self.Channel):
+            self.Channel = self.ConfirmChannel
 
     @property
     def collecting(self) -> bool:
@@ -252,10 +319,18 @@ class PublishBatch:
     def publish(self, message: Any, **kwargs: Any) -> Any:
         """Publish ``message`` into the batch (written at :meth:`flush`)."""
         result = self.channel.basic_publish(message, **kwargs)
+        self.count_kept()
+        return result
+
+    def count_kept(self) -> None:
+        """Count a message kept; write them out when the batch is full or large."""
         self.buffered += 1
         if self.buffered >= self.max_size:
             self.flush()
-        return result
+        elif self.sink.size >= FLUSH_BYTES:
+            # Written between two messages, never in the middle of one: a
+            # discarded batch then drops whole messages only.
+            self.sink.flush()
 
     def publish_message(self, message: Any, exchange: str, routing_key: str,
                         mandatory: bool = False, immediate: bool = False) -> None:
@@ -274,7 +349,7 @@ class PublishBatch:
         if args is None:
             args = self.method_args[flags] = dumps('Bssbb', (0, *flags))
         connection.frame_writer(1, channel.channel_id, spec.Basic.Publish, args, message)
-        self.counted()
+        self.count_kept()
 
     def publish_encoded(self, properties: bytes, body: bytes, exchange: str, routing_key: str,
                         mandatory: bool = False, immediate: bool = False) -> bool:
@@ -293,7 +368,7 @@ class PublishBatch:
             return False
         self.sink.write(frames)
         connection.bytes_sent += 1
-        self.counted()
+        self.count_kept()
         return True
 
     def message_template(self, message: Any, exchange: str, routing_key: str,
@@ -324,12 +399,6 @@ class PublishBatch:
                                         immediate)
         return publish
 
-    def counted(self) -> None:
-        """One more message in the batch: written out once there are ``max_size``."""
-        self.buffered += 1
-        if self.buffered >= self.max_size:
-            self.flush()
-
     def flush(self) -> None:
         """Write the batch, then read what the broker sent meanwhile (connection.blocked)."""
         self.buffered = 0
@@ -346,6 +415,64 @@ class PublishBatch:
         if self.channel.open_batch is self:
             self.channel.open_batch = None
         self.sink.stop()
+
+
+class ConfirmPublishBatch(PublishBatch):
+    """A batch on a confirm-mode channel: messages written together, then one wait for their acks.
+
+    Each :meth:`flush` (the batch full, or the ``Producer.batch()`` block's
+    end) writes the kept messages and waits until the broker has settled
+    every publish of the channel so far; a nacked one raises py-amqp's
+    :exc:`~amqp.exceptions.MessageNacked` there, once all are settled.  The
+    smallest ``confirm_timeout`` (else ``timeout``) given to the publishes
+    bounds the wait, as it bounds py-amqp's wait for one message.
+    """
+
+    channel: ConfirmChannel
+
+    def __init__(self, channel: ConfirmChannel, max_size: int) -> None:
+        if not channel.confirming:
+            channel.confirm_select()   # before collecting: it waits for its reply
+        super().__init__(channel, max_size)
+        self.confirms = ConfirmTracker(channel, channel.published)
+        self.timeout: float | None = None
+        # The channel's count when the kept frames were last written, and
+        # the sink's flushes then: what a discard gives back.
+        self.written, self.flushes = channel.published, self.sink.flushes
+
+    def publish(self, message: Any, **kwargs: Any) -> Any:
+        """Publish ``message`` into the batch; its confirm is waited for at :meth:`flush`."""
+        # py-amqp's choice: confirm_timeout, else the publish timeout.
+        timeout = kwargs.get('confirm_timeout') or kwargs.get('timeout')
+        if timeout is not None and (self.timeout is None or timeout < self.timeout):
+            self.timeout = timeout
+        self.note_writes()
+        result = self.channel.publish_unconfirmed(message, **kwargs)
+        self.count_kept()
+        return result
+
+    def note_writes(self) -> None:
+        """Note whether the kept frames were written (a flush, or a reply wait between messages)."""
+        if self.sink.flushes != self.flushes:
+            self.written, self.flushes = self.channel.published, self.sink.flushes
+
+    def flush(self) -> None:
+        """Write the kept messages, then wait for the broker's confirms of all of them."""
+        super().flush()
+        self.note_writes()
+        timeout, self.timeout = self.timeout, None
+        self.confirms.wait(self.channel.published, timeout)
+
+    def discard(self) -> None:
+        """Drop the messages not written yet: the broker never numbers them."""
+        self.note_writes()
+        self.channel.published = self.written
+        super().discard()
+
+    def close(self) -> None:
+        """Write through again; stop listening to confirms."""
+        self.confirms.close()
+        super().close()
 
 
 class Transport(pyamqp.Transport):

@@ -21,6 +21,9 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
+        # Set while the server's bytes flow to the clients (hold_replies() clears it).
+        self._replies = threading.Event()
+        self._replies.set()
 
     def up(self, timeout: float = 5.0) -> None:
         """Listen again (retrying while the old listening socket is being released)."""
@@ -58,6 +61,15 @@ class TcpProxy:
             except OSError:
                 pass
             sock.close()
+        self._replies.set()   # a pipe holding replies ends on the closed socket
+
+    def hold_replies(self) -> None:
+        """Keep what the server sends from the clients (requests still reach it)."""
+        self._replies.clear()
+
+    def release_replies(self) -> None:
+        """Let what the server sent, and sends, through again."""
+        self._replies.set()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -79,13 +91,15 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, gate in ((client, upstream, None), (upstream, client, self._replies)):
+                threading.Thread(target=self._pipe, args=(a, b, gate), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, gate: threading.Event | None) -> None:
         try:
             while data := src.recv(65536):
+                if gate is not None:
+                    gate.wait()
                 dst.sendall(data)
         except OSError:
             pass

@@ -63,3 +63,19 @@ def test_sink_discard_drops_unwritten_frames():
     sink.stop(discard=True)
     sink.write(b'def')
     assert wire.writes == [b'def']
+
+
+def test_sink_keeps_frames_until_told_to_write():
+    # A batch writes at message boundaries (PublishBatch.count_kept), never
+    # in the middle of a message's frames: a discard then drops whole messages.
+    from celery.transport.pyamqp import FLUSH_BYTES
+    wire = Wire()
+    sink = FrameSink(wire)
+    sink.collect()
+    sink.write(b'x' * FLUSH_BYTES)
+    sink.write(b'y')
+    assert wire.writes == [] and sink.size == FLUSH_BYTES + 1
+    sink.flush()
+    assert wire.writes == [b'x' * FLUSH_BYTES + b'y'] and sink.flushes == 1
+    sink.flush()   # nothing kept: no write
+    assert len(wire.writes) == 1 and sink.flushes == 1
