@@ -76,9 +76,22 @@ class AsyncResult(ResultBase, Generic[R_co]):
         self.id = id
         self.backend = backend or self.app.backend
         self.parent = parent
-        self.on_ready = promise(self._on_fulfilled, weak=True)
         self._cache: dict[str, Any] | None = None
         self._ignored = False
+
+    @property
+    def on_ready(self) -> promise:
+        """Promise fulfilled with this result when the task is ready (made when first used)."""
+        # Made lazily: most results (a group's members, a delay() whose result
+        # is dropped) are never waited on, and the promise is a third of the cost.
+        on_ready: promise | None = self.__dict__.get('_on_ready')
+        if on_ready is None:
+            on_ready = self._on_ready = promise(self._on_fulfilled, weak=True)
+        return on_ready
+
+    @on_ready.setter
+    def on_ready(self, value: promise) -> None:
+        self._on_ready = value
 
     @property
     def ignored(self) -> bool:
