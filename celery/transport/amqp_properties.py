@@ -30,6 +30,9 @@ _INT_ITEM = Struct('>ci').pack
 _LONG_ITEM = Struct('>cq').pack
 _FLOAT_ITEM = Struct('>cd').pack
 _TRUE_ITEM, _FALSE_ITEM, _NONE_ITEM = b't\x01', b't\x00', b'V'
+_EMPTY_TABLE_ITEM = b'F' + _U32(0)
+#: ``A`` arrays of 0-3 ``None`` values, encoded.
+_NONE_ARRAYS = tuple(b'A' + _U32(count) + _NONE_ITEM * count for count in range(4))
 
 
 class UnsupportedValue(Exception):
@@ -115,6 +118,11 @@ def _table(table: dict[Any, Any]) -> bytes:
             pair = b''.join((_KEYS.get(key) or _key(key), _STR_ITEM(b'S', len(data)), data))
         elif value is None:
             pair = (_KEYS.get(key) or _key(key)) + _NONE_ITEM
+        elif kind is dict and not value:   # Celery's ``stamps`` header: {}
+            pair = (_KEYS.get(key) or _key(key)) + _EMPTY_TABLE_ITEM
+        elif kind is list and len(value) < 4 and all(item is None for item in value):
+            # Celery's ``timelimit`` header with no limits: [None, None]
+            pair = (_KEYS.get(key) or _key(key)) + _NONE_ARRAYS[len(value)]
         else:
             pieces = [_KEYS.get(key) or _key(key)]
             _item(value, pieces)

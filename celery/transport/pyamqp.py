@@ -41,6 +41,20 @@ FLUSH_BYTES = 1 << 18
 
 _PUBLISH = spec.Basic.Publish
 
+#: Encoded ``basic.publish`` arguments by destination (few: the task queues).
+_PUBLISH_ARGS: dict[tuple[str, str, bool, bool], bytes] = {}
+
+
+def _publish_args(exchange: str, routing_key: str, mandatory: bool, immediate: bool) -> bytes:
+    """``basic.publish``'s encoded arguments, as py-amqp encodes them."""
+    key = (exchange, routing_key, mandatory, immediate)
+    args = _PUBLISH_ARGS.get(key)
+    if args is None:
+        args = dumps('Bssbb', (0, *key))
+        if len(_PUBLISH_ARGS) < 1024:
+            _PUBLISH_ARGS[key] = args
+    return args
+
 
 class FrameSink:
     """The ``write`` py-amqp's frame writer calls: to the socket, or into a batch."""
@@ -176,6 +190,42 @@ class Channel(pyamqp.Channel):
 
     #: The ``Producer.batch()`` collecting this channel's publishes, if one is open.
     open_batch: PublishBatch | None = None
+
+    def basic_publish(self, msg: Any, exchange: str = '', routing_key: str = '',
+                      mandatory: bool = False, immediate: bool = False,
+                      timeout: float | None = None, confirm_timeout: float | None = None,
+                      argsig: str = 'Bssbb') -> None:
+        """py-amqp's ``basic_publish`` (no confirms): the same frames, the arguments encoded once.
+
+        py-amqp encodes the method arguments and makes a promise for every
+        message; here the encoded arguments are kept per destination.  With
+        publisher confirms (py-amqp's own ``basic_publish_confirm``) or an
+        unusual argument signature, py-amqp's method runs.
+        """
+        connection = self.connection
+        if connection is None:
+            raise RecoverableConnectionError('basic_publish: connection closed')
+        if connection.confirm_publish or argsig != 'Bssbb':
+            super().basic_publish(msg, exchange, routing_key, mandatory, immediate,
+                                  timeout, confirm_timeout, argsig)
+            return
+        if connection.client_properties.get('capabilities', {}).get('connection.blocked'):
+            try:
+                connection.drain_events(timeout=0)   # a notice from the broker?
+            except socket.timeout:
+                pass
+        args = _publish_args(exchange, routing_key, mandatory, immediate)
+        try:
+            if timeout is None:
+                connection.frame_writer(1, self.channel_id, _PUBLISH, args, msg)
+            else:
+                with connection.transport.having_timeout(timeout):
+                    connection.frame_writer(1, self.channel_id, _PUBLISH, args, msg)
+        except StopIteration:
+            raise RecoverableConnectionError('connection already closed') from None
+        except (socket.timeout, TimeoutError):
+            # As py-amqp: a write timeout means the socket is dead.
+            raise RecoverableConnectionError('basic_publish: timed out') from None
 
     def create_publish_batch(self, max_size: int) -> PublishBatch:
         """kombu's hook for ``Producer.batch()``: a batch writing to this channel."""
@@ -313,8 +363,6 @@ class PublishBatch:
         self.buffered = 0
         self.sink = channel.connection.frame_sink
         self.sink.collect()
-        #: Encoded ``basic.publish`` arguments by (exchange, routing key, flags).
-        self.method_args: dict[tuple[str, str, bool, bool], bytes] = {}
 
     def publish(self, message: Any, **kwargs: Any) -> Any:
         """Publish ``message`` into the batch (written at :meth:`flush`)."""
@@ -344,11 +392,8 @@ class PublishBatch:
         connection = channel.connection
         if connection is None:
             raise RecoverableConnectionError('basic_publish: connection closed')
-        flags = (exchange, routing_key, mandatory, immediate)
-        args = self.method_args.get(flags)
-        if args is None:
-            args = self.method_args[flags] = dumps('Bssbb', (0, *flags))
-        connection.frame_writer(1, channel.channel_id, spec.Basic.Publish, args, message)
+        args = _publish_args(exchange, routing_key, mandatory, immediate)
+        connection.frame_writer(1, channel.channel_id, _PUBLISH, args, message)
         self.count_kept()
 
     def publish_encoded(self, properties: bytes, body: bytes, exchange: str, routing_key: str,
@@ -358,11 +403,8 @@ class PublishBatch:
         connection = channel.connection
         if connection is None:
             raise RecoverableConnectionError('basic_publish: connection closed')
-        flags = (exchange, routing_key, mandatory, immediate)
-        args = self.method_args.get(flags)
-        if args is None:
-            args = self.method_args[flags] = dumps('Bssbb', (0, *flags))
-        frames = content_frames(connection, channel.channel_id, spec.Basic.Publish, args,
+        args = _publish_args(exchange, routing_key, mandatory, immediate)
+        frames = content_frames(connection, channel.channel_id, _PUBLISH, args,
                                 properties, body)
         if frames is None:
             return False

@@ -84,6 +84,9 @@ def _members(tasks, queue: str, unique: str, case: str, run: int):
     ids = [f'{unique}-{case}-{index}' for index in range(SIZE)]
     if case == 'kwargs':
         return [add.s(index, z=index).set(task_id=ids[index], queue=queue) for index in range(SIZE)]
+    if case == 'unicode':
+        return [add.s(f'é☃ {index}', '\udcff').set(task_id=ids[index], queue=queue)
+                for index in range(SIZE)]
     if case == 'mixed':
         return [(add if index % 2 else mul).s(index, 2).set(task_id=ids[index], queue=queue)
                 for index in range(SIZE)]
@@ -105,6 +108,7 @@ def _members(tasks, queue: str, unique: str, case: str, run: int):
 CASES = {
     'plain': {},
     'kwargs': {},
+    'unicode': {},
     'mixed': {},
     'links': {},
     'nested': {},

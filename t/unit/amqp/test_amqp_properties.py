@@ -8,7 +8,12 @@ from enum import IntEnum
 import amqp
 import pytest
 
-from celery.transport.amqp_properties import PropertiesMessage, encode_properties
+from celery.transport.amqp_properties import (
+    PropertiesMessage,
+    PropertiesTemplate,
+    UnsupportedValue,
+    encode_properties,
+)
 from celery.transport.pyamqp import Channel
 
 
@@ -108,3 +113,41 @@ def test_values_repeated_or_changed_between_messages_encode_afresh():
                       'priority': headers['retries']}
         assert encode_properties(properties) == amqp.Message(
             '', **properties)._serialize_properties()
+
+
+@pytest.mark.parametrize('value', [[], [None], [None, None], [None, None, None],
+                                   [None, 0], {}, {'a': None}])
+def test_empty_tables_and_arrays_of_none_as_py_amqp(value):
+    properties = {'application_headers': {'x': value, 'stamps': {}, 'timelimit': [None, None]}}
+    assert encode_properties(properties) == amqp.Message('', **properties)._serialize_properties()
+
+
+OPEN = ('id', 'root_id', 'group_index', 'argsrepr', 'kwargsrepr')
+
+
+@pytest.mark.parametrize('values', [
+    ('a1', 'a1', 0, '(1, 2)', '{}'),
+    ('b2' * 40, 'root', None, '', "{'k': 'é☃'}"),
+    ('c3', None, 2 ** 40, '(\udcff,)', '{}'),
+    ('d4', 'd4', True, '()', '{}'),
+])
+def test_properties_template_renders_what_encode_properties_gives(values):
+    template_properties = {**PROPERTY_CASES[0], 'application_headers': dict(TASK_HEADERS)}
+    template = PropertiesTemplate(template_properties, OPEN, ('correlation_id',))
+    headers = dict(TASK_HEADERS, **dict(zip(OPEN, values, strict=True)))
+    expected = encode_properties({**PROPERTY_CASES[0], 'application_headers': headers,
+                                  'correlation_id': values[0]})
+    assert template.render(values, (values[0],)) == expected
+
+
+def test_properties_template_refuses_what_it_cannot_render():
+    properties = {**PROPERTY_CASES[0], 'application_headers': dict(TASK_HEADERS)}
+    with pytest.raises(UnsupportedValue):   # an open header the message lacks
+        PropertiesTemplate(properties, ('missing',), ())
+    with pytest.raises(UnsupportedValue):   # an open property the message lacks
+        PropertiesTemplate(properties, OPEN, ('message_id',))
+    template = PropertiesTemplate(properties, OPEN, ('correlation_id',))
+    with pytest.raises(UnsupportedValue):   # unset: the property flags would differ
+        template.render(('a', 'a', 0, '', ''), (None,))
+    with pytest.raises(UnsupportedValue):   # a value left to py-amqp's encoder
+        template.render((Decimal('1'), 'a', 0, '', ''), ('a',))
