@@ -16,18 +16,16 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kombu import Producer
 
 from celery import signals
+from celery._canvas.signature import Signature
+from celery.app.base import Celery
 from celery.app.publish import publish, undeclared
+from celery.app.task import Task
 from celery.transport.publish_direct import TemplatePublish, template_publisher
-
-if TYPE_CHECKING:
-    from celery._canvas.signature import Signature
-    from celery.app.base import Celery
-    from celery.app.task import Task
 
 __all__ = ('pipelined', 'BATCH_SIZE', 'BulkSender')
 
@@ -80,7 +78,7 @@ class _Recorder:
 class _Template:
     """The message a member was published as, with what the next members change."""
 
-    __slots__ = ('name', 'key', 'body', 'publish_args', 'headers', 'root_is_id',
+    __slots__ = ('key', 'body', 'publish_args', 'headers', 'root_is_id',
                  'reprs', 'retry', 'declared', 'ignore_result', 'task', 'fast')
 
     def __init__(self, task: Task, key: dict[str, Any], task_id: str,
@@ -89,7 +87,6 @@ class _Template:
         body, publish_args = published
         headers = publish_args['headers']
         self.task = task
-        self.name = task.name
         self.key = key
         self.body = body
         self.publish_args = publish_args
@@ -119,10 +116,7 @@ class BulkSender:
         self.producer = producer
         self.template: _Template | None = None
         conf = app.conf
-        from celery.app.base import Celery as _Celery  # celery.app.base imports this module
-        from celery.app.task import Task as _Task
-        self._task_class = _Task
-        self.enabled = (type(app).send_task is _Celery.send_task
+        self.enabled = (type(app).send_task is Celery.send_task
                         and not app.amqp.routes
                         and not conf.task_send_sent_event
                         and not signals.before_task_publish.receivers
@@ -160,16 +154,14 @@ class BulkSender:
 
     def _plain_task(self, sig: Signature[Any]) -> Task | None:
         """The task of ``sig`` when it is sent the plain way, else None."""
-        from celery._canvas.signature import Signature as _Signature  # (imports this module)
-        if type(sig) is not _Signature or sig.subtask_type:
+        if type(sig) is not Signature or sig.subtask_type:
             return None
         try:
             task = sig.type
         except KeyError:
             return None
         cls = type(task)
-        plain = self._task_class
-        if cls.apply_async is not plain.apply_async or cls.shadow_name is not plain.shadow_name:
+        if cls.apply_async is not Task.apply_async or cls.shadow_name is not Task.shadow_name:
             return None
         return task
 
