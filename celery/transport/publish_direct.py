@@ -12,11 +12,16 @@ caller, a ``Queue`` as ``reply_to``, a ``Producer.batch()`` kombu has not
 yet opened on the channel) goes through kombu's own publish instead
 (:func:`can_publish_direct`).  Inside an open batch the message goes to the
 channel's batch (``open_batch.publish_message``), as kombu would send it.
+:func:`template_publisher` goes further for a group's members: the batch
+encodes one member's message once (``open_batch.message_template``) and
+each next member only its open values and body.
 
 Extends: kombu's :class:`~kombu.Producer` (its ``publish``, for the common
 case).  It reads two of the producer's private attributes, read-only: the
 class's ``_publish`` (to tell a producer subclass that publishes its own way)
-and ``_batch_local`` (to know whether a ``Producer.batch()`` is open); which is
+and ``_batch_local`` (to know whether a ``Producer.batch()`` is open), and
+kombu's serializer registry's ``_encoders`` (to know that ``json`` is still
+kombu's own encoder, whose output a kept encoder reproduces); which is
 why it lives with the owned transports.  ``CELERY_STOCK_TRANSPORTS=1`` or
 ``broker_transport_options={'fast_path': False}`` (stock channels) turn it off.
 """

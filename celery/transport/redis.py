@@ -12,6 +12,14 @@ handed to kombu as ``Connection(transport=Transport)`` for ``redis://`` and
   (pop and register as unacked in one script, then wait with a ``BLMOVE``
   that moves nothing) instead of ``BRPOP``, which loses a message when the
   worker dies between the pop and the registration.
+* ``PublishBatch`` (kombu's pipelined ``Producer.batch()``): known to its
+  channel while open, so the direct publish can add to it; consecutive
+  pushes to one list become one ``LPUSH key m1 m2 ...`` (the list ends up
+  the same); and :class:`EnvelopeTemplate` encodes a group member's stored
+  JSON once, with each next member's ids, reprs, body and delivery tag put
+  in.  It keeps kombu's batch accounting (its ``_buffered``, ``_failed``,
+  ``_check_usable``) and builds the sample as kombu's ``basic_publish``
+  does (``_inplace_augment_message``, ``_next_delivery_tag``).
 * ``MultiChannelPoller``: asks such a channel's fetcher, not ``BRPOP``, on
   each loop turn.
 * ``Transport``: uses the poller above and, in an event loop, a
