@@ -6,10 +6,13 @@ keyword dict, ``_publish``).  On the owned transports (:mod:`celery.transport`)
 :func:`publish_direct` builds the same message with the channel's public
 ``prepare_message`` and hands it to ``basic_publish`` with the same arguments,
 following kombu's rules: the same body, headers, properties (in the same
-order) and delivery info on the wire.  Anything unusual (entities still to
-declare, an auto-declared producer exchange, a ``content_type`` given by the
-caller, a ``Queue`` as ``reply_to``, an open ``Producer.batch()``) goes
-through kombu's own publish instead (:func:`can_publish_direct`).
+order) and delivery info on the wire.  A JSON body is encoded by
+:func:`~celery.transport.serialization.json_dumps` while kombu's own JSON
+serializer is the registered one (the same text, without kombu's set-up per
+call).  Anything unusual (entities still to declare, an auto-declared producer
+exchange, a ``content_type`` given by the caller, a ``Queue`` as ``reply_to``,
+an open ``Producer.batch()``) goes through kombu's own publish instead
+(:func:`can_publish_direct`).
 
 Extends: kombu's :class:`~kombu.Producer` (its ``publish``, for the common
 case).  It reads two of the producer's private attributes, read-only: the
@@ -27,6 +30,8 @@ from kombu import Exchange, Producer
 from kombu.compression import compress
 from kombu.entity import maybe_delivery_mode
 from kombu.serialization import dumps
+
+from celery.transport.serialization import json_dumps, kombu_json_codec
 
 __all__ = ('can_publish_direct', 'publish_direct')
 
@@ -90,6 +95,19 @@ def can_publish_direct(producer: Producer, publish_args: dict[str, Any]) -> bool
     return isinstance(producer.channel, _owned_channels())
 
 
+def _serialize(body: object, serializer: str | None) -> tuple[str, str, Any]:
+    """``kombu.serialization.dumps(body, serializer=serializer)``, JSON without its set-up."""
+    if serializer == 'json':
+        codec = kombu_json_codec()
+        if codec is not None:
+            try:
+                return codec.content_type, codec.content_encoding, json_dumps(body)
+            except Exception:  # noqa: BLE001 - kombu's dumps raises its EncodeError
+                pass
+    content_type, content_encoding, data = dumps(body, serializer=serializer)
+    return content_type, content_encoding, data
+
+
 def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
     """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
     properties = {key: value for key, value in publish_args.items() if key not in _ARGUMENTS}
@@ -117,8 +135,8 @@ def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any
     headers = publish_args.get('headers')
     if headers is None:
         headers = {}
-    content_type, content_encoding, data = dumps(
-        body, serializer=publish_args.get('serializer') or producer.serializer)
+    content_type, content_encoding, data = _serialize(
+        body, publish_args.get('serializer') or producer.serializer)
     if compression:
         data, headers['compression'] = compress(data, compression)
     channel = producer.channel
