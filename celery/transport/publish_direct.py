@@ -14,14 +14,15 @@ yet opened on the channel) goes through kombu's own publish instead
 channel's batch (``open_batch.publish_message``), as kombu would send it.
 :func:`template_publisher` goes further for a group's members: the batch
 encodes one member's message once (``open_batch.message_template``) and
-each next member only its open values and body.
+each next member only its open values and body.  A JSON body is encoded by
+:func:`~celery.transport.serialization.json_dumps` while kombu's own JSON
+serializer is the registered one (the same text, without kombu's set-up per
+call).
 
 Extends: kombu's :class:`~kombu.Producer` (its ``publish``, for the common
 case).  It reads two of the producer's private attributes, read-only: the
 class's ``_publish`` (to tell a producer subclass that publishes its own way)
-and ``_batch_local`` (to know whether a ``Producer.batch()`` is open), and
-kombu's serializer registry's ``_encoders`` (to know that ``json`` is still
-kombu's own encoder, whose output a kept encoder reproduces); which is
+and ``_batch_local`` (to know whether a ``Producer.batch()`` is open); which is
 why it lives with the owned transports.  ``CELERY_STOCK_TRANSPORTS=1`` or
 ``broker_transport_options={'fast_path': False}`` (stock channels) turn it off.
 """
@@ -34,8 +35,9 @@ from typing import Any, NamedTuple
 from kombu import Exchange, Producer
 from kombu.compression import compress
 from kombu.entity import maybe_delivery_mode
-from kombu.serialization import dumps, registry
-from kombu.utils import json as kombu_json
+from kombu.serialization import dumps
+
+from celery.transport.serialization import json_dumps, kombu_json_codec
 
 __all__ = ('can_publish_direct', 'publish_direct', 'template_publisher', 'TemplatePublish')
 
@@ -145,11 +147,24 @@ def _plan(producer: Producer, publish_args: dict[str, Any]) -> _Plan:
                  publish_args.get('serializer') or producer.serializer, compression)
 
 
+def _serialize(body: object, serializer: str | None) -> tuple[str, str, Any]:
+    """``kombu.serialization.dumps(body, serializer=serializer)``, JSON without its set-up."""
+    if serializer == 'json':
+        codec = kombu_json_codec()
+        if codec is not None:
+            try:
+                return codec.content_type, codec.content_encoding, json_dumps(body)
+            except Exception:  # noqa: BLE001 - kombu's dumps raises its EncodeError
+                pass
+    content_type, content_encoding, data = dumps(body, serializer=serializer)
+    return content_type, content_encoding, data
+
+
 def publish_direct(producer: Producer, body: object, publish_args: dict[str, Any]) -> object:
     """``producer.publish(body, retry=False, **publish_args)``, the same message, less work."""
     plan = _plan(producer, publish_args)
     headers = plan.headers
-    content_type, content_encoding, data = dumps(body, serializer=plan.serializer)
+    content_type, content_encoding, data = _serialize(body, plan.serializer)
     if plan.compression:
         data, headers['compression'] = compress(data, plan.compression)
     channel = producer.channel
@@ -203,33 +218,21 @@ def template_publisher(producer: Producer, body: object, publish_args: dict[str,
     if publish_sample is None:
         return None
     batch_local = producer._batch_local
-    encode = _json_encoder(serializer)
+    encode = json_dumps if serializer == 'json' and kombu_json_codec() is not None else None
 
     def publish(header_values: tuple[Any, ...], property_values: tuple[Any, ...],
                 body: object) -> bool:
         if channel.open_batch is not batch or getattr(batch_local, 'current', None) is None:
             return False   # the batch is over
+        data: Any
         if encode is not None:
-            data: Any = encode(body)
+            try:
+                data = encode(body)
+            except Exception:  # noqa: BLE001 - the generic path raises kombu's error
+                return False
         else:
             kind, encoding, data = dumps(body, serializer=serializer)
             if kind != content_type or encoding != content_encoding:
                 return False
         return bool(publish_sample(header_values, property_values, data))
     return publish
-
-
-def _json_encoder(serializer: str | None) -> Callable[[object], str] | None:
-    """One kombu JSON encoder for a batch's bodies, while ``json`` is kombu's own.
-
-    kombu's ``dumps`` makes a new encoder for every message; one kept for
-    the batch writes the same text.  Read-only look at the registry's
-    private table, to be sure ``json`` was not registered again.
-    """
-    if serializer != 'json':
-        return None
-    entry = getattr(registry, '_encoders', {}).get('json')
-    if entry is None or entry[2] is not kombu_json.dumps:
-        return None
-    encoder: Callable[[object], str] = kombu_json.JSONEncoder().encode
-    return encoder

@@ -7,7 +7,11 @@ handed to kombu as ``Connection(transport=Transport)`` for ``redis://`` and
 
 * ``Channel``: the stock channel builds a new ``redis.Redis`` client (over
   the same pool) for every command; this one keeps one per pool, and
-  publishes with one ``LPUSH`` on a pooled connection.  In an
+  publishes with one ``LPUSH`` on a connection of its pool that it keeps
+  checked out (:class:`~celery.transport.redis_publish.Publisher`).  Its
+  ``basic_publish`` does kombu's message augmentation in place (base64 body,
+  delivery tag, delivery info) and overrides kombu's ``_next_delivery_tag``
+  (the same ``uuid4`` string, built without a ``UUID`` object).  In an
   event loop it fetches through :class:`~celery.transport.redis_fetch.Fetcher`
   (pop and register as unacked in one script, then wait with a ``BLMOVE``
   that moves nothing) instead of ``BRPOP``, which loses a message when the
@@ -36,21 +40,20 @@ or ``CELERY_STOCK_TRANSPORTS=1``.  Guide: ``docs/userguide/redis-transport.rst``
 """
 from __future__ import annotations
 
+from binascii import b2a_base64
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
+from os import urandom
 from time import monotonic
 from typing import Any
 
 from kombu.transport import redis
-from kombu.utils.json import dumps
 from redis import ConnectionPool
-from redis.exceptions import (
-    ConnectionError as RedisConnectionError,
-    TimeoutError as RedisTimeoutError,
-)
 
 from celery.transport.redis_fetch import Fetcher
+from celery.transport.redis_publish import Publisher
 from celery.transport.redis_qos import QoS
+from celery.transport.serialization import json_dumps
 from celery.utils.log import get_logger
 
 __all__ = ('RESTORE_INTERVAL', 'Channel', 'Poller', 'PublishBatch', 'QoS', 'Transport')
@@ -100,7 +103,7 @@ class EnvelopeTemplate:
             if key not in holder:
                 raise ValueError(key)
             holder[key] = marker
-        text = dumps(sample)
+        text = json_dumps(sample)
         quoted = [encode_basestring_ascii(marker) for marker in markers]
         if any(text.count(each) != 1 for each in quoted):
             raise ValueError(text)   # a marker's text occurs elsewhere too
@@ -230,6 +233,9 @@ class Channel(redis.Channel):
 
     _client_pool: Any = None
     _pool_client: Any = None
+    _publisher: Publisher | None = None
+    #: Whether priority 0 is queued on the queue's own key (kombu's default steps).
+    _zero_plain: bool | None = None
     #: Set when this channel fetches through the event loop (see :meth:`fetcher_for`).
     fetcher: Fetcher | None = None
     _fast_checked = False
@@ -257,33 +263,73 @@ class Channel(redis.Channel):
         batch = self.open_batch = PublishBatch(self, max_size)
         return batch
 
+    def basic_publish(self, message: dict[str, Any], exchange: str, routing_key: str,
+                      **kwargs: Any) -> Any:
+        """Publish ``message`` as kombu does, its base64 body encoding done in place."""
+        if self.body_encoding != 'base64':
+            return super().basic_publish(message, exchange, routing_key, **kwargs)
+        # kombu's _inplace_augment_message with its Base64 codec, in the same
+        # order (new keys land where kombu's dict.update puts them).
+        body = message['body']
+        message['body'] = b2a_base64(body.encode() if isinstance(body, str) else body,
+                                     newline=False).decode()
+        properties = message['properties']
+        properties['body_encoding'] = 'base64'
+        properties['delivery_tag'] = self._next_delivery_tag()
+        info = properties['delivery_info']
+        info['exchange'] = exchange
+        info['routing_key'] = routing_key
+        if exchange:
+            return self.typeof(exchange).deliver(message, exchange, routing_key, **kwargs)
+        return self._put(routing_key, message, **kwargs)
+
     def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
-        """Deliver ``message``: one ``LPUSH`` on a pooled connection (kombu's way otherwise)."""
+        """Deliver ``message``: one ``LPUSH`` on the channel's publishing connection."""
         if (kwargs.get('_publish_batch') is not None or self.global_keyprefix
                 or (self._expires and queue in self._expires)):
             super()._put(queue, message, **kwargs)
             return
-        key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
-        payload = dumps(message)
-        # The client's command path (retry wrapper, observability, response
-        # callbacks) costs more than the command; the pool still checks the
-        # connection out and in.  A lost connection is dropped and the push
-        # retried once through the client, which reconnects as it would have.
-        pool = self.pool
-        connection = pool.get_connection()
         try:
-            connection.send_command('LPUSH', key, payload)
-            connection.read_response()
-        except (RedisConnectionError, RedisTimeoutError):
-            connection.disconnect()
-            pool.release(connection)
+            priority = message['properties']['priority']
+        except (KeyError, TypeError):
+            priority = None
+        if priority.__class__ is int and not priority and self._zero_is_plain():
+            key = queue   # kombu's key for priority 0, without its clamping and bisect
+        else:
+            key = self._q_for_pri(queue, self._get_message_priority(message, reverse=False))
+        payload = json_dumps(message)
+        pool = self.pool
+        publisher = self._publisher
+        if publisher is None or not publisher.serves(pool):
+            publisher = self._new_publisher(pool)
+        if not publisher.lpush(key, payload):
+            # Another thread is pushing on this channel, or the held connection
+            # was lost (and dropped): once through the client, which reconnects
+            # as kombu's push would.
             self._create_client().lpush(key, payload)
-            return
-        except BaseException:
-            connection.disconnect()
-            pool.release(connection)
-            raise
-        pool.release(connection)
+
+    def _zero_is_plain(self) -> bool:
+        plain = self._zero_plain
+        if plain is None:
+            zero = self._get_message_priority({'properties': {'priority': 0}}, reverse=False)
+            plain = self._zero_plain = self._q_for_pri('', zero) == ''
+        return plain
+
+    def _new_publisher(self, pool: Any) -> Publisher:
+        # The old one's connection came from a pool kombu has since
+        # replaced (and disconnected), or from the parent process.
+        if self._publisher is not None:
+            self._publisher.close()
+        publisher = self._publisher = Publisher(pool)
+        return publisher
+
+    def _next_delivery_tag(self) -> str:
+        """A random UUID4 string, as kombu's (``str(uuid4())``), without building a UUID."""
+        tag = bytearray(urandom(16))
+        tag[6] = (tag[6] & 0x0F) | 0x40   # version 4
+        tag[8] = (tag[8] & 0x3F) | 0x80   # RFC 4122 variant
+        h = tag.hex()
+        return f'{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}'
 
     # -- hooks for the fetcher and the QoS ---------------------------------
 
@@ -392,7 +438,10 @@ class Channel(redis.Channel):
             self.qos.fetcher = None
 
     def close(self) -> None:
-        """Flush and stop fetching, then close as kombu does."""
+        """Give back the publishing connection, flush and stop fetching, close as kombu does."""
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            publisher.close()
         if self.fetcher is not None:
             try:
                 self._stop_fetching()

@@ -12,6 +12,11 @@ Celery does.  The registry's tables (``_encoders``, ``_decoders``,
 lacks them (an untested release, see :mod:`celery.transport.versions`)
 each function falls back to the public API.
 
+Also :func:`json_dumps`: ``kombu.utils.json.dumps`` builds a
+``JSONEncoder`` and the C encoder behind it for every call, which costs
+about as much as encoding a task message's envelope itself; this builds
+them once and gives the same text (kombu's encoder raises kombu's errors).
+
 Also extends :mod:`kombu.compression`'s registry, whose public
 ``encoders()`` lists content types but not the short names (``zlib``,
 ``bzip2``) it accepts for them: :func:`compression_names` reads its alias
@@ -19,14 +24,17 @@ table (``_aliases``) for the setting's list of choices.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from json import encoder as json_encoder
 from typing import Any, NamedTuple
 
 from kombu.exceptions import SerializerNotInstalled
 from kombu.serialization import registry
+from kombu.utils import json as kombu_json
 
 __all__ = ('Codec', 'codec_for', 'compression_names', 'decoder_for', 'encoder_names',
-           'is_disabled', 'set_default_serializer')
+           'is_disabled', 'json_dumps', 'kombu_json_codec', 'set_default_serializer')
 
 
 class Codec(NamedTuple):
@@ -41,6 +49,58 @@ class Codec(NamedTuple):
 _ENCODERS: Any = getattr(registry, '_encoders', None)
 _DECODERS: Any = getattr(registry, '_decoders', None)
 _DISABLED: Any = getattr(registry, '_disabled_content_types', None)
+
+
+#: kombu's JSON encoder (``kombu.utils.json.dumps`` makes one per call).
+_kombu_encoder = kombu_json.JSONEncoder()
+
+
+def _one_shot_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder ``_kombu_encoder.encode`` builds per call, built once (None if none)."""
+    enc = _kombu_encoder
+    make = getattr(json_encoder, 'c_make_encoder', None)
+    if make is None or (type(enc).encode is not json.JSONEncoder.encode
+                        or type(enc).iterencode is not json.JSONEncoder.iterencode):
+        return None   # no C accelerator, or a kombu whose encoder encodes its own way
+    if not (enc.ensure_ascii and enc.indent is None and enc.allow_nan):
+        return None
+    try:
+        # No circular-reference markers: made once, their dict would be
+        # shared by every call and thread (and left dirty by an error).  A
+        # circular message still fails (RecursionError), and json_dumps then
+        # lets kombu's encoder raise its own error.
+        encoder: Callable[[Any, int], Any] = make(
+            None, enc.default, json_encoder.encode_basestring_ascii, None,
+            enc.key_separator, enc.item_separator, enc.sort_keys, enc.skipkeys, enc.allow_nan)
+        sample = {'body': 'eyJhIjogMX0=', 'headers': {'n': [1, 2.5, None, True], 'é': '\u2028'},
+                  'properties': {'priority': 0, 'delivery_info': {}}}
+        if ''.join(encoder(sample, 0)) != enc.encode(sample):
+            return None
+    except Exception:  # noqa: BLE001 - another Python's C encoder: kombu's way
+        return None
+    return encoder
+
+
+_encode_fast = _one_shot_encoder()
+
+
+def json_dumps(obj: Any) -> str:
+    """``kombu.utils.json.dumps(obj)``: the same text, without kombu's set-up per call."""
+    if _encode_fast is not None:
+        try:
+            return ''.join(_encode_fast(obj, 0))
+        except Exception:  # noqa: BLE001 - kombu's encoder raises its own error
+            pass   # (or encodes: a message nested deeper than the C recursion limit)
+    text: str = _kombu_encoder.encode(obj)
+    return text
+
+
+def kombu_json_codec() -> Codec | None:
+    """The ``json`` serializer's codec while it is kombu's own (as :func:`json_dumps`)."""
+    entry = _ENCODERS.get('json') if isinstance(_ENCODERS, dict) else None
+    if entry is None or entry[2] is not kombu_json.dumps:
+        return None
+    return Codec(*entry)
 
 
 def codec_for(name: str) -> Codec:
