@@ -164,7 +164,7 @@ def test_templated_members_are_the_single_messages(broker_app, tasks, reader, un
         assert len(templated.sent) >= SIZE - 2, 'the template was not used'
     if case not in ('expires', 'mixed', 'compression', 'links'):
         # Encoded once for the batch, on the owned transports (not for compressed bodies).
-        assert (templated.encoded and all(templated.encoded)) == transport.ENABLED
+        assert (bool(templated.encoded) and all(templated.encoded)) == transport.ENABLED
 
 
 def test_chord_header_members_from_template(broker_app, tasks, reader, unique, templated):
@@ -201,6 +201,7 @@ def test_publish_signal_receivers_see_every_member(broker_app, tasks, reader, un
     assert templated.sent == []
 
 
+@pytest.mark.skipif(not transport.ENABLED, reason='stock transports publish batches at once')
 def test_bad_member_arguments_fail_before_the_batch_is_written(broker_app, tasks, reader,
                                                               unique, templated):
     add = tasks[0]
