@@ -70,14 +70,6 @@ SAFETY_FETCH_INTERVAL = 5.0
 #: ``publish(header_values, property_values, body)``: True once published.
 MessagePublisher = Callable[[tuple[Any, ...], tuple[Any, ...], 'str | bytes'], bool]
 
-#: JSON of the open values: what ``json.dumps`` writes for each plain type.
-_JSON_VALUES: dict[type, Callable[[Any], str]] = {
-    str: encode_basestring_ascii,
-    int: int.__repr__,
-    type(None): lambda value: 'null',
-}
-
-
 class EnvelopeTemplate:
     """kombu's stored JSON envelope of a message, with a few values left open.
 
@@ -114,23 +106,35 @@ class EnvelopeTemplate:
             before, text = text.split(quoted[index])
             self.pieces.append(before)
         self.pieces.append(text)
+        #: ``(value index, text after it)`` for each open value, in text order.
+        self.slots = list(zip(self.order, self.pieces[1:], strict=True))
         self.body_encoding = channel.body_encoding
 
     def render(self, header_values: tuple[Any, ...], property_values: tuple[Any, ...],
                body: str | bytes) -> str | None:
         """The stored JSON of the message with these values; None for a value it cannot encode."""
         channel = self.channel
-        encoded, _ = channel.encode_body(body, self.body_encoding)
+        if self.body_encoding == 'base64':
+            # kombu's Base64 codec, as the channel's basic_publish applies it.
+            encoded = b2a_base64(body.encode() if type(body) is str else body,
+                                 newline=False).decode()
+        else:
+            encoded, _ = channel.encode_body(body, self.body_encoding)
         values = (encoded, *header_values, *property_values, channel.next_delivery_tag())
-        pieces = self.pieces
-        out = [pieces[0]]
-        for index, piece in zip(self.order, pieces[1:], strict=True):
+        out = [self.pieces[0]]
+        append = out.append
+        for index, piece in self.slots:
             value = values[index]
-            to_json = _JSON_VALUES.get(type(value))
-            if to_json is None:
+            kind = type(value)
+            if kind is str:
+                append(encode_basestring_ascii(value))
+            elif value is None:
+                append('null')
+            elif kind is int:
+                append(int.__repr__(value))
+            else:
                 return None
-            out.append(to_json(value))
-            out.append(piece)
+            append(piece)
         return ''.join(out)
 
 
