@@ -116,8 +116,8 @@ class EnvelopeTemplate:
         channel = self.channel
         if self.body_encoding == 'base64':
             # kombu's Base64 codec, as the channel's basic_publish applies it.
-            encoded = b2a_base64(body.encode() if type(body) is str else body,
-                                 newline=False).decode()
+            raw = body.encode() if isinstance(body, str) else body
+            encoded = b2a_base64(raw, newline=False).decode()
         else:
             encoded, _ = channel.encode_body(body, self.body_encoding)
         values = (encoded, *header_values, *property_values, channel.next_delivery_tag())
