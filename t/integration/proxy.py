@@ -1,4 +1,4 @@
-"""A loopback TCP proxy that tests cut and restore to simulate a service outage."""
+"""A loopback TCP proxy that tests cut and restore (an outage) or slow down (a late packet)."""
 from __future__ import annotations
 
 import socket
@@ -9,11 +9,17 @@ __all__ = ('TcpProxy',)
 
 
 class TcpProxy:
-    """Forwards a free loopback port to ``target_port``; ``down()`` cuts every connection."""
+    """Forwards a free loopback port to ``target_port``; ``down()`` cuts every connection.
 
-    def __init__(self, target_port: int, target_host: str = '127.0.0.1') -> None:
+    With ``delay`` what the clients send reaches the server that many seconds late
+    (the replies are not delayed).
+    """
+
+    def __init__(self, target_port: int, target_host: str = '127.0.0.1',
+                 delay: float = 0.0) -> None:
         self.target_port = target_port
         self.target_host = target_host
+        self.delay = delay
         probe = socket.socket()
         probe.bind(('127.0.0.1', 0))
         self.port = probe.getsockname()[1]
@@ -79,13 +85,15 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, upstream, self.delay), (upstream, client, 0.0)):
+                threading.Thread(target=self._pipe, args=(a, b, delay), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 dst.sendall(data)
         except OSError:
             pass
