@@ -5,9 +5,7 @@ subscribes to the result's channel while it waits (see SURFACE 7.6).
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
@@ -15,9 +13,7 @@ from urllib.parse import unquote
 from kombu.utils.functional import retry_over_time
 from kombu.utils.url import url_to_parts
 
-from celery import states
-from celery.backends.asynchronous import (
-    E_RETRY_LIMIT_EXCEEDED,
+from celery.backends.asynchronous import (  # noqa: F401 - BaseResultConsumer re-exported
     AsyncBackendMixin,
     BaseResultConsumer,
     MessageBuffer,
@@ -25,6 +21,8 @@ from celery.backends.asynchronous import (
 from celery.backends.base import Backend
 from celery.backends.keyvalue import BaseKeyValueStoreBackend
 from celery.backends.redis_chord import RedisChordMixin
+from celery.backends import redis_consumer
+from celery.backends.redis_consumer import ResultConsumer
 from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
     E_REDIS_SSL_CERT_REQS_MISSING_INVALID,
     E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH,
@@ -38,10 +36,7 @@ from celery.utils.log import get_logger
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from kombu.message import Message
-
     from celery.backends._types import BackendReduce, BackendRequest, Payload
-    from celery.result import AsyncResult, ResultSet
 
 T = TypeVar('T')
 
@@ -117,137 +112,12 @@ _SCRIPTABLE_SERIALIZERS = frozenset({'json', 'msgpack'})
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
-class ResultConsumer(BaseResultConsumer):
-    """Subscribes to ``celery-task-meta-<id>`` channels of the results being waited on."""
-
-    _pubsub: Any = None
-    backend: RedisBackend
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.subscribed_to: set[bytes] = set()
-        # Green threads share one pub/sub connection: only one of them may
-        # open it or change subscriptions at a time (the drainer only reads).
-        self._lock = threading.RLock()
-
-    def on_after_fork(self) -> None:
-        """Drop the parent's subscriptions and connection."""
-        client = self.backend.__dict__.get('_client')
-        if client is not None:
-            client.connection_pool.reset()
-        if self._pubsub is not None:
-            self._pubsub.close()
-        self._pubsub = None
-        self.subscribed_to = set()
-        self._lock = threading.RLock()
-        self._has_work.clear()
-
-    def _reconnect_pubsub(self) -> None:
-        self._pubsub = None
-        self.backend.client.connection_pool.reset()
-        # States may have changed while we were disconnected: re-read them
-        # before subscribing again, or a result published meanwhile is lost.
-        if self.subscribed_to:
-            keys = list(self.subscribed_to)
-            for value in self.backend.client.mget(keys):
-                if value:
-                    self.on_state_change(self.backend.decode(value), None)
-        self._pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
-        if self.subscribed_to:
-            self._pubsub.subscribe(*self.subscribed_to)
-
-    @contextmanager
-    def reconnect_on_error(self) -> Iterator[None]:
-        """Reconnect (with the backend retry policy) when the connection drops."""
-        try:
-            yield
-        except CONNECTION_ERRORS as exc:
-            logger.warning('Redis result consumer lost its connection: %r; reconnecting', exc)
-            try:
-                self.backend.ensure(self._reconnect_pubsub, ())
-            except CONNECTION_ERRORS as err:
-                logger.critical(E_RETRY_LIMIT_EXCEEDED)
-                raise RuntimeError(E_RETRY_LIMIT_EXCEEDED) from err
-
-    def on_state_change(self, meta: dict[str, Any], message: Message | None) -> None:
-        """Fulfil the result and unsubscribe once it is ready."""
-        super().on_state_change(meta, message)
-        if meta['status'] in states.READY_STATES:
-            self.cancel_for(meta['task_id'])
-
-    def start(self, initial_task_id: str, **kwargs: Any) -> None:
-        """Open the pub/sub connection and subscribe to ``initial_task_id``."""
-        self._consume_from(initial_task_id)
-
-    # Celery's signature here: timeout arrives in kwargs (the base names it).
-    def on_wait_for_pending(self, result: AsyncResult[Any] | ResultSet,  # type: ignore[override]
-                            **kwargs: Any) -> None:
-        """Read the stored states once: results stored before we subscribed are not re-sent."""
-        with self.reconnect_on_error():
-            for meta in result._iter_meta(**kwargs):
-                if meta is not None and self._is_pending(meta.get('task_id')):
-                    self.on_state_change(meta, None)
-
-    def _is_pending(self, task_id: str | None) -> bool:
-        try:
-            self._get_pending_result(task_id)  # type: ignore[arg-type]
-        except KeyError:
-            return False
-        return True
-
-    def stop(self) -> None:
-        """Close the pub/sub connection."""
-        with self._lock:
-            self._has_work.clear()
-            if self._pubsub is not None:
-                self._pubsub.close()
-                self._pubsub = None
-
-    def drain_events(self, timeout: float | None = None) -> None:
-        """Handle one published state (waiting at most ``timeout``)."""
-        pubsub = self._pubsub
-        if pubsub is None or pubsub.connection is None or not self.subscribed_to:
-            self.wait_for_work(timeout)
-            return
-        with self.reconnect_on_error():
-            message = pubsub.get_message(timeout=timeout)
-            if message and message['type'] == 'message':
-                self.on_state_change(self.backend.decode(message['data']), message)
-
-    def consume_from(self, task_id: str) -> None:
-        """Subscribe to the channel of ``task_id``."""
-        self._consume_from(task_id)
-
-    def _consume_from(self, task_id: str) -> None:
-        key = self.backend.get_key_for_task(task_id)
-        if key in self.subscribed_to:
-            return
-        with self._lock:
-            self.subscribed_to.add(key)
-            with self.reconnect_on_error():
-                if self._pubsub is None:
-                    self._pubsub = self.backend.client.pubsub(ignore_subscribe_messages=True)
-                self._pubsub.subscribe(key)
-            self._has_work.set()
-
-    def cancel_for(self, task_id: str) -> None:
-        """Unsubscribe from the channel of ``task_id``."""
-        key = self.backend.get_key_for_task(task_id)
-        if key not in self.subscribed_to:
-            return
-        with self._lock:
-            self.subscribed_to.discard(key)
-            if not self.subscribed_to:
-                self._has_work.clear()
-            if self._pubsub is not None:
-                with self.reconnect_on_error():
-                    self._pubsub.unsubscribe(key)
-
-
 class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin):
     """Redis task result store."""
 
     ResultConsumer = ResultConsumer
+    # (The module's name: in this class ``ResultConsumer`` is the attribute above.)
+    result_consumer: redis_consumer.ResultConsumer
     redis = redis
     connection_class_ssl: type[redis.Connection] | None = redis.SSLConnection
     supports_autoexpire = True

@@ -1,4 +1,4 @@
-"""A loopback TCP proxy that tests cut and restore to simulate a service outage."""
+"""A loopback TCP proxy that tests cut and restore (an outage) or slow down (a late packet)."""
 from __future__ import annotations
 
 import socket
@@ -9,11 +9,17 @@ __all__ = ('TcpProxy',)
 
 
 class TcpProxy:
-    """Forwards a free loopback port to ``target_port``; ``down()`` cuts every connection."""
+    """Forwards a free loopback port to ``target_port``; ``down()`` cuts every connection.
 
-    def __init__(self, target_port: int, target_host: str = '127.0.0.1') -> None:
+    With ``delay`` what the clients send reaches the server that many seconds late
+    (the replies are not delayed).
+    """
+
+    def __init__(self, target_port: int, target_host: str = '127.0.0.1',
+                 delay: float = 0.0) -> None:
         self.target_port = target_port
         self.target_host = target_host
+        self.delay = delay
         probe = socket.socket()
         probe.bind(('127.0.0.1', 0))
         self.port = probe.getsockname()[1]
@@ -91,13 +97,17 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._sockets += [client, upstream]
-            for a, b, gate in ((client, upstream, None), (upstream, client, self._replies)):
-                threading.Thread(target=self._pipe, args=(a, b, gate), daemon=True).start()
+            for a, b, delay, gate in ((client, upstream, self.delay, None),
+                                      (upstream, client, 0.0, self._replies)):
+                threading.Thread(target=self._pipe, args=(a, b, delay, gate), daemon=True).start()
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket, gate: threading.Event | None) -> None:
+    def _pipe(src: socket.socket, dst: socket.socket, delay: float = 0.0,
+              gate: threading.Event | None = None) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 if gate is not None:
                     gate.wait()
                 dst.sendall(data)
