@@ -230,21 +230,14 @@ class ResultConsumer(BaseResultConsumer):
 
     def _retire(self, task_id: str) -> None:
         # Ready: the channel is let go (on the server with the next command).
-        key = self.backend.get_key_for_task(task_id)
-        if key not in self.subscribed_to:
-            return
-        with self._lock:
-            self.subscribed_to.discard(key)
-            self._check.discard(key)
-            if not self.subscribed_to:
-                self._has_work.clear()
-            self._unsubscribe_later.add(key)
-            if len(self._unsubscribe_later) >= UNSUBSCRIBE_BATCH:
-                with self.reconnect_on_error():
-                    self._flush_unsubscribes()
+        self._let_go(task_id, now=False)
 
     def cancel_for(self, task_id: str) -> None:
         """Unsubscribe from the channel of ``task_id`` now (its waiter gave up)."""
+        self._let_go(task_id, now=True)
+
+    def _let_go(self, task_id: str, now: bool) -> None:
+        """Stop waiting on ``task_id``'s channel; unsubscribe now or with a later batch."""
         key = self.backend.get_key_for_task(task_id)
         if key not in self.subscribed_to:
             return
@@ -255,8 +248,9 @@ class ResultConsumer(BaseResultConsumer):
                 self._has_work.clear()
             # Ready results waiting to be let go go in the same command.
             self._unsubscribe_later.add(key)
-            with self.reconnect_on_error():
-                self._flush_unsubscribes()
+            if now or len(self._unsubscribe_later) >= UNSUBSCRIBE_BATCH:
+                with self.reconnect_on_error():
+                    self._flush_unsubscribes()
 
 
 def _waited_ids(result: AsyncResult[Any] | ResultSet) -> Iterable[str]:
