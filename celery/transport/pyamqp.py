@@ -382,19 +382,9 @@ class PublishBatch:
 
     def publish_message(self, message: Any, exchange: str, routing_key: str,
                         mandatory: bool = False, immediate: bool = False) -> None:
-        """:meth:`publish` without py-amqp's per-call work: the same frames, kept for the flush.
-
-        py-amqp's ``basic_publish`` encodes the method arguments and makes a
-        promise for every message, and checks for a blocked connection,
-        which :meth:`flush` does once per batch instead.
-        """
-        channel = self.channel
-        connection = channel.connection
-        if connection is None:
-            raise RecoverableConnectionError('basic_publish: connection closed')
-        args = _publish_args(exchange, routing_key, mandatory, immediate)
-        connection.frame_writer(1, channel.channel_id, _PUBLISH, args, message)
-        self.count_kept()
+        """:meth:`publish` with the destination as arguments (the direct publish's call)."""
+        self.publish(message, exchange=exchange, routing_key=routing_key,
+                     mandatory=mandatory, immediate=immediate)
 
     def publish_encoded(self, properties: bytes, body: bytes, exchange: str, routing_key: str,
                         mandatory: bool = False, immediate: bool = False) -> bool:
