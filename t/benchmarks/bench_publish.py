@@ -17,9 +17,13 @@ For each broker it prints tasks/s and CPU microseconds per task for
 
 and the rate of each as a share of bare kombu's and of Dramatiq's; then a
 group of 1,000 tasks (published pipelined) against 1,000 ``delay()`` calls,
-wall time ratio.  The publishers run in turn for ``--rounds`` rounds (the
-machine's noise hits all of them alike) and the median round is printed.
-Queues are unique per run, purged between rounds and deleted afterwards.
+wall time ratio, and the ``wire`` ceiling: 1,000 copies of one task message
+sent as cheaply as the client library can (py-amqp's ``basic_publish`` of a
+prepared message, pipelined; one Redis ``LPUSH``), which bounds how much
+faster than ``delay()`` any group can be on the machine.  The publishers run
+in turn for ``--rounds`` rounds (the machine's noise hits all of them alike)
+and the median round is printed.  Queues are unique per run, purged after
+each publisher (a broker slows down as a queue grows) and deleted afterwards.
 """
 from __future__ import annotations
 
@@ -33,9 +37,12 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 
+import amqp  # noqa: E402
+from amqp import Message as amqp_message  # noqa: E402
 from kombu import Connection, Exchange, Queue  # noqa: E402
+from kombu.serialization import dumps  # noqa: E402
 
-from celery import Celery, group  # noqa: E402
+from celery import Celery, Task, group  # noqa: E402
 from t.benchmarks.live_run import live_run  # noqa: E402
 from t.servers import AMQP_URL, REDIS_URL  # noqa: E402
 
@@ -106,16 +113,20 @@ def bench_broker(label: str, url: str, n: int, rounds_count: int) -> None:
         if peer is not None:
             rounds['dramatiq'] = []
         try:
+            purge = queue(conn.default_channel).purge
             for _ in range(rounds_count):
+                # Each publisher on an empty queue: a broker slows down as its queue grows.
                 rounds['kombu'].append(measure(n, kombu_publish))
+                purge()
                 # One pooled connection: the message layer holds it only while it runs.
                 with app.producer_or_acquire() as celery_producer:
                     rounds['amqp'].append(measure(n, amqp_publisher(celery_producer)))
+                purge()
                 rounds['apply_async'].append(measure(n, apply_async))
+                purge()
                 if peer is not None:
                     rounds['dramatiq'].append(measure(n, peer.send))
                     peer.purge()
-                queue(conn.default_channel).purge()
         finally:
             if peer is not None:
                 peer.close()
@@ -164,17 +175,70 @@ class DramatiqPublisher:
         dramatiq_peer.clean_up(self.broker, self.queue, self.namespace)
 
 
-def bench_group(label: str, task: object, rounds_count: int, size: int = 1000) -> None:
-    """Print how much faster a group of ``size`` publishes than ``size`` delay() calls."""
-    delays, groups = [], []
-    for _ in range(rounds_count):
-        delays.append(measure(size, lambda i: task.delay(i, i)))
-        groups.append(measure(1, lambda _: group(task.s(i, i) for i in range(size)).apply_async()))
+def bench_group(label: str, task: Task, rounds_count: int, size: int = 1000) -> None:
+    """Print how much faster a group of ``size`` publishes than ``size`` delay() calls.
+
+    Beside it, the broker's own ceiling for ``size`` such messages sent in one
+    go (see :func:`wire_publisher`): a group can be at most that much faster
+    than ``delay()`` on this machine, whatever the client does.
+    """
+    app = task.app
+    queue = app.amqp.queues[app.conf.task_default_queue]
+    delays, groups, wire = [], [], []
+    with app.connection_for_write() as conn:
+        purge = queue(conn.default_channel).purge
+        send_wire = wire_publisher(label, conn, task, size)
+        for _ in range(rounds_count):
+            # Each round on an empty queue: a broker slows down as its queue grows.
+            delays.append(measure(size, lambda i: task.delay(i, i)))
+            purge()
+            groups.append(measure(1, lambda _: group(task.s(i, i) for i in range(size)).apply_async()))
+            purge()
+            wire.append(measure(1, send_wire))
+            purge()
     delay_rate, delay_cpu = median_round(delays)
     group_rate, group_cpu = median_round(groups)
     group_rate, group_cpu = group_rate * size, group_cpu / size
+    wire_rate = median_round(wire)[0] * size
     print(f'{label:<6} {"group/delay":<12} {group_rate:>10,.0f} tasks/s {group_cpu:>8.1f} CPU µs/task '
           f'{group_rate / delay_rate:>7.2f}x delay() ({delay_rate:,.0f}/s, {delay_cpu:.1f} µs)')
+    print(f'{label:<6} {"wire":<12} {wire_rate:>10,.0f} tasks/s  the broker\'s ceiling: a group '
+          f'can be at most {wire_rate / delay_rate:.2f}x delay() here; ours reaches '
+          f'{group_rate / wire_rate:.0%} of it')
+
+
+def wire_publisher(label: str, conn: Connection, task: Task, size: int) -> Callable[[int], None]:
+    """Return a callable sending ``size`` copies of one task message as cheaply as the client library can.
+
+    AMQP: py-amqp's ``basic_publish`` of one prepared persistent message,
+    pipelined (no client work per message beyond the frames).  Redis: the
+    message's stored payload pushed ``size`` times in one ``LPUSH``.
+    """
+    queue_name = task.app.conf.task_default_queue
+    channel = conn.default_channel
+    if label == 'redis':
+        scratch = f'{queue_name}-wire'
+        task.app.send_task(task.name, (1, 1), queue=Queue(scratch, Exchange(scratch), scratch))
+        payload = channel.client.rpop(scratch)
+        channel.client.delete(scratch, f'_kombu.binding.{scratch}')
+        payloads = [payload] * size
+        return lambda _: channel.client.lpush(queue_name, *payloads)
+    message = task.app.amqp.create_task_message(str(uuid.uuid4()), task.name, (1, 1), {})
+    _, _, body = dumps(message.body, serializer='json')
+    raw = amqp_message(body, headers=dict(message.headers), delivery_mode=2,
+                       content_type='application/json', content_encoding='utf-8', priority=0,
+                       correlation_id='x', reply_to='')
+    # py-amqp itself (not our transport), on a connection of its own.
+    client = amqp.Connection(f'{conn.hostname}:{conn.port}', userid=conn.userid,
+                             password=conn.password, virtual_host=conn.virtual_host)
+    client.connect()
+    wire_channel = client.channel()
+
+    def send(_: int) -> None:
+        for _ in range(size):
+            wire_channel.basic_publish(raw, exchange='', routing_key=queue_name)
+        wire_channel.basic_qos(0, 0, False)   # a round trip: every message reached the broker
+    return send
 
 
 def main() -> None:
