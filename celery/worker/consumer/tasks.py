@@ -50,11 +50,12 @@ class Tasks(bootsteps.StartStopStep):
     def fetch_only_when_free(self, c: Any) -> None:
         """``worker_disable_prefetch``: take a message only when a process can run it.
 
-        Virtual transports (Redis) ask ``qos.can_consume()`` before each fetch;
-        AMQP has no such hook and keeps a prefetch of one per process.
+        The owned Redis transport asks its QoS gate before each fetch.  AMQP
+        has no such hook, nor has kombu's stock Redis QoS (fast path
+        switched off): there the prefetch of one per process applies.
         """
-        qos = getattr(c.task_consumer.channel, 'qos', None)
-        if qos is None or not hasattr(qos, 'can_consume'):
+        set_gate = getattr(getattr(c.task_consumer.channel, 'qos', None), 'set_gate', None)
+        if set_gate is None:
             return
         reserved = state.reserved_for(c.hostname)
         controller = c.controller
@@ -62,18 +63,7 @@ class Tasks(bootsteps.StartStopStep):
         def has_free_process() -> bool:
             return len(reserved) < (controller.max_concurrency or c.pool.num_processes or 1)
 
-        set_gate = getattr(qos, 'set_gate', None)
-        if set_gate is not None:
-            # The owned Redis transport's QoS takes the gate (celery.transport.redis_qos).
-            set_gate(has_free_process)
-            return
-        # kombu's stock QoS (fast path switched off) has no such seam: its
-        # can_consume is wrapped on this channel's instance only.
-        broker_can_consume = qos.can_consume
-
-        def can_consume() -> bool:
-            return has_free_process() and broker_can_consume()
-        qos.can_consume = can_consume
+        set_gate(has_free_process)
 
     def stop(self, c: Any) -> None:
         """Cancel the task consumer (stop receiving new tasks)."""
