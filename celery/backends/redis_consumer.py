@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import states
 from celery.backends.asynchronous import E_RETRY_LIMIT_EXCEEDED, BaseResultConsumer
+from celery.backends.redis_pubsub import ResultPubSub
 from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
@@ -82,10 +83,14 @@ class ResultConsumer(BaseResultConsumer):
 
     def _new_pubsub(self) -> Any:
         # Subscribe replies are wanted: they confirm the subscriptions.
-        return self.backend.client.pubsub(ignore_subscribe_messages=False)
+        client = self.backend.client
+        if self.backend.fast_path:
+            return ResultPubSub(client.connection_pool, ignore_subscribe_messages=False)
+        return client.pubsub(ignore_subscribe_messages=False)
 
     def _reconnect_pubsub(self) -> None:
         self._pubsub = None
+        self.backend.drop_held()
         self.backend.client.connection_pool.reset()
         self._reset()
         self._pubsub = self._new_pubsub()
@@ -177,7 +182,10 @@ class ResultConsumer(BaseResultConsumer):
             if message:
                 kind = message['type']
                 if kind == 'message':
-                    self.on_state_change(self.backend.decode(message['data']), message)
+                    if message['channel'] in self.subscribed_to:
+                        self.on_state_change(self.backend.decode(message['data']), message)
+                    # else: a channel let go of, its result read already
+                    # (e.g. from the store, before this was published).
                 elif kind == 'subscribe':
                     self._on_confirmed(message['channel'])
             if self._due and not self._check:
@@ -214,12 +222,22 @@ class ResultConsumer(BaseResultConsumer):
             return
         if self._pubsub is None:
             self._pubsub = self._new_pubsub()
+        if isinstance(self._pubsub, ResultPubSub) and self._unsubscribe_later:
+            # The channels let go and the new one in one write.
+            keys, self._unsubscribe_later = self._unsubscribe_later, set()
+            self._confirmed.difference_update(keys)
+            self._count_subscribe([key])
+            self._pubsub.resubscribe(list(keys), [key])
+            return
         self._flush_unsubscribes()
         self._subscribe([key])
 
-    def _subscribe(self, keys: list[bytes]) -> None:
+    def _count_subscribe(self, keys: list[bytes]) -> None:
         for key in keys:
             self._unconfirmed[key] = self._unconfirmed.get(key, 0) + 1
+
+    def _subscribe(self, keys: list[bytes]) -> None:
+        self._count_subscribe(keys)
         self._pubsub.subscribe(*keys)
 
     def _flush_unsubscribes(self) -> None:
