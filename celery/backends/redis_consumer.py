@@ -156,7 +156,7 @@ class ResultConsumer(BaseResultConsumer):
         return True
 
     def _read_stored(self, keys: list[bytes]) -> None:
-        for value in self.backend.client.mget(keys):
+        for value in self.backend.mget(keys):
             if value:
                 meta = self.backend.decode(value)
                 if self._is_pending(meta.get('task_id')):
