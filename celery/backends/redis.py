@@ -109,7 +109,8 @@ end
 redis.call('PUBLISH', KEYS[1], ARGV[1])
 return 1
 """
-_SET_UNLESS_SUCCESS_SHA = hashlib.sha1(_SET_UNLESS_SUCCESS.encode(), usedforsecurity=False).hexdigest()
+_SET_UNLESS_SUCCESS_SHA = hashlib.sha1(_SET_UNLESS_SUCCESS.encode(),
+                                       usedforsecurity=False).hexdigest()
 _SCRIPTABLE_SERIALIZERS = frozenset({'json', 'msgpack'})
 
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
@@ -249,7 +250,7 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     @property
     def held(self) -> HeldConnection | None:
-        """The connection held for the backend's commands (None: every command goes through the client)."""
+        """The connection held for the backend's commands (None: they go through the client)."""
         held: HeldConnection | None = self.__dict__.get('_held')
         if held is None and '_held' not in self.__dict__:
             pool = self.client.connection_pool

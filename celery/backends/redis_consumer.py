@@ -163,13 +163,14 @@ class ResultConsumer(BaseResultConsumer):
                     self.on_state_change(meta, None)
 
     def stop(self) -> None:
-        """Close the pub/sub connection."""
+        """Close the pub/sub connection (and the backend's held one)."""
         with self._lock:
             self._has_work.clear()
             if self._pubsub is not None:
                 self._pubsub.close()
                 self._pubsub = None
             self._reset()
+        self.backend.drop_held()
 
     def drain_events(self, timeout: float | None = None) -> None:
         """Handle one message of the server (waiting at most ``timeout``)."""

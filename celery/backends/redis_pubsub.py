@@ -44,7 +44,7 @@ class ResultPubSub(PubSub):
                 or not _encodes_as_utf8(connection)):
             # The stock path (it also opens the connection on first use).
             if unsubscribe:
-                self.unsubscribe(*unsubscribe)
+                self.unsubscribe(*unsubscribe)  # type: ignore[no-untyped-call]
             if subscribe:
                 self.subscribe(*subscribe)
             return
@@ -62,13 +62,16 @@ class ResultPubSub(PubSub):
 
     def _names(self, channels: list[bytes]) -> dict[Any, None]:
         # Channel names as PubSub keys them (bytes, or str with decode_responses).
-        encode, decode = self.encoder.encode, self.encoder.decode
-        return {decode(encode(channel)): None for channel in channels}
+        encoder = self.encoder
+        if encoder is None:   # PubSub always sets one
+            return dict.fromkeys(channels)
+        return {encoder.decode(encoder.encode(channel)): None for channel in channels}
 
     def get_message(self, ignore_subscribe_messages: bool = False,
-                    timeout: float | None = 0.0) -> dict[str, Any] | None:
+                    timeout: float = 0.0) -> dict[str, Any] | None:
         """The next message, or None if none came within ``timeout`` (see the module's header)."""
         connection = self.connection
+        # (A None timeout blocks: the stock path.)
         if (connection is None or timeout is None or not self.subscribed
                 or connection.health_check_interval or self.push_handler_func is not None):
             message: dict[str, Any] | None = super().get_message(
