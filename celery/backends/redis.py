@@ -254,8 +254,9 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         held: HeldConnection | None = self.__dict__.get('_held')
         if held is None and '_held' not in self.__dict__:
             pool = self.client.connection_pool
-            held = HeldConnection(pool) if self.fast_path and holds(pool) else None
-            self.__dict__['_held'] = held
+            made = HeldConnection(pool) if self.fast_path and holds(pool) else None
+            # setdefault: two threads racing here end up sharing one.
+            held = self.__dict__.setdefault('_held', made)
         return held
 
     def drop_held(self) -> None:
