@@ -5,6 +5,7 @@ subscribes to the result's channel while it waits (see SURFACE 7.6).
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,6 +24,7 @@ from celery.backends.keyvalue import BaseKeyValueStoreBackend
 from celery.backends.redis_chord import RedisChordMixin
 from celery.backends import redis_consumer
 from celery.backends.redis_consumer import ResultConsumer
+from celery.backends.redis_held import BUSY, HeldConnection, holds
 from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
     E_REDIS_SSL_CERT_REQS_MISSING_INVALID,
     E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH,
@@ -107,6 +109,8 @@ end
 redis.call('PUBLISH', KEYS[1], ARGV[1])
 return 1
 """
+_SET_UNLESS_SUCCESS_SHA = hashlib.sha1(_SET_UNLESS_SUCCESS.encode(),
+                                       usedforsecurity=False).hexdigest()
 _SCRIPTABLE_SERIALIZERS = frozenset({'json', 'msgpack'})
 
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
@@ -229,6 +233,38 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
             client = self.__dict__['_client'] = self._create_client(**self.connparams)
         return client
 
+    @property
+    def fast_path(self) -> bool:
+        """Whether the backend's own commands and ``get()`` skip redis-py's generic layers.
+
+        See :mod:`celery.backends.redis_held`; off with the transports'
+        switch (``CELERY_STOCK_TRANSPORTS=1``, or ``fast_path=False`` in
+        ``broker_transport_options`` or ``result_backend_transport_options``).
+        """
+        enabled: bool | None = self.__dict__.get('_fast_path')
+        if enabled is None:
+            from celery.transport import fast_path_enabled
+            enabled = self.__dict__['_fast_path'] = fast_path_enabled(
+                self.app, self._transport_options)
+        return enabled
+
+    @property
+    def held(self) -> HeldConnection | None:
+        """The connection held for the backend's commands (None: they go through the client)."""
+        held: HeldConnection | None = self.__dict__.get('_held')
+        if held is None and '_held' not in self.__dict__:
+            pool = self.client.connection_pool
+            made = HeldConnection(pool) if self.fast_path and holds(pool) else None
+            # setdefault: two threads racing here end up sharing one.
+            held = self.__dict__.setdefault('_held', made)
+        return held
+
+    def drop_held(self) -> None:
+        """Disconnect the held connection (the pool is reset, or the backend closes)."""
+        held = self.__dict__.get('_held')
+        if held is not None:
+            held.close()
+
     def before_fork(self) -> None:
         """Build the client (not its connections) for the children to share."""
         self.client
@@ -262,11 +298,23 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
 
     def get(self, key: bytes) -> Payload | None:
         """GET ``key``."""
+        held = self.held
+        if held is not None:
+            reply = held.call('GET', key)
+            if reply is not BUSY:
+                found: Payload | None = reply
+                return found
         value: Payload | None = self.client.get(key)
         return value
 
     def mget(self, keys: list[bytes]) -> list[Payload | None]:
         """MGET ``keys``."""
+        held = self.held
+        if held is not None and keys:
+            reply = held.call('MGET', *keys)
+            if reply is not BUSY:
+                found: list[Payload | None] = reply
+                return found
         values: list[Payload | None] = self.client.mget(keys)
         return values
 
@@ -307,8 +355,17 @@ class RedisBackend(RedisChordMixin, BaseKeyValueStoreBackend, AsyncBackendMixin)
         return result
 
     def _set_unless_success(self, key: bytes, value: Payload, expires: int) -> object:
-        client = self.client
         args = (value, expires, '', self.serializer)
+        held = self.held
+        if held is not None:
+            try:
+                reply = held.call('EVALSHA', _SET_UNLESS_SUCCESS_SHA, 1, key, *args)
+            except redis.exceptions.NoScriptError:
+                self._script_sha = None   # the client loads it (a restarted server)
+            else:
+                if reply is not BUSY:
+                    return reply
+        client = self.client
         if self._script_sha is not None:
             try:
                 return client.evalsha(self._script_sha, 1, key, *args)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import states
 from celery.backends.asynchronous import E_RETRY_LIMIT_EXCEEDED, BaseResultConsumer
+from celery.backends.redis_pubsub import ResultPubSub
 from celery.utils.log import get_logger
 
 if TYPE_CHECKING:
@@ -82,10 +83,14 @@ class ResultConsumer(BaseResultConsumer):
 
     def _new_pubsub(self) -> Any:
         # Subscribe replies are wanted: they confirm the subscriptions.
-        return self.backend.client.pubsub(ignore_subscribe_messages=False)
+        client = self.backend.client
+        if self.backend.fast_path:
+            return ResultPubSub(client.connection_pool, ignore_subscribe_messages=False)
+        return client.pubsub(ignore_subscribe_messages=False)
 
     def _reconnect_pubsub(self) -> None:
         self._pubsub = None
+        self.backend.drop_held()
         self.backend.client.connection_pool.reset()
         self._reset()
         self._pubsub = self._new_pubsub()
@@ -151,20 +156,21 @@ class ResultConsumer(BaseResultConsumer):
         return True
 
     def _read_stored(self, keys: list[bytes]) -> None:
-        for value in self.backend.client.mget(keys):
+        for value in self.backend.mget(keys):
             if value:
                 meta = self.backend.decode(value)
                 if self._is_pending(meta.get('task_id')):
                     self.on_state_change(meta, None)
 
     def stop(self) -> None:
-        """Close the pub/sub connection."""
+        """Close the pub/sub connection (and the backend's held one)."""
         with self._lock:
             self._has_work.clear()
             if self._pubsub is not None:
                 self._pubsub.close()
                 self._pubsub = None
             self._reset()
+        self.backend.drop_held()
 
     def drain_events(self, timeout: float | None = None) -> None:
         """Handle one message of the server (waiting at most ``timeout``)."""
@@ -177,7 +183,10 @@ class ResultConsumer(BaseResultConsumer):
             if message:
                 kind = message['type']
                 if kind == 'message':
-                    self.on_state_change(self.backend.decode(message['data']), message)
+                    if message['channel'] in self.subscribed_to:
+                        self.on_state_change(self.backend.decode(message['data']), message)
+                    # else: a channel let go of, its result read already
+                    # (e.g. from the store, before this was published).
                 elif kind == 'subscribe':
                     self._on_confirmed(message['channel'])
             if self._due and not self._check:
@@ -214,12 +223,22 @@ class ResultConsumer(BaseResultConsumer):
             return
         if self._pubsub is None:
             self._pubsub = self._new_pubsub()
+        if isinstance(self._pubsub, ResultPubSub) and self._unsubscribe_later:
+            # The channels let go and the new one in one write.
+            keys, self._unsubscribe_later = self._unsubscribe_later, set()
+            self._confirmed.difference_update(keys)
+            self._count_subscribe([key])
+            self._pubsub.resubscribe(list(keys), [key])
+            return
         self._flush_unsubscribes()
         self._subscribe([key])
 
-    def _subscribe(self, keys: list[bytes]) -> None:
+    def _count_subscribe(self, keys: list[bytes]) -> None:
         for key in keys:
             self._unconfirmed[key] = self._unconfirmed.get(key, 0) + 1
+
+    def _subscribe(self, keys: list[bytes]) -> None:
+        self._count_subscribe(keys)
         self._pubsub.subscribe(*keys)
 
     def _flush_unsubscribes(self) -> None:

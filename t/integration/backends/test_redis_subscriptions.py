@@ -13,7 +13,9 @@ import threading
 
 import pytest
 import redis
+from redis.client import PubSub
 
+from celery.backends.redis_pubsub import ResultPubSub
 from t.integration.proxy import TcpProxy
 from t.integration.worker.conftest import wait_for
 from t.servers import REDIS_BACKEND_URL, server_port, via_local_port
@@ -21,9 +23,11 @@ from t.servers import REDIS_BACKEND_URL, server_port, via_local_port
 SLOW = 0.3
 
 
-@pytest.fixture
-def redis_app(make_app):
-    return make_app('redis', url=REDIS_BACKEND_URL, result_expires=60)
+@pytest.fixture(params=[True, False], ids=['fast-path', 'stock'])
+def redis_app(request, make_app, unique):
+    return make_app('redis', url=REDIS_BACKEND_URL, result_expires=60,
+                    result_backend_transport_options={
+                        'global_keyprefix': f'it{unique}_', 'fast_path': request.param})
 
 
 @pytest.fixture
@@ -36,8 +40,10 @@ def slow_pubsub():
         proxy.up()
         proxies.append(proxy)
         client = redis.Redis.from_url(via_local_port(REDIS_BACKEND_URL, proxy.port), protocol=2)
-        backend.result_consumer._new_pubsub = lambda: client.pubsub(
-            ignore_subscribe_messages=False)
+        # The class the backend uses (one write per resubscribe on the fast path).
+        pubsub_class = ResultPubSub if backend.fast_path else PubSub
+        backend.result_consumer._new_pubsub = lambda: pubsub_class(
+            client.connection_pool, ignore_subscribe_messages=False)
     yield _slow
     for proxy in proxies:
         proxy.down()
@@ -78,8 +84,8 @@ def test_group_members_stored_before_the_subscribes_run_are_read_at_once(
             writer.mark_as_done(task_id, n)
     threading.Timer(SLOW / 3, store).start()
     reads = []
-    real_mget = backend.client.mget
-    backend.client.mget = lambda keys: reads.append(keys) or real_mget(keys)
+    real_mget = backend.mget
+    backend.mget = lambda keys: reads.append(keys) or real_mget(keys)
     group = redis_app.GroupResult(unique, [redis_app.AsyncResult(i) for i in ids])
     assert group.join_native(timeout=5) == [0, 1, 2, 3]
     assert len(reads) == 1 and len(reads[0]) == len(ids)   # read together once confirmed
