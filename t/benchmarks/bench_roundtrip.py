@@ -61,11 +61,17 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 def start_worker(broker: str, queue: str) -> subprocess.Popen[bytes]:
-    """Spawn the worker with default flags on ``queue``."""
+    """Spawn the worker with default flags on ``queue``.
+
+    It runs in this checkout: ``python -m`` puts the working directory first
+    on ``sys.path``, so a worker started from another checkout would import
+    that one's ``celery`` (``roundtrip_ab.py`` compares checkouts).
+    """
     env = worker_env(BENCH_BROKER=BROKERS[broker], BENCH_QUEUE=queue)
     return subprocess.Popen(
         [sys.executable, '-m', 'celery', '-A', 'bench_roundtrip', 'worker', '-l', 'WARNING',
-         '-n', f'{queue}@%h'], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         '-n', f'{queue}@%h'], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
 
 
 def stop(worker: subprocess.Popen[bytes], group: bool = False) -> None:
