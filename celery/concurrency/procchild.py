@@ -1,8 +1,11 @@
 """The loop a child of :class:`celery.concurrency.procpool.ProcessPool` runs.
 
-The child reads jobs from its own job socket and writes an accept message
-and then the result to its own result pipe.  Nothing is shared with its
-siblings, so there is no lock a kill could take away.
+The child reads jobs from its own job socket, writes an accept message to
+its accept pipe as it starts a job and the result to its result pipe when
+the job ends.  The parent waits on the result pipe only and reads the accept
+pipe when it handles a result or on a timer (see :mod:`.proccore`): a short
+job wakes the parent once, not twice.  Nothing is shared with its siblings,
+so there is no lock a kill could take away.
 
 Extends nothing of billiard: it replaces billiard's ``Worker`` loop, and uses
 only billiard's public ``ExceptionInfo`` and exception classes, so errors
@@ -25,8 +28,9 @@ from celery.concurrency.frames import encode, read_datagrams, write_all
 
 __all__ = ('ACCEPTED', 'DONE', 'SOFT_LIMIT_SIGNAL', 'ChildOptions', 'child_main')
 
-#: Message kinds a child writes: ``(ACCEPTED, job, pid, time)`` before a job
-#: runs and ``(DONE, job, (ok, value))`` after.
+#: Message kinds a child writes: ``(ACCEPTED, job, pid, time)`` (on its
+#: accept pipe) before a job runs and ``(DONE, job, (ok, value))`` (on its
+#: result pipe) after.
 ACCEPTED, DONE = 1, 2
 
 #: Signal the parent sends when a job passes its soft time limit.
@@ -79,7 +83,7 @@ def _die_by(signum: int) -> None:
     os._exit(128 + signum)
 
 
-def child_main(job_fd: int, result_fd: int, foreign_fds: Iterable[int],
+def child_main(job_fd: int, result_fd: int, accept_fd: int, foreign_fds: Iterable[int],
                options: ChildOptions) -> None:
     """Run jobs from ``job_fd`` until EOF, a stop message or a recycling limit."""
     for fd in foreign_fds:
@@ -94,7 +98,7 @@ def child_main(job_fd: int, result_fd: int, foreign_fds: Iterable[int],
     signal.signal(SOFT_LIMIT_SIGNAL, _on_soft_limit)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_terminate)
-    exitcode = _work(job_fd, result_fd, options)
+    exitcode = _work(job_fd, result_fd, accept_fd, options)
     if options.on_exit is not None:
         options.on_exit(os.getpid(), exitcode)
     sys.stdout.flush()
@@ -102,7 +106,7 @@ def child_main(job_fd: int, result_fd: int, foreign_fds: Iterable[int],
     os._exit(exitcode)
 
 
-def _work(job_fd: int, result_fd: int, options: ChildOptions) -> int:
+def _work(job_fd: int, result_fd: int, accept_fd: int, options: ChildOptions) -> int:
     pid, completed = os.getpid(), 0
     maxtasks, max_memory = options.maxtasks, options.max_memory_kib
     while maxtasks is None or completed < maxtasks:
@@ -110,7 +114,7 @@ def _work(job_fd: int, result_fd: int, options: ChildOptions) -> int:
         if not ok or job is None:
             return 0
         job_id, func, args, kwargs = job
-        write_all(result_fd, encode((ACCEPTED, job_id, pid, monotonic())))
+        write_all(accept_fd, encode((ACCEPTED, job_id, pid, monotonic())))
         leave = False
         try:
             _JobState.running = True

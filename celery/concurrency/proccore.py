@@ -21,7 +21,14 @@ one reader, and the parent reads the datagrams its child has not (see
 one move to a child that has run out of work (:data:`REBALANCE_AFTER`).
 
 Results are read by the worker's event loop when one is registered
-(:meth:`ProcessPool.read_results_in`), otherwise by a helper thread.
+(:meth:`ProcessPool.read_results_in`), otherwise by a helper thread.  A child
+reports the start of a job on an accept pipe of its own, which the event
+loop does not wait on: it reads it before the results it reads, and on a
+timer (:data:`ACCEPT_NOTICE_DELAY`) while a child may have started a job
+unheard of.  A job shorter than that wakes the parent once (its result, the
+start read with it) instead of twice, which on a busy machine took the CPU
+from the job itself; a longer one is known as started that much later.
+The helper thread reads the accept pipes as they are written.
 """
 from __future__ import annotations
 
@@ -69,6 +76,10 @@ MAX_READ = 256 * 1024
 #: A child that dies younger than this is replaced on the next check, not at
 #: once, so a child that cannot start does not fork in a tight loop.
 MIN_CHILD_LIFE = 1.0
+#: Seconds after which the event loop reads a job's start if its result has
+#: not come yet (the latest a running job is acked early, reported started,
+#: given its time limits' start).
+ACCEPT_NOTICE_DELAY = 0.01
 
 #: The message that stops a child between jobs.
 (STOP,) = datagrams(None)
@@ -100,6 +111,7 @@ class PoolCore:
         self._hub_thread: int | None = None
         self._thread: threading.Thread | None = None
         self._supervisor: Any = None
+        self._accept_timer: Any = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._lock = threading.RLock()
@@ -119,11 +131,13 @@ class PoolCore:
     def _spawn(self) -> Child:
         job_sock, job_peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         result_r, result_w = os.pipe()
-        foreign = [self._wake_r, self._wake_w, job_sock.fileno(), result_r]
+        accept_r, accept_w = os.pipe()
+        foreign = [self._wake_r, self._wake_w, job_sock.fileno(), result_r, accept_r]
         for other in self.children.values():
             foreign += other.fds()
         process = self._context.Process(
-            target=child_main, args=(job_peer.fileno(), result_w, foreign, self._options),
+            target=child_main, args=(job_peer.fileno(), result_w, accept_w, foreign,
+                                     self._options),
             name=f'ForkPoolWorker-{next(self._names)}', daemon=True)
         # The pool slot this child fills (0..N-1, reused by its replacement), as
         # billiard's pool numbers its processes: current_process().index gives
@@ -133,10 +147,12 @@ class PoolCore:
             process.start()
         finally:
             os.close(result_w)
+            os.close(accept_w)
         # Only our end is non-blocking: the child shares the open file of its end.
         job_sock.setblocking(False)
         os.set_blocking(result_r, False)
-        child = Child(process, job_sock, job_peer, result_r)
+        os.set_blocking(accept_r, False)
+        child = Child(process, job_sock, job_peer, result_r, accept_r)
         self.children[child.pid] = child
         self._born[child.pid] = monotonic()
         if self.alive_watch is not None:
@@ -164,11 +180,14 @@ class PoolCore:
     def _child_gone(self, child: Child) -> None:
         if child.gone:
             return
+        # Which jobs it had started decides which are lost and which run elsewhere.
+        self._take_accepts(child)
         child.gone = True
         self._unregister(child)
         child.job_sock.close()
         child.job_peer.close()
         os.close(child.result_fd)
+        os.close(child.accept_fd)
         process = child.process
         process.join(1.0)
         if process.exitcode is None:   # closed its pipe but lives on: finish it
@@ -239,6 +258,10 @@ class PoolCore:
         return job
 
     def _dispatch(self) -> None:
+        self._dispatch_waiting()
+        self._watch_accepts()
+
+    def _dispatch_waiting(self) -> None:
         waiting = self.waiting
         while waiting:
             job = waiting[0]
@@ -323,9 +346,36 @@ class PoolCore:
         if not size:
             self._child_gone(child)
             return False
+        # The starts first: a job's accept message was written before its result.
+        self._take_accepts(child)
         for message in child.reader.feed(self._read_view[:size]):
             self._handle(child, message)
         return True
+
+    def _take_accepts(self, child: Child) -> None:
+        """Handle the accept messages ``child`` wrote since they were last read."""
+        if not child.gone:
+            for message in child.read_accepts():
+                self._handle(child, message)
+
+    def _watch_accepts(self) -> None:
+        # The event loop does not wait on the accept pipes: while a child may
+        # have started a job unheard of, a timer reads them.  (Its timers are
+        # the loop thread's own: from another thread supervision does it.)
+        if (self.hub is None or self._accept_timer is not None
+                or threading.get_ident() != self._hub_thread):
+            return
+        if any(child.starting for child in self.children.values()):
+            self._accept_timer = self.hub.call_later(ACCEPT_NOTICE_DELAY, self._on_accept_timer)
+
+    def _on_accept_timer(self) -> None:
+        with self._lock:
+            self._accept_timer = None
+            if self.hub is None:
+                return
+            for child in list(self.children.values()):
+                self._take_accepts(child)
+            self._watch_accepts()
 
     def _drain(self, child: Child) -> None:
         """Handle everything an exited ``child`` wrote, then let it go."""
@@ -369,6 +419,8 @@ class PoolCore:
         """
         wanted = {id(job) for job in jobs}
         with self._lock:
+            for child in list(self.children.values()):
+                self._take_accepts(child)
             taken = [job for job in self.waiting if id(job) in wanted and not job.done]
             for child in list(self.children.values()):
                 if any(id(job) in wanted and not job.accepted() for job in child.jobs):
@@ -408,6 +460,7 @@ class PoolCore:
         with self._lock:
             now = monotonic()
             for child in list(self.children.values()):
+                self._take_accepts(child)
                 job = child.running
                 if job is not None and job.time_accepted is not None and not job.done:
                     self._check_limits(child, job, now - job.time_accepted)
@@ -491,17 +544,20 @@ class PoolCore:
     def _poll_once(self, timeout: float) -> None:
         with self._lock:
             readers = {c.result_fd: c for c in self.children.values() if not c.gone}
+            accepts = {c.accept_fd: c for c in self.children.values() if not c.gone}
             writers = {c.job_sock.fileno(): c for c in self.children.values()
                        if c.outbox and not c.gone}
         try:
-            readable, writable, _ = select.select([self._wake_r, *readers], list(writers), [],
-                                                  timeout)
+            readable, writable, _ = select.select([self._wake_r, *readers, *accepts],
+                                                  list(writers), [], timeout)
         except (OSError, ValueError):
             return   # a descriptor closed meanwhile: look again
         with self._lock:
             for fd in readable:
                 if fd == self._wake_r:
                     os.read(self._wake_r, 4096)
+                elif fd in accepts:
+                    self._take_accepts(accepts[fd])
                 elif not readers[fd].gone:
                     self._read(readers[fd])
             for fd in writable:
@@ -530,6 +586,9 @@ class PoolCore:
             if self._supervisor is not None:
                 self._supervisor.cancel()
                 self._supervisor = None
+            if self._accept_timer is not None:
+                self._accept_timer.cancel()
+                self._accept_timer = None
 
 def kill(pid: int, signum: int) -> None:
     """Send ``signum`` to ``pid`` unless it has exited."""

@@ -1,6 +1,7 @@
 """One job of :class:`celery.concurrency.procpool.ProcessPool` and the child that runs it."""
 from __future__ import annotations
 
+import os
 import socket
 from collections import deque
 from collections.abc import Callable
@@ -14,6 +15,9 @@ from celery.concurrency.frames import DATAGRAM_PAYLOAD, FrameReader
 __all__ = ('Job', 'Child', 'failure')
 
 _job_ids = count(1)
+
+#: Bytes read off an accept pipe at a time (an accept message is about 35).
+ACCEPTS_READ = 4096
 
 
 def failure(exc: BaseException) -> ExceptionInfo:
@@ -98,23 +102,27 @@ class Job:
 
 
 class Child:
-    """A pool process with its own job socket (written by us) and result pipe (read by us).
+    """A pool process with its own job socket (written by us), result and accept pipes (read by us).
 
     The parent keeps the child's end of the job socket open too (``job_peer``),
     to take back datagrams the child has not read.
     """
 
-    __slots__ = ('process', 'pid', 'job_sock', 'job_peer', 'result_fd', 'reader', 'outbox',
-                 'jobs', 'retiring', 'stop_sent', 'writer_registered', 'gone')
+    __slots__ = ('process', 'pid', 'job_sock', 'job_peer', 'result_fd', 'reader', 'accept_fd',
+                 'accepts', 'outbox', 'jobs', 'retiring', 'stop_sent', 'writer_registered',
+                 'gone')
 
     def __init__(self, process: Any, job_sock: socket.socket, job_peer: socket.socket,
-                 result_fd: int) -> None:
+                 result_fd: int, accept_fd: int) -> None:
         self.process = process
         self.pid: int = process.pid
         self.job_sock = job_sock
         self.job_peer = job_peer
         self.result_fd = result_fd
         self.reader = FrameReader()
+        #: The pipe of the child's accept messages, and their reassembly.
+        self.accept_fd = accept_fd
+        self.accepts = FrameReader()
         #: Datagrams not yet taken by the socket.
         self.outbox: deque[bytes] = deque()
         #: Jobs written to this child without an outcome yet, oldest first.
@@ -172,7 +180,29 @@ class Child:
 
     def fds(self) -> list[int]:
         """The parent's descriptors for this child (a sibling forked later closes them)."""
-        return [self.job_sock.fileno(), self.job_peer.fileno(), self.result_fd]
+        return [self.job_sock.fileno(), self.job_peer.fileno(), self.result_fd, self.accept_fd]
+
+    def read_accepts(self) -> list[Any]:
+        """The accept messages the child wrote since the last call (without blocking)."""
+        messages = []
+        while True:
+            try:
+                data = os.read(self.accept_fd, ACCEPTS_READ)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break   # closed: the child is gone
+            if not data:
+                break
+            messages += self.accepts.feed(data)
+            if len(data) < ACCEPTS_READ:
+                break
+        return messages
+
+    @property
+    def starting(self) -> bool:
+        """Whether the child may have started a job the parent has not heard of yet."""
+        return bool(self.jobs) and self.jobs[0].time_accepted is None
 
     def __repr__(self) -> str:
         return f'<Child pid={self.pid} jobs={len(self.jobs)}>'

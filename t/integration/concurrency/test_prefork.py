@@ -51,6 +51,10 @@ def fail() -> None:
     raise KeyError('boom')
 
 
+def kill_self() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Recorder:
     """Collects callbacks and the thread each ran in."""
 
@@ -183,6 +187,48 @@ def test_child_killed_mid_job_reports_worker_lost(make_pool, hub):
     apply(pool, rec, add, 2, 2)
     run_until(hub, lambda: rec.of('result'), timeout=10)
     assert rec.of('result') == [(4,)]
+
+
+def test_a_running_job_is_reported_started_while_it_runs(make_pool, hub):
+    # A start travels on the child's accept pipe, which the loop reads with
+    # results and on a short timer: a long job is known as started soon
+    # after the child started it (time_accepted is the child's clock).
+    pool = make_pool(1)
+    rec = Recorder()
+    heard: list[float] = []
+    pool.apply_async(sleep_then_pid, (3,), callback=rec('result'),
+                     accept_callback=lambda pid, started: heard.append(time.monotonic() - started))
+    run_until(hub, lambda: heard, timeout=10)
+    assert heard[0] < 0.5
+    assert not rec.of('result')
+
+
+def test_each_start_is_reported_before_its_result(make_pool, hub):
+    pool = make_pool(2)
+    rec = Recorder()
+    for i in range(40):
+        apply(pool, rec, add, i, i)
+    run_until(hub, lambda: len(rec.of('result')) == 40)
+    seen = 0
+    for kind, _, _ in rec.events:
+        seen += {'accepted': 1, 'result': -1}.get(kind, 0)
+        assert seen >= 0, 'a result came before its start'
+    assert len(rec.of('accepted')) == 40
+
+
+def test_a_job_killing_its_child_at_once_is_lost_not_run_again(make_pool, hub):
+    # The child dies before the parent has read its start: the start is read
+    # at its exit, so the job fails instead of going to another child.
+    pool = make_pool(1)
+    rec = Recorder()
+    apply(pool, rec, kill_self)
+    run_until(hub, lambda: rec.of('error'), timeout=10)
+    assert issubclass(rec.of('error')[0][0].type, WorkerLostError)
+    assert len(rec.of('accepted')) == 1
+    apply(pool, rec, add, 2, 2)
+    run_until(hub, lambda: rec.of('result'), timeout=10)
+    assert rec.of('result') == [(4,)]
+    assert len(rec.of('error')) == 1
 
 
 def test_terminate_job_reports_terminated(make_pool, hub):
