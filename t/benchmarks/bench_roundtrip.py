@@ -7,8 +7,10 @@ p50/p90/p99 beside the target.  This file is also the worker's app module.
 Broker and backend come from ``t/servers.py`` (results in the Redis database
 after the broker's); the run counts as a live test run (``live_run.py``).
 
-Then, where Dramatiq is installed (``requirements/bench.txt``; skipped with a
-note otherwise), the same on the same broker with Dramatiq: a
+Where Dramatiq is installed (``requirements/bench.txt``; skipped with a
+note otherwise), the same on the same broker with Dramatiq, taking turns
+with ours call by call (each turn in a shuffled order, so both see the same
+machine): a
 ``dramatiq t.benchmarks.dramatiq_peer:broker`` worker (1 process, 2 threads,
 unique queue) and its Redis result backend (``Results`` middleware), an
 actor's ``send(1, 1).get_result(block=True)``; it prints Dramatiq's
@@ -18,13 +20,15 @@ defaults: on Redis its consumer polls, sleeping 5-10 ms after an empty fetch.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from types import ModuleType
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -92,23 +96,32 @@ def percentile(samples: list[float], p: float) -> float:
     return samples[min(len(samples) - 1, int(len(samples) * p / 100))]
 
 
-def round_trips(call: Callable[[float], object], calls: int) -> list[float]:
-    """Time ``calls`` sequential ``call(timeout)`` round trips (seconds, sorted)."""
-    call(30)   # the worker is up and connected
-    for _ in range(WARMUP):
-        call(10)
-    samples = []
+def round_trips(calls: int, **clients: Callable[[float], object]) -> dict[str, list[float]]:
+    """Time ``calls`` round trips of each client, taking turns call by call (seconds, sorted).
+
+    Each client is called once per turn, in a shuffled order: all of them see
+    the same machine (separate runs on a shared machine differ by more than
+    the clients do).
+    """
+    for call in clients.values():
+        call(30)   # the worker is up and connected
+        for _ in range(WARMUP):
+            call(10)
+    samples: dict[str, list[float]] = {name: [] for name in clients}
+    order = list(clients)
     perf = time.perf_counter
     for _ in range(calls):
-        start = perf()
-        call(10)
-        samples.append(perf() - start)
-    return sorted(samples)
+        random.shuffle(order)
+        for name in order:
+            start = perf()
+            clients[name](10)
+            samples[name].append(perf() - start)
+    return {name: sorted(taken) for name, taken in samples.items()}
 
 
-def measure(calls: int) -> list[float]:
-    """Time ``calls`` sequential round trips of ours (seconds, sorted)."""
-    return round_trips(lambda timeout: add.delay(1, 1).get(timeout=timeout), calls)
+def ours(timeout: float) -> object:
+    """One round trip of ours."""
+    return add.delay(1, 1).get(timeout=timeout)
 
 
 def figures(samples: list[float]) -> tuple[float, float, float]:
@@ -131,8 +144,9 @@ def wait_ready(worker: subprocess.Popen[bytes], log_path: str, timeout: float = 
     raise RuntimeError(f'the dramatiq worker was not ready in {timeout:.0f} s')
 
 
-def measure_dramatiq(dramatiq_peer: ModuleType, broker: str, calls: int) -> list[float]:
-    """Time ``calls`` sequential Dramatiq round trips on ``broker`` (seconds, sorted)."""
+@contextmanager
+def dramatiq_client(dramatiq_peer: ModuleType, broker: str) -> Iterator[Callable[[float], object]]:
+    """Start a Dramatiq worker on ``broker``; yield a round trip of its actor; stop and clean up."""
     queue = namespace = f'bench-rt-dramatiq-{uuid.uuid4().hex[:8]}'
     client = dramatiq_peer.make_broker(BROKERS[broker], namespace, BACKEND)
     actor = dramatiq_peer.make_actor(client, queue, store_results=True)
@@ -147,8 +161,8 @@ def measure_dramatiq(dramatiq_peer: ModuleType, broker: str, calls: int) -> list
             env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         try:
             wait_ready(worker, log.name)
-            return round_trips(lambda timeout: actor.send(1, 1).get_result(
-                backend=backend, block=True, timeout=int(timeout * 1000)), calls)
+            yield lambda timeout: actor.send(1, 1).get_result(
+                backend=backend, block=True, timeout=int(timeout * 1000))
         finally:
             stop(worker, group=True)
             dramatiq_peer.clean_up(client, queue, namespace)
@@ -162,37 +176,43 @@ def main() -> None:
 
 
 def run(broker: str, calls: int) -> None:
-    """Time our round trips on ``broker``, then Dramatiq's, and print the figures."""
+    """Time our round trips on ``broker`` and Dramatiq's, taking turns; print the figures."""
     queue = f'bench.rt.{uuid.uuid4().hex[:8]}'
     app.conf.broker_url = BROKERS[broker]
     app.conf.task_default_queue = queue
-    worker = start_worker(broker, queue)
-    try:
-        samples = measure(calls)
-    finally:
-        stop(worker)
-    p50, p90, p99 = figures(samples)
-    target = TARGET_P50_MS[broker]
-    verdict = 'meets' if p50 <= target else 'misses'
-    print(f'{broker}: round trip over {calls} calls: p50 {p50:.2f} ms, p90 {p90:.2f} ms, '
-          f'p99 {p99:.2f} ms (target p50 <= {target} ms: {verdict})', flush=True)
-    with app.connection_for_write() as conn:
-        bound = Queue(queue, Exchange(queue), queue)(conn.default_channel)
-        # Redis deletes only the bindings its channel knows of: declare them first.
-        bound.declare()
-        bound.delete()
-
     try:
         # Here, not at the top: our worker imports this module and needs no Dramatiq.
         from t.benchmarks import dramatiq_peer
     except ModuleNotFoundError as exc:   # requirements/bench.txt not installed
-        print(f'{broker}: dramatiq skipped: {exc.name} is not installed '
+        dramatiq_peer = None
+        skipped = exc.name
+    worker = start_worker(broker, queue)
+    try:
+        with ExitStack() as stack:
+            clients: dict[str, Callable[[float], object]] = {'ours': ours}
+            if dramatiq_peer is not None:
+                clients['dramatiq'] = stack.enter_context(dramatiq_client(dramatiq_peer, broker))
+            samples = round_trips(calls, **clients)
+    finally:
+        stop(worker)
+        with app.connection_for_write() as conn:
+            bound = Queue(queue, Exchange(queue), queue)(conn.default_channel)
+            # Redis deletes only the bindings its channel knows of: declare them first.
+            bound.declare()
+            bound.delete()
+    p50, p90, p99 = figures(samples['ours'])
+    target = TARGET_P50_MS[broker]
+    verdict = 'meets' if p50 <= target else 'misses'
+    print(f'{broker}: round trip over {calls} calls: p50 {p50:.2f} ms, p90 {p90:.2f} ms, '
+          f'p99 {p99:.2f} ms (target p50 <= {target} ms: {verdict})', flush=True)
+    if 'dramatiq' not in samples:
+        print(f'{broker}: dramatiq skipped: {skipped} is not installed '
               '(pip install -r requirements/bench.txt)')
         return
-    peer_p50, peer_p90, peer_p99 = figures(measure_dramatiq(dramatiq_peer, broker, calls))
-    print(f'{broker}: dramatiq round trip over {calls} calls: p50 {peer_p50:.2f} ms, '
-          f'p90 {peer_p90:.2f} ms, p99 {peer_p99:.2f} ms; our p50 is {p50 / peer_p50:.2f}x '
-          f"Dramatiq's ({peer_p50 / p50:.1f}x as fast)")
+    peer_p50, peer_p90, peer_p99 = figures(samples['dramatiq'])
+    print(f'{broker}: dramatiq round trip over {calls} calls (taking turns with ours): '
+          f'p50 {peer_p50:.2f} ms, p90 {peer_p90:.2f} ms, p99 {peer_p99:.2f} ms; our p50 is '
+          f"{p50 / peer_p50:.2f}x Dramatiq's ({peer_p50 / p50:.1f}x as fast)")
 
 
 if __name__ == '__main__':
