@@ -10,11 +10,11 @@ after the broker's); the run counts as a live test run (``live_run.py``).
 Where Dramatiq is installed (``requirements/bench.txt``; skipped with a
 note otherwise), the same on the same broker with Dramatiq, taking turns
 with ours call by call (each turn in a shuffled order, so both see the same
-machine): a
+moments of the machine; separate runs drift by more than the two differ): a
 ``dramatiq t.benchmarks.dramatiq_peer:broker`` worker (1 process, 2 threads,
 unique queue) and its Redis result backend (``Results`` middleware), an
 actor's ``send(1, 1).get_result(block=True)``; it prints Dramatiq's
-p50/p90/p99 and our p50 as a multiple of Dramatiq's.  Dramatiq runs with its
+p50/p90/p99 and ours in the same turns, as a multiple of Dramatiq's.  Dramatiq runs with its
 defaults: on Redis its consumer polls, sleeping 5-10 ms after an empty fetch.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from types import ModuleType
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -176,7 +176,7 @@ def main() -> None:
 
 
 def run(broker: str, calls: int) -> None:
-    """Time our round trips on ``broker`` and Dramatiq's, taking turns; print the figures."""
+    """Time our round trips on ``broker`` alone, then taking turns with Dramatiq's; print them."""
     queue = f'bench.rt.{uuid.uuid4().hex[:8]}'
     app.conf.broker_url = BROKERS[broker]
     app.conf.task_default_queue = queue
@@ -184,15 +184,13 @@ def run(broker: str, calls: int) -> None:
         # Here, not at the top: our worker imports this module and needs no Dramatiq.
         from t.benchmarks import dramatiq_peer
     except ModuleNotFoundError as exc:   # requirements/bench.txt not installed
-        dramatiq_peer = None
-        skipped = exc.name
+        dramatiq_peer, skipped = None, exc.name
     worker = start_worker(broker, queue)
     try:
-        with ExitStack() as stack:
-            clients: dict[str, Callable[[float], object]] = {'ours': ours}
-            if dramatiq_peer is not None:
-                clients['dramatiq'] = stack.enter_context(dramatiq_client(dramatiq_peer, broker))
-            samples = round_trips(calls, **clients)
+        alone = round_trips(calls, ours=ours)['ours']
+        if dramatiq_peer is not None:
+            with dramatiq_client(dramatiq_peer, broker) as peer:
+                turns = round_trips(calls, ours=ours, dramatiq=peer)
     finally:
         stop(worker)
         with app.connection_for_write() as conn:
@@ -200,19 +198,20 @@ def run(broker: str, calls: int) -> None:
             # Redis deletes only the bindings its channel knows of: declare them first.
             bound.declare()
             bound.delete()
-    p50, p90, p99 = figures(samples['ours'])
+    p50, p90, p99 = figures(alone)
     target = TARGET_P50_MS[broker]
     verdict = 'meets' if p50 <= target else 'misses'
     print(f'{broker}: round trip over {calls} calls: p50 {p50:.2f} ms, p90 {p90:.2f} ms, '
           f'p99 {p99:.2f} ms (target p50 <= {target} ms: {verdict})', flush=True)
-    if 'dramatiq' not in samples:
+    if dramatiq_peer is None:
         print(f'{broker}: dramatiq skipped: {skipped} is not installed '
               '(pip install -r requirements/bench.txt)')
         return
-    peer_p50, peer_p90, peer_p99 = figures(samples['dramatiq'])
-    print(f'{broker}: dramatiq round trip over {calls} calls (taking turns with ours): '
-          f'p50 {peer_p50:.2f} ms, p90 {peer_p90:.2f} ms, p99 {peer_p99:.2f} ms; our p50 is '
-          f"{p50 / peer_p50:.2f}x Dramatiq's ({peer_p50 / p50:.1f}x as fast)")
+    (p50, _, _), (peer_p50, peer_p90, peer_p99) = figures(turns['ours']), figures(turns['dramatiq'])
+    print(f'{broker}: dramatiq round trip over {calls} calls, taking turns with ours: '
+          f'p50 {peer_p50:.2f} ms, p90 {peer_p90:.2f} ms, p99 {peer_p99:.2f} ms; ours in the '
+          f"same turns p50 {p50:.2f} ms, {p50 / peer_p50:.2f}x Dramatiq's "
+          f'({peer_p50 / p50:.1f}x as fast)')
 
 
 if __name__ == '__main__':
