@@ -13,8 +13,8 @@ where two carry the work, and about as much Python.
 :class:`HeldConnection` takes one connection of the backend's pool at its
 first command and keeps it checked out, sending commands packed by hand
 (:func:`pack_command`) and reading the reply with the connection's own parser.
-It extends redis-py's documented connection API only, as
-:class:`celery.transport.redis_publish.Publisher` does for publishing:
+It shares :class:`celery.transport.redis_publish.HeldPoolConnection` with
+the transport's publisher and uses redis-py's documented connection API only:
 ``ConnectionPool.get_connection`` and ``release``, ``send_packed_command``,
 ``pack_command``, ``read_response`` and ``disconnect``; it reads, without
 changing them, the connection's ``encoder`` and the pool's
@@ -48,7 +48,7 @@ from redis.exceptions import (
     TimeoutError as RedisTimeoutError,
 )
 
-from celery.transport.redis_publish import _encodes_as_utf8
+from celery.transport.redis_publish import HeldPoolConnection
 
 __all__ = ('BUSY', 'HeldConnection', 'pack_command')
 
@@ -101,18 +101,14 @@ def holds(pool: Any) -> bool:
     return (limit is None or limit >= 2) and kwargs.get('credential_provider') is None
 
 
-class HeldConnection:
+class HeldConnection(HeldPoolConnection):
     """One connection of a redis-py pool, kept checked out for the backend's commands."""
 
     def __init__(self, pool: Any) -> None:
-        #: The pool the connection comes from.
-        self.pool = pool
-        #: The held connection (taken at the first command, None after an error).
-        self.connection: Any = None
+        super().__init__(pool)
         kwargs = getattr(pool, 'connection_kwargs', None) or {}
         self._retry_on_timeout = bool(kwargs.get('retry_on_timeout'))
         self._generation = _generation
-        self._packs = False
         # Busy means another thread runs a command: it uses the client instead.
         self._lock = threading.Lock()
 
@@ -140,10 +136,7 @@ class HeldConnection:
             self._lock.release()
 
     def _call(self, args: tuple[bytes | str | int, ...]) -> Any:
-        connection = self.connection
-        if connection is None:
-            connection = self.connection = self.pool.get_connection()
-            self._packs = _encodes_as_utf8(connection)
+        connection = self._connection()
         try:
             if self._packs:
                 connection.send_packed_command(pack_command(*args))
@@ -162,9 +155,3 @@ class HeldConnection:
             if self._generation != _generation:
                 self.connection, self._generation = None, _generation
             self._drop()
-
-    def _drop(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            connection.disconnect()
-            self.pool.release(connection)

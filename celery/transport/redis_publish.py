@@ -32,7 +32,7 @@ from redis.exceptions import (
 
 from celery.utils.log import get_logger
 
-__all__ = ('Publisher', 'pack_lpush')
+__all__ = ('HeldPoolConnection', 'Publisher', 'pack_lpush')
 
 logger = get_logger(__name__)
 
@@ -61,23 +61,45 @@ def _encodes_as_utf8(connection: Any) -> bool:
     return name == 'utf-8' and getattr(encoder, 'encoding_errors', None) == 'strict'
 
 
-class Publisher:
+class HeldPoolConnection:
+    """One connection of a redis-py pool, taken at its first use and kept checked out."""
+
+    def __init__(self, pool: Any) -> None:
+        #: The pool the connection comes from.
+        self.pool = pool
+        #: The held connection (taken at the first command, None after an error).
+        self.connection: Any = None
+        # Whether commands may be packed by hand (see _encodes_as_utf8).
+        self._packs = False
+
+    def _connection(self) -> Any:
+        connection = self.connection
+        if connection is None:
+            connection = self.connection = self.pool.get_connection()
+            self._packs = _encodes_as_utf8(connection)
+        return connection
+
+    def _drop(self) -> None:
+        # Lost, or cut mid-command: its state is unknown, so it is not reused.
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.disconnect()
+            self.pool.release(connection)
+
+
+class Publisher(HeldPoolConnection):
     """One connection of a channel's pool, kept checked out to push messages on."""
 
     def __init__(self, pool: Any) -> None:
-        #: The pool the connection comes from (the channel's, when this publisher was made).
-        self.pool = pool
+        super().__init__(pool)
         #: The process that may use the connection.
         self.pid = os.getpid()
-        #: The held connection (taken at the first push, None after an error).
-        self.connection: Any = None
         # Given back after each push instead when the pool has one connection
         # (the channel's other commands need it too), or with a credential
         # provider (redis-py re-authenticates a connection as it is released).
         kwargs = getattr(pool, 'connection_kwargs', None) or {}
         self.hold = ((getattr(pool, 'max_connections', None) or 0) >= 2
                      and kwargs.get('credential_provider') is None)
-        self._packs = False
         # Busy means another thread is pushing on this channel: it takes
         # another connection instead of interleaving with this one.
         self._lock = threading.Lock()
@@ -97,10 +119,7 @@ class Publisher:
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            connection = self.connection
-            if connection is None:
-                connection = self.connection = self.pool.get_connection()
-                self._packs = _encodes_as_utf8(connection)
+            connection = self._connection()
             try:
                 if self._packs:
                     connection.send_packed_command(pack_lpush(key, payload))
@@ -134,9 +153,3 @@ class Publisher:
     def _give_back(self) -> None:
         connection, self.connection = self.connection, None
         self.pool.release(connection)
-
-    def _drop(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            connection.disconnect()
-            self.pool.release(connection)

@@ -1,16 +1,33 @@
-"""Private redis-server / redis-sentinel processes on free loopback ports (never 6379)."""
+"""Private redis-server / sentinel processes on free loopback ports (never 6379); a fork helper."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 needs_redis_server = pytest.mark.skipif(shutil.which('redis-server') is None,
                                         reason='needs the redis-server program')
+
+
+def in_child(fn: Callable[[], object]) -> str:
+    """Run ``fn`` in a forked child and return what it returned, as text."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, str(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as f:
+        return f.read()
 
 
 def free_port() -> int:

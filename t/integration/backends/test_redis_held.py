@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import os
 import signal
 import threading
 
@@ -21,6 +20,7 @@ from redis.client import PubSub
 
 from celery.backends.redis_pubsub import ResultPubSub
 from celery.exceptions import SoftTimeLimitExceeded
+from t.integration.backends.redis_servers import in_child
 from t.integration.proxy import TcpProxy
 from t.servers import REDIS_BACKEND_URL, server_port, via_local_port
 
@@ -58,18 +58,6 @@ def test_stores_and_reads_go_on_one_held_connection(redis_app, unique) -> None:
     assert pool.get_connection() is not held
 
 
-def _in_child(fn) -> str:
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.write(write, str(fn()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    with os.fdopen(read) as f:
-        return f.read()
 
 
 def test_a_forked_child_holds_a_connection_of_its_own(redis_app, unique) -> None:
@@ -80,7 +68,7 @@ def test_a_forked_child_holds_a_connection_of_its_own(redis_app, unique) -> None
     def child() -> int:
         redis_app.backend.mark_as_done(unique, 'from child')
         return client_id(redis_app.backend)
-    assert int(_in_child(child)) != parent
+    assert int(in_child(child)) != parent
     assert redis_app.AsyncResult(unique).get(timeout=5) == 'from child'
     # The parent's connection was neither used nor closed by the child.
     assert client_id(backend) == parent

@@ -12,6 +12,7 @@ from celery import states
 from t.conftest import REDIS_URL
 from t.integration.backends.redis_servers import (
     free_port,
+    in_child,
     needs_redis_server,
     start_redis,
 )
@@ -147,20 +148,6 @@ def test_backend_goes_away_and_comes_back_during_get(make_app, unique) -> None:
         writer.close()
 
 
-def _in_child(fn) -> str:
-    """Run ``fn`` in a forked child and return what it printed to the pipe."""
-    import os
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.write(write, str(fn()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    with os.fdopen(read) as f:
-        return f.read()
 
 
 def test_a_forked_child_keeps_the_backend_and_connects_anew(app, unique) -> None:
@@ -174,7 +161,7 @@ def test_a_forked_child_keeps_the_backend_and_connects_anew(app, unique) -> None
         app.backend.mark_as_done(unique, 'from child')
         fresh = app.backend.client.connection_pool.get_connection() is not parent_connection
         return f'{kept} {fresh}'
-    assert _in_child(child) == 'True True'
+    assert in_child(child) == 'True True'
     assert app.AsyncResult(unique).get(timeout=5) == 'from child'
     # The parent's connection was left alone.
     assert backend.client.get(f'it{unique}_celery-task-meta-{unique}-parent') is not None
@@ -184,4 +171,4 @@ def test_a_backend_that_does_not_survive_a_fork_is_built_again(make_app) -> None
     app = make_app('cache', url='cache+memory://')
     backend = app.backend
     assert not backend.survives_fork
-    assert _in_child(lambda: app.backend is not backend) == 'True'
+    assert in_child(lambda: app.backend is not backend) == 'True'
