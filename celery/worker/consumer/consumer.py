@@ -185,6 +185,8 @@ class Consumer(BadMessageHandlers, BrokerConnectionHandling):
         self._thread_id: int | None = None
         self._wake_r: int | None = None
         self._wake_w: int | None = None
+        # Whether the signal module writes to the wake-up pipe (set from the main thread).
+        self._wakes_on_signals = False
         self.task_buckets: defaultdict[str, TokenBucket | None] = defaultdict(lambda: None)
         self.reset_rate_limits()
         self.loop = loops.asynloop if hub else loops.synloop
@@ -264,8 +266,37 @@ class Consumer(BadMessageHandlers, BrokerConnectionHandling):
         self.blueprint.stop(self)
 
     def shutdown(self) -> None:
-        """Close every step."""
+        """Close every step, then the wake-up pipe."""
         self.blueprint.shutdown(self)
+        self._close_wake()
+
+    def _close_wake(self) -> None:
+        # The pipe lives as long as the consumer (reconnects reuse it); a
+        # worker embedded again and again (the testing API) must not leak it.
+        read_fd, write_fd = self._wake_r, self._wake_w
+        if read_fd is None or write_fd is None:
+            return
+        self._wake_r = self._wake_w = None
+        if self._wakes_on_signals:
+            self._wakes_on_signals = False
+            import signal   # (as in _wake_on_signals)
+            try:
+                previous = signal.set_wakeup_fd(-1)
+                if previous != write_fd:   # replaced by someone else since: theirs stays
+                    signal.set_wakeup_fd(previous)
+            except ValueError:
+                pass   # not the main thread: the process keeps it until it exits
+        # A closed hub has forgotten its readers (and asking it would open a new poller).
+        if self.hub is not None and read_fd in self.hub.readers:
+            try:
+                self.hub.remove_reader(read_fd)
+            except (OSError, ValueError, KeyError):
+                pass
+        for fd in (read_fd, write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def register_with_event_loop(self, hub: Hub) -> None:
         """Give each step a chance to add readers/timers to ``hub``."""
@@ -321,6 +352,8 @@ class Consumer(BadMessageHandlers, BrokerConnectionHandling):
                                  warn_on_full_buffer=False)
         except ValueError:
             pass  # not the main thread (an embedded worker): stop() wakes the loop
+        else:
+            self._wakes_on_signals = True
 
     def _wakeup(self) -> None:
         if self._wake_w is not None:

@@ -67,3 +67,36 @@ def test_prefork_children_log_into_caplog(unique: str, caplog: pytest.LogCapture
 def test_prefork_pool_through_the_fixture(celery_app, celery_worker) -> None:
     assert celery_worker.pool_cls.__module__.endswith('.prefork')
     assert celery_app.tasks['celery.ping'].delay().get(timeout=15) == 'pong'
+
+
+def _pipes() -> int:
+    """How many pipes this process has open."""
+    count = 0
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            count += os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:')
+        except OSError:
+            pass   # the descriptor listdir itself used
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/fd'), reason='needs /proc')
+def test_an_embedded_worker_started_again_and_again_leaks_no_pipe(unique: str) -> None:
+    # The consumer's wake-up pipe is closed at shutdown: a test suite starting
+    # a worker per test must not run out of descriptors.
+    app = TestApp(f'again-{unique}', config={
+        'broker_url': AMQP_URL, 'result_backend': REDIS_URL,
+        'task_default_queue': f'again-{unique}', 'result_expires': 300})
+
+    @app.task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    counts = []
+    with setup_default_app(app):
+        for _ in range(3):
+            with start_worker(app, pool='prefork', concurrency=1, perform_ping_check=False):
+                assert add.delay(1, 2).get(timeout=15) == 3
+            counts.append(_pipes())
+    app.close()
+    assert counts[2] == counts[1] == counts[0], counts
