@@ -24,7 +24,7 @@ from celery.backends.keyvalue import BaseKeyValueStoreBackend
 from celery.backends.redis_chord import RedisChordMixin
 from celery.backends import redis_consumer
 from celery.backends.redis_consumer import ResultConsumer
-from celery.backends.redis_held import BUSY, HeldConnection, holds
+from celery.backends.redis_held import BUSY, HeldConnection
 from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
     E_REDIS_SSL_CERT_REQS_MISSING_INVALID,
     E_REDIS_SSL_PARAMS_AND_SCHEME_MISMATCH,
@@ -33,6 +33,7 @@ from celery.backends.redis_ssl import (  # noqa: F401 - texts re-exported
     apply_ssl_options,
 )
 from celery.exceptions import BackendStoreError, ImproperlyConfigured
+from celery.transport.redis_publish import holds
 from celery.utils.log import get_logger
 
 if TYPE_CHECKING:

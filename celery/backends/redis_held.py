@@ -38,7 +38,6 @@ What redis-py's client would do is kept where it matters:
 """
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -48,57 +47,12 @@ from redis.exceptions import (
     TimeoutError as RedisTimeoutError,
 )
 
-from celery.transport.redis_publish import HeldPoolConnection
+from celery.transport.redis_publish import HeldPoolConnection, pack_command
 
-__all__ = ('BUSY', 'HeldConnection', 'pack_command')
-
-#: Arguments longer than this are sent as their own buffer (not copied into the command).
-LARGE_ARGUMENT = 1 << 16
+__all__ = ('BUSY', 'HeldConnection')
 
 #: What :meth:`HeldConnection.call` returns when it cannot run the command (use the client).
 BUSY: Any = object()
-
-# Bumped in a forked child: connections taken under an older generation are the parent's.
-_generation = 0
-
-
-def _forked() -> None:
-    global _generation
-    _generation += 1
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
-def pack_command(*args: bytes | str | int) -> list[bytes]:
-    """A command in RESP, as redis-py packs it with UTF-8, ``strict`` encoding."""
-    chunks: list[bytes] = []
-    head = b'*%d\r\n' % len(args)
-    for arg in args:
-        if isinstance(arg, str):
-            arg = arg.encode()
-        elif isinstance(arg, int):
-            arg = b'%d' % arg
-        if len(arg) > LARGE_ARGUMENT:
-            chunks.append(head + b'$%d\r\n' % len(arg))
-            chunks.append(arg)
-            head = b'\r\n'
-        else:
-            head += b'$%d\r\n%b\r\n' % (len(arg), arg)
-    chunks.append(head)
-    return chunks
-
-
-def holds(pool: Any) -> bool:
-    """Whether a connection of ``pool`` may stay checked out.
-
-    Not when the pool has a single connection (the client's other commands
-    need it), nor with a credential provider (redis-py re-authenticates a
-    connection as it is released).
-    """
-    kwargs = getattr(pool, 'connection_kwargs', None) or {}
-    limit = getattr(pool, 'max_connections', None)
-    return (limit is None or limit >= 2) and kwargs.get('credential_provider') is None
 
 
 class HeldConnection(HeldPoolConnection):
@@ -108,7 +62,6 @@ class HeldConnection(HeldPoolConnection):
         super().__init__(pool)
         kwargs = getattr(pool, 'connection_kwargs', None) or {}
         self._retry_on_timeout = bool(kwargs.get('retry_on_timeout'))
-        self._generation = _generation
         # Busy means another thread runs a command: it uses the client instead.
         self._lock = threading.Lock()
 
@@ -121,9 +74,7 @@ class HeldConnection(HeldPoolConnection):
         if not self._lock.acquire(blocking=False):
             return BUSY
         try:
-            if self._generation != _generation:
-                # Forked: the connection (and the pool's bookkeeping of it) is the parent's.
-                self.connection, self._generation = None, _generation
+            self._forget_if_forked()
             reused = self.connection is not None
             try:
                 return self._call(args)
@@ -152,6 +103,4 @@ class HeldConnection(HeldPoolConnection):
     def close(self) -> None:
         """Disconnect the held connection and give it back (a forked child's is left alone)."""
         with self._lock:
-            if self._generation != _generation:
-                self.connection, self._generation = None, _generation
-            self._drop()
+            super().close()

@@ -28,8 +28,7 @@ from typing import Any
 
 from redis.client import PubSub
 
-from celery.backends.redis_held import pack_command
-from celery.transport.redis_publish import _encodes_as_utf8
+from celery.transport.redis_publish import _encodes_as_utf8, pack_command
 
 __all__ = ('ResultPubSub',)
 

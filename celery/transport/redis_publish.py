@@ -14,8 +14,11 @@ and ``release``, ``send_packed_command``, ``send_command``,
 connection's ``encoder`` (the command is packed by hand only when redis-py
 would encode it the same way: UTF-8, ``strict``) and the pool's
 ``max_connections`` and ``connection_kwargs`` (when not to hold a
-connection).  The publisher remembers the process that took the
-connection, since a forked child must never write on its parent's socket.
+connection).  A forked child must never write on its parent's socket: a
+fork makes every held connection forget the one it took
+(:func:`os.register_at_fork`, no ``getpid`` per push), and the child takes its
+own.  :class:`HeldPoolConnection` and :func:`pack_command` are shared with the
+Redis result backend (:mod:`celery.backends.redis_held`).
 """
 from __future__ import annotations
 
@@ -32,12 +35,23 @@ from redis.exceptions import (
 
 from celery.utils.log import get_logger
 
-__all__ = ('HeldPoolConnection', 'Publisher', 'pack_lpush')
+__all__ = ('HeldPoolConnection', 'Publisher', 'holds', 'pack_command', 'pack_lpush')
 
 logger = get_logger(__name__)
 
 #: Payloads longer than this are sent as their own buffer (not copied into the command).
 LARGE_PAYLOAD = 1 << 16
+
+# Bumped in a forked child: connections taken under an older generation are the parent's.
+_generation = 0
+
+
+def _forked() -> None:
+    global _generation
+    _generation += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def pack_lpush(key: str, payload: str) -> list[bytes]:
@@ -48,6 +62,37 @@ def pack_lpush(key: str, payload: str) -> list[bytes]:
         return [head, data, b'\r\n']
     return [b'*3\r\n$5\r\nLPUSH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n' % (
         len(name), name, len(data), data)]
+
+
+def pack_command(*args: bytes | str | int) -> list[bytes]:
+    """A command in RESP, as redis-py packs it with UTF-8, ``strict`` encoding."""
+    chunks: list[bytes] = []
+    head = b'*%d\r\n' % len(args)
+    for arg in args:
+        if isinstance(arg, str):
+            arg = arg.encode()
+        elif isinstance(arg, int):
+            arg = b'%d' % arg
+        if len(arg) > LARGE_PAYLOAD:
+            chunks.append(head + b'$%d\r\n' % len(arg))
+            chunks.append(arg)
+            head = b'\r\n'
+        else:
+            head += b'$%d\r\n%b\r\n' % (len(arg), arg)
+    chunks.append(head)
+    return chunks
+
+
+def holds(pool: Any) -> bool:
+    """Whether a connection of ``pool`` may stay checked out.
+
+    Not when the pool has a single connection (the client's other commands
+    need it), nor with a credential provider (redis-py re-authenticates a
+    connection as it is released).
+    """
+    kwargs = getattr(pool, 'connection_kwargs', None) or {}
+    limit = getattr(pool, 'max_connections', None)
+    return (limit is None or limit >= 2) and kwargs.get('credential_provider') is None
 
 
 def _encodes_as_utf8(connection: Any) -> bool:
@@ -71,6 +116,20 @@ class HeldPoolConnection:
         self.connection: Any = None
         # Whether commands may be packed by hand (see _encodes_as_utf8).
         self._packs = False
+        self._generation = _generation
+
+    def _forget_if_forked(self) -> None:
+        # In a forked child the held connection is the parent's: left to it.
+        if self._generation != _generation:
+            self.connection, self._generation = None, _generation
+
+    def _in_taking_process(self) -> bool:
+        return self._generation == _generation
+
+    def close(self) -> None:
+        """Disconnect the held connection and give it back (a forked child's is left alone)."""
+        self._forget_if_forked()
+        self._drop()
 
     def _connection(self) -> Any:
         connection = self.connection
@@ -92,21 +151,15 @@ class Publisher(HeldPoolConnection):
 
     def __init__(self, pool: Any) -> None:
         super().__init__(pool)
-        #: The process that may use the connection.
-        self.pid = os.getpid()
-        # Given back after each push instead when the pool has one connection
-        # (the channel's other commands need it too), or with a credential
-        # provider (redis-py re-authenticates a connection as it is released).
-        kwargs = getattr(pool, 'connection_kwargs', None) or {}
-        self.hold = ((getattr(pool, 'max_connections', None) or 0) >= 2
-                     and kwargs.get('credential_provider') is None)
+        #: Kept between pushes (see :func:`holds`), else given back after each.
+        self.hold = holds(pool)
         # Busy means another thread is pushing on this channel: it takes
         # another connection instead of interleaving with this one.
         self._lock = threading.Lock()
 
     def serves(self, pool: Any) -> bool:
         """Whether this publisher may push for a channel whose pool is now ``pool``."""
-        return self.pool is pool and self.pid == os.getpid()
+        return self.pool is pool and self._in_taking_process()
 
     def lpush(self, key: str, payload: str) -> bool:
         """``LPUSH key payload`` on the held connection; False to push through a client instead.
@@ -142,13 +195,6 @@ class Publisher(HeldPoolConnection):
         finally:
             self._lock.release()
         return True
-
-    def close(self) -> None:
-        """Disconnect the held connection and give it back to its pool (not in a forked child)."""
-        if self.pid == os.getpid():
-            self._drop()
-        else:
-            self.connection = None   # the parent's socket: left to the parent
 
     def _give_back(self) -> None:
         connection, self.connection = self.connection, None
