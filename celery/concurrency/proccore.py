@@ -358,6 +358,10 @@ class PoolCore:
             for message in child.read_accepts():
                 self._handle(child, message)
 
+    def _take_all_accepts(self) -> None:
+        for child in list(self.children.values()):
+            self._take_accepts(child)
+
     def _watch_accepts(self) -> None:
         # The event loop does not wait on the accept pipes: while a child may
         # have started a job unheard of, a timer reads them.  (Its timers are
@@ -373,8 +377,7 @@ class PoolCore:
             self._accept_timer = None
             if self.hub is None:
                 return
-            for child in list(self.children.values()):
-                self._take_accepts(child)
+            self._take_all_accepts()
             self._watch_accepts()
 
     def _drain(self, child: Child) -> None:
@@ -419,8 +422,7 @@ class PoolCore:
         """
         wanted = {id(job) for job in jobs}
         with self._lock:
-            for child in list(self.children.values()):
-                self._take_accepts(child)
+            self._take_all_accepts()
             taken = [job for job in self.waiting if id(job) in wanted and not job.done]
             for child in list(self.children.values()):
                 if any(id(job) in wanted and not job.accepted() for job in child.jobs):
